@@ -1,0 +1,41 @@
+/* main: `bfq <command> [options]`, the one binary of the system.
+ *
+ * Dispatches to the command table (cli/commands.c); `bfq --help` lists the commands,
+ * `bfq --version` prints the version and git revision, anything unknown exits 2 with one line. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "usage: bfq <command> [options]\n"
+            "       bfq <command> --help\n"
+            "       bfq --version\n\n"
+            "Binance USDⓈ-M futures data, risk and trading backbone on Redis.\n\ncommands:\n");
+    for (int i = 0; i < bfq_commands_count; i++)
+        fprintf(out, "  %-14s %s\n", bfq_commands[i].cli->name, bfq_commands[i].cli->summary);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *name = argv[1];
+    if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(name, "--version") || !strcmp(name, "version")) {
+        printf("bfq %s (%s)\n", bfq_version, bfq_revision);
+        return 0;
+    }
+    for (int i = 0; i < bfq_commands_count; i++)
+        if (!strcmp(name, bfq_commands[i].cli->name))
+            return bfq_commands[i].main(argc - 1, argv + 1);
+    fprintf(stderr, "bfq: unknown command '%s' (see bfq --help)\n", name);
+    return 2;
+}

@@ -1,0 +1,96 @@
+/* binance: the exchange's request rules on top of http.
+ *
+ * Three kinds of request: public, API-key (X-MBX-APIKEY header) and SIGNED (HMAC-SHA256 over
+ * the query string concatenated with the body, `signature` appended last, recvWindow <= 5000,
+ * timestamp from the synced server clock). Before the first signed request, and after any
+ * answer with -1021, the client syncs with GET /fapi/v1/time and retries that request once.
+ *
+ * Each answer is classified into a struct binance_result the caller can act on without
+ * reading text: success with the parsed JSON, an exchange error {code,msg}, rate limited (429)
+ * or banned (418) with the wait, a server error, a transport failure, or a malformed body.
+ * The secret lives only in this struct and is never logged (it is registered for redaction).
+ *
+ * If a weight budget is attached (binance_set_budget), every request first takes its weight
+ * from the shared per-IP budget in Redis and waits when the budget says so. */
+#ifndef BFQ_BINANCE_H
+#define BFQ_BINANCE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/http.h"
+#include "core/timebase.h"
+
+struct binance_client;
+struct weight_budget;
+
+#define BINANCE_MSG_MAX 256
+#define BINANCE_RECV_WINDOW_MS 5000
+
+enum binance_auth { BINANCE_PUBLIC, BINANCE_APIKEY, BINANCE_SIGNED };
+
+enum binance_outcome {
+    BINANCE_OK = 0,        /* 2xx with a JSON body: res->json */
+    BINANCE_EAPI,          /* exchange error {code,msg}: res->code, res->msg */
+    BINANCE_ERATE,         /* 429: res->retry_after_ms */
+    BINANCE_EBANNED,       /* 418: res->retry_after_ms */
+    BINANCE_ESERVER,       /* 5xx (503 "unknown" included: execution status unknown) */
+    BINANCE_EHTTP,         /* another non-2xx status without an error body */
+    BINANCE_ETRANSPORT,    /* connect/read failure */
+    BINANCE_ETIMEOUT,
+    BINANCE_EMALFORMED,    /* 2xx whose body is not valid JSON, truncated, or too big */
+    BINANCE_ELOCAL,        /* the request could not be built or was canceled */
+};
+
+struct binance_result {
+    enum binance_outcome outcome;
+    long http_code;
+    int code;                     /* exchange error code, 0 when none */
+    char msg[BINANCE_MSG_MAX];    /* exchange message or our reason; never holds a secret */
+    json_t *json;                 /* borrowed: valid during the callback only */
+    const char *body;             /* raw body, valid during the callback only */
+    size_t body_len;
+    int64_t retry_after_ms;       /* 429/418: how long this IP must wait, else 0 */
+    int64_t used_weight_1m;       /* from the answer header, -1 when absent */
+    int64_t order_count_10s, order_count_1m;
+    wall_ms_t sent_ms, done_ms;
+};
+
+typedef void binance_done_fn(const struct binance_result *res, void *privdata);
+
+struct binance_config {
+    const char *rest_url;   /* "https://fapi.binance.com" or "http://127.0.0.1:PORT"; copied */
+    const char *api_key;    /* may be NULL for public use; copied */
+    const char *api_secret; /* may be NULL; copied, registered for log redaction */
+    const char *source_ip;  /* may be NULL; copied */
+    int64_t recv_window_ms; /* 0 means BINANCE_RECV_WINDOW_MS; values above 5000 are refused */
+    int64_t timeout_ms;     /* per request; 0 means 5000 */
+};
+
+/* A client sharing hc (not owned). Returns NULL with a reason in err on bad config. */
+struct binance_client *binance_client_new(struct http_client *hc, const struct binance_config *cfg,
+                                          char *err, size_t errcap);
+/* Cancels this client's requests (callbacks run with BINANCE_ELOCAL) and frees it. */
+void binance_client_free(struct binance_client *bc);
+
+/* Attaches a weight budget (not owned); NULL detaches. */
+void binance_set_budget(struct binance_client *bc, struct weight_budget *wb);
+
+/* Sends method path?query (query without '?', may be NULL or ""; params already URL-encoded)
+ * with an optional form body. `weight` is the request's IP weight for the budget. The callback
+ * runs exactly once, later, from the loop. Returns 0 or -1 if it could not be queued. */
+int binance_request(struct binance_client *bc, const char *method, const char *path,
+                    const char *query, const char *body, enum binance_auth auth, int weight,
+                    binance_done_fn *done, void *privdata) __attribute__((warn_unused_result));
+
+/* The synced exchange clock of this client. */
+const struct servertime *binance_servertime(const struct binance_client *bc);
+
+/* hex(HMAC-SHA256(secret, msg)) into out (65 bytes). Returns 0 or -1. */
+int binance_sign(const char *secret, const char *msg, size_t msg_len, char out[65]);
+
+/* Short name of an outcome for logs and heartbeat counters ("ok", "api", "429", ...). */
+const char *binance_outcome_name(enum binance_outcome o);
+
+#endif

@@ -1,0 +1,55 @@
+/* cli: the command-line conventions every bfq command shares.
+ *
+ * `bfq <command> [options]`: --help prints usage and exits 0; an unknown option, a missing
+ * argument or a stray word prints one line on stderr and exits 2. Options map onto config keys
+ * (an option is just the highest-priority source of a key), so a role reads everything through
+ * config getters and `--interval 5m` and `[kline] interval = 5m` and BFQ_KLINE_INTERVAL=5m mean
+ * the same thing. The common role options are:
+ *
+ *   --config FILE      INI file to load
+ *   --redis URL        [redis] url
+ *   --exchange URL     [exchange] rest_url
+ *   --exchange-ws URL  [exchange] ws_url
+ *   --account NAME     [<command>] account
+ *   --source-ip ADDR   [<command>] source_ip
+ *   --instance ID      [<command>] instance (default: host-pid)
+ *   --log-level LEVEL  [log] level
+ */
+#ifndef BFQ_CLI_H
+#define BFQ_CLI_H
+
+#include "core/config.h"
+
+/* One option of a command. An option without metavar is a flag and sets its key to "true". */
+struct cli_option {
+    const char *name;     /* long name without "--", e.g. "interval" */
+    const char *metavar;  /* e.g. "INTERVAL", or NULL for a flag */
+    const char *section;  /* config section it sets; NULL means the command's own section */
+    const char *key;      /* config key it sets; NULL means name with '-' as '_' */
+    const char *help;     /* one line */
+    int repeatable;       /* values accumulate, separated by '\n' */
+};
+
+struct cli_command {
+    const char *name;           /* "kline" */
+    const char *summary;        /* one line for `bfq --help` */
+    const char *usage;          /* extra usage text printed after the options, may be NULL */
+    const struct cli_option *options; /* terminated by {NULL}; may be NULL */
+    int role_options;           /* nonzero: accept the common role options above */
+};
+
+enum cli_result { CLI_RUN = 0, CLI_EXIT_OK = 1, CLI_EXIT_USAGE = 2 };
+
+/* Parses argv (argv[0] is the command name) into a new config in *cfg (loading --config
+ * first, so options override it). On CLI_EXIT_OK (help printed) or CLI_EXIT_USAGE (one line
+ * printed) *cfg is NULL. */
+enum cli_result cli_parse(const struct cli_command *cmd, int argc, char **argv,
+                          struct config **cfg);
+
+/* Prints the command's usage to stdout. */
+void cli_usage(const struct cli_command *cmd);
+
+/* The instance id: [<command>] instance, or "<hostname>-<pid>", into buf. */
+void cli_instance(struct config *cfg, const char *command, char *buf, size_t cap);
+
+#endif

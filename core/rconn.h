@@ -1,0 +1,89 @@
+/* rconn: a Redis connection that stays up, on the libev loop (hiredis async).
+ *
+ * Connects from a URL redis://[user:pass@]host:port[/db], authenticates with the ACL user
+ * (AUTH user pass), selects the db, loads the Lua function library if the server holds an older
+ * version (FUNCTION LOAD REPLACE; idempotent: the library's version is read first with
+ * FCALL_RO bfq_version), then reports "up". When the connection drops it reconnects with capped
+ * exponential backoff and jitter (100 ms doubling to 5 s by default). Commands issued while
+ * down fail at once (their callback gets NULL), so callers never queue unbounded work; they
+ * learn about recovery from the up callback and resync from the keys.
+ *
+ * A connection is either a command connection or a subscriber: rconn_subscribe switches it to
+ * pub/sub and re-subscribes after every reconnect, calling the up callback so the subscriber can
+ * resync from state keys (pub/sub drops messages while disconnected). */
+#ifndef BFQ_RCONN_H
+#define BFQ_RCONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ev_loop;
+struct rconn;
+struct redisReply;
+
+#define RCONN_ERR_MAX 256
+
+/* Parsed redis:// URL. */
+struct rconn_url {
+    char host[256];
+    int port;
+    char user[128];
+    char pass[256];
+    int db;
+};
+
+/* Parses url into out. Returns 0, or -1 with a reason in err (which never echoes the password). */
+int rconn_parse_url(const char *url, struct rconn_url *out, char *err, size_t errcap);
+
+/* Called with reply == NULL when the command failed (connection down or lost before the
+ * answer); a Redis error reply arrives as a reply of type REDIS_REPLY_ERROR. The reply is freed
+ * by hiredis after the callback returns. */
+typedef void rconn_reply_fn(struct rconn *rc, struct redisReply *reply, void *privdata);
+
+/* up: the connection is ready (after AUTH, SELECT, function load, and re-subscribe).
+ * down: the connection was lost; errstr says why. Either may be NULL. */
+struct rconn_callbacks {
+    void (*up)(struct rconn *rc, void *privdata);
+    void (*down)(struct rconn *rc, const char *errstr, void *privdata);
+    void *privdata;
+};
+
+struct rconn_options {
+    const char *url;            /* copied */
+    const char *name;           /* CLIENT SETNAME, e.g. "kline:host-123"; may be NULL */
+    const char *lua_library;    /* function library source to ensure, or NULL */
+    int64_t backoff_min_ms;     /* 0 means 100 */
+    int64_t backoff_max_ms;     /* 0 means 5000 */
+    int64_t connect_timeout_ms; /* 0 means 2000 */
+};
+
+/* Creates the connection and starts connecting. Returns NULL with err on a bad URL. The
+ * password is registered for log redaction. */
+struct rconn *rconn_new(struct ev_loop *loop, const struct rconn_options *opts,
+                        const struct rconn_callbacks *cbs, char *err, size_t errcap);
+
+/* Disconnects (pending callbacks get NULL) and frees. Safe to call from any callback of this
+ * connection: the free then happens when hiredis has returned. */
+void rconn_free(struct rconn *rc);
+
+int rconn_is_up(const struct rconn *rc);
+
+/* Sends a command (printf-style as redisAsyncCommand, or argv form). Returns 0 when sent; -1
+ * when down, in which case fn is NOT called. fn may be NULL to ignore the reply. */
+int rconn_command(struct rconn *rc, rconn_reply_fn *fn, void *privdata, const char *fmt, ...);
+int rconn_command_argv(struct rconn *rc, rconn_reply_fn *fn, void *privdata, int argc,
+                       const char **argv, const size_t *argvlen);
+
+/* Subscriber mode: fn receives every message of channel (or of pattern when the channel ends
+ * in '*') as (channel, payload, len). Subscriptions survive reconnects. */
+typedef void rconn_message_fn(struct rconn *rc, const char *channel, const char *payload,
+                              size_t len, void *privdata);
+int rconn_subscribe(struct rconn *rc, const char *channel, rconn_message_fn *fn, void *privdata);
+
+/* Counters for heartbeats and status. */
+struct rconn_stats {
+    int64_t connects, disconnects, commands, errors;
+};
+struct rconn_stats rconn_stats(const struct rconn *rc);
+
+#endif

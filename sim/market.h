@@ -1,0 +1,61 @@
+/* market: the simulated symbols, their filters and their deterministic price paths.
+ *
+ * The universe is generated from the seed: mostly PERPETUAL/TRADING/USDT symbols plus the
+ * edge cases a careless filter gets wrong (USDC- and BUSD-quoted perpetuals, a quarterly
+ * contract, a PENDING_TRADING symbol with contractType "", an INDEX-underlying symbol) and tick
+ * sizes such as 0.00025, 0.005, 0.5 and 10 and step sizes 1, 10 and 100. Prices are a function
+ * of (seed, symbol, time) that can be evaluated for any past or present millisecond, so klines of
+ * every interval are built from the same path; POST /_sim/price shifts a symbol's path from now
+ * on. Every price handed out lies on the symbol's tick grid. */
+#ifndef BFQ_SIM_MARKET_H
+#define BFQ_SIM_MARKET_H
+
+#include <stdint.h>
+
+#include "core/decimal.h"
+
+struct sim_market;
+
+struct sim_symbol {
+    int index;
+    char name[32];
+    char pair[32];
+    char base[16], quote[16];
+    char contract_type[24];    /* "PERPETUAL", "CURRENT_QUARTER", "" */
+    char status[24];           /* "TRADING", "PENDING_TRADING" */
+    char underlying_type[16];  /* "COIN", "INDEX" */
+    int price_precision, qty_precision;
+    struct dec_filters filters;
+    int max_orders;            /* MAX_NUM_ORDERS */
+    struct dec mult_up, mult_down; /* PERCENT_PRICE */
+};
+
+/* Best bid/ask and sizes at a time, on the tick grid, bid < ask. */
+struct sim_book {
+    struct dec bid, ask, bid_qty, ask_qty;
+    int64_t update_id; /* increases with time */
+};
+
+/* Bar of `interval_ms` starting at open_ms, built from the path. Decimals on the grid. */
+struct sim_bar {
+    int64_t open_ms, close_ms;
+    struct dec open, high, low, close, volume, quote_volume, taker_buy_volume, taker_buy_quote;
+    int64_t trades;
+};
+
+int sim_market_count(const struct sim_market *m);
+const struct sim_symbol *sim_market_symbol(const struct sim_market *m, int index);
+const struct sim_symbol *sim_market_find(const struct sim_market *m, const char *name);
+
+/* Book at now_ms (wall ms, the simulator's clock). */
+void sim_market_book(struct sim_market *m, int index, int64_t now_ms, struct sim_book *out);
+/* Mark price (mid of the book, on the tick grid) and last price at now_ms. */
+struct dec sim_market_mark(struct sim_market *m, int index, int64_t now_ms);
+struct dec sim_market_last(struct sim_market *m, int index, int64_t now_ms);
+/* The bar [open_ms, open_ms + interval_ms) as seen at now_ms (a still-open bar ends at now). */
+void sim_market_bar(struct sim_market *m, int index, int64_t open_ms, int64_t interval_ms,
+                    int64_t now_ms, struct sim_bar *out);
+/* Funding rate string for a symbol at now_ms (e.g. "0.00010000"). */
+struct dec sim_market_funding_rate(struct sim_market *m, int index, int64_t now_ms);
+
+#endif
