@@ -1,0 +1,327 @@
+/* weight: the shared per-IP request-weight budget (see weight.h).
+ *
+ * Takes wait in one FIFO queue per budget; only the head is asked for, with one FCALL
+ * bfq_weight_take in flight at a time, so a big request is never overtaken by small ones.
+ * When Redis says no, an ev_timer retries after the wait it names (end of the stop, or the
+ * next UTC minute). Grants always run from the loop (a zero timer "kick"), never from inside
+ * weight_take.
+ *
+ * Fallback when the connection is down (or a call fails): a local count for this process and
+ * the current UTC minute, starting from the last count Redis or the answer header reported for
+ * the minute, with the same budget, plus a local stop from weight_observe. Several processes
+ * may then overshoot together, but each one stays capped and none stalls; Binance's header
+ * correction and 429 handling stay the backstop.
+ *
+ * Freeing while an FCALL is outstanding marks the budget and releases it when the reply (or
+ * rconn's NULL reply on disconnect) arrives, so no callback ever sees freed memory. */
+#include "core/weight.h"
+
+#include <ev.h>
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/rconn.h"
+#include "core/timebase.h"
+
+#define WEIGHT_KEY_MAX 256
+#define WEIGHT_RETRY_MIN_MS 5
+
+struct wtake {
+    int weight;
+    weight_grant_fn *fn;
+    void *privdata;
+    int waited;
+    struct wtake *next;
+};
+
+struct weight_budget {
+    struct ev_loop *loop;
+    struct rconn *rc;
+    char prefix[64], ip[64];
+    int64_t limit;
+    int percent;
+    struct wtake *head, *tail;
+    int inflight;     /* an FCALL bfq_weight_take is outstanding */
+    int freeing;      /* weight_free ran: released once no reply and no entry point is pending */
+    int depth;        /* loop callbacks of this budget on the stack */
+    int warned_local; /* "using local count" logged for this outage */
+    ev_timer kick;    /* zero timer: serve the queue from the loop */
+    ev_timer retry;   /* the head waits for this */
+    int64_t local_minute, local_used, local_stop_until;
+    struct weight_stats st;
+};
+
+static void wb_pump(struct weight_budget *wb);
+
+/* Frees a budget marked by weight_free once nothing can still reach it. */
+static void wb_release_if_done(struct weight_budget *wb)
+{
+    if (wb->freeing && !wb->inflight && wb->depth == 0) free(wb);
+}
+
+static int64_t wb_budget(const struct weight_budget *wb)
+{
+    return wb->limit * wb->percent / 100;
+}
+
+static void wb_kick(struct weight_budget *wb)
+{
+    if (!wb->freeing && !ev_is_active(&wb->retry) && !ev_is_active(&wb->kick))
+        ev_timer_start(wb->loop, &wb->kick);
+}
+
+static void on_kick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct weight_budget *wb = w->data;
+    (void)loop;
+    (void)revents;
+    wb->depth++;
+    wb_pump(wb);
+    wb->depth--;
+    wb_release_if_done(wb);
+}
+
+static void wb_wait(struct weight_budget *wb, int64_t wait_ms)
+{
+    if (!wb->head->waited) {
+        wb->head->waited = 1;
+        wb->st.waits++;
+    }
+    if (wait_ms < WEIGHT_RETRY_MIN_MS) wait_ms = WEIGHT_RETRY_MIN_MS;
+    ev_timer_stop(wb->loop, &wb->retry);
+    ev_timer_set(&wb->retry, (double)wait_ms / 1000.0, 0.0);
+    ev_timer_start(wb->loop, &wb->retry);
+}
+
+/* Pops the head and runs its callback, which may call weight_free (wb->freeing then). */
+static void wb_grant(struct weight_budget *wb)
+{
+    struct wtake *t = wb->head;
+    wb->head = t->next;
+    if (!wb->head) wb->tail = NULL;
+    wb->st.taken += t->weight;
+    weight_grant_fn *fn = t->fn;
+    void *pd = t->privdata;
+    free(t);
+    fn(1, pd);
+}
+
+static void local_roll(struct weight_budget *wb, wall_ms_t now)
+{
+    int64_t minute = timebase_utc_minute(now);
+    if (minute != wb->local_minute) {
+        wb->local_minute = minute;
+        wb->local_used = 0;
+    }
+}
+
+/* Serves the head from the local count. Returns 1 if granted. */
+static int wb_take_local(struct weight_budget *wb)
+{
+    wall_ms_t now = timebase_wall_ms();
+    if (!wb->warned_local) {
+        log_warn("weight budget: Redis unavailable, using a local count", "ip=%s", wb->ip);
+        wb->warned_local = 1;
+    }
+    local_roll(wb, now);
+    if (wb->local_stop_until > now) {
+        wb_wait(wb, wb->local_stop_until - now);
+        return 0;
+    }
+    if (wb->local_used + wb->head->weight > wb_budget(wb)) {
+        wb_wait(wb, 60000 - now % 60000);
+        return 0;
+    }
+    wb->local_used += wb->head->weight;
+    wb->st.used_minute = wb->local_used;
+    return 1;
+}
+
+static int reply_int(const redisReply *r, size_t i, long long *out)
+{
+    if (i >= r->elements || r->element[i]->type != REDIS_REPLY_INTEGER) return -1;
+    *out = r->element[i]->integer;
+    return 0;
+}
+
+static void take_answered(struct weight_budget *wb, const struct redisReply *reply);
+
+static void on_take_reply(struct rconn *rc, struct redisReply *reply, void *privdata)
+{
+    struct weight_budget *wb = privdata;
+    (void)rc;
+    wb->inflight = 0;
+    if (wb->freeing || !wb->head) {
+        wb_release_if_done(wb);
+        return;
+    }
+    wb->depth++;
+    take_answered(wb, reply);
+    wb->depth--;
+    wb_release_if_done(wb);
+}
+
+static void take_answered(struct weight_budget *wb, const struct redisReply *reply)
+{
+    long long granted, used, wait_ms;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply_int(reply, 0, &granted) ||
+        reply_int(reply, 1, &used) || reply_int(reply, 2, &wait_ms)) {
+        if (reply && reply->type == REDIS_REPLY_ERROR)
+            log_warn("weight budget: bfq_weight_take failed", "err=\"%s\"", reply->str);
+        if (wb_take_local(wb)) wb_grant(wb);
+        wb_kick(wb);
+        return;
+    }
+    wb->warned_local = 0;
+    local_roll(wb, timebase_wall_ms());
+    wb->local_used = used; /* the fallback starts from what Redis knew */
+    wb->st.used_minute = used;
+    if (granted == 1) {
+        wb->st.stopped_until = 0;
+        wb_grant(wb);
+        wb_kick(wb);
+    } else {
+        wb_wait(wb, wait_ms);
+    }
+}
+
+static void minute_key(const struct weight_budget *wb, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%sweight:%s:%lld", wb->prefix, wb->ip,
+             (long long)timebase_utc_minute(timebase_wall_ms()));
+}
+
+static void stop_key(const struct weight_budget *wb, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%sweight:%s:stop", wb->prefix, wb->ip);
+}
+
+/* Asks Redis for the head's weight. Returns 0 when the call went out. */
+static int wb_ask_redis(struct weight_budget *wb)
+{
+    char mk[WEIGHT_KEY_MAX], sk[WEIGHT_KEY_MAX], w[24], budget[24], now[24];
+    if (!wb->rc || !rconn_is_up(wb->rc)) return -1;
+    minute_key(wb, mk, sizeof mk);
+    stop_key(wb, sk, sizeof sk);
+    snprintf(w, sizeof w, "%d", wb->head->weight);
+    snprintf(budget, sizeof budget, "%lld", (long long)wb_budget(wb));
+    snprintf(now, sizeof now, "%lld", (long long)timebase_wall_ms());
+    const char *argv[] = {"FCALL", "bfq_weight_take", "2", mk, sk, w, budget, now};
+    if (rconn_command_argv(wb->rc, on_take_reply, wb, 8, argv, NULL) != 0) return -1;
+    wb->inflight = 1;
+    return 0;
+}
+
+/* Serves the queue head: from Redis when it is up, else locally. Runs from the loop only. */
+static void wb_pump(struct weight_budget *wb)
+{
+    while (!wb->freeing && wb->head && !wb->inflight && !ev_is_active(&wb->retry)) {
+        if (wb_ask_redis(wb) == 0) return;
+        if (!wb_take_local(wb)) return;
+        wb_grant(wb); /* may mark wb freeing; the caller's depth keeps it allocated */
+    }
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    on_kick(loop, w, revents);
+}
+
+struct weight_budget *weight_new(struct ev_loop *loop, struct rconn *rc,
+                                 const struct weight_options *opts)
+{
+    struct weight_budget *wb;
+    const char *prefix = opts && opts->prefix ? opts->prefix : "bfq:";
+    const char *ip = opts && opts->ip && opts->ip[0] ? opts->ip : "default";
+    if (!opts || opts->limit <= 0 || opts->percent < 0 || opts->percent > 100) return NULL;
+    if (strlen(prefix) >= sizeof wb->prefix || strlen(ip) >= sizeof wb->ip) return NULL;
+    wb = calloc(1, sizeof *wb);
+    if (!wb) return NULL;
+    wb->loop = loop;
+    wb->rc = rc;
+    memcpy(wb->prefix, prefix, strlen(prefix) + 1);
+    memcpy(wb->ip, ip, strlen(ip) + 1);
+    wb->limit = opts->limit;
+    wb->percent = opts->percent ? opts->percent : 90;
+    ev_timer_init(&wb->kick, on_kick, 0.0, 0.0);
+    wb->kick.data = wb;
+    ev_timer_init(&wb->retry, on_retry, 0.0, 0.0);
+    wb->retry.data = wb;
+    return wb;
+}
+
+void weight_free(struct weight_budget *wb)
+{
+    struct wtake *t;
+    if (!wb) return;
+    ev_timer_stop(wb->loop, &wb->kick);
+    ev_timer_stop(wb->loop, &wb->retry);
+    while ((t = wb->head) != NULL) {
+        wb->head = t->next;
+        t->fn(0, t->privdata);
+        free(t);
+    }
+    wb->tail = NULL;
+    wb->freeing = 1;
+    wb_release_if_done(wb); /* else by on_take_reply or the entry point on the stack */
+}
+
+void weight_take(struct weight_budget *wb, int weight, weight_grant_fn *fn, void *privdata)
+{
+    struct wtake *t = calloc(1, sizeof *t);
+    bfq_assert(t != NULL); /* a few bytes; nothing sane to do without them */
+    t->weight = weight < 0 ? 0 : weight;
+    t->fn = fn;
+    t->privdata = privdata;
+    if (wb->tail)
+        wb->tail->next = t;
+    else
+        wb->head = t;
+    wb->tail = t;
+    wb_kick(wb);
+}
+
+void weight_observe(struct weight_budget *wb, int64_t used_weight_1m, int64_t retry_after_ms)
+{
+    char key[WEIGHT_KEY_MAX], num[24];
+    wall_ms_t now = timebase_wall_ms();
+    local_roll(wb, now);
+    if (used_weight_1m > wb->local_used) wb->local_used = used_weight_1m;
+    if (used_weight_1m > wb->st.used_minute) wb->st.used_minute = used_weight_1m;
+    if (used_weight_1m >= 0 && wb->rc && rconn_is_up(wb->rc)) {
+        minute_key(wb, key, sizeof key);
+        snprintf(num, sizeof num, "%lld", (long long)used_weight_1m);
+        const char *argv[] = {"FCALL", "bfq_weight_seen", "1", key, num};
+        if (rconn_command_argv(wb->rc, NULL, NULL, 5, argv, NULL) != 0)
+            log_debug("weight budget: bfq_weight_seen not sent", "ip=%s", wb->ip);
+    }
+    if (retry_after_ms <= 0) return;
+    if (now + retry_after_ms > wb->local_stop_until) wb->local_stop_until = now + retry_after_ms;
+    wb->st.stopped_until = wb->local_stop_until;
+    log_warn("weight budget: IP stopped", "ip=%s ms=%lld", wb->ip, (long long)retry_after_ms);
+    if (wb->rc && rconn_is_up(wb->rc)) {
+        stop_key(wb, key, sizeof key);
+        snprintf(num, sizeof num, "%lld", (long long)retry_after_ms);
+        const char *argv[] = {"FCALL", "bfq_weight_stop", "1", key, num};
+        if (rconn_command_argv(wb->rc, NULL, NULL, 5, argv, NULL) != 0)
+            log_debug("weight budget: bfq_weight_stop not sent", "ip=%s", wb->ip);
+    }
+}
+
+void weight_set_limit(struct weight_budget *wb, int64_t limit)
+{
+    if (limit <= 0) return;
+    wb->limit = limit;
+    ev_timer_stop(wb->loop, &wb->retry); /* the head may fit now */
+    wb_kick(wb);
+}
+
+struct weight_stats weight_stats(const struct weight_budget *wb)
+{
+    struct weight_stats s = wb->st;
+    if (s.stopped_until && s.stopped_until <= timebase_wall_ms()) s.stopped_until = 0;
+    return s;
+}
