@@ -29,9 +29,12 @@ enum dec_status {
     DEC_EZERO = -3,     /* step or tick is zero or negative */
 };
 
+/* DOWN toward minus infinity, UP toward plus infinity, NEAREST with halves toward plus
+ * infinity (for the positive prices and quantities of orders, DOWN is toward zero). */
 enum dec_round { DEC_ROUND_DOWN, DEC_ROUND_UP, DEC_ROUND_NEAREST };
 
-/* Parses s[0..len) ("-12.3400", "0", ".5" is refused, "5." is refused, "+1" is refused).
+/* Parses s[0..len) ("-12.3400", "0", "-0"; ".5", "5.", "+1", "01", "1e5" and spaces are
+ * DEC_ESYNTAX; more than 18 fractional or 18 significant digits are DEC_ERANGE).
  * len may be (size_t)-1 for a NUL-terminated string. */
 enum dec_status dec_parse(const char *s, size_t len, struct dec *out)
     __attribute__((warn_unused_result));
@@ -43,7 +46,7 @@ int dec_format(struct dec d, char *buf, size_t cap);
 /* Writes d with trailing fractional zeros removed ("0.01", "10"). */
 int dec_format_trim(struct dec d, char *buf, size_t cap);
 
-/* Writes d rounded toward zero (or as asked) to exactly `scale` fractional digits. */
+/* Writes d rounded as asked to exactly `scale` fractional digits (zeros padded). */
 int dec_format_scale(struct dec d, int scale, enum dec_round mode, char *buf, size_t cap);
 
 struct dec dec_from_int(int64_t v);
@@ -85,7 +88,7 @@ enum dec_status dec_snap_to_tick(struct dec price, struct dec tick, struct dec m
 int dec_is_multiple(struct dec v, struct dec base, struct dec step);
 
 /* A symbol's trading filters as exchangeInfo gives them. A zero field disables its rule, as
- * Binance documents (except step and tick, which must be positive). */
+ * Binance documents for PRICE_FILTER (a zero step or tick skips the multiple check). */
 struct dec_filters {
     struct dec tick, min_price, max_price;           /* PRICE_FILTER */
     struct dec step, min_qty, max_qty;               /* LOT_SIZE */

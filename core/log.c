@@ -1,0 +1,250 @@
+/* log: logfmt lines on stderr with registered secrets redacted (see log.h).
+ *
+ * A line is built in a working buffer larger than LOG_LINE_MAX, redacted as a whole, and only
+ * then cut to LOG_LINE_MAX, so the cut never leaves half of a secret showing. When the working
+ * buffer itself was too small, its end may hold the beginning of a secret: that partial match
+ * is dropped before redaction. The message is redacted before it is quoted too (quoting may
+ * escape characters of a secret and hide it from the whole-line pass). One write(2) per line. */
+#include "core/log.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/timebase.h"
+
+#define LOG_SECRET_MAX 1024 /* longer secrets are refused by log_add_secret */
+#define LOG_ROLE_MAX 64
+#define LOG_WORK_MAX (LOG_LINE_MAX + LOG_SECRET_MAX + 64)
+
+static char log_role[LOG_ROLE_MAX] = "bfq";
+static enum log_level log_min = LOG_LEVEL_INFO;
+static char *log_secrets[LOG_SECRETS_MAX];
+static int log_nsecrets;
+static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
+
+void log_init(const char *role, enum log_level min_level)
+{
+    snprintf(log_role, sizeof log_role, "%s", role ? role : "bfq");
+    log_min = min_level;
+}
+
+int log_level_parse(const char *name, enum log_level *out)
+{
+    for (int i = 0; i < 4; i++) {
+        if (name && strcmp(name, level_names[i]) == 0) {
+            *out = (enum log_level)i;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+int log_add_secret(const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (n < 4)
+        return 0;
+    if (n > LOG_SECRET_MAX)
+        return -1;
+    int rc = 0;
+    pthread_mutex_lock(&log_lock);
+    int dup = 0;
+    for (int i = 0; i < log_nsecrets; i++)
+        dup |= strcmp(log_secrets[i], secret) == 0;
+    if (!dup) {
+        char *copy = log_nsecrets < LOG_SECRETS_MAX ? strdup(secret) : NULL;
+        if (copy)
+            log_secrets[log_nsecrets++] = copy;
+        else
+            rc = -1;
+    }
+    pthread_mutex_unlock(&log_lock);
+    return rc;
+}
+
+void log_clear_secrets(void)
+{
+    pthread_mutex_lock(&log_lock);
+    for (int i = 0; i < log_nsecrets; i++)
+        free(log_secrets[i]);
+    log_nsecrets = 0;
+    pthread_mutex_unlock(&log_lock);
+}
+
+/* Replaces each occurrence of s in buf by "***" (in place: a secret is at least 4 long). */
+static void redact_one(char *buf, const char *s)
+{
+    size_t sl = strlen(s);
+    char *p = buf;
+    for (char *hit = strstr(p, s); hit != NULL; hit = strstr(p, s)) {
+        memcpy(hit, "***", 3);
+        memmove(hit + 3, hit + sl, strlen(hit + sl) + 1);
+        p = hit + 3;
+    }
+}
+
+/* buf was cut at its end: drops a tail that is the start of a secret. Caller holds the lock. */
+static void drop_partial_tail(char *buf)
+{
+    size_t len = strlen(buf);
+    for (int i = 0; i < log_nsecrets; i++) {
+        size_t sl = strlen(log_secrets[i]);
+        for (size_t k = sl - 1 < len ? sl - 1 : len; k > 0; k--) {
+            if (memcmp(buf + len - k, log_secrets[i], k) == 0) {
+                len -= k;
+                buf[len] = '\0';
+                break;
+            }
+        }
+    }
+}
+
+/* Redacts a buffer that may have been cut (truncated != 0). */
+static void redact_cut(char *buf, int cap, int truncated)
+{
+    if (truncated) {
+        pthread_mutex_lock(&log_lock);
+        drop_partial_tail(buf);
+        pthread_mutex_unlock(&log_lock);
+    }
+    log_redact(buf, cap);
+}
+
+void log_redact(char *buf, int cap)
+{
+    if (buf == NULL || cap <= 0)
+        return;
+    buf[cap - 1] = '\0';
+    pthread_mutex_lock(&log_lock);
+    for (int i = 0; i < log_nsecrets; i++)
+        redact_one(buf, log_secrets[i]);
+    pthread_mutex_unlock(&log_lock);
+}
+
+static int needs_quotes(const char *s)
+{
+    if (*s == '\0')
+        return 1;
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c <= ' ' || c == '"' || c == '=' || c == '\\' || c == 0x7f)
+            return 1;
+    }
+    return 0;
+}
+
+/* Appends msg to buf at *o, quoted and escaped when logfmt needs it. */
+static void append_msg(char *buf, size_t cap, size_t *o, const char *msg)
+{
+    int quote = needs_quotes(msg);
+    if (quote && *o + 1 < cap)
+        buf[(*o)++] = '"';
+    for (const char *s = msg; *s && *o + 3 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        char esc = c == '"' ? '"' : c == '\\' ? '\\' : c == '\n' ? 'n' : c == '\t' ? 't'
+                                                        : c == '\r' ? 'r' : 0;
+        if (esc) {
+            buf[(*o)++] = '\\';
+            buf[(*o)++] = esc;
+        } else {
+            buf[(*o)++] = (c < ' ' || c == 0x7f) ? '?' : (char)c;
+        }
+    }
+    if (quote && *o + 1 < cap)
+        buf[(*o)++] = '"';
+    buf[*o] = '\0';
+}
+
+/* Builds the whole line (no newline) into out[0..cap), cap <= LOG_LINE_MAX; returns length. */
+static int build_line(char *out, int cap, enum log_level level, const char *msg,
+                      const char *fields, va_list ap) __attribute__((format(printf, 5, 0)));
+
+static int build_line(char *out, int cap, enum log_level level, const char *msg,
+                      const char *fields, va_list ap)
+{
+    char work[LOG_WORK_MAX], raw[LOG_WORK_MAX], ts[32];
+    if (cap <= 0)
+        return 0;
+    timebase_format_iso(timebase_wall_ms(), ts, sizeof ts);
+    int lv = (int)level >= 0 && (int)level < 4 ? (int)level : 3;
+    int n = snprintf(work, sizeof work, "ts=%s level=%s role=%s msg=", ts, level_names[lv],
+                     log_role);
+    size_t o = n > 0 && (size_t)n < sizeof work ? (size_t)n : 0;
+    int cut = snprintf(raw, sizeof raw, "%s", msg ? msg : "") >= (int)sizeof raw;
+    redact_cut(raw, (int)sizeof raw, cut);
+    append_msg(work, sizeof work, &o, raw);
+    cut = o + 4 >= sizeof work;
+    if (fields && *fields && o + 2 < sizeof work) {
+        work[o++] = ' ';
+        n = vsnprintf(work + o, sizeof work - o, fields, ap);
+        cut |= n < 0 || (size_t)n >= sizeof work - o;
+        if (n <= 0)
+            work[--o] = '\0'; /* fields came out empty: no trailing space */
+    }
+    redact_cut(work, (int)sizeof work, cut);
+    size_t len = strlen(work);
+    size_t lim = (size_t)cap - 1; /* room for the NUL */
+    if (lim > LOG_LINE_MAX - 1)
+        lim = LOG_LINE_MAX - 1; /* and for the newline log_write adds */
+    if (len > lim) {
+        len = lim;
+        if (len >= 3)
+            memcpy(work + len - 3, "...", 3);
+    }
+    memcpy(out, work, len);
+    out[len] = '\0';
+    return (int)len;
+}
+
+int log_format(char *buf, int cap, enum log_level level, const char *msg, const char *fields, ...)
+{
+    va_list ap;
+    va_start(ap, fields);
+    int n = build_line(buf, cap, level, msg, fields, ap);
+    va_end(ap);
+    return n;
+}
+
+static void write_all(const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(STDERR_FILENO, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return; /* nowhere else to report it */
+        p += w;
+        n -= (size_t)w;
+    }
+}
+
+void log_vwrite(enum log_level level, const char *msg, const char *fields, va_list ap)
+{
+    if (level < log_min)
+        return;
+    char line[LOG_LINE_MAX + 1];
+    int n = build_line(line, LOG_LINE_MAX, level, msg, fields, ap);
+    line[n++] = '\n';
+    write_all(line, (size_t)n);
+}
+
+void log_write(enum log_level level, const char *msg, const char *fields, ...)
+{
+    va_list ap;
+    va_start(ap, fields);
+    log_vwrite(level, msg, fields, ap);
+    va_end(ap);
+}
+
+_Noreturn void bfq_assert_fail(const char *expr, const char *file, int line)
+{
+    log_write(LOG_LEVEL_ERROR, "assertion failed", "expr=\"%s\" file=%s line=%d", expr, file,
+              line);
+    abort();
+}
