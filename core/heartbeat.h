@@ -24,6 +24,7 @@ struct heartbeat_options {
     const char *instance; /* "host-1234" */
     int64_t period_ms;    /* 0 means 1000 */
     int64_t ttl_ms;       /* 0 means 5000 */
+    const char *version;  /* the program's version string (bfq_version); NULL means "unknown" */
 };
 
 /* Starts beating at once and then every period. Strings are copied. */

@@ -1,0 +1,670 @@
+/* rconn: a Redis connection that stays up, on the libev loop (hiredis 0.14 async API).
+ *
+ * States: DOWN (waiting for the retry timer) -> CONNECTING (TCP under way) -> HANDSHAKE
+ * (AUTH, SELECT, CLIENT SETNAME, function library check and load, each waiting for the
+ * previous answer) -> UP (re-subscribed, up() called). Any failure goes back to DOWN and arms
+ * the retry timer with capped exponential backoff and full jitter in [delay/2, delay].
+ *
+ * hiredis ownership: a redisAsyncContext is freed by hiredis itself after the connect
+ * callback reports failure and after the disconnect callback returns; we only forget our
+ * pointer there. When we want to drop a connection from inside a hiredis callback (a failed
+ * AUTH, rconn_free from a user callback) we set a flag and do it from a zero-delay timer
+ * ("kick"), outside hiredis, so that hiredis never runs on a freed context. A connect that
+ * hangs is cut by the connect timer (hiredis 0.14 has no async connect timeout); the same
+ * timer bounds the handshake.
+ *
+ * rc->depth counts the hiredis callbacks of this connection that are running; rconn_free
+ * defers the real free while it is nonzero. */
+#include "core/rconn.h"
+
+#include <ev.h>
+#include <hiredis/adapters/libev.h>
+#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+
+#define RCONN_SUBS_MAX 256
+#define RCONN_NAME_MAX 128
+
+enum rconn_state { RC_DOWN, RC_CONNECTING, RC_HANDSHAKE, RC_UP };
+
+struct rconn_sub {
+    struct rconn *rc;
+    char *channel;
+    int pattern;
+    rconn_message_fn *fn;
+    void *privdata;
+};
+
+struct rconn {
+    struct ev_loop *loop;
+    struct rconn_url url;
+    char name[RCONN_NAME_MAX];
+    const char *lua;          /* library source (borrowed: static storage), or NULL */
+    int64_t lua_version;      /* parsed from the source, -1 when none found */
+    int64_t backoff_min, backoff_max, connect_timeout;
+    struct rconn_callbacks cbs;
+
+    redisAsyncContext *ctx;
+    enum rconn_state state;
+    int attempts;             /* failed attempts since the last up */
+    uint64_t rng;
+    char lasterr[RCONN_ERR_MAX];
+
+    ev_timer retry, timeout, kick;
+    int kick_drop, closing, freed_pending;
+    int depth;
+
+    struct rconn_sub *subs[RCONN_SUBS_MAX];
+    int nsubs;
+    struct rconn_stats stats;
+};
+
+/* A user command waiting for its reply. */
+struct rconn_cmd {
+    struct rconn *rc;
+    rconn_reply_fn *fn;
+    void *privdata;
+};
+
+static void rc_connect(struct rconn *rc);
+static void rc_handshake_next(struct rconn *rc, int step);
+
+/* ---- URL ---------------------------------------------------------------------------- */
+
+static int hexval(int c)
+{
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+}
+
+/* Copies s[0..n) percent-decoded into out (capacity cap). Returns 0 or -1. */
+static int url_decode(const char *s, size_t n, char *out, size_t cap)
+{
+    size_t o = 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        if (c == '%') {
+            if (i + 2 >= n) return -1;
+            int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+            if (h < 0 || l < 0) return -1;
+            c = h * 16 + l;
+            i += 2;
+        }
+        if (c == 0 || o + 1 >= cap) return -1;
+        out[o++] = (char)c;
+    }
+    out[o] = '\0';
+    return 0;
+}
+
+static int parse_uint(const char *s, size_t n, long long max, long long *out)
+{
+    if (n == 0 || n > 10) return -1;
+    long long v = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > max) return -1;
+    *out = v;
+    return 0;
+}
+
+/* user:pass (either may be empty, but a user needs a password). */
+static int parse_userinfo(const char *s, size_t n, struct rconn_url *out, char *err, size_t ecap)
+{
+    const char *colon = memchr(s, ':', n);
+    if (!colon) {
+        snprintf(err, ecap, "redis url: user without password (use redis://user:pass@host)");
+        return -1;
+    }
+    size_t ulen = (size_t)(colon - s);
+    if (url_decode(s, ulen, out->user, sizeof out->user) < 0 ||
+        url_decode(colon + 1, n - ulen - 1, out->pass, sizeof out->pass) < 0) {
+        snprintf(err, ecap, "redis url: bad or too long user or password");
+        return -1;
+    }
+    if (!out->pass[0]) {
+        snprintf(err, ecap, "redis url: empty password");
+        return -1;
+    }
+    return 0;
+}
+
+/* host[:port] with host possibly [ipv6]. */
+static int parse_hostport(const char *s, size_t n, struct rconn_url *out, char *err, size_t ecap)
+{
+    const char *hs = s, *he, *rest;
+    if (n > 0 && s[0] == '[') {
+        const char *close = memchr(s, ']', n);
+        if (!close) goto bad;
+        hs = s + 1;
+        he = close;
+        rest = close + 1;
+    } else {
+        const char *colon = memchr(s, ':', n);
+        he = colon ? colon : s + n;
+        rest = he;
+    }
+    size_t hlen = (size_t)(he - hs), left = (size_t)(s + n - rest);
+    if (hlen == 0 || hlen >= sizeof out->host) goto bad;
+    memcpy(out->host, hs, hlen);
+    out->host[hlen] = '\0';
+    out->port = 6379;
+    if (left > 0) {
+        long long port;
+        if (rest[0] != ':' || parse_uint(rest + 1, left - 1, 65535, &port) < 0 || port == 0) {
+            snprintf(err, ecap, "redis url: bad port");
+            return -1;
+        }
+        out->port = (int)port;
+    }
+    return 0;
+bad:
+    snprintf(err, ecap, "redis url: bad host");
+    return -1;
+}
+
+int rconn_parse_url(const char *url, struct rconn_url *out, char *err, size_t errcap)
+{
+    static const char scheme[] = "redis://";
+    memset(out, 0, sizeof *out);
+    if (!url || strncmp(url, scheme, sizeof scheme - 1) != 0) {
+        snprintf(err, errcap, "redis url must start with redis://");
+        return -1;
+    }
+    const char *p = url + sizeof scheme - 1;
+    size_t n = strlen(p);
+    if (n > 1024) {
+        snprintf(err, errcap, "redis url too long");
+        return -1;
+    }
+    const char *slash = memchr(p, '/', n);
+    size_t auth_end = slash ? (size_t)(slash - p) : n;
+    const char *at = NULL;
+    for (size_t i = 0; i < auth_end; i++)
+        if (p[i] == '@') at = p + i; /* the last '@': a password may hold one, encoded or not */
+    if (at && parse_userinfo(p, (size_t)(at - p), out, err, errcap) < 0) return -1;
+    const char *hp = at ? at + 1 : p;
+    if (parse_hostport(hp, (size_t)(p + auth_end - hp), out, err, errcap) < 0) return -1;
+    if (slash && slash[1]) {
+        long long db;
+        if (parse_uint(slash + 1, strlen(slash + 1), 100000, &db) < 0) {
+            snprintf(err, errcap, "redis url: bad db number");
+            return -1;
+        }
+        out->db = (int)db;
+    }
+    return 0;
+}
+
+/* ---- state changes ------------------------------------------------------------------ */
+
+static uint64_t rc_random(struct rconn *rc)
+{
+    uint64_t x = rc->rng; /* xorshift64 */
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    rc->rng = x;
+    return x;
+}
+
+/* The next retry delay in ms: min * 2^attempts capped at max, jittered into [d/2, d]. */
+static int64_t rc_backoff(struct rconn *rc)
+{
+    int64_t d = rc->backoff_min;
+    for (int i = 0; i < rc->attempts && d < rc->backoff_max; i++) d *= 2;
+    if (d > rc->backoff_max) d = rc->backoff_max;
+    int64_t half = d / 2;
+    return half + (int64_t)(rc_random(rc) % (uint64_t)(d - half + 1));
+}
+
+/* The connection is gone (ctx already forgotten): report and schedule the next attempt. */
+static void rc_lost(struct rconn *rc, const char *why)
+{
+    int was_up = rc->state == RC_UP;
+    rc->state = RC_DOWN;
+    ev_timer_stop(rc->loop, &rc->timeout);
+    snprintf(rc->lasterr, sizeof rc->lasterr, "%s", why ? why : "unknown");
+    if (rc->closing) return;
+    if (was_up) {
+        rc->stats.disconnects++;
+        log_warn("redis connection lost", "host=%s port=%d err=\"%s\"", rc->url.host,
+                 rc->url.port, rc->lasterr);
+    } else if (rc->attempts == 0 || rc->attempts % 20 == 0) {
+        log_warn("redis connect failed, retrying", "host=%s port=%d err=\"%s\" attempts=%d",
+                 rc->url.host, rc->url.port, rc->lasterr, rc->attempts + 1);
+    }
+    rc->attempts++;
+    int64_t ms = rc_backoff(rc);
+    ev_timer_set(&rc->retry, (double)ms / 1000.0, 0.0);
+    ev_timer_start(rc->loop, &rc->retry);
+    if (was_up && rc->cbs.down) rc->cbs.down(rc, rc->lasterr, rc->cbs.privdata);
+}
+
+/* Drops the current connection now; only outside hiredis callbacks. */
+static void rc_drop_now(struct rconn *rc, const char *why)
+{
+    redisAsyncContext *ac = rc->ctx;
+    if (!ac) return;
+    snprintf(rc->lasterr, sizeof rc->lasterr, "%s", why);
+    redisAsyncFree(ac); /* runs pending callbacks with NULL, then on_disconnect if connected */
+    if (rc->ctx == ac) { /* not connected yet: hiredis called no disconnect callback */
+        rc->ctx = NULL;
+        rc_lost(rc, why);
+    }
+}
+
+/* Asks for the connection to be dropped from the next loop turn (safe in callbacks). */
+static void rc_drop_later(struct rconn *rc, const char *why)
+{
+    snprintf(rc->lasterr, sizeof rc->lasterr, "%s", why);
+    rc->kick_drop = 1;
+    ev_timer_set(&rc->kick, 0.0, 0.0);
+    ev_timer_start(rc->loop, &rc->kick);
+}
+
+static void rc_really_free(struct rconn *rc);
+
+static void on_kick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct rconn *rc = w->data;
+    if (rc->freed_pending) {
+        rc_really_free(rc);
+        return;
+    }
+    if (rc->kick_drop) {
+        rc->kick_drop = 0;
+        char why[RCONN_ERR_MAX];
+        snprintf(why, sizeof why, "%s", rc->lasterr);
+        rc_drop_now(rc, why);
+    }
+}
+
+static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    rc_connect(w->data);
+}
+
+static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct rconn *rc = w->data;
+    rc_drop_now(rc, rc->state == RC_CONNECTING ? "connect timeout" : "handshake timeout");
+}
+
+/* ---- hiredis callbacks -------------------------------------------------------------- */
+
+static void on_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct rconn *rc = ac->data;
+    if (!rc || rc->ctx != ac) return;
+    rc->depth++;
+    rc->ctx = NULL;
+    const char *why = status == REDIS_OK ? "closed" : (ac->errstr[0] ? ac->errstr : "error");
+    if (status == REDIS_OK && rc->lasterr[0] && rc->kick_drop == 0) why = rc->lasterr;
+    char buf[RCONN_ERR_MAX];
+    snprintf(buf, sizeof buf, "%s", why);
+    rc_lost(rc, buf);
+    rc->depth--;
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct rconn *rc = ac->data;
+    if (!rc || rc->ctx != ac) return;
+    rc->depth++;
+    if (status != REDIS_OK) {
+        char buf[RCONN_ERR_MAX];
+        snprintf(buf, sizeof buf, "%s", ac->errstr[0] ? ac->errstr : "connect failed");
+        rc->ctx = NULL; /* hiredis frees it after we return */
+        rc_lost(rc, buf);
+    } else {
+        rc->state = RC_HANDSHAKE;
+        rc->stats.connects++;
+        rc_handshake_next(rc, 0);
+    }
+    rc->depth--;
+}
+
+static void rc_connect(struct rconn *rc)
+{
+    if (rc->closing || rc->ctx) return;
+    rc->state = RC_CONNECTING;
+    rc->lasterr[0] = '\0';
+    rc->kick_drop = 0;
+    redisAsyncContext *ac = redisAsyncConnect(rc->url.host, rc->url.port);
+    if (!ac) {
+        rc_lost(rc, "out of memory");
+        return;
+    }
+    if (ac->err) {
+        char buf[RCONN_ERR_MAX];
+        snprintf(buf, sizeof buf, "%s", ac->errstr);
+        redisAsyncFree(ac);
+        rc_lost(rc, buf);
+        return;
+    }
+    ac->data = rc;
+    rc->ctx = ac;
+    redisLibevAttach(rc->loop, ac);
+    redisAsyncSetConnectCallback(ac, on_connect);
+    redisAsyncSetDisconnectCallback(ac, on_disconnect);
+    ev_timer_set(&rc->timeout, (double)rc->connect_timeout / 1000.0, 0.0);
+    ev_timer_start(rc->loop, &rc->timeout);
+}
+
+/* ---- handshake ---------------------------------------------------------------------- */
+
+enum { HS_AUTH, HS_SELECT, HS_NAME, HS_VERSION, HS_LOAD, HS_SUBSCRIBE, HS_DONE };
+
+static void rc_handshake_fail(struct rconn *rc, const char *what, const redisReply *r)
+{
+    char buf[RCONN_ERR_MAX];
+    snprintf(buf, sizeof buf, "%s: %s", what, r && r->str ? r->str : "no answer");
+    rc->stats.errors++;
+    rc_drop_later(rc, buf); /* rc_lost logs it, once per streak of failures */
+}
+
+/* Reply of one handshake step; privdata carries the step number. */
+static void on_handshake(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct rconn *rc = ac->data;
+    const redisReply *r = reply;
+    int step = (int)(intptr_t)privdata;
+    if (!rc || !r || rc->ctx != ac) return; /* lost: on_disconnect handles it */
+    rc->depth++;
+    int err = r->type == REDIS_REPLY_ERROR;
+    if (step == HS_VERSION) {
+        int64_t have = (!err && r->type == REDIS_REPLY_INTEGER) ? r->integer : -1;
+        if (err && !strstr(r->str, "not found"))
+            log_warn("redis function library version unreadable, loading it", "err=\"%s\"",
+                     r->str);
+        rc_handshake_next(rc, have >= rc->lua_version && rc->lua_version >= 0 ? HS_SUBSCRIBE
+                                                                             : HS_LOAD);
+    } else if (step == HS_LOAD && err) {
+        /* A replica, or a user without FUNCTION LOAD: go on, the functions may be there. */
+        rc->stats.errors++;
+        log_warn("redis function library not loaded, ignored", "err=\"%s\"", r->str);
+        rc_handshake_next(rc, HS_SUBSCRIBE);
+    } else if (err) {
+        static const char *const what[] = {"AUTH", "SELECT", "CLIENT SETNAME"};
+        rc_handshake_fail(rc, step < HS_VERSION ? what[step] : "handshake", r);
+    } else {
+        if (step == HS_LOAD) log_info("redis function library loaded", "version=%lld",
+                                      (long long)rc->lua_version);
+        rc_handshake_next(rc, step + 1);
+    }
+    rc->depth--;
+}
+
+static int rc_send_step(struct rconn *rc, int step, int argc, const char **argv)
+{
+    size_t lens[8];
+    for (int i = 0; i < argc; i++) lens[i] = strlen(argv[i]);
+    return redisAsyncCommandArgv(rc->ctx, on_handshake, (void *)(intptr_t)step, argc, argv,
+                                 lens);
+}
+
+static void on_message(redisAsyncContext *ac, void *reply, void *privdata);
+static int rc_send_subscribe(struct rconn *rc, struct rconn_sub *s);
+
+static void rc_up(struct rconn *rc)
+{
+    for (int i = 0; i < rc->nsubs; i++) rc_send_subscribe(rc, rc->subs[i]);
+    ev_timer_stop(rc->loop, &rc->timeout);
+    rc->state = RC_UP;
+    rc->attempts = 0;
+    log_info("redis connected", "host=%s port=%d db=%d", rc->url.host, rc->url.port, rc->url.db);
+    if (rc->cbs.up) rc->cbs.up(rc, rc->cbs.privdata);
+}
+
+/* Sends the first handshake step at or after `step` that applies to this connection. */
+static void rc_handshake_next(struct rconn *rc, int step)
+{
+    char db[16];
+    for (;; step++) {
+        if (step == HS_AUTH && rc->url.pass[0]) {
+            const char *a[] = {"AUTH", rc->url.user, rc->url.pass};
+            if (rc->url.user[0]) {
+                rc_send_step(rc, step, 3, a);
+            } else {
+                const char *b[] = {"AUTH", rc->url.pass};
+                rc_send_step(rc, step, 2, b);
+            }
+            return;
+        } else if (step == HS_SELECT && rc->url.db != 0) {
+            snprintf(db, sizeof db, "%d", rc->url.db);
+            rc_send_step(rc, step, 2, (const char *[]){"SELECT", db});
+            return;
+        } else if (step == HS_NAME && rc->name[0]) {
+            rc_send_step(rc, step, 3, (const char *[]){"CLIENT", "SETNAME", rc->name});
+            return;
+        } else if (step == HS_VERSION && rc->lua) {
+            rc_send_step(rc, step, 3, (const char *[]){"FCALL_RO", "bfq_version", "0"});
+            return;
+        } else if (step == HS_LOAD) {
+            /* reached only from HS_VERSION when loading is needed */
+            rc_send_step(rc, step, 4, (const char *[]){"FUNCTION", "LOAD", "REPLACE", rc->lua});
+            return;
+        } else if (step >= HS_SUBSCRIBE) {
+            rc_up(rc);
+            return;
+        }
+        if (step == HS_VERSION) step = HS_LOAD; /* no library: skip the load as well */
+    }
+}
+
+/* ---- subscriptions ------------------------------------------------------------------ */
+
+static void on_message(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    (void)ac;
+    struct rconn_sub *s = privdata;
+    const redisReply *r = reply;
+    if (!r || r->type != REDIS_REPLY_ARRAY || r->elements < 3) return;
+    const redisReply *kind = r->element[0];
+    if (kind->type != REDIS_REPLY_STRING) return;
+    const redisReply *ch = NULL, *msg = NULL;
+    if (r->elements == 3 && strcmp(kind->str, "message") == 0) {
+        ch = r->element[1];
+        msg = r->element[2];
+    } else if (r->elements == 4 && strcmp(kind->str, "pmessage") == 0) {
+        ch = r->element[2];
+        msg = r->element[3];
+    }
+    if (!ch || !msg || ch->type != REDIS_REPLY_STRING || msg->type != REDIS_REPLY_STRING) return;
+    struct rconn *rc = s->rc;
+    rc->depth++;
+    s->fn(rc, ch->str, msg->str, msg->len, s->privdata);
+    rc->depth--;
+}
+
+static int rc_send_subscribe(struct rconn *rc, struct rconn_sub *s)
+{
+    const char *argv[] = {s->pattern ? "PSUBSCRIBE" : "SUBSCRIBE", s->channel};
+    size_t lens[] = {strlen(argv[0]), strlen(argv[1])};
+    return redisAsyncCommandArgv(rc->ctx, on_message, s, 2, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
+int rconn_subscribe(struct rconn *rc, const char *channel, rconn_message_fn *fn, void *privdata)
+{
+    size_t n = channel ? strlen(channel) : 0;
+    if (!fn || n == 0 || n > 512 || rc->nsubs >= RCONN_SUBS_MAX) return -1;
+    struct rconn_sub *s = calloc(1, sizeof *s);
+    if (!s || !(s->channel = strdup(channel))) {
+        free(s);
+        return -1;
+    }
+    s->rc = rc;
+    s->pattern = channel[n - 1] == '*';
+    s->fn = fn;
+    s->privdata = privdata;
+    rc->subs[rc->nsubs++] = s;
+    if (rc->state == RC_UP && rc->ctx) rc_send_subscribe(rc, s);
+    return 0;
+}
+
+/* ---- commands ----------------------------------------------------------------------- */
+
+static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    (void)ac;
+    struct rconn_cmd *cmd = privdata;
+    struct rconn *rc = cmd->rc;
+    redisReply *r = reply;
+    rc->depth++;
+    if (r && r->type == REDIS_REPLY_ERROR) rc->stats.errors++;
+    if (cmd->fn) cmd->fn(rc, r, cmd->privdata);
+    rc->depth--;
+    free(cmd);
+}
+
+static struct rconn_cmd *rc_cmd_new(struct rconn *rc, rconn_reply_fn *fn, void *privdata)
+{
+    if (rc->state != RC_UP || !rc->ctx || rc->closing) return NULL;
+    struct rconn_cmd *cmd = malloc(sizeof *cmd);
+    if (!cmd) return NULL;
+    cmd->rc = rc;
+    cmd->fn = fn;
+    cmd->privdata = privdata;
+    return cmd;
+}
+
+int rconn_command(struct rconn *rc, rconn_reply_fn *fn, void *privdata, const char *fmt, ...)
+{
+    struct rconn_cmd *cmd = rc_cmd_new(rc, fn, privdata);
+    if (!cmd) return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    int rv = redisvAsyncCommand(rc->ctx, on_reply, cmd, fmt, ap);
+    va_end(ap);
+    if (rv != REDIS_OK) {
+        free(cmd);
+        return -1;
+    }
+    rc->stats.commands++;
+    return 0;
+}
+
+int rconn_command_argv(struct rconn *rc, rconn_reply_fn *fn, void *privdata, int argc,
+                       const char **argv, const size_t *argvlen)
+{
+    struct rconn_cmd *cmd = rc_cmd_new(rc, fn, privdata);
+    if (!cmd) return -1;
+    if (redisAsyncCommandArgv(rc->ctx, on_reply, cmd, argc, argv, argvlen) != REDIS_OK) {
+        free(cmd);
+        return -1;
+    }
+    rc->stats.commands++;
+    return 0;
+}
+
+/* ---- life cycle --------------------------------------------------------------------- */
+
+/* The version the library source declares ("BFQ_VERSION = N"), or -1. */
+static int64_t lua_source_version(const char *src)
+{
+    const char *p = strstr(src, "BFQ_VERSION = ");
+    if (!p) return -1;
+    p += strlen("BFQ_VERSION = ");
+    char *end;
+    long long v = strtoll(p, &end, 10);
+    if (end == p || v < 0) return -1;
+    return v;
+}
+
+struct rconn *rconn_new(struct ev_loop *loop, const struct rconn_options *opts,
+                        const struct rconn_callbacks *cbs, char *err, size_t errcap)
+{
+    struct rconn *rc = calloc(1, sizeof *rc);
+    if (!rc) {
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    if (rconn_parse_url(opts->url, &rc->url, err, errcap) < 0) {
+        free(rc);
+        return NULL;
+    }
+    if (rc->url.pass[0]) log_add_secret(rc->url.pass);
+    rc->loop = loop;
+    if (opts->name) {
+        snprintf(rc->name, sizeof rc->name, "%s", opts->name);
+        for (char *c = rc->name; *c; c++)
+            if ((unsigned char)*c <= ' ' || *c == 127) *c = '_';
+    }
+    rc->lua = opts->lua_library;
+    rc->lua_version = rc->lua ? lua_source_version(rc->lua) : -1;
+    rc->backoff_min = opts->backoff_min_ms > 0 ? opts->backoff_min_ms : 100;
+    rc->backoff_max = opts->backoff_max_ms > 0 ? opts->backoff_max_ms : 5000;
+    if (rc->backoff_max < rc->backoff_min) rc->backoff_max = rc->backoff_min;
+    rc->connect_timeout = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 2000;
+    if (cbs) rc->cbs = *cbs;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    rc->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)rc;
+    if (rc->rng == 0) rc->rng = 0x9e3779b97f4a7c15ull;
+    ev_timer_init(&rc->retry, on_retry, 0.0, 0.0);
+    ev_timer_init(&rc->timeout, on_timeout, 0.0, 0.0);
+    ev_timer_init(&rc->kick, on_kick, 0.0, 0.0);
+    rc->retry.data = rc->timeout.data = rc->kick.data = rc;
+    rc_connect(rc);
+    return rc;
+}
+
+static void rc_really_free(struct rconn *rc)
+{
+    ev_timer_stop(rc->loop, &rc->retry);
+    ev_timer_stop(rc->loop, &rc->timeout);
+    ev_timer_stop(rc->loop, &rc->kick);
+    if (rc->ctx) {
+        redisAsyncContext *ac = rc->ctx;
+        redisAsyncFree(ac); /* pending callbacks get NULL; on_disconnect sees closing */
+        rc->ctx = NULL;
+    }
+    for (int i = 0; i < rc->nsubs; i++) {
+        free(rc->subs[i]->channel);
+        free(rc->subs[i]);
+    }
+    free(rc);
+}
+
+void rconn_free(struct rconn *rc)
+{
+    if (!rc || rc->freed_pending) return;
+    rc->closing = 1;
+    if (rc->depth > 0) {
+        rc->freed_pending = 1;
+        ev_timer_set(&rc->kick, 0.0, 0.0);
+        ev_timer_start(rc->loop, &rc->kick);
+        return;
+    }
+    rc->freed_pending = 1;
+    rc_really_free(rc);
+}
+
+int rconn_is_up(const struct rconn *rc)
+{
+    return rc && rc->state == RC_UP && !rc->closing;
+}
+
+struct rconn_stats rconn_stats(const struct rconn *rc)
+{
+    return rc->stats;
+}

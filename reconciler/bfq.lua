@@ -1,0 +1,395 @@
+#!lua name=bfq
+--[[
+bfq: the reconciler, a Redis Functions library (Redis 7.0).
+
+Every write of reconciled state goes through these functions, so "freshest wins" is decided
+inside Redis, atomically, together with the publish of what changed (DESIGN.md, "Freshest
+wins"). Every process loads this library at connect (FUNCTION LOAD REPLACE) when the server
+holds an older BFQ_VERSION; bump BFQ_VERSION with every change to this file.
+
+Rules every function follows:
+- All keys come in KEYS (Redis refuses undeclared keys); the prefix is the caller's business.
+- Times (t) and update ids (uid) are non-negative decimal integers passed as strings and
+  compared as strings of digits, so 64-bit values never go through a Lua double.
+- "Newer" means t > stored t, or t == stored t and uid > stored uid. Equal (t, uid) keeps the
+  stored record, so a duplicate batch changes nothing and publishes nothing.
+- Messages are built by concatenating already-JSON values; only field names are escaped.
+  cjson is used only in bfq_merge's "merge" mode.
+
+Functions (ARGV after the keys):
+  bfq_version                                                   -> BFQ_VERSION (no-writes)
+  bfq_merge  state, ts | channel, msgkey, mode, {field, json, t, uid, pubjson}*  -> changed
+  bfq_put    record    | channel, message, t, uid, {field, value}*               -> 1 | 0
+  bfq_next   cursor, list                                       -> {symbol, index} | nil
+  bfq_universe list, version | channel, symbol*                 -> {version, changed}
+  bfq_weight_take minute, stop | w, budget, now_ms             -> {granted, used, wait_ms}
+  bfq_weight_seen minute | used                                 -> used
+  bfq_weight_stop stop | ms                                     -> pttl
+  bfq_tick_lease members | member, ttl_ms, op                   -> {now_ms, {member*}}
+]]
+
+local BFQ_VERSION = 1
+
+local CHUNK = 400          -- values per HSET/HMGET/RPUSH call (keeps unpack() small)
+local CURSOR_WRAP = 1e12   -- bfq_next folds its cursor back below this
+
+-- Validates a non-negative decimal integer string and strips leading zeros.
+local function num(s, what)
+    if type(s) ~= 'string' or not s:match('^%d+$') or #s > 20 then
+        error('bfq: ' .. what .. ' is not a non-negative integer: ' .. tostring(s))
+    end
+    local n = s:gsub('^0+', '')
+    if n == '' then return '0' end
+    return n
+end
+
+-- Compares two normalised integer strings: -1, 0 or 1.
+local function cmp(a, b)
+    if #a ~= #b then return #a < #b and -1 or 1 end
+    if a == b then return 0 end
+    return a < b and -1 or 1
+end
+
+local function newer(t, uid, st, suid)
+    local c = cmp(t, st)
+    return c > 0 or (c == 0 and cmp(uid, suid) > 0)
+end
+
+local ESC = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n',
+              ['\r'] = '\\r', ['\t'] = '\\t' }
+
+-- A Lua string as a JSON string literal.
+local function jstr(s)
+    return '"' .. s:gsub('[%c"\\]', function(c)
+        return ESC[c] or string.format('\\u%04x', c:byte())
+    end) .. '"'
+end
+
+local function jarray(list)
+    local out = {}
+    for i = 1, #list do out[i] = jstr(list[i]) end
+    return '[' .. table.concat(out, ',') .. ']'
+end
+
+-- Calls redis command cmd with key and the values of list, CHUNK at a time.
+local function chunked(cmd, key, list)
+    local out = {}
+    for i = 1, #list, CHUNK do
+        local r = redis.call(cmd, key, unpack(list, i, math.min(i + CHUNK - 1, #list)))
+        if type(r) == 'table' then
+            for j = 1, #r do out[#out + 1] = r[j] end
+        end
+    end
+    return out
+end
+
+-- "t:uid" -> t, uid (normalised), or nil when absent or unreadable.
+local function split_ts(v)
+    if not v then return nil end
+    local t, uid = v:match('^(%d+):(%d+)$')
+    if not t then return nil end
+    return num(t, 't'), num(uid, 'uid')
+end
+
+-- merge mode: the incoming object's text, plus every member of the stored object that the
+-- incoming one lacks (re-encoded by cjson: exact for strings, booleans and numbers up to 14
+-- digits, which is what balance records hold).
+local function merge_json(incoming, stored)
+    local ok, inc = pcall(cjson.decode, incoming)
+    if not ok or type(inc) ~= 'table' then
+        error('bfq: merge mode needs a JSON object, got: ' .. incoming:sub(1, 80))
+    end
+    if not stored then return incoming end
+    local ok2, old = pcall(cjson.decode, stored)
+    if not ok2 or type(old) ~= 'table' then return incoming end
+    local extra = {}
+    for k, v in pairs(old) do
+        if type(k) == 'string' and inc[k] == nil then
+            extra[#extra + 1] = jstr(k) .. ':' .. cjson.encode(v)
+        end
+    end
+    if #extra == 0 then return incoming end
+    table.sort(extra)
+    local body = incoming:match('^%s*{(.*)}%s*$')
+    if not body then error('bfq: merge mode needs a JSON object') end
+    if body:match('^%s*$') then
+        return '{' .. table.concat(extra, ',') .. '}'
+    end
+    return '{' .. body .. ',' .. table.concat(extra, ',') .. '}'
+end
+
+local function bfq_merge(keys, args)
+    local state, tskey = keys[1], keys[2]
+    local channel, msgkey, mode = args[1], args[2], args[3]
+    if not state or not tskey then return redis.error_reply('ERR bfq_merge needs 2 keys') end
+    if mode ~= 'replace' and mode ~= 'merge' then
+        return redis.error_reply('ERR bfq_merge mode must be replace or merge')
+    end
+    if #args < 3 or (#args - 3) % 5 ~= 0 then
+        return redis.error_reply('ERR bfq_merge records come in groups of 5')
+    end
+    local fields = {}
+    for i = 4, #args, 5 do fields[#fields + 1] = args[i] end
+    local stored_ts = chunked('HMGET', tskey, fields)
+
+    local cur = {}      -- field -> {t, uid} as processing goes (a batch may repeat a field)
+    for i = 1, #fields do
+        local t, uid = split_ts(stored_ts[i] or nil)
+        if t and not cur[fields[i]] then cur[fields[i]] = { t, uid } end
+    end
+
+    local final = {}    -- field -> json (false = deleted), in order of first change
+    local order, pub = {}, {}
+    local changed, maxt = 0, nil
+    for i = 4, #args, 5 do
+        local field, json = args[i], args[i + 1]
+        local t, uid, pubjson = num(args[i + 2], 't'), num(args[i + 3], 'uid'), args[i + 4]
+        local c = cur[field]
+        if not c or newer(t, uid, c[1], c[2]) then
+            local value, pubval = false, 'null'
+            local counts = true
+            if json == '' then
+                if final[field] == nil then
+                    counts = redis.call('HEXISTS', state, field) == 1
+                else
+                    counts = final[field] ~= false
+                end
+            else
+                if mode == 'merge' then
+                    local old = final[field]
+                    if old == nil then old = redis.call('HGET', state, field) end
+                    json = merge_json(json, old or nil)
+                end
+                value = json
+                pubval = (pubjson ~= '' and pubjson) or json
+            end
+            cur[field] = { t, uid }
+            if final[field] == nil then order[#order + 1] = field end
+            final[field] = value
+            if counts then
+                changed = changed + 1
+                pub[field] = pubval
+                if not maxt or cmp(t, maxt) > 0 then maxt = t end
+            end
+        end
+    end
+    if #order == 0 then return 0 end
+
+    local sets, dels, ts = {}, {}, {}
+    for _, f in ipairs(order) do
+        local c = cur[f]
+        ts[#ts + 1] = f
+        ts[#ts + 1] = c[1] .. ':' .. c[2]
+        if final[f] then
+            sets[#sets + 1] = f
+            sets[#sets + 1] = final[f]
+        else
+            dels[#dels + 1] = f
+        end
+    end
+    if #sets > 0 then chunked('HSET', state, sets) end
+    if #dels > 0 then chunked('HDEL', state, dels) end
+    chunked('HSET', tskey, ts)
+
+    if changed > 0 and channel ~= '' then
+        local parts = {}
+        for _, f in ipairs(order) do
+            if pub[f] then parts[#parts + 1] = jstr(f) .. ':' .. pub[f] end
+        end
+        redis.call('PUBLISH', channel, '{"t":' .. maxt .. ',' .. jstr(msgkey) .. ':{' ..
+            table.concat(parts, ',') .. '}}')
+    end
+    return changed
+end
+
+local function bfq_put(keys, args)
+    local key = keys[1]
+    if not key then return redis.error_reply('ERR bfq_put needs 1 key') end
+    if #args < 4 or (#args - 4) % 2 ~= 0 then
+        return redis.error_reply('ERR bfq_put needs channel, message, t, uid, {field, value}*')
+    end
+    local channel, message = args[1], args[2]
+    local t, uid = num(args[3], 't'), num(args[4], 'uid')
+    local old = redis.call('HMGET', key, 't', 'uid')
+    if old[1] then
+        local st = num(old[1], 'stored t')
+        local suid = old[2] and num(old[2], 'stored uid') or '0'
+        if not newer(t, uid, st, suid) then return 0 end
+    end
+    local pairs_ = { 't', t, 'uid', uid }
+    for i = 5, #args, 2 do
+        if args[i] ~= 't' and args[i] ~= 'uid' then
+            pairs_[#pairs_ + 1] = args[i]
+            pairs_[#pairs_ + 1] = args[i + 1]
+        end
+    end
+    redis.call('DEL', key)
+    chunked('HSET', key, pairs_)
+    if channel ~= '' then redis.call('PUBLISH', channel, message) end
+    return 1
+end
+
+local function bfq_next(keys, args)
+    local cursor, list = keys[1], keys[2]
+    if not cursor or not list then return redis.error_reply('ERR bfq_next needs 2 keys') end
+    local len = redis.call('LLEN', list)
+    if len == 0 then return nil end
+    local n = redis.call('INCR', cursor)
+    if n >= CURSOR_WRAP then
+        -- fold back, keeping n's position modulo len so the walk goes on unbroken
+        redis.call('SET', cursor, n % len)
+    end
+    local idx = (n - 1) % len
+    local sym = redis.call('LINDEX', list, idx)
+    if not sym then return nil end
+    return { sym, idx }
+end
+
+-- Rewrites the list to syms (an array of symbols).
+local function write_list(list, syms)
+    redis.call('DEL', list)
+    if #syms > 0 then chunked('RPUSH', list, syms) end
+end
+
+local function bfq_universe(keys, args)
+    local list, vkey = keys[1], keys[2]
+    if not list or not vkey or #args < 1 then
+        return redis.error_reply('ERR bfq_universe needs 2 keys and a channel')
+    end
+    local channel = args[1]
+    local old = redis.call('LRANGE', list, 0, -1)
+    local want, added = {}, {}
+    for i = 2, #args do want[args[i]] = true end
+
+    local syms, pos = {}, {}
+    for i, s in ipairs(old) do syms[i] = s; pos[s] = i end
+    local removed = {}
+    for _, s in ipairs(old) do
+        if not want[s] then removed[#removed + 1] = s end
+    end
+    for _, s in ipairs(removed) do       -- swap-remove: the last element fills the hole
+        local i, n = pos[s], #syms
+        local last = syms[n]
+        syms[i] = last
+        pos[last] = i
+        syms[n] = nil
+        pos[s] = nil
+    end
+    for i = 2, #args do
+        local s = args[i]
+        if not pos[s] then
+            syms[#syms + 1] = s
+            pos[s] = #syms
+            added[#added + 1] = s
+        end
+    end
+    if #added == 0 and #removed == 0 then
+        return { tonumber(redis.call('GET', vkey) or '0'), 0 }
+    end
+    local moved = {}
+    for i, s in ipairs(old) do
+        if pos[s] and pos[s] ~= i then moved[#moved + 1] = jstr(s) .. ':' .. (pos[s] - 1) end
+    end
+    write_list(list, syms)
+    local v = redis.call('INCR', vkey)
+    if channel ~= '' then
+        redis.call('PUBLISH', channel, '{"version":' .. v .. ',"added":' .. jarray(added) ..
+            ',"removed":' .. jarray(removed) .. ',"moved":{' .. table.concat(moved, ',') ..
+            '}}')
+    end
+    return { v, 1 }
+end
+
+local function int_arg(s, what)
+    local n = tonumber(s)
+    if not n or n < 0 or n ~= math.floor(n) then error('bfq: bad ' .. what .. ': ' .. tostring(s)) end
+    return n
+end
+
+local function bfq_weight_take(keys, args)
+    local mkey, skey = keys[1], keys[2]
+    if not mkey or not skey then return redis.error_reply('ERR bfq_weight_take needs 2 keys') end
+    local w, budget, now = int_arg(args[1], 'w'), int_arg(args[2], 'budget'),
+        int_arg(args[3], 'now_ms')
+    local used = tonumber(redis.call('GET', mkey) or '0') or 0
+    local stop = redis.call('PTTL', skey)
+    if stop ~= -2 then
+        if stop < 0 then stop = 1000 end   -- a stop key without a TTL: retry in a second
+        return { 0, used, stop }
+    end
+    if used + w > budget then
+        return { 0, used, 60000 - (now % 60000) }
+    end
+    used = redis.call('INCRBY', mkey, w)
+    redis.call('EXPIRE', mkey, 120)
+    return { 1, used, 0 }
+end
+
+local function bfq_weight_seen(keys, args)
+    local mkey = keys[1]
+    if not mkey then return redis.error_reply('ERR bfq_weight_seen needs 1 key') end
+    local seen = int_arg(args[1], 'used')
+    local used = tonumber(redis.call('GET', mkey) or '0') or 0
+    if seen > used then
+        redis.call('SET', mkey, seen, 'EX', 120)
+        return seen
+    end
+    return used
+end
+
+local function bfq_weight_stop(keys, args)
+    local skey = keys[1]
+    if not skey then return redis.error_reply('ERR bfq_weight_stop needs 1 key') end
+    local ms = int_arg(args[1], 'ms')
+    local left = redis.call('PTTL', skey)
+    if ms > 0 and left ~= -1 and left < ms then
+        redis.call('SET', skey, '1', 'PX', ms)
+        return ms
+    end
+    return left
+end
+
+redis.register_function{ function_name = 'bfq_version', flags = { 'no-writes' },
+    callback = function() return BFQ_VERSION end }
+redis.register_function('bfq_merge', bfq_merge)
+redis.register_function('bfq_put', bfq_put)
+redis.register_function('bfq_next', bfq_next)
+redis.register_function('bfq_universe', bfq_universe)
+redis.register_function('bfq_weight_take', bfq_weight_take)
+redis.register_function('bfq_weight_seen', bfq_weight_seen)
+redis.register_function('bfq_weight_stop', bfq_weight_stop)
+
+--[[
+bfq_tick_lease (appended for `bfq tick`, collectors/slots.h): the slot leases of the
+book-ticker collectors, in one sorted set.
+  bfq_tick_lease members | member, ttl_ms, op ("renew" | "leave")  -> {now_ms, {member*}}
+Prunes the expired leases (score <= Redis server time), then renews this member with
+score = now + ttl_ms, or removes it; answers the live members. The set itself expires when
+nobody renews. Server time (TIME) is the one clock all instances share for leases.
+]]
+local function bfq_tick_lease(keys, args)
+    local set = keys[1]
+    if not set or #args < 3 then
+        return redis.error_reply('ERR bfq_tick_lease needs 1 key, member, ttl_ms, op')
+    end
+    local member, ttl, op = args[1], int_arg(args[2], 'ttl_ms'), args[3]
+    if ttl < 100 or ttl > 600000 then
+        return redis.error_reply('ERR bfq_tick_lease ttl_ms out of range')
+    end
+    if #member == 0 or #member > 256 then
+        return redis.error_reply('ERR bfq_tick_lease bad member')
+    end
+    local tm = redis.call('TIME')
+    local now = tonumber(tm[1]) * 1000 + math.floor(tonumber(tm[2]) / 1000)
+    redis.call('ZREMRANGEBYSCORE', set, '-inf', now)
+    if op == 'renew' then
+        redis.call('ZADD', set, now + ttl, member)
+    elseif op == 'leave' then
+        redis.call('ZREM', set, member)
+    else
+        return redis.error_reply('ERR bfq_tick_lease op must be renew or leave')
+    end
+    if redis.call('EXISTS', set) == 1 then redis.call('PEXPIRE', set, ttl * 4) end
+    return { now, redis.call('ZRANGE', set, 0, -1) }
+end
+redis.register_function('bfq_tick_lease', bfq_tick_lease)

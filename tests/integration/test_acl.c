@@ -1,0 +1,148 @@
+/* test_acl: redis/users.acl.in, rendered by the harness (password "test-<user>"), loaded by a
+ * real redis-server.
+ *
+ * The default user is off; the kline collector's user can load the library and run its own
+ * functions (bfq_put on its kline records, bfq_next over the universe, the weight budget) but
+ * can write neither bfq:risk:ban (directly or through a function) nor the universe; other
+ * roles are spot-checked the same way. */
+#include <hiredis/hiredis.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "reconciler/recon.h"
+#include "tests/harness/harness.h"
+
+static int port;
+
+static redisContext *as(const char *user)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    if (!c || c->err) return c;
+    if (user) {
+        char pass[64];
+        snprintf(pass, sizeof pass, "test-%s", user);
+        redisReply *r = redisCommand(c, "AUTH %s %s", user, pass);
+        if (!r || r->type == REDIS_REPLY_ERROR)
+            fprintf(stderr, "AUTH %s: %s\n", user, r ? r->str : "no reply");
+        freeReplyObject(r);
+    }
+    return c;
+}
+
+/* Runs a command; returns 1 when it succeeded, 0 when Redis refused it for permissions
+ * (NOPERM, or the script error Redis gives for a denied key or channel), -1 otherwise. */
+static int try_cmd(redisContext *c, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    int rv = -1;
+    if (r && r->type != REDIS_REPLY_ERROR) rv = 1;
+    else if (r && (strstr(r->str, "NOPERM") || strstr(r->str, "can't access") ||
+                   strstr(r->str, "can't publish") || strstr(r->str, "no permissions")))
+        rv = 0;
+    else fprintf(stderr, "unexpected: %s\n", r ? r->str : "no reply");
+    freeReplyObject(r);
+    return rv;
+}
+
+static void test_default_off(void)
+{
+    redisContext *c = as(NULL);
+    redisReply *r = redisCommand(c, "PING");
+    CHECK(r && r->type == REDIS_REPLY_ERROR && strstr(r->str, "NOAUTH"));
+    freeReplyObject(r);
+    r = redisCommand(c, "AUTH default %s", "");
+    CHECK(r && r->type == REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+    r = redisCommand(c, "AUTH kline wrong-password");
+    CHECK(r && r->type == REDIS_REPLY_ERROR);
+    freeReplyObject(r);
+    redisFree(c);
+}
+
+static void test_kline(redisContext *admin)
+{
+    redisContext *k = as("kline");
+    CHECK(try_cmd(admin, "RPUSH bfq:universe BTCUSDT ETHUSDT") == 1);
+    /* its own work */
+    CHECK(try_cmd(k, "FCALL_RO bfq_version 0") == 1);
+    CHECK(try_cmd(k, "FCALL bfq_put 1 bfq:kline:1m:BTCUSDT bfq:ch:kline:1m msg 5 0 bars []") == 1);
+    CHECK(try_cmd(k, "FCALL bfq_next 2 bfq:cursor:kline bfq:universe") == 1);
+    CHECK(try_cmd(k, "FCALL bfq_weight_take 2 bfq:weight:127.0.0.2:1 bfq:weight:127.0.0.2:stop "
+                     "5 100 1000") == 1);
+    CHECK(try_cmd(k, "FCALL bfq_weight_stop 1 bfq:weight:127.0.0.2:stop 10") == 1);
+    CHECK(try_cmd(k, "SET bfq:hb:kline:h-1 {} PX 5000") == 1);
+    CHECK(try_cmd(k, "HGETALL bfq:kline:1m:BTCUSDT") == 1);
+    /* not its business */
+    CHECK(try_cmd(k, "HSET bfq:risk:ban symbols [\"ALL\"]") == 0);
+    CHECK(try_cmd(k, "FCALL bfq_put 1 bfq:risk:ban bfq:ch:risk m 9 0 symbols [\"ALL\"]") == 0);
+    CHECK(try_cmd(k, "DEL bfq:universe") == 0);
+    CHECK(try_cmd(k, "RPUSH bfq:universe EVIL") == 0);
+    CHECK(try_cmd(k, "FCALL bfq_universe 2 bfq:universe bfq:cursor:klinex %s EVIL", "") == 0);
+    CHECK(try_cmd(k, "FCALL bfq_put 1 bfq:kline:1m:X bfq:ch:tick msg 5 0 bars []") == 0);
+    CHECK(try_cmd(k, "SET bfq:hb:tick:h-1 {} PX 5000") == 0);
+    CHECK(try_cmd(k, "HGETALL bfq:acct:main:pos") == 0);
+    CHECK(try_cmd(k, "FLUSHALL") == 0);
+    CHECK(try_cmd(k, "CONFIG SET appendonly no") == 0);
+    redisReply *r = redisCommand(admin, "HEXISTS bfq:risk:ban symbols");
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
+    freeReplyObject(r);
+    r = redisCommand(admin, "LLEN bfq:universe");
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 2);
+    freeReplyObject(r);
+    redisFree(k);
+}
+
+static void test_other_roles(void)
+{
+    redisContext *t = as("tick");
+    CHECK(try_cmd(t, "FCALL bfq_merge 2 bfq:ticks bfq:ticks:ts bfq:ch:tick ticks replace "
+                     "BTCUSDT {} 1 0 %s", "") == 1);
+    CHECK(try_cmd(t, "FCALL bfq_tick_lease 1 bfq:tick:members 1|ip|a 2000 renew") == 1);
+    CHECK(try_cmd(t, "FCALL bfq_merge 2 bfq:acct:main:pos bfq:acct:main:pos:ts bfq:ch:acct:main "
+                     "pos replace BTCUSDT:BOTH {} 1 0 %s", "") == 0);
+    redisFree(t);
+
+    redisContext *a = as("account");
+    CHECK(try_cmd(a, "FCALL bfq_merge 2 bfq:acct:main:bal bfq:acct:main:bal:ts bfq:ch:acct:main "
+                     "bal merge USDT {} 1 0 %s", "") == 1);
+    CHECK(try_cmd(a, "HSET bfq:acct:main:src:account t 1 seen 2") == 1);
+    CHECK(try_cmd(a, "HSET bfq:ticks BTCUSDT {}") == 0);
+    redisFree(a);
+
+    redisContext *s = as("status");
+    CHECK(try_cmd(s, "HGETALL bfq:ticks") == 1);
+    CHECK(try_cmd(s, "SCAN 0 MATCH bfq:hb:* COUNT 100") == 1);
+    CHECK(try_cmd(s, "HSET bfq:ticks X {}") == 0);
+    CHECK(try_cmd(s, "FCALL bfq_weight_stop 1 bfq:weight:x:stop 10") == 0);
+    redisFree(s);
+
+    redisContext *k = as("risk");
+    CHECK(try_cmd(k, "FCALL bfq_put 1 bfq:risk:ban bfq:ch:risk m 9 0 symbols [\"ALL\"]") == 1);
+    CHECK(try_cmd(k, "HSET bfq:ticks X {}") == 0);
+    redisFree(k);
+}
+
+int main(void)
+{
+    struct th_redis r;
+    if (th_redis_start(&r, 1) != 0) {
+        CHECK(!"redis with the ACL file started");
+        return th_done();
+    }
+    port = r.port;
+    redisContext *admin = as("admin");
+    /* the kline user loads the library itself, as every process does at start */
+    redisContext *k = as("kline");
+    CHECK(try_cmd(k, "FUNCTION LOAD REPLACE %s", bfq_lua_library) == 1);
+    redisFree(k);
+    test_default_off();
+    test_kline(admin);
+    test_other_roles();
+    redisFree(admin);
+    th_redis_stop(&r);
+    return th_done();
+}

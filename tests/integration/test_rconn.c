@@ -1,0 +1,405 @@
+/* test_rconn: the Redis connection (core/rconn) and the heartbeat against a real redis-server.
+ *
+ * URL parsing; connect, AUTH with an ACL user and with a bare password; the function library
+ * loaded when missing or older and left alone when its version is equal; reconnect after the
+ * server is killed and restarted on the same port (up twice, commands refused at once while
+ * down, subscriptions restored); the heartbeat key with its TTL, gone after heartbeat_free. */
+#include <ev.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "core/heartbeat.h"
+#include "core/log.h"
+#include "core/rconn.h"
+#include "reconciler/recon.h"
+#include "tests/harness/harness.h"
+
+/* ---- loop helpers ------------------------------------------------------------------- */
+
+static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+}
+
+/* Runs the loop until *flag >= want or ms pass; returns nonzero when reached. */
+static int run_until(struct ev_loop *loop, const int *flag, int want, int ms)
+{
+    ev_timer t;
+    ev_timer_init(&t, tick_cb, 0.01, 0.01);
+    ev_timer_start(loop, &t);
+    int64_t end = th_now_ms() + ms;
+    while (*flag < want && th_now_ms() < end) ev_run(loop, EVRUN_ONCE);
+    ev_timer_stop(loop, &t);
+    return *flag >= want;
+}
+
+static void run_for(struct ev_loop *loop, int ms)
+{
+    int never = 0;
+    run_until(loop, &never, 1, ms);
+}
+
+struct counts {
+    int up, down, replies, nulls, messages;
+    long long last_int;
+    char last_msg[256];
+};
+
+static void on_up(struct rconn *rc, void *p)
+{
+    (void)rc;
+    ((struct counts *)p)->up++;
+}
+
+static void on_down(struct rconn *rc, const char *err, void *p)
+{
+    (void)rc;
+    (void)err;
+    ((struct counts *)p)->down++;
+}
+
+static void on_reply(struct rconn *rc, struct redisReply *r, void *p)
+{
+    (void)rc;
+    struct counts *c = p;
+    c->replies++;
+    if (!r) c->nulls++;
+    else if (r->type == REDIS_REPLY_INTEGER) c->last_int = r->integer;
+}
+
+static void on_msg(struct rconn *rc, const char *ch, const char *payload, size_t len, void *p)
+{
+    (void)rc;
+    (void)ch;
+    struct counts *c = p;
+    c->messages++;
+    snprintf(c->last_msg, sizeof c->last_msg, "%.*s", (int)len, payload);
+}
+
+static struct rconn *open_rc(struct ev_loop *loop, const char *url, const char *lua,
+                             struct counts *c)
+{
+    struct rconn_options o = {.url = url, .name = "test rconn", .lua_library = lua,
+                              .backoff_min_ms = 20, .backoff_max_ms = 200,
+                              .connect_timeout_ms = 1000};
+    struct rconn_callbacks cb = {.up = on_up, .down = on_down, .privdata = c};
+    char err[RCONN_ERR_MAX];
+    struct rconn *rc = rconn_new(loop, &o, &cb, err, sizeof err);
+    if (!rc) fprintf(stderr, "rconn_new: %s\n", err);
+    return rc;
+}
+
+/* A synchronous connection for checks, as admin when the server runs the ACL file. */
+static redisContext *sync_conn(const struct th_redis *r, const char *user)
+{
+    redisContext *c = redisConnect("127.0.0.1", r->port);
+    if (!c || c->err) return c;
+    if (user) {
+        char pass[64];
+        snprintf(pass, sizeof pass, "test-%s", user);
+        redisReply *rep = redisCommand(c, "AUTH %s %s", user, pass);
+        freeReplyObject(rep);
+    }
+    return c;
+}
+
+static long long sync_int(redisContext *c, const char *cmd)
+{
+    redisReply *r = redisCommand(c, cmd);
+    long long v = (r && r->type == REDIS_REPLY_INTEGER) ? r->integer : -999;
+    if (r && r->type == REDIS_REPLY_ERROR) fprintf(stderr, "%s: %s\n", cmd, r->str);
+    freeReplyObject(r);
+    return v;
+}
+
+/* calls=N of cmdstat_function|load in INFO commandstats (0 when never called). */
+static int function_loads(redisContext *c)
+{
+    redisReply *r = redisCommand(c, "INFO commandstats");
+    int n = 0;
+    const char *p = r && r->type == REDIS_REPLY_STRING ? strstr(r->str, "cmdstat_function|load:calls=") : NULL;
+    if (p) n = (int)strtol(p + strlen("cmdstat_function|load:calls="), NULL, 10);
+    freeReplyObject(r);
+    return n;
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static void test_url(void)
+{
+    struct rconn_url u;
+    char err[128];
+    CHECK(rconn_parse_url("redis://127.0.0.1:6380", &u, err, sizeof err) == 0);
+    CHECK_EQ_STR(u.host, "127.0.0.1");
+    CHECK(u.port == 6380 && u.db == 0 && u.user[0] == 0 && u.pass[0] == 0);
+    CHECK(rconn_parse_url("redis://kline:s3cr%40t@localhost:7000/3", &u, err, sizeof err) == 0);
+    CHECK_EQ_STR(u.user, "kline");
+    CHECK_EQ_STR(u.pass, "s3cr@t");
+    CHECK_EQ_STR(u.host, "localhost");
+    CHECK(u.port == 7000 && u.db == 3);
+    CHECK(rconn_parse_url("redis://:onlypass@h", &u, err, sizeof err) == 0);
+    CHECK(u.user[0] == 0);
+    CHECK_EQ_STR(u.pass, "onlypass");
+    CHECK(u.port == 6379);
+    CHECK(rconn_parse_url("redis://[::1]:6390/", &u, err, sizeof err) == 0);
+    CHECK_EQ_STR(u.host, "::1");
+    CHECK(u.port == 6390 && u.db == 0);
+    CHECK(rconn_parse_url("redis://u:p@w@h:1", &u, err, sizeof err) == 0);
+    CHECK_EQ_STR(u.pass, "p@w");
+    /* refused, and the error never shows the password */
+    CHECK(rconn_parse_url("http://h:1", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis://h:0", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis://h:65536", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis://h:12x", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis://h:1/x", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis://:1", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis://user@h:1", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis://user:topsecret%zz@h", &u, err, sizeof err) < 0);
+    CHECK(strstr(err, "topsecret") == NULL);
+    CHECK(rconn_parse_url("redis://user:@h", &u, err, sizeof err) < 0);
+}
+
+/* Library: loaded over an older version, not reloaded when equal, not downgraded. */
+static void test_library(struct ev_loop *loop, const struct th_redis *r)
+{
+    redisContext *sc = sync_conn(r, NULL);
+    redisReply *rep = redisCommand(sc, "FUNCTION LOAD REPLACE %s",
+        "#!lua name=bfq\nredis.register_function{function_name='bfq_version', "
+        "callback=function() return 0 end, flags={'no-writes'}}");
+    CHECK(rep && rep->type == REDIS_REPLY_STRING);
+    freeReplyObject(rep);
+    int loads0 = function_loads(sc);
+
+    struct counts c1 = {0}, c2 = {0};
+    struct rconn *a = open_rc(loop, r->url, bfq_lua_library, &c1);
+    CHECK(a && run_until(loop, &c1.up, 1, 3000));
+    CHECK(function_loads(sc) == loads0 + 1);
+    long long v = sync_int(sc, "FCALL_RO bfq_version 0");
+    CHECK(v >= 1);
+    struct rconn *b = open_rc(loop, r->url, bfq_lua_library, &c2);
+    CHECK(b && run_until(loop, &c2.up, 1, 3000));
+    CHECK(function_loads(sc) == loads0 + 1); /* equal version: no reload */
+
+    /* a command on an up connection gets its reply; CLIENT SETNAME took "test rconn" */
+    CHECK(rconn_command(a, on_reply, &c1, "CLIENT GETNAME") == 0);
+    CHECK(run_until(loop, &c1.replies, 1, 2000));
+    CHECK(rconn_is_up(a));
+    struct rconn_stats st = rconn_stats(a);
+    CHECK(st.connects == 1 && st.commands == 1);
+    rconn_free(a);
+    rconn_free(b);
+    freeReplyObject(redisCommand(sc, "FUNCTION FLUSH"));
+    redisFree(sc);
+}
+
+/* AUTH user pass with the ACL file; a wrong password never comes up. */
+static void test_acl_auth(struct ev_loop *loop)
+{
+    struct th_redis r;
+    if (th_redis_start(&r, 1) != 0) {
+        CHECK(!"redis with ACL started");
+        return;
+    }
+    char url[256];
+    th_redis_url_for(&r, "kline", url, sizeof url);
+    struct counts c = {0}, bad = {0};
+    struct rconn *rc = open_rc(loop, url, bfq_lua_library, &c);
+    CHECK(rc && run_until(loop, &c.up, 1, 3000));
+    CHECK(rconn_command(rc, on_reply, &c, "SET bfq:hb:kline:t1 x") == 0);
+    CHECK(run_until(loop, &c.replies, 1, 2000) && c.nulls == 0);
+    char badurl[256];
+    snprintf(badurl, sizeof badurl, "redis://kline:wrong@127.0.0.1:%d", r.port);
+    struct rconn *rb = open_rc(loop, badurl, NULL, &bad);
+    run_for(loop, 400);
+    CHECK(bad.up == 0 && !rconn_is_up(rb));
+    CHECK(rconn_stats(rb).errors >= 2); /* it keeps retrying, and keeps failing */
+    rconn_free(rb);
+    rconn_free(rc);
+    th_redis_stop(&r);
+}
+
+/* redis://:pass@host: AUTH with the password alone (requirepass). */
+static void test_bare_password(struct ev_loop *loop, const struct th_redis *r)
+{
+    redisContext *sc = sync_conn(r, NULL);
+    freeReplyObject(redisCommand(sc, "CONFIG SET requirepass barepass1"));
+    char url[256];
+    snprintf(url, sizeof url, "redis://:barepass1@127.0.0.1:%d/2", r->port);
+    struct counts c = {0};
+    struct rconn *rc = open_rc(loop, url, NULL, &c);
+    CHECK(rc && run_until(loop, &c.up, 1, 3000));
+    CHECK(rconn_command(rc, on_reply, &c, "SET dbcheck 1") == 0);
+    CHECK(run_until(loop, &c.replies, 1, 2000));
+    rconn_free(rc);
+    freeReplyObject(redisCommand(sc, "AUTH barepass1"));
+    freeReplyObject(redisCommand(sc, "SELECT 2"));
+    CHECK(sync_int(sc, "EXISTS dbcheck") == 1); /* SELECT 2 happened */
+    freeReplyObject(redisCommand(sc, "CONFIG SET requirepass %s", ""));
+    redisFree(sc);
+}
+
+/* Kill the server, see commands refused, restart it on the same port, see up again. */
+static void test_reconnect(struct ev_loop *loop)
+{
+    struct th_redis r;
+    if (th_redis_start(&r, 0) != 0) {
+        CHECK(!"redis started");
+        return;
+    }
+    struct counts c = {0}, s = {0};
+    struct rconn *rc = open_rc(loop, r.url, bfq_lua_library, &c);
+    struct rconn *sub = open_rc(loop, r.url, NULL, &s);
+    CHECK(rconn_subscribe(sub, "t:ch", on_msg, &s) == 0);
+    CHECK(rconn_subscribe(sub, "t:pat:*", on_msg, &s) == 0);
+    CHECK(run_until(loop, &c.up, 1, 3000) && run_until(loop, &s.up, 1, 3000));
+    run_for(loop, 100); /* let SUBSCRIBE land */
+    CHECK(rconn_command(rc, on_reply, &c, "PUBLISH t:ch one") == 0);
+    CHECK(run_until(loop, &s.messages, 1, 2000));
+    CHECK_EQ_STR(s.last_msg, "one");
+
+    /* a command in flight when the server dies gets NULL */
+    CHECK(rconn_command(rc, on_reply, &c, "BLPOP nothing 5") == 0);
+    th_redis_stop(&r);
+    CHECK(run_until(loop, &c.down, 1, 3000));
+    CHECK(run_until(loop, &c.nulls, 1, 1000));
+    CHECK(!rconn_is_up(rc));
+    int before = c.replies;
+    CHECK(rconn_command(rc, on_reply, &c, "PING") == -1);
+    run_for(loop, 300); /* a few failed attempts with backoff */
+    CHECK(c.replies == before); /* the refused command's callback never ran */
+    CHECK(c.up == 1);
+
+    char conf[600];
+    snprintf(conf, sizeof conf, "%s/redis.conf", r.dir);
+    const char *argv[] = {"redis-server", conf, NULL};
+    r.pid = th_spawn(argv, NULL);
+    CHECK(r.pid > 0);
+    CHECK(run_until(loop, &c.up, 2, 5000));
+    CHECK(run_until(loop, &s.up, 2, 5000));
+    run_for(loop, 100);
+    CHECK(rconn_command(rc, on_reply, &c, "PUBLISH t:pat:x two") == 0);
+    CHECK(run_until(loop, &s.messages, 2, 2000));
+    CHECK_EQ_STR(s.last_msg, "two");
+    CHECK(rconn_stats(rc).connects == 2 && rconn_stats(rc).disconnects == 1);
+    rconn_free(sub);
+    rconn_free(rc);
+    th_redis_stop(&r);
+}
+
+/* A connection to a port nobody listens on: retries quietly, never up, freed cleanly. */
+static void test_refused(struct ev_loop *loop)
+{
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", th_free_port());
+    struct counts c = {0};
+    struct rconn *rc = open_rc(loop, url, NULL, &c);
+    run_for(loop, 300);
+    CHECK(c.up == 0 && c.down == 0 && !rconn_is_up(rc));
+    CHECK(rconn_command(rc, on_reply, &c, "PING") == -1);
+    rconn_free(rc);
+}
+
+struct hb_ctx {
+    int fills;
+};
+
+static void hb_fill(json_t *obj, void *p)
+{
+    ((struct hb_ctx *)p)->fills++;
+    json_object_set_new(obj, "requests", json_integer(42));
+}
+
+static void test_heartbeat(struct ev_loop *loop, const struct th_redis *r)
+{
+    struct counts c = {0};
+    struct rconn *rc = open_rc(loop, r->url, NULL, &c);
+    CHECK(run_until(loop, &c.up, 1, 3000));
+    struct hb_ctx hc = {0};
+    struct heartbeat_options o = {.prefix = "bfq:", .role = "kline", .instance = "h-1",
+                                  .period_ms = 100, .ttl_ms = 1500, .version = "9.9.9"};
+    struct heartbeat *hb = heartbeat_new(loop, rc, &o, hb_fill, &hc);
+    CHECK(hb != NULL);
+    CHECK_EQ_STR(heartbeat_key(hb), "bfq:hb:kline:h-1");
+    run_for(loop, 350);
+    CHECK(hc.fills >= 3);
+    redisContext *sc = sync_conn(r, NULL);
+    long long ttl = sync_int(sc, "PTTL bfq:hb:kline:h-1");
+    CHECK(ttl > 1000 && ttl <= 1500);
+    redisReply *rep = redisCommand(sc, "GET bfq:hb:kline:h-1");
+    json_t *j = rep && rep->type == REDIS_REPLY_STRING ? json_loads(rep->str, 0, NULL) : NULL;
+    CHECK(j != NULL);
+    CHECK_EQ_STR(json_string_value(json_object_get(j, "version")), "9.9.9");
+    CHECK_EQ_STR(json_string_value(json_object_get(j, "role")), "kline");
+    CHECK_EQ_STR(json_string_value(json_object_get(j, "instance")), "h-1");
+    CHECK(json_integer_value(json_object_get(j, "pid")) > 0);
+    CHECK(json_integer_value(json_object_get(j, "started")) > 1600000000000LL);
+    CHECK(json_string_value(json_object_get(j, "host")) != NULL);
+    CHECK(json_integer_value(json_object_get(j, "requests")) == 42);
+    json_decref(j);
+    freeReplyObject(rep);
+    heartbeat_free(hb);
+    run_for(loop, 100);
+    CHECK(sync_int(sc, "EXISTS bfq:hb:kline:h-1") == 0);
+
+    /* version NULL reads "unknown" */
+    o.version = NULL;
+    o.instance = "h-2";
+    hb = heartbeat_new(loop, rc, &o, NULL, NULL);
+    run_for(loop, 100);
+    rep = redisCommand(sc, "GET bfq:hb:kline:h-2");
+    CHECK(rep && rep->type == REDIS_REPLY_STRING && strstr(rep->str, "\"version\":\"unknown\""));
+    freeReplyObject(rep);
+    heartbeat_free(hb);
+    rconn_free(rc);
+    redisFree(sc);
+}
+
+/* rconn_free from inside the connection's own callback is deferred, not a use-after-free. */
+static struct rconn *g_self_free;
+static int g_self_freed;
+
+static void free_in_reply(struct rconn *rc, struct redisReply *r, void *p)
+{
+    (void)r;
+    (void)p;
+    rconn_free(rc);
+    g_self_free = NULL;
+    g_self_freed++;
+}
+
+static void test_free_in_callback(struct ev_loop *loop, const struct th_redis *r)
+{
+    struct counts c = {0};
+    g_self_free = open_rc(loop, r->url, NULL, &c);
+    CHECK(run_until(loop, &c.up, 1, 3000));
+    CHECK(rconn_command(g_self_free, free_in_reply, NULL, "PING") == 0);
+    CHECK(run_until(loop, &g_self_freed, 1, 2000));
+    run_for(loop, 50);
+}
+
+int main(void)
+{
+    log_init("test", LOG_LEVEL_WARN);
+    struct ev_loop *loop = ev_default_loop(0);
+    test_url();
+    struct th_redis r;
+    if (th_redis_start(&r, 0) != 0) {
+        CHECK(!"redis started");
+        return th_done();
+    }
+    test_library(loop, &r);
+    test_bare_password(loop, &r);
+    test_heartbeat(loop, &r);
+    test_free_in_callback(loop, &r);
+    th_redis_stop(&r);
+    test_refused(loop);
+    test_reconnect(loop);
+    test_acl_auth(loop);
+    return th_done();
+}
