@@ -5,8 +5,9 @@
  * version (FUNCTION LOAD REPLACE; idempotent: the library's version is read first with
  * FCALL_RO bfq_version), then reports "up". When the connection drops it reconnects with capped
  * exponential backoff and jitter (100 ms doubling to 5 s by default). Commands issued while
- * down fail at once (their callback gets NULL), so callers never queue unbounded work; they
- * learn about recovery from the up callback and resync from the keys.
+ * down fail at once (rconn_command returns -1 and never calls back); a command in flight when
+ * the connection drops gets a NULL reply. So callers never queue unbounded work; they learn
+ * about recovery from the up callback and resync from the keys.
  *
  * A connection is either a command connection or a subscriber: rconn_subscribe switches it to
  * pub/sub and re-subscribes after every reconnect, calling the up callback so the subscriber can
