@@ -22,7 +22,7 @@ struct sim_engine;
 struct sim_account;
 
 struct sim_engine_options {
-    int classic_stops;            /* accept STOP*/TAKE_PROFIT* on /fapi/v1/order (pre 2025-12) */
+    int classic_stops;            /* accept STOP, TAKE_PROFIT (and _MARKET) on /fapi/v1/order, pre 2025-12 */
     int64_t funding_interval_ms;  /* default 8 h */
     struct dec maker_fee, taker_fee; /* default 0.0002 and 0.0005 */
 };

@@ -1,0 +1,243 @@
+/* engine_history: account trades, income rows and funding.
+ *
+ * Every fill is a trade (GET /fapi/v1/userTrades) and gives COMMISSION and, when it reduces,
+ * REALIZED_PNL income rows; funding gives FUNDING_FEE rows, transfers TRANSFER rows
+ * (GET /fapi/v1/income). tranId is unique within an incomeType (one counter per type, as
+ * Binance: the COMMISSION and REALIZED_PNL rows of one fill may share a number), tradeId is
+ * the trade's id as a string ("" when none). Funding is charged at every multiple of the
+ * funding interval since the epoch: each open position pays notional x rate (longs pay a
+ * positive rate), one ACCOUNT_UPDATE m=FUNDING_FEE with balances only per account.
+ * Histories keep at most ENG_HISTORY_MAX rows per account; the oldest half goes when full. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "sim/engine_internal.h"
+
+#define MS ENG_MONEY_SCALE
+#define ENG_WEEK_MS (7 * ENG_DAY_MS)
+
+void *eng_vec_push(void *vec_v, size_t *n, size_t *cap, size_t elem)
+{
+    char *base;
+    memcpy(&base, vec_v, sizeof base);
+    if (*n == *cap) {
+        size_t nc = *cap ? *cap * 2 : 16;
+        char *nb = realloc(base, nc * elem);
+        bfq_assert(nb != NULL);
+        base = nb;
+        *cap = nc;
+        memcpy(vec_v, &base, sizeof base);
+    }
+    memset(base + *n * elem, 0, elem);
+    return base + (*n)++ * elem;
+}
+
+/* Drops the oldest half of a history vector when it is full. */
+static void trim(void *base, size_t *n, size_t elem)
+{
+    size_t drop;
+    if (*n < ENG_HISTORY_MAX) return;
+    drop = *n / 2;
+    memmove(base, (char *)base + drop * elem, (*n - drop) * elem);
+    *n -= drop;
+}
+
+void eng_add_trade(struct sim_account *a, const struct eng_trade *t)
+{
+    trim(a->trades.v, &a->trades.n, sizeof *a->trades.v);
+    *(struct eng_trade *)ENG_PUSH(a->trades) = *t;
+}
+
+void eng_add_income(struct sim_account *a, int type, int sym, struct dec amount, int64_t now_ms,
+                    int64_t trade_id)
+{
+    struct eng_income_row *r;
+    trim(a->income.v, &a->income.n, sizeof *a->income.v);
+    r = ENG_PUSH(a->income);
+    r->type = type;
+    r->sym = sym;
+    r->amount = eng_round(amount, MS);
+    r->time = now_ms;
+    r->tran_id = ++a->tran_id[type];
+    r->trade_id = trade_id;
+    snprintf(r->info, sizeof r->info, "%s", eng_income_names[type]);
+}
+
+/* ---- funding ---- */
+
+static void fund_account(struct sim_engine *e, struct sim_account *a, int64_t at_ms)
+{
+    int any = 0;
+    for (int s = 0; s < e->nsym; s++) {
+        struct dec amt = a->pos[s].amt, notional, fee;
+        if (dec_is_zero(amt)) continue;
+        notional = eng_mul(amt, sim_market_mark(e->m, s, at_ms), MS);
+        fee = dec_neg(eng_mul(notional, sim_market_funding_rate(e->m, s, at_ms), MS));
+        if (dec_is_zero(fee)) continue;
+        a->wallet = eng_add(a->wallet, fee);
+        a->wallet_time = at_ms;
+        eng_add_income(a, INC_FUNDING_FEE, s, fee, at_ms, 0);
+        any = 1;
+    }
+    if (any) eng_emit_account(e, a, "FUNDING_FEE", -1, dec_from_int(0), at_ms);
+}
+
+void eng_funding_tick(struct sim_engine *e, int64_t now_ms)
+{
+    int64_t iv = e->opts.funding_interval_ms, slot;
+    if (iv <= 0) return;
+    slot = now_ms / iv * iv;
+    if (e->last_funding_ms == 0) {
+        e->last_funding_ms = slot; /* no charge for the slot the simulator started in */
+        return;
+    }
+    if (slot <= e->last_funding_ms) return;
+    e->last_funding_ms = slot;
+    for (int i = 0; i < e->nacct; i++) fund_account(e, e->acct[i], slot);
+}
+
+/* ---- answers ---- */
+
+static json_t *trade_json(struct sim_engine *e, const struct eng_trade *t)
+{
+    const struct sim_symbol *s = sim_market_symbol(e->m, t->sym);
+    return json_pack("{s:s,s:I,s:I,s:s,s:o,s:o,s:o,s:s,s:o,s:o,s:s,s:I,s:s,s:b,s:b}", "symbol",
+                     s->name, "id", (json_int_t)t->id, "orderId", (json_int_t)t->order_id,
+                     "side", eng_side_names[t->side], "price",
+                     eng_jdec(t->price, eng_price_scale(s)), "qty",
+                     eng_jdec(t->qty, eng_qty_scale(s)), "realizedPnl",
+                     eng_jdec(t->realized, MS), "marginAsset", "USDT", "quoteQty",
+                     eng_jdec(t->quote_qty, eng_price_scale(s) + eng_qty_scale(s)),
+                     "commission", eng_jdec(t->commission, MS), "commissionAsset", "USDT",
+                     "time", (json_int_t)t->time, "positionSide", "BOTH", "buyer",
+                     t->side == ENG_BUY, "maker", t->maker);
+}
+
+/* Resolves startTime/endTime with Binance's 7-day rules: none → the last 7 days; one → 7 days
+ * from/to it; both more than 7 days apart → -1127 (unless allow_long). */
+static int time_window(const struct sim_params *p, int64_t now_ms, int allow_long,
+                       int64_t *start, int64_t *end, struct eng_err *err)
+{
+    int rs = eng_param_int(p, "startTime", start, err), re;
+    if (rs < 0) return -1;
+    re = eng_param_int(p, "endTime", end, err);
+    if (re < 0) return -1;
+    if (!rs && !re) {
+        *end = now_ms;
+        *start = now_ms - ENG_WEEK_MS;
+    } else if (!re) {
+        *end = allow_long ? INT64_MAX : *start + ENG_WEEK_MS;
+    } else if (!rs) {
+        *start = allow_long ? 0 : *end - ENG_WEEK_MS;
+    }
+    if (*start > *end) return eng_set_err(err, -1128, "Combination of optional parameters invalid.");
+    if (!allow_long && *end - *start > ENG_WEEK_MS)
+        return eng_set_err(err, -1127, "More than 7 days between startTime and endTime.");
+    return 0;
+}
+
+static int read_limit(const struct sim_params *p, int def, int max, struct eng_err *err)
+{
+    int64_t v = def;
+    if (eng_param_int(p, "limit", &v, err) < 0) return -1;
+    if (v < 1) v = def;
+    return (int)(v > max ? max : v);
+}
+
+static int user_trades(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
+                       int64_t now_ms, struct sim_reply *out)
+{
+    struct eng_err err;
+    int64_t from = 0, oid = 0, start = 0, end = INT64_MAX;
+    int sym = eng_param_symbol(e, p, 1, &err), limit, rf, n = 0;
+    size_t first = 0;
+    json_t *arr;
+    if (sym < 0) goto fail;
+    rf = eng_param_int(p, "fromId", &from, &err);
+    if (rf < 0 || eng_param_int(p, "orderId", &oid, &err) < 0) goto fail;
+    limit = read_limit(p, 500, 1000, &err);
+    if (limit < 0) goto fail;
+    if (rf && (sim_param(p, "startTime") || sim_param(p, "endTime"))) {
+        eng_set_err(&err, -1128, "Combination of optional parameters invalid.");
+        goto fail;
+    }
+    if (!rf && time_window(p, now_ms, 0, &start, &end, &err) < 0) goto fail;
+    if (!rf) { /* the most recent `limit` trades of the window, oldest first */
+        int seen = 0;
+        for (size_t i = a->trades.n; i-- > 0;) {
+            const struct eng_trade *t = &a->trades.v[i];
+            if (t->sym != sym || t->time < start || t->time > end || (oid && t->order_id != oid))
+                continue;
+            first = i;
+            if (++seen == limit) break;
+        }
+    }
+    arr = json_array();
+    for (size_t i = first; i < a->trades.n && n < limit; i++) {
+        const struct eng_trade *t = &a->trades.v[i];
+        if (t->sym != sym || t->id < from || t->time < start || t->time > end ||
+            (oid && t->order_id != oid))
+            continue;
+        json_array_append_new(arr, trade_json(e, t));
+        n++;
+    }
+    eng_reply_json(out, arr);
+    return 1;
+fail:
+    eng_reply_err(out, &err);
+    return 1;
+}
+
+static json_t *income_json(struct sim_engine *e, const struct eng_income_row *r)
+{
+    char tid[24] = "";
+    if (r->trade_id) snprintf(tid, sizeof tid, "%lld", (long long)r->trade_id);
+    return json_pack("{s:s,s:s,s:o,s:s,s:s,s:I,s:I,s:s}", "symbol",
+                     r->sym >= 0 ? sim_market_symbol(e->m, r->sym)->name : "", "incomeType",
+                     eng_income_names[r->type], "income", eng_jdec(r->amount, MS), "asset",
+                     "USDT", "info", r->info, "time", (json_int_t)r->time, "tranId",
+                     (json_int_t)r->tran_id, "tradeId", tid);
+}
+
+static int income(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
+                  int64_t now_ms, struct sim_reply *out)
+{
+    struct eng_err err;
+    int64_t start = 0, end = INT64_MAX;
+    int sym = eng_param_symbol(e, p, 0, &err), type = -1, limit, n = 0;
+    const char *it = sim_param(p, "incomeType");
+    json_t *arr;
+    if (sym == -1) goto fail;
+    if (it && *it) {
+        type = eng_enum(it, eng_income_names, INC_COUNT);
+        if (type < 0) type = INC_COUNT; /* a valid Binance type this simulator never books */
+    }
+    limit = read_limit(p, 100, 1000, &err);
+    if (limit < 0 || time_window(p, now_ms, 1, &start, &end, &err) < 0) goto fail;
+    arr = json_array();
+    for (size_t i = 0; i < a->income.n && n < limit; i++) {
+        const struct eng_income_row *r = &a->income.v[i];
+        if ((sym >= 0 && r->sym != sym) || (type >= 0 && r->type != type) || r->time < start ||
+            r->time > end)
+            continue;
+        json_array_append_new(arr, income_json(e, r));
+        n++;
+    }
+    eng_reply_json(out, arr);
+    return 1;
+fail:
+    eng_reply_err(out, &err);
+    return 1;
+}
+
+int eng_history_handle(struct sim_engine *e, struct sim_account *a, const char *method,
+                       const char *path, const struct sim_params *p, int64_t now_ms,
+                       struct sim_reply *out)
+{
+    if (strcmp(method, "GET")) return 0;
+    if (!strcmp(path, "/fapi/v1/userTrades")) return user_trades(e, a, p, now_ms, out);
+    if (!strcmp(path, "/fapi/v1/income")) return income(e, a, p, now_ms, out);
+    return 0;
+}
