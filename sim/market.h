@@ -28,7 +28,50 @@ struct sim_symbol {
     struct dec_filters filters;
     int max_orders;            /* MAX_NUM_ORDERS */
     struct dec mult_up, mult_down; /* PERCENT_PRICE */
+    char margin_asset[16];
+    int64_t onboard_ms, delivery_ms; /* exchangeInfo onboardDate / deliveryDate */
 };
+
+struct sim_market_options {
+    uint64_t seed;
+    int tradable;                 /* USDT/PERPETUAL/TRADING symbols (default 200) */
+    int64_t funding_interval_ms;  /* default 8 h */
+    int64_t start_ms;             /* wall time at start (quarterly contract naming) */
+};
+
+/* Builds the universe: `tradable` USDT perpetuals (the first ones carry the edge-case tick and
+ * step sizes, the last is the INDEX symbol BTCDOMUSDT when there are at least 8) followed by the
+ * extras (USDC- and BUSD-quoted perpetuals, a quarterly contract, a PENDING_TRADING symbol).
+ * Returns NULL on out of memory. */
+struct sim_market *sim_market_new(const struct sim_market_options *opts);
+void sim_market_free(struct sim_market *m);
+
+/* Moves a symbol's path from now_ms on so that its price at now_ms is `price` (or moves it by
+ * pct percent, e.g. -5). Earlier times keep their prices. Returns 0, or -1 for a price <= 0 or
+ * too many moves on one symbol (SIM_MARKET_MAX_SHIFTS). */
+#define SIM_MARKET_MAX_SHIFTS 256
+int sim_market_set_price(struct sim_market *m, int index, int64_t now_ms, struct dec price);
+int sim_market_move_pct(struct sim_market *m, int index, int64_t now_ms, struct dec pct);
+
+/* Forgets the cached closed bars (after the clock is moved back). */
+void sim_market_clear_cache(struct sim_market *m);
+
+/* The next funding time after now_ms and the funding interval. */
+int64_t sim_market_next_funding(const struct sim_market *m, int64_t now_ms);
+int64_t sim_market_funding_interval(const struct sim_market *m);
+
+/* Klines intervals: parses "1s".."1M" into milliseconds (SIM_INTERVAL_MONTH for 1M).
+ * Returns 0 or -1 for an unknown name. */
+#define SIM_INTERVAL_MONTH (-1)
+int sim_interval_parse(const char *name, int64_t *out);
+/* Open time of the bar containing t; open time of the bar after the one opening at open_ms.
+ * Bars align to the Unix epoch, weeks to Monday 00:00 UTC, months to the calendar. */
+int64_t sim_bar_floor(int64_t t, int64_t interval);
+int64_t sim_bar_next(int64_t open_ms, int64_t interval);
+
+/* Order-book levels: level k (0 = best) of the bid or ask side at now_ms. */
+void sim_market_level(struct sim_market *m, int index, int64_t now_ms, int ask, int k,
+                      struct dec *price, struct dec *qty);
 
 /* Best bid/ask and sizes at a time, on the tick grid, bid < ask. */
 struct sim_book {

@@ -1,0 +1,23 @@
+/* admin: the simulator's test API under /_sim/ (JSON, no signing, not charged, not logged).
+ *
+ *   GET    /_sim/state                      symbols, accounts, listen keys, connections, faults
+ *   POST   /_sim/price?symbol=S&pct=P|price=X   move a price now; the walk goes on from there
+ *   POST   /_sim/fault?path=P&kind=K&rate=R[&ms=M]   inject a fault (see faults.h)
+ *   DELETE /_sim/fault                      clear every fault
+ *   GET    /_sim/requests?since=MS[&limit=N]   the request log
+ *   GET    /_sim/weights                    weight used this minute per client IP
+ *   POST   /_sim/ws/drop                    close every user-data WebSocket
+ *   POST   /_sim/event?account=A&kind=trade|funding|transfer&...   an account event
+ *   POST   /_sim/clock?offset_ms=N          set the server clock's offset from wall time */
+#ifndef BFQ_SIM_ADMIN_H
+#define BFQ_SIM_ADMIN_H
+
+#include "sim/ctx.h"
+
+void admin_handle(struct sim_ctx *c, const struct sim_request *q, struct sim_response *r);
+
+/* Implemented by the server: the number of user-data connections, and closing them all. */
+int sim_server_ws_count(void);
+int sim_server_ws_drop(void);
+
+#endif
