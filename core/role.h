@@ -1,0 +1,163 @@
+/* role: the runtime every long-running bfq role shares, so that no role repeats it.
+ *
+ * role_init reads the common configuration and builds, on one libev loop: the command Redis
+ * connection (rconn, with the Lua function library the caller passes: core does not depend on
+ * reconciler/, so collectors pass `bfq_lua_library`), the heartbeat bfq:hb:<role>:<instance>,
+ * one http_client, one binance_client for [exchange] rest_url bound to --source-ip (with the
+ * account's key and secret when the role asks for them), the per-IP weight budget attached to
+ * that client, and SIGINT/SIGTERM watchers that stop the loop. It also keeps the counters
+ * every collector shows in its heartbeat (requests, weight, errors by kind, last success).
+ *
+ * Configuration read here (all overridable by environment and options, see core/config.h):
+ *   [log] level (info)            [redis] url (required), prefix ("bfq:")
+ *   [exchange] rest_url (http://127.0.0.1:8080), timeout (5s), weight_limit (2400; when not
+ *              set, <prefix>exchange requestWeight1m from `bfq symbols` is used once Redis is
+ *              up), weight_budget_percent (90)
+ *   [<section>] instance (host-pid), source_ip (none), account ("main")
+ *   [account.<NAME>] api_key, api_secret (only when needs_account)
+ *
+ * Life cycle, single-threaded:
+ *   role_init -> (caller sets up its own watchers) -> role_run (returns after SIGINT/SIGTERM
+ *   or role_stop) -> caller stops its own watchers -> role_fini -> caller frees its state.
+ * role_fini cancels the exchange requests in flight first (their callbacks run with
+ * BINANCE_ELOCAL while the caller's state is still alive; callbacks check role_stopping()
+ * and start nothing new), deletes the heartbeat key, lets Redis drain for at most one second,
+ * then frees everything. */
+#ifndef BFQ_ROLE_H
+#define BFQ_ROLE_H
+
+#include <ev.h>
+#include <jansson.h>
+#include <stdint.h>
+
+#include "core/binance.h"
+#include "core/config.h"
+#include "core/timebase.h"
+
+struct rconn;
+struct heartbeat;
+struct http_client;
+struct weight_budget;
+
+#define ROLE_NAME_MAX 32
+#define ROLE_ID_MAX 128
+#define ROLE_PREFIX_MAX 64
+#define ROLE_IP_MAX 64
+#define ROLE_ERR_MAX 256
+
+/* Error kinds a collector counts, one per way an exchange answer can go wrong. */
+enum role_err {
+    ROLE_ERR_5XX,
+    ROLE_ERR_TIMEOUT,
+    ROLE_ERR_MALFORMED, /* unparseable, truncated, or valid JSON failing our validation */
+    ROLE_ERR_API,       /* {code,msg} error answer, or another non-2xx status */
+    ROLE_ERR_429,
+    ROLE_ERR_418,
+    ROLE_ERR_TRANSPORT,
+    ROLE_ERR_LOCAL,     /* request not sent (canceled, could not be built) */
+    ROLE_ERR_COUNT
+};
+
+struct role_counters {
+    int64_t requests;              /* exchange answers seen (good or bad) */
+    int64_t ok;                    /* answers accepted */
+    int64_t weight;                /* request weight spent by this process */
+    int64_t errors[ROLE_ERR_COUNT];
+    wall_ms_t last_success;        /* wall ms of the last accepted answer, 0 = never */
+    wall_ms_t last_error;          /* wall ms of the last error, 0 = never */
+    char last_errstr[160];         /* short reason of the last error */
+};
+
+struct role;
+
+/* Called when the command connection is (again) ready, and when it went down. */
+typedef void role_redis_fn(struct role *r, void *privdata);
+/* Adds the role's own fields to the heartbeat object (borrowed), after the common ones. */
+typedef void role_fill_fn(struct role *r, json_t *obj, void *privdata);
+
+struct role_options {
+    const char *section;     /* config section of the command ("kline"); NULL = the role name */
+    const char *lua_library; /* Redis function library source (bfq_lua_library), or NULL */
+    int needs_account;       /* build the binance client with [account.NAME] key and secret */
+    int no_exchange;         /* the role never talks to the exchange (no http/binance/weight) */
+    role_redis_fn *up;       /* may be NULL */
+    role_redis_fn *down;     /* may be NULL */
+    role_fill_fn *fill;      /* may be NULL */
+    void *privdata;          /* passed to up, down and fill */
+};
+
+/* Everything is owned by the struct and freed by role_fini; cfg is borrowed and must outlive
+ * the role. Fields are read-only for callers except `ctr`, which the count helpers update. */
+struct role {
+    struct ev_loop *loop;               /* the default loop */
+    struct config *cfg;                 /* borrowed */
+    char name[ROLE_NAME_MAX];           /* "kline": heartbeat role and log role */
+    char section[ROLE_NAME_MAX];        /* config section of the command */
+    char instance[ROLE_ID_MAX];         /* cli_instance() */
+    char prefix[ROLE_PREFIX_MAX];       /* "bfq:" */
+    char source_ip[ROLE_IP_MAX];        /* "" when not bound */
+    char weight_ip[ROLE_IP_MAX];        /* source_ip, or "default" */
+    char account[ROLE_NAME_MAX];        /* [<section>] account, "main" by default */
+    int64_t weight_limit;               /* [exchange] weight_limit */
+    struct rconn *rc;
+    struct heartbeat *hb;
+    struct http_client *http;           /* NULL with no_exchange */
+    struct binance_client *bc;          /* NULL with no_exchange */
+    struct weight_budget *wb;           /* NULL with no_exchange */
+    struct role_counters ctr;
+    wall_ms_t started;
+    int stopping;                       /* set once role_run is asked to stop */
+    struct role_options opts;
+    ev_signal sigint, sigterm;
+    mono_ms_t log_muted_until[ROLE_ERR_COUNT];
+    int64_t log_muted[ROLE_ERR_COUNT];
+    char errstr[ROLE_ERR_MAX];
+};
+
+/* Reads the configuration and builds the runtime (see the top). Returns 0, or -1 with a
+ * one-line reason in r->errstr (the caller prints it and exits 1); after -1 nothing needs
+ * freeing. Calls log_init(name, [log] level). */
+int role_init(struct role *r, const char *name, struct config *cfg, const struct role_options *o)
+    __attribute__((warn_unused_result));
+
+/* Runs the loop until SIGINT, SIGTERM or role_stop. */
+void role_run(struct role *r);
+
+/* Asks role_run to return (from any callback). */
+void role_stop(struct role *r);
+
+/* Nonzero once the role is stopping: callbacks start no new work. */
+int role_stopping(const struct role *r);
+
+/* Tears down (see the top). Safe after a failed role_init (does nothing). */
+void role_fini(struct role *r);
+
+/* Nonzero while the Redis command connection is up. */
+int role_redis_up(const struct role *r);
+
+/* Builds "<prefix><suffix>" into buf (e.g. role_key(r, buf, cap, "kline:%s:%s", iv, sym)).
+ * Returns the length, or -1 when it does not fit. */
+int role_key(const struct role *r, char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+/* The error kind of a non-OK outcome. */
+enum role_err role_err_of(enum binance_outcome o);
+
+/* Counts one exchange answer: ok for BINANCE_OK, else its error kind, logged (at most one line
+ * per kind per 5 s, with the number muted meanwhile). `what` names the request for the log
+ * ("klines BTCUSDT"). Also feeds 429/418 waits to the budget (binance does it too when the
+ * budget is attached; a second stop of the same IP is harmless).
+ * Returns 0 for BINANCE_OK, -1 otherwise. */
+int role_count_result(struct role *r, const struct binance_result *res, const char *what);
+
+/* Counts an answer that arrived fine but failed our validation (ROLE_ERR_MALFORMED), with the
+ * reason, logged as above. Use after role_count_result returned 0 (it undoes that ok). */
+void role_count_invalid(struct role *r, const char *what, const char *reason);
+
+/* Counts weight spent by a request this process sent. */
+void role_count_weight(struct role *r, int weight);
+
+/* Name of an error kind for logs and heartbeats ("5xx", "timeout", ...). */
+const char *role_err_name(enum role_err e);
+
+#endif
