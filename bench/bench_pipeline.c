@@ -1,0 +1,387 @@
+/* bench_pipeline: how fast an exchange answer reaches a subscriber, and how fast the reconciler
+ * merges records. Prints figures; it is not a test and checks nothing.
+ *
+ * (a) Latency, inside one process on one libev loop, against a private redis-server: from a
+ *     complete HTTP answer in memory to the callback of a second connection subscribed to the
+ *     channel. For ticks the answer is an all-symbol bookTicker body captured from `bfq sim`
+ *     (200 tradable symbols) and goes through exactly what `bfq tick` runs (tickparse_fill_body:
+ *     parse, match by symbol, validate, build one bfq_merge batch; recon_batch_send); each round
+ *     has newer times and changed prices, so every symbol changes and is published. For klines
+ *     a 45-bar klines body goes through what `bfq kline` runs (parse, bars_validate, bars_correct
+ *     from a book ticker, dump the window and the two-bar message, recon_put). ~2000 rounds each,
+ *     one at a time (the next starts when the message arrived): p50, p99, max.
+ * (b) Throughput: bfq_merge of 200-record batches (all records newer, so all written and
+ *     published), 32 batches in flight on one connection, in records per second, next to
+ *     `redis-benchmark -t set -n 200000 -q` against the same server, as a ratio. */
+#include <ev.h>
+#include <hiredis/hiredis.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "collectors/bars.h"
+#include "collectors/tickparse.h"
+#include "core/jsonval.h"
+#include "core/log.h"
+#include "core/rconn.h"
+#include "reconciler/recon.h"
+#include "tests/harness/harness.h"
+
+#define ROUNDS 2000
+#define WARMUP 50
+#define TPUT_BATCHES 1000
+#define TPUT_INFLIGHT 32
+#define BATCH_SYMS 200
+
+struct bench {
+    struct ev_loop *loop;
+    struct rconn *cmd, *sub;
+    int cmd_up, sub_up;
+    double t0;      /* start of the current round (monotonic s) */
+    int got;        /* message of the current round arrived */
+    double last;    /* latency of the current round (s) */
+    double built;   /* when the current round's batch was built (monotonic s) */
+    double replied; /* when its reply arrived */
+    int replied_flag;
+    int inflight, sent, done, errors;
+};
+
+static double mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void on_cmd_up(struct rconn *rc, void *p)
+{
+    (void)rc;
+    ((struct bench *)p)->cmd_up = 1;
+}
+
+static void on_sub_up(struct rconn *rc, void *p)
+{
+    (void)rc;
+    ((struct bench *)p)->sub_up = 1;
+}
+
+static void on_message(struct rconn *rc, const char *channel, const char *payload, size_t len,
+                       void *p)
+{
+    struct bench *b = p;
+    (void)rc;
+    (void)channel;
+    (void)payload;
+    (void)len;
+    if (!b->got) {
+        b->last = mono_s() - b->t0;
+        b->got = 1;
+    }
+}
+
+static void on_written(int64_t value, const char *err, void *p)
+{
+    struct bench *b = p;
+    (void)value;
+    if (err) b->errors++;
+    b->replied = mono_s();
+    b->replied_flag = 1;
+    b->inflight--;
+    b->done++;
+}
+
+static void run_until(struct bench *b, int *flag, double timeout_s)
+{
+    double end = mono_s() + timeout_s;
+    while (!*flag && mono_s() < end)
+        ev_run(b->loop, EVRUN_ONCE);
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void report_latency(const char *what, double *lat, int n)
+{
+    qsort(lat, (size_t)n, sizeof *lat, cmp_double);
+    printf("| %-34s | %6d | %8.3f | %8.3f | %8.3f |\n", what, n, lat[n / 2] * 1e3,
+           lat[(int)(n * 0.99)] * 1e3, lat[n - 1] * 1e3);
+}
+
+/* ---- bodies ------------------------------------------------------------------------------- */
+
+static char *sim_body(const struct th_sim *s, const char *path)
+{
+    char url[256], *body = NULL;
+    snprintf(url, sizeof url, "%s%s", s->url, path);
+    if (th_http("GET", url, NULL, NULL, &body) != 200) {
+        free(body);
+        return NULL;
+    }
+    return body;
+}
+
+/* Round i of the tick body: times moved on by i*100 ms, update ids by i, prices changed. */
+static char *tick_variant(const json_t *base, int i)
+{
+    json_t *arr = json_deep_copy(base), *e;
+    size_t k;
+    json_array_foreach(arr, k, e)
+    {
+        json_int_t t = json_integer_value(json_object_get(e, "time"));
+        json_object_set_new(e, "time", json_integer(t + (json_int_t)i * 100));
+        json_object_set_new(e, "lastUpdateId", json_integer((json_int_t)k * 1000000 + i));
+        const char *bid = json_string_value(json_object_get(e, "bidPrice"));
+        char nb[64];
+        snprintf(nb, sizeof nb, "%s%s%d", bid, strchr(bid, '.') ? "" : ".", i % 10);
+        json_object_set_new(e, "bidPrice", json_string(nb));
+        char q[32];
+        snprintf(q, sizeof q, "%d.%03d", 1 + i % 97, (int)k % 1000);
+        json_object_set_new(e, "askQty", json_string(q));
+    }
+    char *text = jv_dump(arr);
+    json_decref(arr);
+    return text;
+}
+
+/* The universe: USDT perpetuals of exchangeInfo (what bfq symbols would keep). */
+static int load_universe(const struct th_sim *s, struct tick_universe *u)
+{
+    char *body = sim_body(s, "/fapi/v1/exchangeInfo");
+    json_t *ei = body ? json_loads(body, 0, NULL) : NULL, *sym;
+    free(body);
+    if (!ei) return -1;
+    const char *names[4096];
+    size_t n = 0, i;
+    json_array_foreach(json_object_get(ei, "symbols"), i, sym)
+    {
+        const char *ct = json_string_value(json_object_get(sym, "contractType"));
+        const char *q = json_string_value(json_object_get(sym, "quoteAsset"));
+        if (n < 4096 && ct && q && !strcmp(ct, "PERPETUAL") && !strcmp(q, "USDT"))
+            names[n++] = json_string_value(json_object_get(sym, "symbol"));
+    }
+    int rc = tick_universe_set(u, names, n);
+    json_decref(ei);
+    return rc;
+}
+
+/* ---- (a) latency -------------------------------------------------------------------------- */
+
+static int bench_ticks(struct bench *b, const char *body, struct tick_universe *u, int *symbols)
+{
+    json_t *base = json_loads(body, 0, NULL);
+    if (!base) return -1;
+    static double lat[ROUNDS], build[ROUNDS], reply[ROUNDS];
+    int n = 0;
+    for (int i = 1; i <= ROUNDS + WARMUP; i++) {
+        char *text = tick_variant(base, i);
+        b->replied_flag = 0;
+        struct tickparse_stats st;
+        memset(&st, 0, sizeof st);
+        b->got = 0;
+        b->t0 = mono_s(); /* the answer is complete: from here on it is bfq tick's work */
+        struct recon_batch *batch = tickparse_batch_new("bfq:");
+        if (!batch || tickparse_fill_body(text, strlen(text), u, batch, &st) < 0) {
+            fprintf(stderr, "tickparse failed: %s\n", st.err);
+            recon_batch_free(batch);
+            free(text);
+            json_decref(base);
+            return -1;
+        }
+        *symbols = (int)st.kept;
+        b->built = mono_s();
+        b->inflight++;
+        if (recon_batch_send(b->cmd, batch, on_written, b) < 0) b->inflight--;
+        run_until(b, &b->got, 2.0);
+        free(text);
+        if (b->got && i > WARMUP) {
+            build[n] = b->built - b->t0;
+            lat[n++] = b->last;
+        }
+        run_until(b, &b->replied_flag, 2.0);
+        if (b->got && i > WARMUP) reply[n - 1] = b->replied - b->t0;
+    }
+    json_decref(base);
+    report_latency("tick batch -> subscriber", lat, n);
+    report_latency("  part: parse + build the batch", build, n);
+    report_latency("  part: until bfq_merge replied", reply, n);
+    return 0;
+}
+
+static int bench_kline(struct bench *b, const char *kbody, const char *tbody)
+{
+    static double lat[ROUNDS];
+    int n = 0;
+    json_t *base = json_loads(kbody, 0, NULL);
+    if (!base) return -1;
+    for (int i = 1; i <= ROUNDS + WARMUP; i++) {
+        /* round i: the same window, its last bar's close changed (a fresh answer) */
+        json_t *w = json_deep_copy(base);
+        json_t *last = json_array_get(w, json_array_size(w) - 1);
+        json_array_set_new(last, 5, json_string(i % 2 ? "12.000" : "13.000"));
+        char *text = jv_dump(w);
+        json_decref(w);
+
+        b->got = 0;
+        b->t0 = mono_s();
+        char err[JV_ERR_MAX];
+        json_t *win = jv_parse(text, strlen(text), err, sizeof err);
+        json_t *tk = jv_parse(tbody, strlen(tbody), err, sizeof err);
+        struct bars_book book;
+        int ok = win && tk && bars_validate(win, 60000, BARS_MAX, err, sizeof err) == 0 &&
+                 bars_book_from_ticker(tk, &book, err, sizeof err) == 0;
+        json_t *fixed = ok ? bars_correct(win, &book) : NULL;
+        char *bars = fixed ? jv_dump(fixed) : NULL;
+        json_t *msg = json_object();
+        json_object_set_new(msg, "s", json_string("BTCUSDT"));
+        json_object_set_new(msg, "t", json_integer(1000000 + i));
+        json_object_set_new(msg, "bars", fixed ? bars_tail(fixed, 2) : json_array());
+        char *mtext = jv_dump(msg);
+        const char *fields[] = {"bars", "src"};
+        const char *values[] = {bars ? bars : "[]", "bench"};
+        if (!ok || !bars || !mtext ||
+            recon_put(b->cmd, "bfq:kline:1m:BTCUSDT", "bfq:ch:kline:1m", mtext, 1000000 + i, 0, 2,
+                      fields, values, NULL, NULL) < 0) {
+            fprintf(stderr, "kline round failed: %s\n", ok ? "send" : err);
+            b->got = 0;
+        } else {
+            run_until(b, &b->got, 2.0);
+        }
+        free(bars);
+        free(mtext);
+        json_decref(msg);
+        json_decref(fixed);
+        json_decref(win);
+        json_decref(tk);
+        free(text);
+        if (b->got && i > WARMUP) lat[n++] = b->last;
+    }
+    json_decref(base);
+    if (n == 0) return -1;
+    report_latency("kline record -> subscriber", lat, n);
+    return 0;
+}
+
+/* ---- (b) throughput ----------------------------------------------------------------------- */
+
+static double bench_merge(struct bench *b)
+{
+    char field[32], rec[160], pub[64];
+    double t0 = mono_s();
+    b->sent = b->done = 0;
+    while (b->done < TPUT_BATCHES) {
+        while (b->sent < TPUT_BATCHES && b->inflight < TPUT_INFLIGHT) {
+            struct recon_batch *batch = recon_batch_new("bfq:bench", "bfq:bench:ts", "bfq:ch:bench",
+                                                        "ticks", RECON_REPLACE);
+            int64_t t = 2000000 + b->sent;
+            for (int s = 0; s < BATCH_SYMS; s++) {
+                snprintf(field, sizeof field, "SYM%03dUSDT", s);
+                snprintf(rec, sizeof rec,
+                         "{\"b\":\"%d.10\",\"B\":\"1.5\",\"a\":\"%d.20\",\"A\":\"2.5\",\"T\":%lld}",
+                         s + 1, s + 1, (long long)t);
+                snprintf(pub, sizeof pub, "[\"%d.10\",\"%d.20\",%lld]", s + 1, s + 1, (long long)t);
+                if (recon_batch_add(batch, field, rec, t, 0, pub) < 0) return -1;
+            }
+            b->inflight++;
+            b->sent++;
+            if (recon_batch_send(b->cmd, batch, on_written, b) < 0) return -1;
+        }
+        ev_run(b->loop, EVRUN_ONCE);
+    }
+    double dt = mono_s() - t0;
+    return (double)TPUT_BATCHES * BATCH_SYMS / dt;
+}
+
+static double redis_benchmark_set(int port)
+{
+    char p[16], *out = NULL;
+    snprintf(p, sizeof p, "%d", port);
+    const char *argv[] = {"redis-benchmark", "-t", "set", "-n", "200000", "-q", "-p", p, NULL};
+    if (th_run(argv, &out, 120000) != 0 || !out) {
+        free(out);
+        return -1;
+    }
+    /* "SET: 123456.79 requests per second, p50=0.215 msec" (after \r progress lines) */
+    const char *s = strstr(out, "SET: ");
+    const char *last = s;
+    while (s) {
+        last = s;
+        s = strstr(s + 1, "SET: ");
+    }
+    double v = last ? strtod(last + 5, NULL) : -1;
+    free(out);
+    return v;
+}
+
+int main(void)
+{
+    log_init("bench", LOG_LEVEL_WARN);
+    struct th_redis red;
+    struct th_sim sim;
+    if (th_redis_start(&red, 0) != 0 || th_sim_start(&sim, NULL) != 0) {
+        fprintf(stderr, "bench_pipeline: cannot start redis-server or bfq sim\n");
+        return 1;
+    }
+    struct tick_universe u = {0};
+    char *tbody = sim_body(&sim, "/fapi/v1/ticker/bookTicker");
+    char *kbody = sim_body(&sim, "/fapi/v1/klines?symbol=BTCUSDT&interval=1m&limit=45");
+    char *obody = sim_body(&sim, "/fapi/v1/ticker/bookTicker?symbol=BTCUSDT");
+    if (!tbody || !kbody || !obody || load_universe(&sim, &u) < 0) {
+        fprintf(stderr, "bench_pipeline: cannot read bodies from the simulator\n");
+        return 1;
+    }
+    th_sim_stop(&sim); /* not needed any more: keep the cores for Redis */
+
+    struct bench *b = calloc(1, sizeof *b);
+    b->loop = ev_default_loop(0);
+    char err[RCONN_ERR_MAX];
+    struct rconn_options co = {.url = red.url, .name = "bench", .lua_library = bfq_lua_library};
+    struct rconn_callbacks cc = {.up = on_cmd_up, .privdata = b};
+    struct rconn_options so = {.url = red.url, .name = "bench-sub"};
+    struct rconn_callbacks sc = {.up = on_sub_up, .privdata = b};
+    b->cmd = rconn_new(b->loop, &co, &cc, err, sizeof err);
+    b->sub = rconn_new(b->loop, &so, &sc, err, sizeof err);
+    if (!b->cmd || !b->sub || rconn_subscribe(b->sub, "bfq:ch:tick", on_message, b) < 0 ||
+        rconn_subscribe(b->sub, "bfq:ch:kline:1m", on_message, b) < 0)
+        return 1;
+    run_until(b, &b->cmd_up, 5.0);
+    run_until(b, &b->sub_up, 5.0);
+    if (!b->cmd_up || !b->sub_up) {
+        fprintf(stderr, "bench_pipeline: redis did not come up\n");
+        return 1;
+    }
+
+    printf("\nbfq pipeline benchmark (redis-server %d, %d rounds after %d warm-up)\n\n", red.port,
+           ROUNDS, WARMUP);
+    printf("| %-34s | %6s | %8s | %8s | %8s |\n", "answer complete -> callback", "rounds", "p50 ms",
+           "p99 ms", "max ms");
+    printf("|------------------------------------|--------|----------|----------|----------|\n");
+    int syms = 0;
+    if (bench_ticks(b, tbody, &u, &syms) < 0 || bench_kline(b, kbody, obody) < 0)
+        fprintf(stderr, "bench_pipeline: latency rounds failed\n");
+    printf("(tick batch: %d symbols of a %zu-byte answer)\n\n", syms, strlen(tbody));
+
+    double merge = bench_merge(b);
+    double set = redis_benchmark_set(red.port);
+    printf("| %-44s | %14s |\n", "throughput", "per second");
+    printf("|----------------------------------------------|----------------|\n");
+    printf("| %-44s | %14.0f |\n", "bfq_merge records (200-record batches)", merge);
+    printf("| %-44s | %14.0f |\n", "redis-benchmark SET (50 clients, -n 200000)", set);
+    printf("| %-44s | %14.2f |\n", "ratio merge records / SET", set > 0 ? merge / set : -1);
+    printf("(bfq_merge batches: %d, errors %d)\n", TPUT_BATCHES, b->errors);
+
+    rconn_free(b->sub);
+    rconn_free(b->cmd);
+    ev_run(b->loop, EVRUN_NOWAIT);
+    tick_universe_free(&u);
+    free(tbody);
+    free(kbody);
+    free(obody);
+    free(b);
+    th_redis_stop(&red);
+    return 0;
+}
