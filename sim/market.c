@@ -339,9 +339,15 @@ static void make_extras(struct sim_market *m, int i, int64_t start_ms)
     make_fixed(m, i + 3, &newc, "USDT", "", "5");
     m->sym[i + 3].contract_type[0] = '\0';
     snprintf(m->sym[i + 3].status, sizeof(m->sym[i + 3].status), "PENDING_TRADING");
+    /* A USDT perpetual, trading, that is still not tradable for bfq: its underlying is an index. */
+    static const struct sym_spec dom = {"BTCDOM", 1500, 1, 1, 1, 3};
+    make_fixed(m, i + 4, &dom, "USDT", "", "5");
+    snprintf(m->sym[i + 4].underlying_type, sizeof(m->sym[0].underlying_type), "INDEX");
 }
 
-#define EXTRAS 4
+/* Symbols after the --symbols tradable ones: USDC- and BUSD-quoted perpetuals, a quarterly,
+ * a PENDING_TRADING one with contractType "", and an INDEX underlying. */
+#define EXTRAS 5
 
 struct sim_market *sim_market_new(const struct sim_market_options *o)
 {
@@ -364,11 +370,6 @@ struct sim_market *sim_market_new(const struct sim_market_options *o)
             make_fixed(m, i, &fixed_specs[i], "USDT", "", i == 0 ? "100" : "5");
         else
             make_generated(m, i, i - nfixed);
-    }
-    if (tradable >= 8) {
-        static const struct sym_spec dom = {"BTCDOM", 1500, 1, 1, 1, 3};
-        make_fixed(m, tradable - 1, &dom, "USDT", "", "5");
-        snprintf(m->sym[tradable - 1].underlying_type, sizeof(m->sym[0].underlying_type), "INDEX");
     }
     make_extras(m, tradable, o->start_ms);
     sim_market_clear_cache(m);
