@@ -9,6 +9,7 @@
  * table (status.h explains how to add one). Ages are local wall time minus the record's
  * exchange time, so they include the clock difference with the exchange. */
 #include "collectors/status.h"
+#include "collectors/status_account.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -377,6 +378,7 @@ static void status_print_data(const json_t *d, const struct status_ctx *ctx, FIL
 static const struct status_section status_sections[] = {
     {"instances", status_instances, status_print_instances},
     {"data", status_data, status_print_data},
+    {"accounts", status_accounts_collect, status_accounts_print},
 };
 
 static json_t *status_report(const struct status_ctx *ctx)

@@ -1,0 +1,145 @@
+/* acctpoll: one REST account endpoint polled on a timer (see acctpoll.h). */
+#include "collectors/acctpoll.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "core/binance.h"
+#include "core/log.h"
+#include "core/role.h"
+#include "reconciler/recon.h"
+
+#define ACCTPOLL_WEIGHT 5
+
+struct acctpoll {
+    struct role r;
+    const struct acctpoll_spec *spec;
+    struct acctrec_sink *sink;
+    struct acctrec_batch batch;
+    ev_timer timer;
+    int64_t every_ms;
+    int version;
+    int busy;
+    char path[64];
+    int64_t polls, malformed;
+};
+
+static void poll_done(const struct binance_result *res, void *privdata)
+{
+    struct acctpoll *p = privdata;
+    p->busy = 0;
+    if (res->outcome == BINANCE_ELOCAL && role_stopping(&p->r)) return;
+    p->polls++;
+    if (role_count_result(&p->r, res, p->spec->name) < 0) {
+        char why[BINANCE_MSG_MAX + 32];
+        snprintf(why, sizeof why, "%s: %s", binance_outcome_name(res->outcome), res->msg);
+        acctrec_sink_error(p->sink, why);
+        return;
+    }
+    int64_t offset = binance_servertime(p->r.bc)->offset_ms;
+    char err[160] = "";
+    acctrec_batch_clear(&p->batch);
+    if (p->spec->parse(res->json, p->version, &p->batch, err, sizeof err) < 0) {
+        p->malformed++;
+        role_count_invalid(&p->r, p->spec->name, err);
+        acctrec_sink_error(p->sink, err);
+        return;
+    }
+    p->batch.absent_t = res->sent_ms + offset - ACCTPOLL_ABSENT_MARGIN_MS;
+    if (p->batch.absent_t < 0) p->batch.absent_t = 0;
+    if (acctrec_sink_send(p->sink, &p->batch, 1) < 0) return; /* Redis down: next poll */
+    acctrec_sink_ok(p->sink, res->done_ms + offset);
+}
+
+static void poll_tick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct acctpoll *p = w->data;
+    if (p->busy || role_stopping(&p->r)) return;
+    if (binance_request(p->r.bc, "GET", p->path, NULL, NULL, BINANCE_SIGNED, ACCTPOLL_WEIGHT,
+                        poll_done, p) < 0) {
+        acctrec_sink_error(p->sink, "request could not be queued");
+        return;
+    }
+    p->busy = 1;
+    role_count_weight(&p->r, ACCTPOLL_WEIGHT);
+}
+
+static void poll_up(struct role *r, void *privdata)
+{
+    (void)r;
+    struct acctpoll *p = privdata;
+    if (p->sink) acctrec_sink_forget(p->sink);
+}
+
+static void poll_fill(struct role *r, json_t *obj, void *privdata)
+{
+    (void)r;
+    struct acctpoll *p = privdata;
+    struct acctrec_stats st = acctrec_sink_stats(p->sink);
+    json_object_set_new(obj, "api_version", json_integer(p->version));
+    json_object_set_new(obj, "every_ms", json_integer(p->every_ms));
+    json_object_set_new(obj, "polls", json_integer(p->polls));
+    json_object_set_new(obj, "malformed", json_integer(p->malformed));
+    json_object_set_new(obj, "records", json_integer(st.records));
+    json_object_set_new(obj, "changed", json_integer(st.changed));
+    json_object_set_new(obj, "redis_errors", json_integer(st.errors));
+}
+
+static int poll_config(struct acctpoll *p, struct config *cfg, char *err, size_t errcap)
+{
+    int64_t v = 2;
+    if (config_duration_ms(cfg, p->spec->name, "every", 1000, 50, 3600000, &p->every_ms) < 0 ||
+        config_int(cfg, p->spec->name, "api_version", 2, 2, 3, &v) < 0) {
+        snprintf(err, errcap, "%s", config_errstr(cfg));
+        return -1;
+    }
+    p->version = (int)v;
+    snprintf(p->path, sizeof p->path, "/fapi/v%d/%s", p->version, p->spec->endpoint);
+    return 0;
+}
+
+int acctpoll_main(const struct cli_command *cmd, const struct acctpoll_spec *spec, int argc,
+                  char **argv)
+{
+    struct config *cfg = NULL;
+    enum cli_result cr = cli_parse(cmd, argc, argv, &cfg);
+    if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
+    static struct acctpoll p; /* one per process; static keeps it off the stack */
+    memset(&p, 0, sizeof p);
+    p.spec = spec;
+    char err[CONFIG_ERR_MAX + 32];
+    if (poll_config(&p, cfg, err, sizeof err) < 0) {
+        fprintf(stderr, "bfq %s: %s\n", spec->name, err);
+        config_free(cfg);
+        return 1;
+    }
+    struct role_options ro = {.lua_library = bfq_lua_library, .needs_account = 1,
+                              .up = poll_up, .fill = poll_fill, .privdata = &p};
+    if (role_init(&p.r, spec->name, cfg, &ro) < 0) {
+        fprintf(stderr, "bfq %s: %s\n", spec->name, p.r.errstr);
+        config_free(cfg);
+        return 1;
+    }
+    acctrec_batch_init(&p.batch);
+    p.sink = acctrec_sink_new(&p.r, spec->name);
+    if (!p.sink) {
+        fprintf(stderr, "bfq %s: out of memory\n", spec->name);
+        role_fini(&p.r);
+        config_free(cfg);
+        return 1;
+    }
+    log_info("polling", "path=%s every_ms=%lld account=%s", p.path, (long long)p.every_ms,
+             p.r.account);
+    ev_timer_init(&p.timer, poll_tick, 0.0, (double)p.every_ms / 1000.0);
+    p.timer.data = &p;
+    ev_timer_start(p.r.loop, &p.timer);
+    role_run(&p.r);
+    ev_timer_stop(p.r.loop, &p.timer);
+    role_fini(&p.r);
+    acctrec_sink_free(p.sink);
+    acctrec_batch_free(&p.batch);
+    config_free(cfg);
+    return 0;
+}
