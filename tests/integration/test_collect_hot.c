@@ -38,7 +38,8 @@ static int has(const json_t *arr, const char *sym)
 }
 
 /* The simulator's top 5 universe symbols by quoteVolume, computed here. */
-static void sim_top5(const json_t *universe, const char *top[5])
+/* The five symbols of the universe with the highest quote volume; the caller frees top[]. */
+static void sim_top5(const json_t *universe, char *top[5])
 {
     json_t *tk = cu_sim_get("/fapi/v1/ticker/24hr");
     double best[5] = {0};
@@ -52,6 +53,7 @@ static void sim_top5(const json_t *universe, const char *top[5])
         double qv = strtod(json_string_value(json_object_get(e, "quoteVolume")), NULL);
         for (int k = 0; k < 5; k++) {
             if (qv > best[k]) {
+                free(top[4]);
                 for (int m = 4; m > k; m--) {
                     best[m] = best[m - 1];
                     top[m] = top[m - 1];
@@ -104,11 +106,12 @@ static void check_hot_record(const json_t *universe)
 {
     json_t *h = hot_symbols();
     CHECK(json_array_size(h) >= 5);
-    const char *top[5];
+    char *top[5];
     sim_top5(universe, top);
     for (int k = 0; k < 5; k++) {
         const char *got = json_string_value(json_array_get(h, (size_t)k));
         CHECK_EQ_STR(got, top[k]);
+        free(top[k]);
     }
     char *src = cu_str("HGET bfq:hot src");
     CHECK(src && (!strcmp(src, "v1") || !strcmp(src, "v2")));

@@ -46,11 +46,14 @@ static size_t simq_header(char *p, size_t sz, size_t n, void *arg)
 {
     struct simresp *r = arg;
     size_t len = sz * n;
-    long long v;
-    if ((v = simq_hval(p, len, "X-MBX-USED-WEIGHT-1M")) != -2) r->used_weight = v;
-    if ((v = simq_hval(p, len, "Retry-After")) != -2) r->retry_after = v;
-    if ((v = simq_hval(p, len, "X-MBX-ORDER-COUNT-10S")) != -2) r->oc10s = v;
-    if ((v = simq_hval(p, len, "X-MBX-ORDER-COUNT-1M")) != -2) r->oc1m = v;
+    long long v = simq_hval(p, len, "X-MBX-USED-WEIGHT-1M");
+    if (v != -2) r->used_weight = v;
+    v = simq_hval(p, len, "Retry-After");
+    if (v != -2) r->retry_after = v;
+    v = simq_hval(p, len, "X-MBX-ORDER-COUNT-10S");
+    if (v != -2) r->oc10s = v;
+    v = simq_hval(p, len, "X-MBX-ORDER-COUNT-1M");
+    if (v != -2) r->oc1m = v;
     return len;
 }
 
