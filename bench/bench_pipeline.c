@@ -4,15 +4,24 @@
  * (a) Latency, inside one process on one libev loop, against a private redis-server: from a
  *     complete HTTP answer in memory to the callback of a second connection subscribed to the
  *     channel. For ticks the answer is an all-symbol bookTicker body captured from `bfq sim`
- *     (200 tradable symbols) and goes through exactly what `bfq tick` runs (tickparse_fill_body:
- *     parse, match by symbol, validate, build one bfq_merge batch; recon_batch_send); each round
- *     has newer times and changed prices, so every symbol changes and is published. For klines
+ *     (200 tradable symbols) and goes through exactly what `bfq tick` runs (jv_parse as
+ *     core/binance.c does; tickparse_fill: match by symbol, validate, build one bfq_merge batch;
+ *     recon_batch_send; the parsed document freed after sending); each round has newer times
+ *     and changed prices, so every symbol changes and is published. The tick rows split each
+ *     round into parse, validate + build, bfq_merge's run time inside Redis (from the slow log,
+ *     threshold 0 during those rounds, read and reset between rounds outside the timing) and
+ *     the rest (sending the command, Redis reading it, the publish reaching the subscriber and
+ *     hiredis reading it); the parts' percentiles are each taken on their own. For klines
  *     a 45-bar klines body goes through what `bfq kline` runs (parse, bars_validate, bars_correct
  *     from a book ticker, dump the window and the two-bar message, recon_put). ~2000 rounds each,
  *     one at a time (the next starts when the message arrived): p50, p99, max.
  * (b) Throughput: bfq_merge of 200-record batches (all records newer, so all written and
  *     published), 32 batches in flight on one connection, in records per second, next to
- *     `redis-benchmark -t set -n 200000 -q` against the same server, as a ratio. */
+ *     `redis-benchmark -t set -n 200000 -q` against the same server, as a ratio.
+ * All figures printed come from this one run.
+ *
+ * Usage: BFQ_BIN=build/bfq build/bench/bench_pipeline (BFQ_BIN: the bfq binary to start the
+ * simulator from; redis-server and redis-benchmark from PATH). */
 #include <ev.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -42,7 +51,6 @@ struct bench {
     double t0;      /* start of the current round (monotonic s) */
     int got;        /* message of the current round arrived */
     double last;    /* latency of the current round (s) */
-    double built;   /* when the current round's batch was built (monotonic s) */
     double replied; /* when its reply arrived */
     int replied_flag;
     int inflight, sent, done, errors;
@@ -108,7 +116,7 @@ static int cmp_double(const void *a, const void *b)
 static void report_latency(const char *what, double *lat, int n)
 {
     qsort(lat, (size_t)n, sizeof *lat, cmp_double);
-    printf("| %-34s | %6d | %8.3f | %8.3f | %8.3f |\n", what, n, lat[n / 2] * 1e3,
+    printf("| %-36s | %6d | %8.3f | %8.3f | %8.3f |\n", what, n, lat[n / 2] * 1e3,
            lat[(int)(n * 0.99)] * 1e3, lat[n - 1] * 1e3);
 }
 
@@ -171,44 +179,115 @@ static int load_universe(const struct th_sim *s, struct tick_universe *u)
 
 /* ---- (a) latency -------------------------------------------------------------------------- */
 
-static int bench_ticks(struct bench *b, const char *body, struct tick_universe *u, int *symbols)
+/* The server-side run time (s) of the one bfq_merge on the tick state since the last call,
+ * read from the slow log (threshold 0 while the tick rounds run; the commands the function
+ * runs are logged too, so the log is read and reset after every round, outside the timing).
+ * Returns -1 unless exactly one was found. */
+static double slowlog_merge(redisContext *sc)
+{
+    redisReply *r = redisCommand(sc, "SLOWLOG GET -1");
+    double us = -1;
+    int n = 0;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements < 4) continue;
+        redisReply *args = e->element[3];
+        if (args->type != REDIS_REPLY_ARRAY || args->elements < 4 ||
+            strcmp(args->element[0]->str, "FCALL") != 0 ||
+            strcmp(args->element[1]->str, "bfq_merge") != 0 ||
+            strcmp(args->element[3]->str, "bfq:ticks") != 0)
+            continue;
+        us = (double)e->element[2]->integer;
+        n++;
+    }
+    freeReplyObject(r);
+    freeReplyObject(redisCommand(sc, "SLOWLOG RESET"));
+    return n == 1 ? us / 1e6 : -1;
+}
+
+static void slowlog_setup(redisContext *sc, int on)
+{
+    freeReplyObject(redisCommand(sc, "CONFIG SET slowlog-max-len 128"));
+    freeReplyObject(redisCommand(sc, "CONFIG SET slowlog-log-slower-than %d", on ? 0 : 10000));
+    freeReplyObject(redisCommand(sc, "SLOWLOG RESET"));
+}
+
+/* What bfq tick runs on an answer (collectors/tick.c with core/binance.c): jv_parse, then
+ * tickparse_fill, then recon_batch_send, and only then the parsed document is freed. */
+struct tick_round {
+    double parse, fill, reply, total; /* seconds since the answer was complete */
+};
+
+static int tick_round(struct bench *b, const char *text, struct tick_universe *u,
+                      struct tick_round *out, int *symbols)
+{
+    char err[JV_ERR_MAX];
+    struct tickparse_stats st;
+    b->replied_flag = 0;
+    b->got = 0;
+    b->t0 = mono_s(); /* the answer is complete: from here on it is bfq tick's work */
+    json_t *arr = jv_parse(text, strlen(text), err, sizeof err);
+    double parsed = mono_s();
+    struct recon_batch *batch = tickparse_batch_new("bfq:");
+    if (!arr || !batch || tickparse_fill(arr, u, batch, &st) < 0) {
+        fprintf(stderr, "tickparse failed: %s\n", arr ? st.err : err);
+        recon_batch_free(batch);
+        json_decref(arr);
+        return -1;
+    }
+    double filled = mono_s();
+    *symbols = (int)st.kept;
+    b->inflight++;
+    if (recon_batch_send(b->cmd, batch, on_written, b) < 0) b->inflight--;
+    json_decref(arr);
+    run_until(b, &b->got, 2.0);
+    run_until(b, &b->replied_flag, 2.0);
+    out->parse = parsed - b->t0;
+    out->fill = filled - parsed;
+    out->reply = b->replied - b->t0;
+    out->total = b->last;
+    return b->got ? 0 : -1;
+}
+
+static int bench_ticks(struct bench *b, redisContext *sc, const char *body,
+                       struct tick_universe *u, int *symbols)
 {
     json_t *base = json_loads(body, 0, NULL);
     if (!base) return -1;
-    static double lat[ROUNDS], build[ROUNDS], reply[ROUNDS];
-    int n = 0;
+    static double lat[ROUNDS], parse[ROUNDS], fill[ROUNDS], reply[ROUNDS], exec[ROUNDS],
+        rest[ROUNDS];
+    int n = 0, split = 1;
+    slowlog_setup(sc, 1);
     for (int i = 1; i <= ROUNDS + WARMUP; i++) {
         char *text = tick_variant(base, i);
-        b->replied_flag = 0;
-        struct tickparse_stats st;
-        memset(&st, 0, sizeof st);
-        b->got = 0;
-        b->t0 = mono_s(); /* the answer is complete: from here on it is bfq tick's work */
-        struct recon_batch *batch = tickparse_batch_new("bfq:");
-        if (!batch || tickparse_fill_body(text, strlen(text), u, batch, &st) < 0) {
-            fprintf(stderr, "tickparse failed: %s\n", st.err);
-            recon_batch_free(batch);
-            free(text);
-            json_decref(base);
-            return -1;
-        }
-        *symbols = (int)st.kept;
-        b->built = mono_s();
-        b->inflight++;
-        if (recon_batch_send(b->cmd, batch, on_written, b) < 0) b->inflight--;
-        run_until(b, &b->got, 2.0);
+        struct tick_round r = {0};
+        int rc = tick_round(b, text, u, &r, symbols);
         free(text);
-        if (b->got && i > WARMUP) {
-            build[n] = b->built - b->t0;
-            lat[n++] = b->last;
-        }
-        run_until(b, &b->replied_flag, 2.0);
-        if (b->got && i > WARMUP) reply[n - 1] = b->replied - b->t0;
+        double ex = slowlog_merge(sc);
+        if (rc < 0 || i <= WARMUP) continue;
+        if (ex < 0) split = 0;
+        lat[n] = r.total;
+        parse[n] = r.parse;
+        fill[n] = r.fill;
+        exec[n] = ex;
+        /* what is neither parse, fill nor run time inside Redis: sending, Redis reading the
+         * command, delivering the message, the subscriber reading it */
+        rest[n] = r.total - r.parse - r.fill - ex;
+        reply[n++] = r.reply;
     }
+    slowlog_setup(sc, 0);
     json_decref(base);
+    if (n == 0) return -1;
     report_latency("tick batch -> subscriber", lat, n);
-    report_latency("  part: parse + build the batch", build, n);
-    report_latency("  part: until bfq_merge replied", reply, n);
+    report_latency("  parse (jv_parse, jansson)", parse, n);
+    report_latency("  validate + build (tickparse_fill)", fill, n);
+    if (split) {
+        report_latency("  bfq_merge run time inside Redis", exec, n);
+        report_latency("  the rest: I/O, pub/sub delivery", rest, n);
+    } else {
+        fprintf(stderr, "bench_pipeline: slow log incomplete: no split of the Redis part\n");
+    }
+    report_latency("  (bfq_merge reply to the collector)", reply, n);
     return 0;
 }
 
@@ -357,11 +436,16 @@ int main(void)
 
     printf("\nbfq pipeline benchmark (redis-server %d, %d rounds after %d warm-up)\n\n", red.port,
            ROUNDS, WARMUP);
-    printf("| %-34s | %6s | %8s | %8s | %8s |\n", "answer complete -> callback", "rounds", "p50 ms",
+    printf("| %-36s | %6s | %8s | %8s | %8s |\n", "answer complete -> callback", "rounds", "p50 ms",
            "p99 ms", "max ms");
-    printf("|------------------------------------|--------|----------|----------|----------|\n");
+    printf("|--------------------------------------|--------|----------|----------|----------|\n");
     int syms = 0;
-    if (bench_ticks(b, tbody, &u, &syms) < 0 || bench_kline(b, kbody, obody) < 0)
+    redisContext *sync = redisConnect("127.0.0.1", red.port);
+    if (!sync || sync->err) {
+        fprintf(stderr, "bench_pipeline: no sync connection to redis\n");
+        return 1;
+    }
+    if (bench_ticks(b, sync, tbody, &u, &syms) < 0 || bench_kline(b, kbody, obody) < 0)
         fprintf(stderr, "bench_pipeline: latency rounds failed\n");
     printf("(tick batch: %d symbols of a %zu-byte answer)\n\n", syms, strlen(tbody));
 
@@ -374,6 +458,7 @@ int main(void)
     printf("| %-44s | %14.2f |\n", "ratio merge records / SET", set > 0 ? merge / set : -1);
     printf("(bfq_merge batches: %d, errors %d)\n", TPUT_BATCHES, b->errors);
 
+    redisFree(sync);
     rconn_free(b->sub);
     rconn_free(b->cmd);
     ev_run(b->loop, EVRUN_NOWAIT);

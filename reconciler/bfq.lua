@@ -28,22 +28,25 @@ Functions (ARGV after the keys):
   bfq_tick_lease members | member, ttl_ms, op                   -> {now_ms, {member*}}
 ]]
 
-local BFQ_VERSION = 1
+local BFQ_VERSION = 2
 
-local CHUNK = 400          -- values per HSET/HMGET/RPUSH call (keeps unpack() small)
+local CHUNK = 1000         -- values per HSET/HMGET/RPUSH call (unpack() allows ~8000)
 local CURSOR_WRAP = 1e12   -- bfq_next folds its cursor back below this
+local BIG_HASH = 64        -- a ts hash of this many fields is kept in hashtable encoding
+local SOME_FIELDS = 8      -- smaller batches skip that check (cheap lookups either way)
 
--- Validates a non-negative decimal integer string and strips leading zeros.
+-- Validates a non-negative decimal integer string and strips leading zeros. The common case
+-- (digits, no leading zero) costs one find and returns s itself.
 local function num(s, what)
-    if type(s) ~= 'string' or not s:match('^%d+$') or #s > 20 then
+    if type(s) ~= 'string' or #s == 0 or #s > 20 or s:find('%D') then
         error('bfq: ' .. what .. ' is not a non-negative integer: ' .. tostring(s))
     end
-    local n = s:gsub('^0+', '')
-    if n == '' then return '0' end
-    return n
+    if s:byte(1) ~= 48 then return s end
+    local nz = s:find('[1-9]')
+    return nz and s:sub(nz) or '0'
 end
 
--- Compares two normalised integer strings: -1, 0 or 1.
+-- Compares two normalised integer strings: -1, 0 or 1 (length first: exact for 64 bits).
 local function cmp(a, b)
     if #a ~= #b then return #a < #b and -1 or 1 end
     if a == b then return 0 end
@@ -58,11 +61,14 @@ end
 local ESC = { ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f', ['\n'] = '\\n',
               ['\r'] = '\\r', ['\t'] = '\\t' }
 
--- A Lua string as a JSON string literal.
+local function esc_char(c)
+    return ESC[c] or string.format('\\u%04x', c:byte())
+end
+
+-- A Lua string as a JSON string literal (no gsub when nothing needs escaping).
 local function jstr(s)
-    return '"' .. s:gsub('[%c"\\]', function(c)
-        return ESC[c] or string.format('\\u%04x', c:byte())
-    end) .. '"'
+    if not s:find('[%c"\\]') then return '"' .. s .. '"' end
+    return '"' .. s:gsub('[%c"\\]', esc_char) .. '"'
 end
 
 local function jarray(list)
@@ -71,11 +77,14 @@ local function jarray(list)
     return '[' .. table.concat(out, ',') .. ']'
 end
 
--- Calls redis command cmd with key and the values of list, CHUNK at a time.
-local function chunked(cmd, key, list)
+-- Calls redis command cmd with key and list[1..n], CHUNK values at a time; the replies of
+-- the calls (when tables) are joined.
+local function chunked(cmd, key, list, n)
+    n = n or #list
+    if n <= CHUNK then return redis.call(cmd, key, unpack(list, 1, n)) end
     local out = {}
-    for i = 1, #list, CHUNK do
-        local r = redis.call(cmd, key, unpack(list, i, math.min(i + CHUNK - 1, #list)))
+    for i = 1, n, CHUNK do
+        local r = redis.call(cmd, key, unpack(list, i, math.min(i + CHUNK - 1, n)))
         if type(r) == 'table' then
             for j = 1, #r do out[#out + 1] = r[j] end
         end
@@ -83,12 +92,45 @@ local function chunked(cmd, key, list)
     return out
 end
 
--- "t:uid" -> t, uid (normalised), or nil when absent or unreadable.
+-- The incoming (t, uid) checked and normalised, and its "t:uid" text. Pattern matching costs
+-- ~20 ns a byte in Redis' Lua, so the common case (no leading zeros) is one find over the
+-- joined text; anything else goes through num(), which normalises or raises.
+local function rec_ts(t, uid)
+    local ts = t .. ':' .. uid
+    if #t <= 20 and #uid <= 20 then
+        if ts:find(uid == '0' and '^[1-9]%d*:0$' or '^[1-9]%d*:[1-9]%d*$') then
+            return t, uid, ts
+        end
+    end
+    t, uid = num(t, 't'), num(uid, 'uid')
+    return t, uid, t .. ':' .. uid
+end
+
+-- A stored "t:uid" -> t, uid (normalised), or nil when unreadable.
 local function split_ts(v)
-    if not v then return nil end
     local t, uid = v:match('^(%d+):(%d+)$')
-    if not t then return nil end
-    return num(t, 't'), num(uid, 'uid')
+    if not t or #t > 20 or #uid > 20 then return nil end
+    if t:byte(1) == 48 or (#uid > 1 and uid:byte(1) == 48) then
+        return num(t, 't'), num(uid, 'uid')
+    end
+    return t, uid
+end
+
+-- A hash with few fields and short values is stored as a listpack, where each field lookup
+-- is a linear scan: HMGET/HSET of N fields on an M-field ts hash cost O(N*M) (0.25 ms each
+-- for 200 symbols). So once a ts hash holds BIG_HASH fields it is moved to hashtable
+-- encoding: a value longer than hash-max-listpack-value converts it, and Redis never converts
+-- back (until a restart reloads it small; the next batch converts it again). The long value
+-- goes into a field just written, which is then written again with its real value: no foreign
+-- field is ever left and no command beyond HSET is needed. OBJECT and HLEN are read commands;
+-- if OBJECT is refused nothing changes but speed.
+local PAD = ('-'):rep(80)
+local function hashtable_encoding(key, field, value)
+    local enc = redis.pcall('OBJECT', 'ENCODING', key)
+    if (enc == 'listpack' or enc == 'ziplist') and redis.call('HLEN', key) >= BIG_HASH then
+        redis.call('HSET', key, field, PAD)
+        redis.call('HSET', key, field, value)
+    end
 end
 
 -- merge mode: the incoming object's text, plus every member of the stored object that the
@@ -118,6 +160,66 @@ local function merge_json(incoming, stored)
     return '{' .. body .. ',' .. table.concat(extra, ',') .. '}'
 end
 
+--[[ bfq_merge, in three passes so Redis is called a fixed number of times per batch:
+  1. one HMGET of every field's "t:uid" from the ts hash; each record's (t, uid) is checked
+     and compared with the freshest seen so far (stored, or earlier in the batch): the
+     winners are kept in order. Nothing is written yet, so a bad record fails the whole call.
+  2. one HMGET on the state hash of the fields whose stored value matters (deletions, to know
+     whether anything is deleted; merge mode, to merge with); then each field's final value.
+  3. one HSET of the changed values, one HDEL of the deletions, one HSET of the new "t:uid"
+     entries, and one PUBLISH built with table.concat. ]]
+
+-- Pass 1: the indices into args of the winning records and their normalised t, their count,
+-- and per field the final "t:uid".
+local function merge_winners(tskey, args, n)
+    local fields = {}
+    for k = 1, n do fields[k] = args[5 * k - 1] end
+    local stored = chunked('HMGET', tskey, fields, n)
+    local curt, curu, curts = {}, {}, {} -- field -> freshest t, uid (false: none), "t:uid"
+    local win, wint, nwin = {}, {}, 0
+    for k = 1, n do
+        local i = 5 * k - 1
+        local f = fields[k]
+        local t, uid, ts = rec_ts(args[i + 2], args[i + 3])
+        local st, su = curt[f], curu[f]
+        if st == nil then              -- first record of f in the batch: the stored entry
+            local v = stored[k]
+            if v == ts then
+                st, su = t, uid        -- the stored record itself: not newer
+            elseif v then
+                st, su = split_ts(v)
+            end
+            st = st or false
+            curt[f], curu[f] = st, su
+        end
+        if not st or newer(t, uid, st, su) then
+            curt[f], curu[f], curts[f] = t, uid, ts
+            nwin = nwin + 1
+            win[nwin], wint[nwin] = i, t
+        end
+    end
+    return win, wint, nwin, curts
+end
+
+-- Pass 2 helper: field -> stored JSON (false when absent) for the winners that need it.
+local function merge_stored(state, args, win, nwin, merging)
+    local need, seen, m = {}, {}, 0
+    for w = 1, nwin do
+        local i = win[w]
+        local f = args[i]
+        if not seen[f] and (merging or args[i + 1] == '') then
+            seen[f] = true
+            m = m + 1
+            need[m] = f
+        end
+    end
+    local old = {}
+    if m == 0 then return old end
+    local r = chunked('HMGET', state, need, m)
+    for j = 1, m do old[need[j]] = r[j] or false end
+    return old
+end
+
 local function bfq_merge(keys, args)
     local state, tskey = keys[1], keys[2]
     local channel, msgkey, mode = args[1], args[2], args[3]
@@ -128,74 +230,73 @@ local function bfq_merge(keys, args)
     if #args < 3 or (#args - 3) % 5 ~= 0 then
         return redis.error_reply('ERR bfq_merge records come in groups of 5')
     end
-    local fields = {}
-    for i = 4, #args, 5 do fields[#fields + 1] = args[i] end
-    local stored_ts = chunked('HMGET', tskey, fields)
+    local n = (#args - 3) / 5
+    if n == 0 then return 0 end
+    local merging = mode == 'merge'
+    local win, wint, nwin, curts = merge_winners(tskey, args, n)
+    if nwin == 0 then return 0 end
+    local old = merge_stored(state, args, win, nwin, merging)
 
-    local cur = {}      -- field -> {t, uid} as processing goes (a batch may repeat a field)
-    for i = 1, #fields do
-        local t, uid = split_ts(stored_ts[i] or nil)
-        if t and not cur[fields[i]] then cur[fields[i]] = { t, uid } end
-    end
-
-    local final = {}    -- field -> json (false = deleted), in order of first change
-    local order, pub = {}, {}
+    local final, pub = {}, {}   -- field -> json (false = deleted); field -> published value
+    local order, norder = {}, 0 -- fields in order of first change
     local changed, maxt = 0, nil
-    for i = 4, #args, 5 do
-        local field, json = args[i], args[i + 1]
-        local t, uid, pubjson = num(args[i + 2], 't'), num(args[i + 3], 'uid'), args[i + 4]
-        local c = cur[field]
-        if not c or newer(t, uid, c[1], c[2]) then
-            local value, pubval = false, 'null'
-            local counts = true
-            if json == '' then
-                if final[field] == nil then
-                    counts = redis.call('HEXISTS', state, field) == 1
-                else
-                    counts = final[field] ~= false
-                end
-            else
-                if mode == 'merge' then
-                    local old = final[field]
-                    if old == nil then old = redis.call('HGET', state, field) end
-                    json = merge_json(json, old or nil)
-                end
-                value = json
-                pubval = (pubjson ~= '' and pubjson) or json
-            end
-            cur[field] = { t, uid }
-            if final[field] == nil then order[#order + 1] = field end
-            final[field] = value
-            if counts then
-                changed = changed + 1
-                pub[field] = pubval
-                if not maxt or cmp(t, maxt) > 0 then maxt = t end
-            end
-        end
-    end
-    if #order == 0 then return 0 end
-
-    local sets, dels, ts = {}, {}, {}
-    for _, f in ipairs(order) do
-        local c = cur[f]
-        ts[#ts + 1] = f
-        ts[#ts + 1] = c[1] .. ':' .. c[2]
-        if final[f] then
-            sets[#sets + 1] = f
-            sets[#sets + 1] = final[f]
+    for w = 1, nwin do
+        local i = win[w]
+        local f, json = args[i], args[i + 1]
+        local prev = final[f]
+        local value, pubval, counts = false, 'null', true
+        if json == '' then
+            if prev == nil then counts = old[f] ~= false else counts = prev ~= false end
         else
-            dels[#dels + 1] = f
+            if merging then
+                local o = prev
+                if o == nil then o = old[f] end
+                json = merge_json(json, o or nil)
+            end
+            value = json
+            pubval = args[i + 4]
+            if pubval == '' then pubval = json end
+        end
+        if prev == nil then
+            norder = norder + 1
+            order[norder] = f
+        end
+        final[f] = value
+        if counts then
+            changed = changed + 1
+            pub[f] = pubval
+            local t = wint[w]
+            if not maxt or cmp(t, maxt) > 0 then maxt = t end
         end
     end
-    if #sets > 0 then chunked('HSET', state, sets) end
-    if #dels > 0 then chunked('HDEL', state, dels) end
-    chunked('HSET', tskey, ts)
+
+    local sets, dels, ts, parts = {}, {}, {}, {}
+    local ns, nd, nt, np = 0, 0, 0, 0
+    for j = 1, norder do
+        local f = order[j]
+        ts[nt + 1], ts[nt + 2] = f, curts[f]
+        nt = nt + 2
+        local v = final[f]
+        if v then
+            sets[ns + 1], sets[ns + 2] = f, v
+            ns = ns + 2
+        else
+            nd = nd + 1
+            dels[nd] = f
+        end
+        local p = pub[f]
+        if p then
+            np = np + 1
+            if f:find('[%c"\\]') then parts[np] = jstr(f) .. ':' .. p
+            else parts[np] = '"' .. f .. '":' .. p end
+        end
+    end
+    if ns > 0 then chunked('HSET', state, sets, ns) end
+    if nd > 0 then chunked('HDEL', state, dels, nd) end
+    chunked('HSET', tskey, ts, nt)
+    if n >= SOME_FIELDS then hashtable_encoding(tskey, ts[1], ts[2]) end
 
     if changed > 0 and channel ~= '' then
-        local parts = {}
-        for _, f in ipairs(order) do
-            if pub[f] then parts[#parts + 1] = jstr(f) .. ':' .. pub[f] end
-        end
         redis.call('PUBLISH', channel, '{"t":' .. maxt .. ',' .. jstr(msgkey) .. ':{' ..
             table.concat(parts, ',') .. '}}')
     end
