@@ -6,6 +6,11 @@
  * next UTC minute). Grants always run from the loop (a zero timer "kick"), never from inside
  * weight_take.
  *
+ * Hold before the fallback: while the connection has never been up, and for grace_ms after it
+ * went down (from weight_redis_state, or from the first take that found it down), the head
+ * waits for Redis instead; the up event kicks the queue, and the end of the grace (the retry
+ * timer, marked `holding`) lets the fallback serve it.
+ *
  * Fallback when the connection is down (or a call fails): a local count for this process and
  * the current UTC minute, starting from the last count Redis or the answer header reported for
  * the minute, with the same budget, plus a local stop from weight_observe. Several processes
@@ -48,6 +53,10 @@ struct weight_budget {
     int freeing;      /* weight_free ran: released once no reply and no entry point is pending */
     int depth;        /* loop callbacks of this budget on the stack */
     int warned_local; /* "using local count" logged for this outage */
+    int64_t grace_ms; /* hold after Redis went down; negative: no hold */
+    int ever_up;      /* Redis was up at least once: before that, takes are held */
+    mono_ms_t down_since; /* when Redis was seen going down; 0 while up (or never up) */
+    int holding;      /* the retry timer is a grace hold, not a budget wait */
     ev_timer kick;    /* zero timer: serve the queue from the loop */
     ev_timer retry;   /* the head waits for this */
     int64_t local_minute, local_used, local_stop_until;
@@ -91,6 +100,7 @@ static void wb_wait(struct weight_budget *wb, int64_t wait_ms)
         wb->st.waits++;
     }
     if (wait_ms < WEIGHT_RETRY_MIN_MS) wait_ms = WEIGHT_RETRY_MIN_MS;
+    wb->holding = 0;
     ev_timer_stop(wb->loop, &wb->retry);
     ev_timer_set(&wb->retry, (double)wait_ms / 1000.0, 0.0);
     ev_timer_start(wb->loop, &wb->retry);
@@ -140,6 +150,23 @@ static int wb_take_local(struct weight_budget *wb)
     return 1;
 }
 
+/* Holds the queue for Redis instead of the local count: before the first up (until the up
+ * event), and within the grace after it went down (until then). Returns 1 when held. */
+static int wb_hold(struct weight_budget *wb)
+{
+    if (wb->grace_ms < 0 || !wb->rc) return 0; /* no hold, or no Redis at all */
+    if (!wb->ever_up) return 1;
+    mono_ms_t now = timebase_mono_ms();
+    if (!wb->down_since) wb->down_since = now;
+    int64_t left = wb->down_since + wb->grace_ms - now;
+    if (left <= 0) return 0;
+    ev_timer_stop(wb->loop, &wb->retry);
+    ev_timer_set(&wb->retry, (double)left / 1000.0, 0.0);
+    ev_timer_start(wb->loop, &wb->retry);
+    wb->holding = 1;
+    return 1;
+}
+
 static int reply_int(const redisReply *r, size_t i, long long *out)
 {
     if (i >= r->elements || r->element[i]->type != REDIS_REPLY_INTEGER) return -1;
@@ -167,6 +194,11 @@ static void on_take_reply(struct rconn *rc, struct redisReply *reply, void *priv
 static void take_answered(struct weight_budget *wb, const struct redisReply *reply)
 {
     long long granted, used, wait_ms;
+    if (!reply && wb->grace_ms >= 0) { /* lost in flight: the connection went down */
+        if (!wb->down_since) wb->down_since = timebase_mono_ms();
+        wb_kick(wb);
+        return;
+    }
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply_int(reply, 0, &granted) ||
         reply_int(reply, 1, &used) || reply_int(reply, 2, &wait_ms)) {
         if (reply && reply->type == REDIS_REPLY_ERROR)
@@ -212,14 +244,18 @@ static int wb_ask_redis(struct weight_budget *wb)
     const char *argv[] = {"FCALL", "bfq_weight_take", "2", mk, sk, w, budget, now};
     if (rconn_command_argv(wb->rc, on_take_reply, wb, 8, argv, NULL) != 0) return -1;
     wb->inflight = 1;
+    wb->ever_up = 1;
+    wb->down_since = 0;
     return 0;
 }
 
-/* Serves the queue head: from Redis when it is up, else locally. Runs from the loop only. */
+/* Serves the queue head: from Redis when it is up, else (after any hold) locally. Runs from
+ * the loop only. */
 static void wb_pump(struct weight_budget *wb)
 {
     while (!wb->freeing && wb->head && !wb->inflight && !ev_is_active(&wb->retry)) {
         if (wb_ask_redis(wb) == 0) return;
+        if (wb_hold(wb)) return;
         if (!wb_take_local(wb)) return;
         wb_grant(wb); /* may mark wb freeing; the caller's depth keeps it allocated */
     }
@@ -227,6 +263,8 @@ static void wb_pump(struct weight_budget *wb)
 
 static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
 {
+    struct weight_budget *wb = w->data;
+    wb->holding = 0;
     on_kick(loop, w, revents);
 }
 
@@ -246,6 +284,7 @@ struct weight_budget *weight_new(struct ev_loop *loop, struct rconn *rc,
     memcpy(wb->ip, ip, strlen(ip) + 1);
     wb->limit = opts->limit;
     wb->percent = opts->percent ? opts->percent : 90;
+    wb->grace_ms = opts->grace_ms ? opts->grace_ms : WEIGHT_GRACE_MS;
     ev_timer_init(&wb->kick, on_kick, 0.0, 0.0);
     wb->kick.data = wb;
     ev_timer_init(&wb->retry, on_retry, 0.0, 0.0);
@@ -281,6 +320,21 @@ void weight_take(struct weight_budget *wb, int weight, weight_grant_fn *fn, void
     else
         wb->head = t;
     wb->tail = t;
+    wb_kick(wb);
+}
+
+void weight_redis_state(struct weight_budget *wb, int up)
+{
+    if (!up) {
+        if (!wb->down_since) wb->down_since = timebase_mono_ms();
+        return;
+    }
+    wb->ever_up = 1;
+    wb->down_since = 0;
+    if (wb->holding) {
+        ev_timer_stop(wb->loop, &wb->retry);
+        wb->holding = 0;
+    }
     wb_kick(wb);
 }
 

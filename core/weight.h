@@ -9,7 +9,11 @@
  * for its Retry-After time for every instance (bfq:weight:<ip>:stop, with a TTL).
  *
  * If Redis is down, the budget falls back to a local count for this process (still capped), so
- * a collector never sends blind and never stalls forever. */
+ * a collector never sends blind and never stalls forever on a lost Redis. Not at once: takes
+ * are held (queued, not granted) while the connection has never been up yet, since a role
+ * starts before its connection is ready and would otherwise log a fallback at every start, and
+ * for a short grace (WEIGHT_GRACE_MS) after it went down, which a reconnect usually fits in.
+ * The owner of the connection forwards its up and down events with weight_redis_state. */
 #ifndef BFQ_WEIGHT_H
 #define BFQ_WEIGHT_H
 
@@ -24,7 +28,13 @@ struct weight_options {
     const char *ip;        /* source IP this budget is for ("127.0.0.2", "default"); copied */
     int64_t limit;         /* exchange limit per minute, e.g. 2400 */
     int percent;           /* budget as percent of limit, 1..100; 0 means 90 */
+    int64_t grace_ms;      /* hold takes this long after Redis went down before the local
+                              count; 0 means WEIGHT_GRACE_MS; negative: no hold at all (local
+                              count at once, also before the first up) */
 };
+
+/* Default hold after Redis went down before takes fall back to the local count. */
+#define WEIGHT_GRACE_MS 2000
 
 /* Called once when the weight was granted (granted = 1) or the take was abandoned because the
  * budget was freed (granted = 0). */
@@ -38,6 +48,10 @@ void weight_free(struct weight_budget *wb);
 /* Takes `weight` units, now or as soon as the budget allows; fn runs from the loop, never from
  * inside this call. */
 void weight_take(struct weight_budget *wb, int weight, weight_grant_fn *fn, void *privdata);
+
+/* Tells the budget that its Redis connection is now up (up = 1: held takes go to Redis at
+ * once) or went down (up = 0: the grace starts now). Call from the rconn up/down callbacks. */
+void weight_redis_state(struct weight_budget *wb, int up);
 
 /* Feeds back an answer: the X-MBX-USED-WEIGHT-1M value (or -1) and, for 429/418, the wait. */
 void weight_observe(struct weight_budget *wb, int64_t used_weight_1m, int64_t retry_after_ms);

@@ -2,7 +2,8 @@
  *
  * Two budgets sharing an IP share one count; another IP is independent; a stop (429/418) holds
  * every take until it ends; the answer header raises the count; with Redis unreachable the
- * local fallback still caps. Checks read the keys back with a synchronous hiredis connection. */
+ * local fallback still caps; takes made before the connection is first up, or within the grace
+ * after it went down, wait for Redis instead of the local count. Checks read the keys back with a synchronous hiredis connection. */
 #include <ev.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -17,6 +18,7 @@
 #include "core/weight.h"
 #include "reconciler/recon.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/testloop.h"
 #include "tests/harness/testhttp.h"
 
 static struct ev_loop *loop;
@@ -45,20 +47,9 @@ static void on_grant(int granted, void *privdata)
     }
 }
 
-static void on_stop_timer(struct ev_loop *l, ev_timer *w, int revents)
-{
-    (void)w;
-    (void)revents;
-    ev_break(l, EVBREAK_ALL);
-}
-
 static void run_for(int ms)
 {
-    ev_timer t;
-    ev_timer_init(&t, on_stop_timer, ms / 1000.0, 0.0);
-    ev_timer_start(loop, &t);
-    ev_run(loop, 0);
-    ev_timer_stop(loop, &t);
+    th_loop_for(loop, ms);
 }
 
 static void on_up(struct rconn *rc, void *privdata)
@@ -103,12 +94,19 @@ static void avoid_minute_edge(void)
     if (into > 52000) th_sleep_ms((int)(60000 - into) + 50);
 }
 
-static struct weight_budget *budget(struct rconn *rc, const char *ip, int64_t limit, int pct)
+static struct weight_budget *budget_grace(struct rconn *rc, const char *ip, int64_t limit,
+                                          int pct, int64_t grace_ms)
 {
-    struct weight_options o = {.prefix = "bfq:", .ip = ip, .limit = limit, .percent = pct};
+    struct weight_options o = {
+        .prefix = "bfq:", .ip = ip, .limit = limit, .percent = pct, .grace_ms = grace_ms};
     struct weight_budget *wb = weight_new(loop, rc, &o);
     CHECK(wb != NULL);
     return wb;
+}
+
+static struct weight_budget *budget(struct rconn *rc, const char *ip, int64_t limit, int pct)
+{
+    return budget_grace(rc, ip, limit, pct, 0);
 }
 
 static void test_shared_ip(struct rconn *rc, redisContext *c)
@@ -226,7 +224,7 @@ static void test_local_fallback(void)
     avoid_minute_edge();
     struct rconn *dead = connect_redis(url, &up, 300); /* never comes up */
     CHECK(!up);
-    struct weight_budget *a = budget(dead, "10.0.0.11", 50, 100);
+    struct weight_budget *a = budget_grace(dead, "10.0.0.11", 50, 100, -1); /* no hold */
     struct grants g = {.order_ok = 1};
     struct ticket t[8];
     for (int i = 0; i < 8; i++) {
@@ -250,6 +248,73 @@ static void test_local_fallback(void)
     weight_free(b);
     CHECK(g.abandoned == 3);
     rconn_free(dead);
+}
+
+/* The rconn owner forwards up and down to the budget, as role.c does. */
+static struct weight_budget *fwd_wb;
+static int fwd_ups, fwd_downs;
+static void fwd_up(struct rconn *rc, void *privdata)
+{
+    (void)rc;
+    (void)privdata;
+    fwd_ups++;
+    if (fwd_wb) weight_redis_state(fwd_wb, 1);
+}
+
+static void fwd_down(struct rconn *rc, const char *errstr, void *privdata)
+{
+    (void)rc;
+    (void)errstr;
+    (void)privdata;
+    fwd_downs++;
+    if (fwd_wb) weight_redis_state(fwd_wb, 0);
+}
+
+/* Start-up: takes made before the connection is first up go to Redis once it is (a role's
+ * first take used to hit the local count and log "Redis unavailable" at every start); then,
+ * after Redis dies, takes wait out the grace before the local count serves them. */
+static void test_hold_for_redis(void)
+{
+    struct th_redis r2;
+    char key[128], err[RCONN_ERR_MAX];
+    struct grants g = {.order_ok = 1};
+    struct ticket t[4];
+    CHECK(th_redis_start(&r2, 0) == 0);
+    avoid_minute_edge();
+    struct rconn_options o = {.url = r2.url, .name = "test_weight_hold",
+                              .lua_library = bfq_lua_library};
+    struct rconn_callbacks cb = {.up = fwd_up, .down = fwd_down};
+    struct rconn *rc = rconn_new(loop, &o, &cb, err, sizeof err);
+    CHECK(rc != NULL && !rconn_is_up(rc));
+    fwd_wb = budget_grace(rc, "10.0.0.15", 1000, 100, 400);
+    for (int i = 0; i < 2; i++) {
+        t[i] = (struct ticket){&g, i};
+        weight_take(fwd_wb, 10, on_grant, &t[i]);
+    }
+    run_for(1000);
+    CHECK(fwd_ups == 1);
+    CHECK(g.granted == 2 && g.order_ok);
+    minute_key("10.0.0.15", key, sizeof key);
+    redisContext *c = redisConnect("127.0.0.1", r2.port);
+    CHECK(c && !c->err);
+    if (c && !c->err) CHECK(sync_int(c, "GET %s", key) == 20); /* counted in Redis, not locally */
+    if (c) redisFree(c);
+
+    th_redis_stop(&r2);
+    run_for(100);
+    CHECK(fwd_downs >= 1);
+    t[2] = (struct ticket){&g, 2};
+    t[3] = (struct ticket){&g, 3};
+    weight_take(fwd_wb, 10, on_grant, &t[2]);
+    weight_take(fwd_wb, 10, on_grant, &t[3]);
+    run_for(200);
+    CHECK(g.granted == 2); /* held: inside the 400 ms grace */
+    run_for(400);
+    CHECK(g.granted == 4 && g.order_ok); /* then the local count */
+    CHECK(weight_stats(fwd_wb).used_minute == 40);
+    weight_free(fwd_wb);
+    fwd_wb = NULL;
+    rconn_free(rc);
 }
 
 /* A grant callback that frees its own budget must be safe. */
@@ -351,6 +416,7 @@ int main(void)
         test_binance_budget(rc, c);
     }
     test_local_fallback();
+    test_hold_for_redis();
     if (c) redisFree(c);
     rconn_free(rc);
     th_redis_stop(&r);
