@@ -87,59 +87,59 @@ static void poll_fill(struct role *r, json_t *obj, void *privdata)
     json_object_set_new(obj, "redis_errors", json_integer(st.errors));
 }
 
-static int poll_config(struct acctpoll *p, struct config *cfg, char *err, size_t errcap)
+static int poll_config(void *state, struct config *cfg, char *err, size_t errcap)
 {
+    struct acctpoll *p = state;
     int64_t v = 2;
+    (void)err;
+    (void)errcap; /* the config's own error says it all */
     if (config_duration_ms(cfg, p->spec->name, "every", 1000, 50, 3600000, &p->every_ms) < 0 ||
-        config_int(cfg, p->spec->name, "api_version", 2, 2, 3, &v) < 0) {
-        snprintf(err, errcap, "%s", config_errstr(cfg));
+        config_int(cfg, p->spec->name, "api_version", 2, 2, 3, &v) < 0)
         return -1;
-    }
     p->version = (int)v;
     snprintf(p->path, sizeof p->path, "/fapi/v%d/%s", p->version, p->spec->endpoint);
     return 0;
 }
 
+static int poll_start(struct role *r, void *state, char *err, size_t cap)
+{
+    struct acctpoll *p = state;
+    acctrec_batch_init(&p->batch);
+    p->sink = acctrec_sink_new(r, p->spec->name);
+    if (!p->sink) {
+        snprintf(err, cap, "out of memory");
+        return -1;
+    }
+    log_info("polling", "path=%s every_ms=%lld account=%s", p->path, (long long)p->every_ms,
+             r->account);
+    ev_timer_init(&p->timer, poll_tick, 0.0, (double)p->every_ms / 1000.0);
+    p->timer.data = p;
+    ev_timer_start(r->loop, &p->timer);
+    return 0;
+}
+
+static void poll_stop(struct role *r, void *state)
+{
+    struct acctpoll *p = state;
+    ev_timer_stop(r->loop, &p->timer);
+}
+
 int acctpoll_main(const struct cli_command *cmd, const struct acctpoll_spec *spec, int argc,
                   char **argv)
 {
-    struct config *cfg = NULL;
-    enum cli_result cr = cli_parse(cmd, argc, argv, &cfg);
-    if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
     static struct acctpoll p; /* one per process; static keeps it off the stack */
     memset(&p, 0, sizeof p);
     p.spec = spec;
-    char err[CONFIG_ERR_MAX + 32];
-    if (poll_config(&p, cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "bfq %s: %s\n", spec->name, err);
-        config_free(cfg);
-        return 1;
-    }
-    struct role_options ro = {.lua_library = bfq_lua_library, .needs_account = 1,
-                              .up = poll_up, .fill = poll_fill, .privdata = &p};
-    if (role_init(&p.r, spec->name, cfg, &ro) < 0) {
-        fprintf(stderr, "bfq %s: %s\n", spec->name, p.r.errstr);
-        config_free(cfg);
-        return 1;
-    }
-    acctrec_batch_init(&p.batch);
-    p.sink = acctrec_sink_new(&p.r, spec->name);
-    if (!p.sink) {
-        fprintf(stderr, "bfq %s: out of memory\n", spec->name);
-        role_fini(&p.r);
-        config_free(cfg);
-        return 1;
-    }
-    log_info("polling", "path=%s every_ms=%lld account=%s", p.path, (long long)p.every_ms,
-             p.r.account);
-    ev_timer_init(&p.timer, poll_tick, 0.0, (double)p.every_ms / 1000.0);
-    p.timer.data = &p;
-    ev_timer_start(p.r.loop, &p.timer);
-    role_run(&p.r);
-    ev_timer_stop(p.r.loop, &p.timer);
-    role_fini(&p.r);
+    const struct role_entry entry = {
+        .cmd = cmd,
+        .opts = {.lua_library = bfq_lua_library, .needs_account = 1, .up = poll_up,
+                 .fill = poll_fill},
+        .config = poll_config,
+        .start = poll_start,
+        .stop = poll_stop,
+    };
+    int rc = role_main(&entry, &p.r, &p, argc, argv);
     acctrec_sink_free(p.sink);
     acctrec_batch_free(&p.batch);
-    config_free(cfg);
-    return 0;
+    return rc;
 }

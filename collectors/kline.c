@@ -387,8 +387,9 @@ static void kline_fill(struct role *r, json_t *obj, void *privdata)
 
 /* ---- entry point ---------------------------------------------------------------------------- */
 
-static int kline_config(struct kline *k, struct config *cfg)
+static int kline_config(void *state, struct config *cfg, char *err, size_t cap)
 {
+    struct kline *k = state;
     const char *book = NULL;
     if (config_str(cfg, "kline", "interval", "1m", &k->interval) < 0 ||
         config_int(cfg, "kline", "limit", 45, 1, BARS_MAX, &k->limit) < 0 ||
@@ -398,61 +399,55 @@ static int kline_config(struct kline *k, struct config *cfg)
         config_int(cfg, "kline", "concurrency", 2, 1, KLINE_CONC_MAX, &k->concurrency) < 0 ||
         config_duration_ms(cfg, "kline", "hot_max_age", 180000, 1000, 86400000,
                            &k->hot_max_age_ms) < 0 ||
-        config_str(cfg, "kline", "book", "depth", &book) < 0) {
-        fprintf(stderr, "bfq kline: %s\n", config_errstr(cfg));
+        config_str(cfg, "kline", "book", "depth", &book) < 0)
         return -1;
-    }
     if (bars_interval_ms(k->interval, &k->interval_ms) < 0) {
-        fprintf(stderr, "bfq kline: [kline] interval: '%s' is not a Binance interval\n",
-                k->interval);
+        snprintf(err, cap, "[kline] interval: '%s' is not a Binance interval", k->interval);
         return -1;
     }
     if (strcmp(book, "depth") != 0 && strcmp(book, "ticker") != 0) {
-        fprintf(stderr, "bfq kline: [kline] book: '%s' is not depth or ticker\n", book);
+        snprintf(err, cap, "[kline] book: '%s' is not depth or ticker", book);
         return -1;
     }
     k->use_ticker = !strcmp(book, "ticker");
     return 0;
 }
 
-static void kline_start(struct kline *k)
+static int kline_start(struct role *r, void *state, char *err, size_t cap)
 {
-    role_key(&k->r, k->chan, sizeof(k->chan), "ch:kline:%s", k->interval);
+    struct kline *k = state;
+    (void)err;
+    (void)cap;
+    role_key(r, k->chan, sizeof(k->chan), "ch:kline:%s", k->interval);
     ev_timer_init(&k->pace, kline_on_pace, 0.0, 1.0 / (double)k->rate);
     k->pace.data = k;
-    ev_timer_start(k->r.loop, &k->pace);
+    ev_timer_start(r->loop, &k->pace);
     ev_timer_init(&k->hotcheck, kline_on_hotcheck, KLINE_HOT_CHECK_S, KLINE_HOT_CHECK_S);
     k->hotcheck.data = k;
-    if (k->hot) ev_timer_start(k->r.loop, &k->hotcheck);
+    if (k->hot) ev_timer_start(r->loop, &k->hotcheck);
     log_info("walking", "interval=%s limit=%lld rate=%lld hot=%d book=%s", k->interval,
              (long long)k->limit, (long long)k->rate, k->hot, k->use_ticker ? "ticker" : "depth");
+    return 0;
 }
+
+static void kline_stop(struct role *r, void *state)
+{
+    struct kline *k = state;
+    ev_timer_stop(r->loop, &k->pace);
+    ev_timer_stop(r->loop, &k->hotcheck);
+}
+
+static const struct role_entry kline_entry = {
+    .cmd = &kline_cli,
+    .opts = {.lua_library = bfq_lua_library, .up = kline_on_up, .fill = kline_fill},
+    .config = kline_config,
+    .start = kline_start,
+    .stop = kline_stop,
+};
 
 int kline_main(int argc, char **argv)
 {
-    struct config *cfg = NULL;
-    enum cli_result cr = cli_parse(&kline_cli, argc, argv, &cfg);
-    if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
-    struct kline *k = calloc(1, sizeof(*k));
-    if (!k || kline_config(k, cfg) < 0) {
-        free(k);
-        config_free(cfg);
-        return 1;
-    }
-    struct role_options ro = {.lua_library = bfq_lua_library, .up = kline_on_up,
-                              .fill = kline_fill, .privdata = k};
-    if (role_init(&k->r, "kline", cfg, &ro) < 0) {
-        fprintf(stderr, "bfq kline: %s\n", k->r.errstr);
-        free(k);
-        config_free(cfg);
-        return 1;
-    }
-    kline_start(k);
-    role_run(&k->r);
-    ev_timer_stop(k->r.loop, &k->pace);
-    ev_timer_stop(k->r.loop, &k->hotcheck);
-    role_fini(&k->r);
-    free(k);
-    config_free(cfg);
-    return 0;
+    static struct kline k; /* one per process; static keeps it off the stack */
+    memset(&k, 0, sizeof k);
+    return role_main(&kline_entry, &k.r, &k, argc, argv);
 }

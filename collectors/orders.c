@@ -24,6 +24,7 @@ struct orders {
     char src[ACCTREC_SRC_MAX];
     char key[ORDERS_KEY_MAX], ts[ORDERS_KEY_MAX], channel[ORDERS_KEY_MAX];
     int busy;               /* a poll (REST or its HKEYS) is in flight */
+    int pruning;            /* a recon_prune walk is in flight */
     json_t *pending;        /* poll answer waiting for HKEYS: [[field, json, t], ...] */
     int64_t pending_absent_t;
     struct orders_stats st;
@@ -49,6 +50,24 @@ void orders_free(struct orders *o)
     if (!o) return;
     json_decref(o->pending);
     free(o);
+}
+
+static void prune_done(int64_t pruned, const char *err, void *privdata)
+{
+    struct orders *o = privdata;
+    o->pruning = 0;
+    if (err) {
+        log_warn("orders: tombstone prune failed, ignored", "err=\"%s\"", err);
+        return;
+    }
+    o->st.pruned += pruned;
+    if (pruned > 0) log_info("orders: tombstones pruned", "n=%lld", (long long)pruned);
+}
+
+void orders_prune(struct orders *o, int64_t before_ms)
+{
+    if (o->pruning || !role_redis_up(o->r)) return;
+    if (recon_prune(o->r->rc, o->key, o->ts, before_ms, prune_done, o) == 0) o->pruning = 1;
 }
 
 struct orders_stats orders_stats(const struct orders *o)

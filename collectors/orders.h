@@ -33,6 +33,7 @@ struct orders;
 
 struct orders_stats {
     int64_t events, malformed, polls, poll_errors, deleted_by_poll, open;
+    int64_t pruned; /* tombstones removed by orders_prune */
 };
 
 /* Orders of the role's account, written under source name src. NULL on allocation failure. */
@@ -51,6 +52,11 @@ void orders_publish_lite(struct orders *o, int64_t e, const char *raw, size_t le
 /* Starts one openOrders poll unless one is in flight; the reconciliation happens when the
  * answer arrives. */
 void orders_poll(struct orders *o);
+
+/* Prunes the tombstones of finished orders: the orders:ts entries of fields no longer in
+ * orders whose time is before before_ms (exchange ms), which bfq_merge would otherwise keep
+ * forever (recon_prune). Does nothing while Redis is down or a prune is still running. */
+void orders_prune(struct orders *o, int64_t before_ms);
 
 struct orders_stats orders_stats(const struct orders *o);
 

@@ -528,52 +528,55 @@ static void symbols_fill(struct role *r, json_t *obj, void *privdata)
 
 /* ---- entry point ---------------------------------------------------------------------------- */
 
-static int symbols_config(struct symbols *sy, struct config *cfg)
+static int symbols_config(void *state, struct config *cfg, char *err, size_t cap)
 {
+    struct symbols *sy = state;
+    (void)err;
+    (void)cap; /* the config's own error says it all */
     if (config_bool(cfg, "symbols", "once", 0, &sy->once) < 0 ||
         config_duration_ms(cfg, "symbols", "every", 300000, 1000, 86400000, &sy->every_ms) < 0 ||
         config_duration_ms(cfg, "symbols", "retry_for", 60000, 100, 86400000,
                            &sy->retry_for_ms) < 0 ||
         config_str(cfg, "symbols", "quote", "USDT", &sy->quote) < 0 ||
         config_str(cfg, "symbols", "include", "", &sy->include) < 0 ||
-        config_str(cfg, "symbols", "exclude", "", &sy->exclude) < 0) {
-        fprintf(stderr, "bfq symbols: %s\n", config_errstr(cfg));
+        config_str(cfg, "symbols", "exclude", "", &sy->exclude) < 0)
         return -1;
-    }
     return 0;
 }
 
-int symbols_main(int argc, char **argv)
+static int symbols_start(struct role *r, void *state, char *err, size_t cap)
 {
-    struct config *cfg = NULL;
-    enum cli_result cr = cli_parse(&symbols_cli, argc, argv, &cfg);
-    if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
-    struct symbols *sy = calloc(1, sizeof(*sy));
-    if (!sy || symbols_config(sy, cfg) < 0) {
-        free(sy);
-        config_free(cfg);
-        return 1;
-    }
-    struct role_options ro = {.lua_library = bfq_lua_library, .up = symbols_on_up,
-                              .fill = symbols_fill, .privdata = sy};
-    if (role_init(&sy->r, "symbols", cfg, &ro) < 0) {
-        fprintf(stderr, "bfq symbols: %s\n", sy->r.errstr);
-        free(sy);
-        config_free(cfg);
-        return 1;
-    }
+    struct symbols *sy = state;
+    (void)err;
+    (void)cap;
     ev_timer_init(&sy->timer, symbols_on_timer, 0.0, 0.0);
     sy->timer.data = sy;
     ev_timer_init(&sy->deadline, symbols_on_deadline, (double)sy->retry_for_ms / 1000.0, 0.0);
     sy->deadline.data = sy;
-    if (sy->once) ev_timer_start(sy->r.loop, &sy->deadline);
-    role_run(&sy->r);
-    ev_timer_stop(sy->r.loop, &sy->timer);
-    ev_timer_stop(sy->r.loop, &sy->deadline);
-    role_fini(&sy->r);
-    int rc = sy->exit_code;
-    free(sy->recs);
-    free(sy);
-    config_free(cfg);
-    return rc;
+    if (sy->once) ev_timer_start(r->loop, &sy->deadline);
+    return 0;
+}
+
+static void symbols_stop(struct role *r, void *state)
+{
+    struct symbols *sy = state;
+    ev_timer_stop(r->loop, &sy->timer);
+    ev_timer_stop(r->loop, &sy->deadline);
+}
+
+static const struct role_entry symbols_entry = {
+    .cmd = &symbols_cli,
+    .opts = {.lua_library = bfq_lua_library, .up = symbols_on_up, .fill = symbols_fill},
+    .config = symbols_config,
+    .start = symbols_start,
+    .stop = symbols_stop,
+};
+
+int symbols_main(int argc, char **argv)
+{
+    static struct symbols sy; /* one per process; static keeps it off the stack */
+    memset(&sy, 0, sizeof sy);
+    int rc = role_main(&symbols_entry, &sy.r, &sy, argc, argv);
+    free(sy.recs);
+    return rc == 0 ? sy.exit_code : rc;
 }

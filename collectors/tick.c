@@ -364,8 +364,11 @@ static void tick_fill(struct role *r, json_t *obj, void *privdata)
     json_object_set_new(obj, "max_t", json_integer(t->max_t));
 }
 
-static int tick_read_config(struct tick *t, struct config *cfg)
+static int tick_read_config(void *state, struct config *cfg, char *err, size_t cap)
 {
+    struct tick *t = state;
+    (void)err;
+    (void)cap; /* the config's own error says it all */
     if (!config_get(cfg, "exchange", "timeout")) config_set(cfg, "exchange", "timeout", "1s");
     if (config_int(cfg, "tick", "rate", 8, 1, 1000, &t->rate_cap) < 0 ||
         config_duration_ms(cfg, "tick", "lease_ttl", 2500, 1000, 60000, &t->lease_ttl_ms) < 0 ||
@@ -377,9 +380,10 @@ static int tick_read_config(struct tick *t, struct config *cfg)
 }
 
 /* What needs the role: key names, the budget, self, watchers. */
-static int tick_setup(struct tick *t, struct config *cfg, char *err, size_t cap)
+static int tick_setup(struct role *r, void *state, char *err, size_t cap)
 {
-    struct role *r = &t->role;
+    struct tick *t = state;
+    struct config *cfg = r->cfg;
     int64_t pct = 90;
     if (config_int(cfg, "exchange", "weight_budget_percent", 90, 1, 100, &pct) < 0) {
         snprintf(err, cap, "%s", config_errstr(cfg));
@@ -406,9 +410,9 @@ static int tick_setup(struct tick *t, struct config *cfg, char *err, size_t cap)
 
 /* Stops the slots and leaves the fleet at once, so the others re-spread without waiting for
  * the lease to expire; role_fini then drains Redis. */
-static void tick_shutdown(struct tick *t)
+static void tick_shutdown(struct role *r, void *state)
 {
-    struct role *r = &t->role;
+    struct tick *t = state;
     ev_periodic_stop(r->loop, &t->fire);
     ev_timer_stop(r->loop, &t->lease);
     if (t->self.id > 0 && role_redis_up(r)) {
@@ -420,41 +424,26 @@ static void tick_shutdown(struct tick *t)
     }
 }
 
+static const struct role_entry tick_entry = {
+    .cmd = &tick_cli,
+    .opts = {.lua_library = bfq_lua_library, .up = tick_redis_up, .fill = tick_fill},
+    .config = tick_read_config,
+    .start = tick_setup,
+    .stop = tick_shutdown,
+};
+
 int tick_main(int argc, char **argv)
 {
-    struct config *cfg = NULL;
-    enum cli_result cr = cli_parse(&tick_cli, argc, argv, &cfg);
-    if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
     struct tick *t = calloc(1, sizeof *t);
     if (t) t->members = calloc(SLOTS_MEMBERS_MAX, sizeof *t->members);
     if (!t || !t->members) {
         fprintf(stderr, "bfq tick: out of memory\n");
+        free(t);
         return 1;
     }
-    int rc = 1;
-    char err[ROLE_ERR_MAX] = "";
-    if (tick_read_config(t, cfg) < 0) {
-        fprintf(stderr, "bfq tick: %s\n", config_errstr(cfg));
-        goto out;
-    }
-    struct role_options ro = {
-        .lua_library = bfq_lua_library, .up = tick_redis_up, .fill = tick_fill, .privdata = t};
-    if (role_init(&t->role, "tick", cfg, &ro) < 0) {
-        fprintf(stderr, "bfq tick: %s\n", t->role.errstr);
-        goto out;
-    }
-    if (tick_setup(t, cfg, err, sizeof err) < 0) {
-        fprintf(stderr, "bfq tick: %s\n", err);
-    } else {
-        role_run(&t->role);
-        rc = 0;
-    }
-    tick_shutdown(t);
-    role_fini(&t->role);
-out:
+    int rc = role_main(&tick_entry, &t->role, t, argc, argv);
     tick_universe_free(&t->uni);
     free(t->members);
     free(t);
-    config_free(cfg);
     return rc;
 }

@@ -56,9 +56,10 @@ struct us {
     int rollover_wanted;       /* open a new connection as soon as a key is at hand */
     int attempt;               /* consecutive failed connects, for the backoff */
     int64_t keepalive_ms, max_age_ms, backoff_min_ms, backoff_max_ms, orders_every_ms;
+    int64_t prune_every_ms, retention_ms; /* tombstones of finished orders */
     int ping_secs, hangup_secs;
     int64_t uid;
-    ev_timer reconnect, keepalive, rollover, alive, orders_timer;
+    ev_timer reconnect, keepalive, rollover, alive, orders_timer, prune_timer;
     int64_t connects, disconnects, rollovers, keys_created, keepalives, expired;
     int64_t counts[US_COUNT];
     wall_ms_t last_event_e;
@@ -358,6 +359,14 @@ static void us_orders_cb(struct ev_loop *loop, ev_timer *w, int revents)
     orders_poll(u->orders);
 }
 
+static void us_prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct us *u = w->data;
+    orders_prune(u->orders, us_exch_now(u) - u->retention_ms);
+}
+
 /* ---- role plumbing ---------------------------------------------------------------------- */
 
 static void us_up(struct role *r, void *privdata)
@@ -387,6 +396,7 @@ static void us_fill(struct role *r, json_t *obj, void *privdata)
     struct orders_stats os = orders_stats(u->orders);
     json_object_set_new(obj, "order_polls", json_integer(os.polls));
     json_object_set_new(obj, "orders_deleted_by_poll", json_integer(os.deleted_by_poll));
+    json_object_set_new(obj, "orders_tombstones_pruned", json_integer(os.pruned));
 }
 
 /* ws base from [exchange] ws_url, or derived from rest_url (http->ws, https->wss; Binance's
@@ -413,8 +423,9 @@ static int us_ws_base(struct us *u, struct config *cfg)
     return 0;
 }
 
-static int us_config(struct us *u, struct config *cfg)
+static int us_config(void *state, struct config *cfg, char *err, size_t cap)
 {
+    struct us *u = state;
     const char *path = NULL;
     int64_t ping = 0, hang = 0;
     const char *s = "userstream";
@@ -424,6 +435,9 @@ static int us_config(struct us *u, struct config *cfg)
         config_duration_ms(cfg, s, "backoff_min", 200, 10, 60000, &u->backoff_min_ms) < 0 ||
         config_duration_ms(cfg, s, "backoff_max", 30000, 10, 600000, &u->backoff_max_ms) < 0 ||
         config_duration_ms(cfg, s, "orders_every", 10000, 0, 3600000, &u->orders_every_ms) < 0 ||
+        config_duration_ms(cfg, s, "prune_every", 3600000, 0, 86400000, &u->prune_every_ms) < 0 ||
+        config_duration_ms(cfg, s, "tombstone_retention", 86400000, 1000, 30 * 86400000LL,
+                           &u->retention_ms) < 0 ||
         config_duration_ms(cfg, s, "ping", 60000, 1000, 600000, &ping) < 0 ||
         config_duration_ms(cfg, s, "hangup", 180000, 2000, 1200000, &hang) < 0 ||
         config_str(cfg, s, "ws_path", "/private/ws/", &path) < 0)
@@ -431,7 +445,12 @@ static int us_config(struct us *u, struct config *cfg)
     u->ping_secs = (int)(ping / 1000);
     u->hangup_secs = (int)(hang / 1000);
     snprintf(u->ws_path, sizeof u->ws_path, "%s", path);
-    return us_ws_base(u, cfg);
+    if (us_ws_base(u, cfg) < 0) {
+        if (!config_errstr(cfg)[0])
+            snprintf(err, cap, "[exchange] rest_url: cannot derive ws_url from it");
+        return -1;
+    }
+    return 0;
 }
 
 static void us_timer(struct us *u, ev_timer *t, void (*cb)(struct ev_loop *, ev_timer *, int),
@@ -442,13 +461,16 @@ static void us_timer(struct us *u, ev_timer *t, void (*cb)(struct ev_loop *, ev_
     if (repeat_ms > 0) ev_timer_start(u->r.loop, t);
 }
 
-static void us_teardown(struct us *u)
+static void us_teardown(struct role *r, void *state)
 {
+    struct us *u = state;
+    (void)r;
     ev_timer_stop(u->r.loop, &u->reconnect);
     ev_timer_stop(u->r.loop, &u->keepalive);
     ev_timer_stop(u->r.loop, &u->rollover);
     ev_timer_stop(u->r.loop, &u->alive);
     ev_timer_stop(u->r.loop, &u->orders_timer);
+    ev_timer_stop(u->r.loop, &u->prune_timer);
     if (u->next) wsc_close(u->next);
     if (u->cur) wsc_close(u->cur);
     u->cur = u->next = NULL;
@@ -466,66 +488,54 @@ const struct cli_command userstream_cli = {
     .summary = "user-data WebSocket: positions, balances and open orders of one account",
     .usage = "Writes bfq:acct:<account>:pos, :bal, :orders (freshest wins), :view:userstream and\n"
              ":src:userstream; publishes on bfq:ch:acct:<account> and bfq:ch:order:<account>.\n"
-             "Config: [userstream] keepalive, max_age, orders_every, ws_path, backoff_min,\n"
+             "Config: [userstream] keepalive, max_age, orders_every, prune_every (1h, 0 = off),\n"
+             "tombstone_retention (24h), ws_path, backoff_min,\n"
              "backoff_max, ping, hangup, account; [exchange] ws_url (default: from rest_url).\n",
     .options = userstream_options,
     .role_options = 1,
 };
 
-static int us_start(struct us *u, struct config *cfg)
+static int us_start(struct role *r, void *state, char *err, size_t cap)
 {
-    char err[WSC_ERR_MAX];
-    u->wsc = wsc_ctx_new(u->r.loop, err, sizeof err);
-    u->sink = acctrec_sink_new(&u->r, "userstream");
-    u->orders = orders_new(&u->r, "userstream");
+    struct us *u = state;
+    char werr[WSC_ERR_MAX] = "";
+    acctrec_batch_init(&u->batch);
+    u->wsc = wsc_ctx_new(r->loop, werr, sizeof werr);
+    u->sink = acctrec_sink_new(r, "userstream");
+    u->orders = orders_new(r, "userstream");
     if (!u->wsc || !u->sink || !u->orders) {
-        fprintf(stderr, "bfq userstream: %s\n", u->wsc ? "out of memory" : err);
+        snprintf(err, cap, "%s", u->wsc ? "out of memory" : werr);
         return -1;
     }
-    (void)cfg;
     u->uid = timebase_wall_ms() * 1000;
     us_timer(u, &u->reconnect, us_reconnect_cb, 0, 0);
     us_timer(u, &u->rollover, us_rollover_cb, 0, 0);
     us_timer(u, &u->keepalive, us_keepalive_cb, u->keepalive_ms, u->keepalive_ms);
     us_timer(u, &u->alive, us_alive_cb, 1000, 1000);
     us_timer(u, &u->orders_timer, us_orders_cb, u->orders_every_ms, u->orders_every_ms);
+    us_timer(u, &u->prune_timer, us_prune_cb, u->prune_every_ms, u->prune_every_ms);
     log_info("user-data stream starting", "ws=%s%s<key> account=%s", u->ws_base, u->ws_path,
-             u->r.account);
+             r->account);
     us_connect(u, 0);
     return 0;
 }
 
+static const struct role_entry userstream_entry = {
+    .cmd = &userstream_cli,
+    .opts = {.lua_library = bfq_lua_library, .needs_account = 1, .up = us_up, .fill = us_fill},
+    .config = us_config,
+    .start = us_start,
+    .stop = us_teardown,
+};
+
 int userstream_main(int argc, char **argv)
 {
-    struct config *cfg = NULL;
-    enum cli_result cr = cli_parse(&userstream_cli, argc, argv, &cfg);
-    if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
-    static struct us u;
+    static struct us u; /* one per process; static keeps it off the stack */
     memset(&u, 0, sizeof u);
-    if (us_config(&u, cfg) < 0) {
-        fprintf(stderr, "bfq userstream: %s\n", config_errstr(cfg));
-        config_free(cfg);
-        return 1;
-    }
-    struct role_options ro = {.lua_library = bfq_lua_library, .needs_account = 1, .up = us_up,
-                              .fill = us_fill, .privdata = &u};
-    if (role_init(&u.r, "userstream", cfg, &ro) < 0) {
-        fprintf(stderr, "bfq userstream: %s\n", u.r.errstr);
-        config_free(cfg);
-        return 1;
-    }
-    acctrec_batch_init(&u.batch);
-    int rc = 0;
-    if (us_start(&u, cfg) == 0)
-        role_run(&u.r);
-    else
-        rc = 1;
-    us_teardown(&u);
-    role_fini(&u.r);
+    int rc = role_main(&userstream_entry, &u.r, &u, argc, argv);
     wsc_ctx_free(u.wsc);
     orders_free(u.orders);
     acctrec_sink_free(u.sink);
     acctrec_batch_free(&u.batch);
-    config_free(cfg);
     return rc;
 }

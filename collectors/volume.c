@@ -466,68 +466,69 @@ static void volume_fill(struct role *r, json_t *obj, void *privdata)
 
 /* ---- entry point ---------------------------------------------------------------------------- */
 
-static int volume_dec_opt(struct config *cfg, const char *key, const char *def, struct dec *out)
+static int volume_dec_opt(struct config *cfg, const char *key, const char *def, struct dec *out,
+                          char *err, size_t cap)
 {
     const char *s = NULL;
-    if (config_str(cfg, "volume", key, def, &s) < 0) {
-        fprintf(stderr, "bfq volume: %s\n", config_errstr(cfg));
-        return -1;
-    }
+    if (config_str(cfg, "volume", key, def, &s) < 0) return -1;
     if (dec_parse(s, (size_t)-1, out) != DEC_OK || dec_sign(*out) < 0) {
-        fprintf(stderr, "bfq volume: [volume] %s: '%s' is not a non-negative decimal\n", key, s);
+        snprintf(err, cap, "[volume] %s: '%s' is not a non-negative decimal", key, s);
         return -1;
     }
     return 0;
 }
 
-static int volume_config(struct volume *v, struct config *cfg)
+static int volume_config(void *state, struct config *cfg, char *err, size_t cap)
 {
+    struct volume *v = state;
     int64_t iv = 0;
     if (config_duration_ms(cfg, "volume", "every", 10000, 500, 3600000, &v->every_ms) < 0 ||
         config_int(cfg, "volume", "top", 20, 0, VOL_UNIVERSE_MAX, &v->top) < 0 ||
         config_str(cfg, "volume", "kline_interval", "1m", &v->kline_interval) < 0 ||
         config_duration_ms(cfg, "volume", "kline_max_age", 180000, 1000, 86400000,
-                           &v->kline_max_age_ms) < 0) {
-        fprintf(stderr, "bfq volume: %s\n", config_errstr(cfg));
+                           &v->kline_max_age_ms) < 0)
         return -1;
-    }
     if (bars_interval_ms(v->kline_interval, &iv) < 0) {
-        fprintf(stderr, "bfq volume: [volume] kline_interval: '%s' is not a Binance interval\n",
-                v->kline_interval);
+        snprintf(err, cap, "[volume] kline_interval: '%s' is not a Binance interval",
+                 v->kline_interval);
         return -1;
     }
-    return volume_dec_opt(cfg, "move_pct", "1.0", &v->move_pct) < 0 ||
-                   volume_dec_opt(cfg, "spike_x", "5", &v->spike_x) < 0
+    return volume_dec_opt(cfg, "move_pct", "1.0", &v->move_pct, err, cap) < 0 ||
+                   volume_dec_opt(cfg, "spike_x", "5", &v->spike_x, err, cap) < 0
                ? -1
                : 0;
 }
 
-int volume_main(int argc, char **argv)
+static int volume_start(struct role *r, void *state, char *err, size_t cap)
 {
-    struct config *cfg = NULL;
-    enum cli_result cr = cli_parse(&volume_cli, argc, argv, &cfg);
-    if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
-    struct volume *v = calloc(1, sizeof(*v));
-    if (!v || volume_config(v, cfg) < 0) {
-        free(v);
-        config_free(cfg);
-        return 1;
-    }
-    struct role_options ro = {.lua_library = bfq_lua_library, .up = volume_on_up,
-                              .fill = volume_fill, .privdata = v};
-    if (role_init(&v->r, "volume", cfg, &ro) < 0) {
-        fprintf(stderr, "bfq volume: %s\n", v->r.errstr);
-        free(v);
-        config_free(cfg);
-        return 1;
-    }
+    struct volume *v = state;
+    (void)r;
+    (void)err;
+    (void)cap;
     ev_timer_init(&v->timer, volume_on_timer, 0.0, 0.0);
     v->timer.data = v;
-    role_run(&v->r);
-    ev_timer_stop(v->r.loop, &v->timer);
-    role_fini(&v->r);
-    volume_round_end(v);
-    free(v);
-    config_free(cfg);
     return 0;
+}
+
+static void volume_stop(struct role *r, void *state)
+{
+    struct volume *v = state;
+    ev_timer_stop(r->loop, &v->timer);
+}
+
+static const struct role_entry volume_entry = {
+    .cmd = &volume_cli,
+    .opts = {.lua_library = bfq_lua_library, .up = volume_on_up, .fill = volume_fill},
+    .config = volume_config,
+    .start = volume_start,
+    .stop = volume_stop,
+};
+
+int volume_main(int argc, char **argv)
+{
+    static struct volume v; /* one per process; static keeps it off the stack */
+    memset(&v, 0, sizeof v);
+    int rc = role_main(&volume_entry, &v.r, &v, argc, argv);
+    volume_round_end(&v);
+    return rc;
 }

@@ -112,6 +112,7 @@ static void role_on_up(struct rconn *rc, void *privdata)
     struct role *r = privdata;
     (void)rc;
     log_info("redis up", NULL);
+    if (r->wb) weight_redis_state(r->wb, 1);
     role_read_limit(r);
     if (r->opts.up && !r->stopping) r->opts.up(r, r->opts.privdata);
 }
@@ -121,6 +122,7 @@ static void role_on_down(struct rconn *rc, const char *errstr, void *privdata)
     struct role *r = privdata;
     (void)rc;
     log_warn("redis down", "err=\"%s\"", errstr ? errstr : "");
+    if (r->wb) weight_redis_state(r->wb, 0);
     if (r->opts.down && !r->stopping) r->opts.down(r, r->opts.privdata);
 }
 
@@ -345,6 +347,35 @@ void role_fini(struct role *r)
     r->rc = NULL;
     if (r->loop) log_info("stopped", NULL);
     r->loop = NULL;
+}
+
+int role_main(const struct role_entry *e, struct role *r, void *state, int argc, char **argv)
+{
+    struct config *cfg = NULL;
+    struct role_options ro = e->opts;
+    char err[ROLE_ERR_MAX + CONFIG_ERR_MAX] = "";
+    const char *name = e->cmd->name;
+    int rc = 1;
+    enum cli_result cr = cli_parse(e->cmd, argc, argv, &cfg);
+    if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
+    ro.privdata = state;
+    if (e->config && e->config(state, cfg, err, sizeof err) < 0) {
+        const char *why = err[0] ? err : config_errstr(cfg);
+        fprintf(stderr, "bfq %s: %s\n", name, why[0] ? why : "bad configuration");
+    } else if (role_init(r, name, cfg, &ro) < 0) {
+        fprintf(stderr, "bfq %s: %s\n", name, r->errstr);
+    } else {
+        if (e->start(r, state, err, sizeof err) == 0) {
+            role_run(r);
+            rc = 0;
+        } else {
+            fprintf(stderr, "bfq %s: %s\n", name, err[0] ? err : "cannot start");
+        }
+        if (e->stop) e->stop(r, state);
+        role_fini(r);
+    }
+    config_free(cfg);
+    return rc;
 }
 
 int role_key(const struct role *r, char *buf, size_t cap, const char *fmt, ...)

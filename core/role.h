@@ -19,6 +19,8 @@
  * Life cycle, single-threaded:
  *   role_init -> (caller sets up its own watchers) -> role_run (returns after SIGINT/SIGTERM
  *   or role_stop) -> caller stops its own watchers -> role_fini -> caller frees its state.
+ * role_main runs that whole life (with the command line and the role's own configuration)
+ * for an entry point that only supplies the hooks of a struct role_entry.
  * role_fini cancels the exchange requests in flight first (their callbacks run with
  * BINANCE_ELOCAL while the caller's state is still alive; callbacks check role_stopping()
  * and start nothing new), deletes the heartbeat key, lets Redis drain for at most one second,
@@ -34,6 +36,7 @@
 #include "core/config.h"
 #include "core/timebase.h"
 
+struct cli_command;
 struct rconn;
 struct heartbeat;
 struct http_client;
@@ -113,6 +116,29 @@ struct role {
     int64_t log_muted[ROLE_ERR_COUNT];
     char errstr[ROLE_ERR_MAX];
 };
+
+/* A role's entry point as hooks for role_main; each gets the caller's state. */
+struct role_entry {
+    const struct cli_command *cmd; /* cmd->name is the role name, as in "bfq <name>: ..." */
+    struct role_options opts;      /* privdata is replaced by the state */
+    /* Before role_init: reads the role's own configuration. Returns 0, or -1 with a reason in
+     * err (left empty: the config's own error is printed). May be NULL. */
+    int (*config)(void *state, struct config *cfg, char *err, size_t cap);
+    /* After role_init: sets up and starts the role's watchers (r->cfg is the configuration).
+     * Returns 0, or -1 with a reason in err: the role then exits 1 without running, after
+     * stop and role_fini. */
+    int (*start)(struct role *r, void *state, char *err, size_t cap);
+    /* After role_run returned (or start failed), before role_fini: stops what start started.
+     * May be NULL. */
+    void (*stop)(struct role *r, void *state);
+};
+
+/* The whole life of a role process: cli_parse, config, role_init, start, role_run, stop,
+ * role_fini, config_free. r is the struct role inside state. The caller zeroes state before
+ * and frees it (and what config and start built) after: role_fini has run by then, and
+ * pointers into the configuration are no longer valid. Each failure prints one line
+ * "bfq <name>: <reason>" on stderr. Returns the exit status: 0, 1 (failure) or 2 (usage). */
+int role_main(const struct role_entry *e, struct role *r, void *state, int argc, char **argv);
 
 /* Reads the configuration and builds the runtime (see the top). Returns 0, or -1 with a
  * one-line reason in r->errstr (the caller prints it and exits 1); after -1 nothing needs

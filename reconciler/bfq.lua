@@ -26,9 +26,10 @@ Functions (ARGV after the keys):
   bfq_weight_seen minute | used                                 -> used
   bfq_weight_stop stop | ms                                     -> pttl
   bfq_tick_lease members | member, ttl_ms, op                   -> {now_ms, {member*}}
+  bfq_prune  state, ts | before, cursor, count                  -> {next_cursor, pruned}
 ]]
 
-local BFQ_VERSION = 2
+local BFQ_VERSION = 3
 
 local CHUNK = 1000         -- values per HSET/HMGET/RPUSH call (unpack() allows ~8000)
 local CURSOR_WRAP = 1e12   -- bfq_next folds its cursor back below this
@@ -494,3 +495,38 @@ local function bfq_tick_lease(keys, args)
     return { now, redis.call('ZRANGE', set, 0, -1) }
 end
 redis.register_function('bfq_tick_lease', bfq_tick_lease)
+
+--[[
+bfq_prune (appended for recon_prune, reconciler/recon.h): drops a state hash's tombstones.
+  bfq_prune state, ts | before, cursor, count  -> {next_cursor, pruned}
+bfq_merge keeps a deleted field's "t:uid" in the ts hash so that an older record cannot bring
+the field back; for orders that is one entry per finished order, forever. Once its t is older
+than anything still in flight, a tombstone has done its work. One HSCAN step of the ts hash
+(from cursor, COUNT count, 1..1000: bounds the time of one call) HDELs every field that is
+absent from the state hash and whose t < before (exchange ms). Live fields and unreadable
+stamps stay. The caller repeats with next_cursor until it is "0" (HSCAN may repeat a field;
+pruned counts the fields actually deleted).
+]]
+local function bfq_prune(keys, args)
+    local state, tskey = keys[1], keys[2]
+    if not state or not tskey or #args < 3 then
+        return redis.error_reply('ERR bfq_prune needs 2 keys, before, cursor, count')
+    end
+    local before, cursor, count = num(args[1], 'before'), num(args[2], 'cursor'),
+        int_arg(args[3], 'count')
+    if count < 1 or count > 1000 then
+        return redis.error_reply('ERR bfq_prune count out of range')
+    end
+    local r = redis.call('HSCAN', tskey, cursor, 'COUNT', count)
+    local kv, dels, n = r[2], {}, 0
+    for i = 1, #kv, 2 do
+        local t = split_ts(kv[i + 1])
+        if t and cmp(t, before) < 0 and redis.call('HEXISTS', state, kv[i]) == 0 then
+            n = n + 1
+            dels[n] = kv[i]
+        end
+    end
+    local pruned = n > 0 and redis.call('HDEL', tskey, unpack(dels, 1, n)) or 0
+    return { r[1], pruned }
+end
+redis.register_function('bfq_prune', bfq_prune)

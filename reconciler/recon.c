@@ -304,3 +304,77 @@ int recon_universe(struct rconn *rc, const char *list_key, const char *version_k
     free(argv);
     return rv;
 }
+
+/* ---- tombstone pruning ---------------------------------------------------------------------- */
+
+/* One walk of recon_prune over a ts hash, freed when fn has run. */
+struct recon_prune {
+    struct rconn *rc;
+    char state[RECON_KEY_MAX], ts[RECON_KEY_MAX];
+    char before[24], cursor[32];
+    int64_t pruned;
+    recon_int_fn *fn;
+    void *privdata;
+};
+
+static void prune_done(struct recon_prune *p, const char *err)
+{
+    if (p->fn) p->fn(err ? -1 : p->pruned, err, p->privdata);
+    free(p);
+}
+
+static void on_prune(struct rconn *rc, struct redisReply *r, void *privdata);
+
+static int prune_step(struct recon_prune *p)
+{
+    char count[16];
+    snprintf(count, sizeof count, "%d", RECON_PRUNE_STEP);
+    const char *argv[] = {"FCALL", "bfq_prune", "2", p->state, p->ts, p->before, p->cursor,
+                          count};
+    return rconn_command_argv(p->rc, on_prune, p, 8, argv, NULL);
+}
+
+static void on_prune(struct rconn *rc, struct redisReply *r, void *privdata)
+{
+    struct recon_prune *p = privdata;
+    const char *err = reply_error(r);
+    (void)rc;
+    if (!err && (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+                 r->element[0]->type != REDIS_REPLY_STRING ||
+                 r->element[1]->type != REDIS_REPLY_INTEGER ||
+                 r->element[0]->len >= sizeof p->cursor))
+        err = "unexpected reply type";
+    if (err) {
+        prune_done(p, err);
+        return;
+    }
+    p->pruned += r->element[1]->integer;
+    if (!strcmp(r->element[0]->str, "0")) {
+        prune_done(p, NULL);
+        return;
+    }
+    memcpy(p->cursor, r->element[0]->str, r->element[0]->len + 1);
+    if (prune_step(p) < 0) prune_done(p, "connection lost");
+}
+
+int recon_prune(struct rconn *rc, const char *state_key, const char *ts_key, int64_t before_ms,
+                recon_int_fn *fn, void *privdata)
+{
+    if (!state_key || !ts_key || before_ms < 0 || strlen(state_key) >= RECON_KEY_MAX ||
+        strlen(ts_key) >= RECON_KEY_MAX)
+        return -1;
+    struct recon_prune *p = calloc(1, sizeof *p);
+    if (!p) return -1;
+    p->rc = rc;
+    memcpy(p->state, state_key, strlen(state_key) + 1);
+    memcpy(p->ts, ts_key, strlen(ts_key) + 1);
+    snprintf(p->before, sizeof p->before, "%" PRId64, before_ms);
+    memcpy(p->cursor, "0", 2);
+    p->fn = fn;
+    p->privdata = privdata;
+    if (prune_step(p) < 0) {
+        free(p);
+        return -1;
+    }
+    return 0;
+}

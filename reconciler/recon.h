@@ -86,4 +86,14 @@ int recon_universe(struct rconn *rc, const char *list_key, const char *version_k
                    const char *channel, const char *const *symbols, int n, recon_universe_fn *fn,
                    void *privdata);
 
+/* Prunes the tombstones of state_key: the entries of its companion ts_key (field -> "t:uid")
+ * whose field is absent from state_key and whose t < before_ms (exchange ms), that is the
+ * trace bfq_merge keeps of every deleted field. Walks ts_key in steps of RECON_PRUNE_STEP
+ * fields (one FCALL bfq_prune each, so Redis is never held long), then calls fn once with the
+ * number pruned, or -1 and err when a step failed (what earlier steps pruned stays pruned).
+ * Keys are copied. Returns 0 when the first step was sent, -1 like the other calls. */
+#define RECON_PRUNE_STEP 200
+int recon_prune(struct rconn *rc, const char *state_key, const char *ts_key, int64_t before_ms,
+                recon_int_fn *fn, void *privdata);
+
 #endif

@@ -287,8 +287,9 @@ static int wd_sources(struct wd *w, const char *list)
     return w->n > 0 ? 0 : -1;
 }
 
-static int wd_config(struct wd *w, struct config *cfg)
+static int wd_config(void *state, struct config *cfg, char *err, size_t cap)
 {
+    struct wd *w = state;
     const char *s = "watchdog", *list = NULL;
     if (config_duration_ms(cfg, s, "every", 1000, 50, 60000, &w->every_ms) < 0 ||
         config_duration_ms(cfg, s, "silent_after", 10000, 100, 3600000,
@@ -301,8 +302,7 @@ static int wd_config(struct wd *w, struct config *cfg)
         config_str(cfg, s, "sources", "account,positionrisk,userstream", &list) < 0)
         return -1;
     if (wd_sources(w, list) < 0) {
-        fprintf(stderr, "bfq watchdog: [watchdog] sources: 1 to %d names\n",
-                WATCHDOG_SOURCES_MAX);
+        snprintf(err, cap, "[watchdog] sources: 1 to %d names", WATCHDOG_SOURCES_MAX);
         return -1;
     }
     return 0;
@@ -327,38 +327,42 @@ const struct cli_command watchdog_cli = {
     .role_options = 1,
 };
 
+static int wd_start(struct role *r, void *state, char *err, size_t cap)
+{
+    struct wd *w = state;
+    (void)err;
+    (void)cap;
+    w->written = json_object();
+    w->disagree_since = json_object();
+    role_key(r, w->flags_key, sizeof w->flags_key, "acct:%s:flags", r->account);
+    role_key(r, w->channel, sizeof w->channel, "ch:acct:%s", r->account);
+    ev_timer_init(&w->timer, wd_tick, (double)w->every_ms / 1000.0, (double)w->every_ms / 1000.0);
+    w->timer.data = w;
+    ev_timer_start(r->loop, &w->timer);
+    return 0;
+}
+
+static void wd_stop(struct role *r, void *state)
+{
+    struct wd *w = state;
+    ev_timer_stop(r->loop, &w->timer);
+}
+
+static const struct role_entry watchdog_entry = {
+    .cmd = &watchdog_cli,
+    .opts = {.lua_library = bfq_lua_library, .no_exchange = 1, .up = wd_up, .fill = wd_fill},
+    .config = wd_config,
+    .start = wd_start,
+    .stop = wd_stop,
+};
+
 int watchdog_main(int argc, char **argv)
 {
-    struct config *cfg = NULL;
-    enum cli_result cr = cli_parse(&watchdog_cli, argc, argv, &cfg);
-    if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
-    static struct wd w;
+    static struct wd w; /* one per process; static keeps it off the stack */
     memset(&w, 0, sizeof w);
-    if (wd_config(&w, cfg) < 0) {
-        if (config_errstr(cfg)[0]) fprintf(stderr, "bfq watchdog: %s\n", config_errstr(cfg));
-        config_free(cfg);
-        return 1;
-    }
-    struct role_options ro = {.lua_library = bfq_lua_library, .no_exchange = 1, .up = wd_up,
-                              .fill = wd_fill, .privdata = &w};
-    if (role_init(&w.r, "watchdog", cfg, &ro) < 0) {
-        fprintf(stderr, "bfq watchdog: %s\n", w.r.errstr);
-        config_free(cfg);
-        return 1;
-    }
-    w.written = json_object();
-    w.disagree_since = json_object();
-    role_key(&w.r, w.flags_key, sizeof w.flags_key, "acct:%s:flags", w.r.account);
-    role_key(&w.r, w.channel, sizeof w.channel, "ch:acct:%s", w.r.account);
-    ev_timer_init(&w.timer, wd_tick, (double)w.every_ms / 1000.0, (double)w.every_ms / 1000.0);
-    w.timer.data = &w;
-    ev_timer_start(w.r.loop, &w.timer);
-    role_run(&w.r);
-    ev_timer_stop(w.r.loop, &w.timer);
-    role_fini(&w.r);
+    int rc = role_main(&watchdog_entry, &w.r, &w, argc, argv);
     for (int i = 0; i < w.n; i++) json_decref(w.src[i].view);
     json_decref(w.written);
     json_decref(w.disagree_since);
-    config_free(cfg);
-    return 0;
+    return rc;
 }

@@ -138,14 +138,6 @@ static int time_window(const struct sim_params *p, int64_t now_ms, int allow_lon
     return 0;
 }
 
-static int read_limit(const struct sim_params *p, int def, int max, struct eng_err *err)
-{
-    int64_t v = def;
-    if (eng_param_int(p, "limit", &v, err) < 0) return -1;
-    if (v < 1) v = def;
-    return (int)(v > max ? max : v);
-}
-
 static int user_trades(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
                        int64_t now_ms, struct sim_reply *out)
 {
@@ -157,7 +149,7 @@ static int user_trades(struct sim_engine *e, struct sim_account *a, const struct
     if (sym < 0) goto fail;
     rf = eng_param_int(p, "fromId", &from, &err);
     if (rf < 0 || eng_param_int(p, "orderId", &oid, &err) < 0) goto fail;
-    limit = read_limit(p, 500, 1000, &err);
+    limit = eng_param_limit(p, 500, 1000, &err);
     if (limit < 0) goto fail;
     if (rf && (sim_param(p, "startTime") || sim_param(p, "endTime"))) {
         eng_set_err(&err, -1128, "Combination of optional parameters invalid.");
@@ -214,7 +206,7 @@ static int income(struct sim_engine *e, struct sim_account *a, const struct sim_
         type = eng_enum(it, eng_income_names, INC_COUNT);
         if (type < 0) type = INC_COUNT; /* a valid Binance type this simulator never books */
     }
-    limit = read_limit(p, 100, 1000, &err);
+    limit = eng_param_limit(p, 100, 1000, &err);
     if (limit < 0 || time_window(p, now_ms, 1, &start, &end, &err) < 0) goto fail;
     arr = json_array();
     for (size_t i = 0; i < a->income.n && n < limit; i++) {

@@ -174,6 +174,8 @@ json_t *eng_jdec_trim(struct dec d);        /* string without trailing zeros */
 int eng_param_dec(const struct sim_params *p, const char *key, int max_scale, struct dec *out,
                   struct eng_err *err);
 int eng_param_int(const struct sim_params *p, const char *key, int64_t *out, struct eng_err *err);
+/* The limit parameter: def when absent or below 1, capped at max; -1 with err when bad. */
+int eng_param_limit(const struct sim_params *p, int def, int max, struct eng_err *err);
 int eng_param_bool(const struct sim_params *p, const char *key, int *out, struct eng_err *err);
 int eng_param_enum(const struct sim_params *p, const char *key, const char *const *names, int n,
                    int *out, int code, const char *msg, struct eng_err *err);

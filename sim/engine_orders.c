@@ -555,23 +555,33 @@ static json_t *cancel(struct sim_engine *e, struct sim_account *a, struct eng_or
     return eng_order_json(e, &a->orders.v[idx], ENG_VIEW_RESPONSE);
 }
 
+/* The order named by symbol plus orderId / origClientOrderId, for a single-order endpoint;
+ * NULL with err (code and msg when absent, or not open and open_only) otherwise. */
+static struct eng_order *lookup_one(struct sim_engine *e, struct sim_account *a,
+                                    const struct sim_params *p, int open_only, int code,
+                                    const char *msg, struct eng_err *err)
+{
+    struct eng_order *o = NULL;
+    int sym = eng_param_symbol(e, p, 1, err), r;
+    if (sym < 0) return NULL;
+    r = lookup(a, sym, p, &o, err);
+    if (r < 0) return NULL;
+    if (r == 0 || (open_only && !eng_order_is_open(o))) {
+        eng_set_err(err, code, "%s", msg);
+        return NULL;
+    }
+    return o;
+}
+
 static int cancel_one(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
                       int64_t now_ms, struct sim_reply *out)
 {
     struct eng_err err;
-    struct eng_order *o = NULL;
-    int sym = eng_param_symbol(e, p, 1, &err), r;
-    if (sym < 0) goto fail;
-    r = lookup(a, sym, p, &o, &err);
-    if (r < 0) goto fail;
-    if (r == 0 || !eng_order_is_open(o)) {
-        eng_set_err(&err, -2011, "Unknown order sent.");
-        goto fail;
-    }
-    eng_reply_json(out, cancel(e, a, o, now_ms));
-    return 1;
-fail:
-    eng_reply_err(out, &err);
+    struct eng_order *o = lookup_one(e, a, p, 1, -2011, "Unknown order sent.", &err);
+    if (o)
+        eng_reply_json(out, cancel(e, a, o, now_ms));
+    else
+        eng_reply_err(out, &err);
     return 1;
 }
 
@@ -579,19 +589,11 @@ static int query_one(struct sim_engine *e, struct sim_account *a, const struct s
                      int open_only, struct sim_reply *out)
 {
     struct eng_err err;
-    struct eng_order *o = NULL;
-    int sym = eng_param_symbol(e, p, 1, &err), r;
-    if (sym < 0) goto fail;
-    r = lookup(a, sym, p, &o, &err);
-    if (r < 0) goto fail;
-    if (r == 0 || (open_only && !eng_order_is_open(o))) {
-        eng_set_err(&err, -2013, "Order does not exist.");
-        goto fail;
-    }
-    eng_reply_json(out, eng_order_json(e, o, ENG_VIEW_QUERY));
-    return 1;
-fail:
-    eng_reply_err(out, &err);
+    struct eng_order *o = lookup_one(e, a, p, open_only, -2013, "Order does not exist.", &err);
+    if (o)
+        eng_reply_json(out, eng_order_json(e, o, ENG_VIEW_QUERY));
+    else
+        eng_reply_err(out, &err);
     return 1;
 }
 
@@ -632,15 +634,6 @@ static int cancel_all(struct sim_engine *e, struct sim_account *a, const struct 
     return 1;
 }
 
-/* limit parameter: default def, 1..max, -1 with err otherwise. */
-static int read_limit(const struct sim_params *p, int def, int max, struct eng_err *err)
-{
-    int64_t v = def;
-    if (eng_param_int(p, "limit", &v, err) < 0) return -1;
-    if (v < 1) v = def;
-    return (int)(v > max ? max : v);
-}
-
 static int all_orders(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
                       struct sim_reply *out)
 {
@@ -653,7 +646,7 @@ static int all_orders(struct sim_engine *e, struct sim_account *a, const struct 
         eng_param_int(p, "startTime", &start, &err) < 0 ||
         eng_param_int(p, "endTime", &end, &err) < 0)
         goto fail;
-    limit = read_limit(p, 500, 1000, &err);
+    limit = eng_param_limit(p, 500, 1000, &err);
     if (limit < 0) goto fail;
     /* Without orderId the most recent `limit` orders are returned (oldest first). */
     if (!from) {

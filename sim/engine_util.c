@@ -190,6 +190,14 @@ int eng_param_int(const struct sim_params *p, const char *key, int64_t *out, str
     return 1;
 }
 
+int eng_param_limit(const struct sim_params *p, int def, int max, struct eng_err *err)
+{
+    int64_t v = def;
+    if (eng_param_int(p, "limit", &v, err) < 0) return -1;
+    if (v < 1) v = def;
+    return (int)(v > max ? max : v);
+}
+
 int eng_param_bool(const struct sim_params *p, const char *key, int *out, struct eng_err *err)
 {
     const char *v = sim_param(p, key);

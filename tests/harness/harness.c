@@ -272,6 +272,39 @@ int th_stop(pid_t pid, int timeout_ms)
     return r == 0 ? status : -1;
 }
 
+void th_stop_all(const pid_t *pids, int n, int timeout_ms, int *status)
+{
+    int left = 0, done[TH_MAX_PROCS] = {0};
+    if (n > TH_MAX_PROCS) n = TH_MAX_PROCS;
+    for (int i = 0; i < n; i++) {
+        status[i] = -1;
+        if (pids[i] <= 0) continue;
+        kill(pids[i], SIGTERM);
+        left++;
+    }
+    int64_t deadline = mono_ms() + timeout_ms;
+    while (left > 0 && mono_ms() < deadline) {
+        for (int i = 0; i < n; i++) {
+            if (done[i] || pids[i] <= 0) continue;
+            pid_t r = waitpid(pids[i], &status[i], WNOHANG);
+            if (r == 0) continue;
+            if (r != pids[i]) status[i] = -1;
+            done[i] = 1;
+            forget(pids[i]);
+            left--;
+        }
+        if (left > 0) th_sleep_ms(20);
+    }
+    for (int i = 0; i < n; i++) {
+        if (done[i] || pids[i] <= 0) continue;
+        fprintf(stderr, "pid %d did not stop on SIGTERM within %d ms: killing\n", (int)pids[i],
+                timeout_ms);
+        kill(pids[i], SIGKILL);
+        if (wait_exit(pids[i], 5000, &status[i]) != 0) status[i] = -1;
+        forget(pids[i]);
+    }
+}
+
 int th_run(const char *const *argv, char **out, int timeout_ms)
 {
     int fds[2];

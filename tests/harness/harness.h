@@ -60,6 +60,11 @@ pid_t th_spawn(const char *const *argv, const char *logfile);
 /* Sends SIGTERM, waits up to timeout_ms, then SIGKILL. Returns the exit status as
  * waitpid reports it (use WIFEXITED/WEXITSTATUS), or -1. */
 int th_stop(pid_t pid, int timeout_ms);
+/* Stops n processes at once: one SIGTERM each, then waits up to timeout_ms for all of them
+ * together; those still running then get SIGKILL. status[i] is what th_stop returns for
+ * pids[i] (-1 when it could not be reaped). Only one SIGTERM is sent, since a process that
+ * stops its signal watchers while shutting down dies of a second one. */
+void th_stop_all(const pid_t *pids, int n, int timeout_ms, int *status);
 /* Nonzero while pid runs (not reaped). */
 int th_alive(pid_t pid);
 /* Runs argv to completion, capturing stdout into out (malloc'd) if out != NULL. Returns the

@@ -17,33 +17,7 @@
 #include "core/rconn.h"
 #include "reconciler/recon.h"
 #include "tests/harness/harness.h"
-
-/* ---- loop helpers ------------------------------------------------------------------- */
-
-static void tick_cb(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)loop;
-    (void)w;
-    (void)revents;
-}
-
-/* Runs the loop until *flag >= want or ms pass; returns nonzero when reached. */
-static int run_until(struct ev_loop *loop, const int *flag, int want, int ms)
-{
-    ev_timer t;
-    ev_timer_init(&t, tick_cb, 0.01, 0.01);
-    ev_timer_start(loop, &t);
-    int64_t end = th_now_ms() + ms;
-    while (*flag < want && th_now_ms() < end) ev_run(loop, EVRUN_ONCE);
-    ev_timer_stop(loop, &t);
-    return *flag >= want;
-}
-
-static void run_for(struct ev_loop *loop, int ms)
-{
-    int never = 0;
-    run_until(loop, &never, 1, ms);
-}
+#include "tests/harness/testloop.h"
 
 struct counts {
     int up, down, replies, nulls, messages;
@@ -178,17 +152,17 @@ static void test_library(struct ev_loop *loop, const struct th_redis *r)
 
     struct counts c1 = {0}, c2 = {0};
     struct rconn *a = open_rc(loop, r->url, bfq_lua_library, &c1);
-    CHECK(a && run_until(loop, &c1.up, 1, 3000));
+    CHECK(a && th_loop_until(loop, &c1.up, 1, 3000));
     CHECK(function_loads(sc) == loads0 + 1);
     long long v = sync_int(sc, "FCALL_RO bfq_version 0");
     CHECK(v >= 1);
     struct rconn *b = open_rc(loop, r->url, bfq_lua_library, &c2);
-    CHECK(b && run_until(loop, &c2.up, 1, 3000));
+    CHECK(b && th_loop_until(loop, &c2.up, 1, 3000));
     CHECK(function_loads(sc) == loads0 + 1); /* equal version: no reload */
 
     /* a command on an up connection gets its reply; CLIENT SETNAME took "test rconn" */
     CHECK(rconn_command(a, on_reply, &c1, "CLIENT GETNAME") == 0);
-    CHECK(run_until(loop, &c1.replies, 1, 2000));
+    CHECK(th_loop_until(loop, &c1.replies, 1, 2000));
     CHECK(rconn_is_up(a));
     struct rconn_stats st = rconn_stats(a);
     CHECK(st.connects == 1 && st.commands == 1);
@@ -210,13 +184,13 @@ static void test_acl_auth(struct ev_loop *loop)
     th_redis_url_for(&r, "kline", url, sizeof url);
     struct counts c = {0}, bad = {0};
     struct rconn *rc = open_rc(loop, url, bfq_lua_library, &c);
-    CHECK(rc && run_until(loop, &c.up, 1, 3000));
+    CHECK(rc && th_loop_until(loop, &c.up, 1, 3000));
     CHECK(rconn_command(rc, on_reply, &c, "SET bfq:hb:kline:t1 x") == 0);
-    CHECK(run_until(loop, &c.replies, 1, 2000) && c.nulls == 0);
+    CHECK(th_loop_until(loop, &c.replies, 1, 2000) && c.nulls == 0);
     char badurl[256];
     snprintf(badurl, sizeof badurl, "redis://kline:wrong@127.0.0.1:%d", r.port);
     struct rconn *rb = open_rc(loop, badurl, NULL, &bad);
-    run_for(loop, 400);
+    th_loop_for(loop, 400);
     CHECK(bad.up == 0 && !rconn_is_up(rb));
     CHECK(rconn_stats(rb).errors >= 2); /* it keeps retrying, and keeps failing */
     rconn_free(rb);
@@ -233,9 +207,9 @@ static void test_bare_password(struct ev_loop *loop, const struct th_redis *r)
     snprintf(url, sizeof url, "redis://:barepass1@127.0.0.1:%d/2", r->port);
     struct counts c = {0};
     struct rconn *rc = open_rc(loop, url, NULL, &c);
-    CHECK(rc && run_until(loop, &c.up, 1, 3000));
+    CHECK(rc && th_loop_until(loop, &c.up, 1, 3000));
     CHECK(rconn_command(rc, on_reply, &c, "SET dbcheck 1") == 0);
-    CHECK(run_until(loop, &c.replies, 1, 2000));
+    CHECK(th_loop_until(loop, &c.replies, 1, 2000));
     rconn_free(rc);
     freeReplyObject(redisCommand(sc, "AUTH barepass1"));
     freeReplyObject(redisCommand(sc, "SELECT 2"));
@@ -257,21 +231,21 @@ static void test_reconnect(struct ev_loop *loop)
     struct rconn *sub = open_rc(loop, r.url, NULL, &s);
     CHECK(rconn_subscribe(sub, "t:ch", on_msg, &s) == 0);
     CHECK(rconn_subscribe(sub, "t:pat:*", on_msg, &s) == 0);
-    CHECK(run_until(loop, &c.up, 1, 3000) && run_until(loop, &s.up, 1, 3000));
-    run_for(loop, 100); /* let SUBSCRIBE land */
+    CHECK(th_loop_until(loop, &c.up, 1, 3000) && th_loop_until(loop, &s.up, 1, 3000));
+    th_loop_for(loop, 100); /* let SUBSCRIBE land */
     CHECK(rconn_command(rc, on_reply, &c, "PUBLISH t:ch one") == 0);
-    CHECK(run_until(loop, &s.messages, 1, 2000));
+    CHECK(th_loop_until(loop, &s.messages, 1, 2000));
     CHECK_EQ_STR(s.last_msg, "one");
 
     /* a command in flight when the server dies gets NULL */
     CHECK(rconn_command(rc, on_reply, &c, "BLPOP nothing 5") == 0);
     th_redis_stop(&r);
-    CHECK(run_until(loop, &c.down, 1, 3000));
-    CHECK(run_until(loop, &c.nulls, 1, 1000));
+    CHECK(th_loop_until(loop, &c.down, 1, 3000));
+    CHECK(th_loop_until(loop, &c.nulls, 1, 1000));
     CHECK(!rconn_is_up(rc));
     int before = c.replies;
     CHECK(rconn_command(rc, on_reply, &c, "PING") == -1);
-    run_for(loop, 300); /* a few failed attempts with backoff */
+    th_loop_for(loop, 300); /* a few failed attempts with backoff */
     CHECK(c.replies == before); /* the refused command's callback never ran */
     CHECK(c.up == 1);
 
@@ -280,11 +254,11 @@ static void test_reconnect(struct ev_loop *loop)
     const char *argv[] = {"redis-server", conf, NULL};
     r.pid = th_spawn(argv, NULL);
     CHECK(r.pid > 0);
-    CHECK(run_until(loop, &c.up, 2, 5000));
-    CHECK(run_until(loop, &s.up, 2, 5000));
-    run_for(loop, 100);
+    CHECK(th_loop_until(loop, &c.up, 2, 5000));
+    CHECK(th_loop_until(loop, &s.up, 2, 5000));
+    th_loop_for(loop, 100);
     CHECK(rconn_command(rc, on_reply, &c, "PUBLISH t:pat:x two") == 0);
-    CHECK(run_until(loop, &s.messages, 2, 2000));
+    CHECK(th_loop_until(loop, &s.messages, 2, 2000));
     CHECK_EQ_STR(s.last_msg, "two");
     CHECK(rconn_stats(rc).connects == 2 && rconn_stats(rc).disconnects == 1);
     rconn_free(sub);
@@ -299,7 +273,7 @@ static void test_refused(struct ev_loop *loop)
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", th_free_port());
     struct counts c = {0};
     struct rconn *rc = open_rc(loop, url, NULL, &c);
-    run_for(loop, 300);
+    th_loop_for(loop, 300);
     CHECK(c.up == 0 && c.down == 0 && !rconn_is_up(rc));
     CHECK(rconn_command(rc, on_reply, &c, "PING") == -1);
     rconn_free(rc);
@@ -319,14 +293,14 @@ static void test_heartbeat(struct ev_loop *loop, const struct th_redis *r)
 {
     struct counts c = {0};
     struct rconn *rc = open_rc(loop, r->url, NULL, &c);
-    CHECK(run_until(loop, &c.up, 1, 3000));
+    CHECK(th_loop_until(loop, &c.up, 1, 3000));
     struct hb_ctx hc = {0};
     struct heartbeat_options o = {.prefix = "bfq:", .role = "kline", .instance = "h-1",
                                   .period_ms = 100, .ttl_ms = 1500, .version = "9.9.9"};
     struct heartbeat *hb = heartbeat_new(loop, rc, &o, hb_fill, &hc);
     CHECK(hb != NULL);
     CHECK_EQ_STR(heartbeat_key(hb), "bfq:hb:kline:h-1");
-    run_for(loop, 350);
+    th_loop_for(loop, 350);
     CHECK(hc.fills >= 3);
     redisContext *sc = sync_conn(r, NULL);
     long long ttl = sync_int(sc, "PTTL bfq:hb:kline:h-1");
@@ -344,14 +318,14 @@ static void test_heartbeat(struct ev_loop *loop, const struct th_redis *r)
     json_decref(j);
     freeReplyObject(rep);
     heartbeat_free(hb);
-    run_for(loop, 100);
+    th_loop_for(loop, 100);
     CHECK(sync_int(sc, "EXISTS bfq:hb:kline:h-1") == 0);
 
     /* version NULL reads "unknown" */
     o.version = NULL;
     o.instance = "h-2";
     hb = heartbeat_new(loop, rc, &o, NULL, NULL);
-    run_for(loop, 100);
+    th_loop_for(loop, 100);
     rep = redisCommand(sc, "GET bfq:hb:kline:h-2");
     CHECK(rep && rep->type == REDIS_REPLY_STRING && strstr(rep->str, "\"version\":\"unknown\""));
     freeReplyObject(rep);
@@ -377,10 +351,10 @@ static void test_free_in_callback(struct ev_loop *loop, const struct th_redis *r
 {
     struct counts c = {0};
     g_self_free = open_rc(loop, r->url, NULL, &c);
-    CHECK(run_until(loop, &c.up, 1, 3000));
+    CHECK(th_loop_until(loop, &c.up, 1, 3000));
     CHECK(rconn_command(g_self_free, free_in_reply, NULL, "PING") == 0);
-    CHECK(run_until(loop, &g_self_freed, 1, 2000));
-    run_for(loop, 50);
+    CHECK(th_loop_until(loop, &g_self_freed, 1, 2000));
+    th_loop_for(loop, 50);
 }
 
 int main(void)

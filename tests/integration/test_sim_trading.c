@@ -14,6 +14,7 @@
 #include "core/decimal.h"
 #include "core/jsonval.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/testbinance.h"
 
 #define KEY "bfq-demo-key"
 #define SECRET "bfq-demo-secret"
@@ -21,50 +22,18 @@
 
 static struct th_sim sim;
 
-struct buf {
-    char *p;
-    size_t n;
-};
-
-static size_t on_data(char *d, size_t sz, size_t nm, void *arg)
-{
-    struct buf *b = arg;
-    char *np = realloc(b->p, b->n + sz * nm + 1);
-    if (!np) return 0;
-    memcpy(np + b->n, d, sz * nm);
-    b->p = np;
-    b->n += sz * nm;
-    b->p[b->n] = '\0';
-    return sz * nm;
-}
-
 /* A signed request (params may be ""); returns the HTTP status and *out the parsed body. */
 static long signed_req(const char *method, const char *path, const char *params, json_t **out)
 {
-    char msg[4096], sig[65], url[4600], hdr[160], err[JV_ERR_MAX];
-    struct buf b = {NULL, 0};
-    long status = 0;
-    CURL *c = curl_easy_init();
-    struct curl_slist *h = NULL;
-    snprintf(msg, sizeof msg, "%s%stimestamp=%lld&recvWindow=5000", params, *params ? "&" : "",
-             (long long)th_now_ms());
-    if (binance_sign(SECRET, msg, strlen(msg), sig) != 0) return -1;
-    snprintf(url, sizeof url, "%s%s?%s&signature=%s", sim.url, path, msg, sig);
-    snprintf(hdr, sizeof hdr, "X-MBX-APIKEY: %s", KEY);
-    h = curl_slist_append(h, hdr);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 5000L);
-    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    curl_slist_free_all(h);
-    curl_easy_cleanup(c);
-    if (out) *out = b.p ? jv_parse(b.p, b.n, err, sizeof err) : NULL;
+    const struct tb_account acct = {.base_url = sim.url, .key = KEY, .secret = SECRET};
+    char query[4096], err[JV_ERR_MAX];
+    char *body = NULL;
+    snprintf(query, sizeof query, "%s%srecvWindow=5000", params, *params ? "&" : "");
+    long status = tb_signed(&acct, method, path, query, &body);
+    if (out) *out = body ? jv_parse(body, strlen(body), err, sizeof err) : NULL;
     if (status != 200 && getenv("TEST_VERBOSE"))
-        fprintf(stderr, "%s %s?%s -> %ld %s\n", method, path, params, status, b.p ? b.p : "");
-    free(b.p);
+        fprintf(stderr, "%s %s?%s -> %ld %s\n", method, path, params, status, body ? body : "");
+    free(body);
     return status;
 }
 

@@ -12,6 +12,7 @@
 #include "core/binance.h"
 #include "core/log.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/testloop.h"
 #include "tests/harness/testhttp.h"
 
 #define SECRET "2b5eb11e18796d12d88f13dc27dbbd02c2cc51ff7059765ed9821957d82bb4d9"
@@ -193,22 +194,9 @@ static void on_done(const struct binance_result *res, void *privdata)
     if (--pending <= 0) ev_break(loop, EVBREAK_ALL);
 }
 
-static void on_guard(struct ev_loop *l, ev_timer *w, int revents)
-{
-    (void)w;
-    (void)revents;
-    fprintf(stderr, "  loop guard fired, %d pending\n", pending);
-    ev_break(l, EVBREAK_ALL);
-}
-
 static void run(int limit_ms)
 {
-    ev_timer guard;
-    ev_timer_init(&guard, on_guard, limit_ms / 1000.0, 0.0);
-    ev_timer_start(loop, &guard);
-    if (pending > 0) ev_run(loop, 0);
-    ev_timer_stop(loop, &guard);
-    CHECK(pending == 0);
+    CHECK(th_loop_drain(loop, &pending, limit_ms));
     pending = 0;
 }
 

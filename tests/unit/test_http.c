@@ -10,6 +10,7 @@
 
 #include "core/http.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/testloop.h"
 #include "tests/harness/testhttp.h"
 
 /* ---- the server's script, chosen by path ---- */
@@ -109,23 +110,10 @@ static void on_done(const struct http_response *res, void *privdata)
     if (--pending == 0) ev_break(loop, EVBREAK_ALL);
 }
 
-static void on_guard(struct ev_loop *l, ev_timer *w, int revents)
-{
-    (void)w;
-    (void)revents;
-    fprintf(stderr, "  loop guard fired: %d requests still pending\n", pending);
-    ev_break(l, EVBREAK_ALL);
-}
-
 /* Runs the loop until every pending request completed, at most limit_ms. */
 static void run_until_done(int limit_ms)
 {
-    ev_timer guard;
-    ev_timer_init(&guard, on_guard, limit_ms / 1000.0, 0.0);
-    ev_timer_start(loop, &guard);
-    if (pending > 0) ev_run(loop, 0);
-    ev_timer_stop(loop, &guard);
-    CHECK(pending == 0);
+    CHECK(th_loop_drain(loop, &pending, limit_ms));
 }
 
 static void get(struct http_client *hc, struct thttp *srv, const char *path, int64_t timeout_ms,
@@ -322,30 +310,13 @@ static void test_chain(struct http_client *hc, struct thttp *srv)
     snprintf(url, sizeof url, "%s/ok", thttp_url(srv));
     struct http_request req = {.method = "GET", .url = url};
     CHECK(http_send(hc, &req, on_chain, &ch) == 0);
-    pending = 1; /* guard bookkeeping only */
-    ev_timer guard;
-    ev_timer_init(&guard, on_guard, 5.0, 0.0);
-    ev_timer_start(loop, &guard);
-    ev_run(loop, 0);
-    ev_timer_stop(loop, &guard);
-    pending = 0;
+    th_loop_until(loop, &ch.done, 20, 5000);
     CHECK(ch.done == 20);
-}
-
-static void on_break_timer(struct ev_loop *l, ev_timer *w, int revents)
-{
-    (void)w;
-    (void)revents;
-    ev_break(l, EVBREAK_ALL);
 }
 
 static void run_for(int ms)
 {
-    ev_timer t;
-    ev_timer_init(&t, on_break_timer, ms / 1000.0, 0.0);
-    ev_timer_start(loop, &t);
-    ev_run(loop, 0);
-    ev_timer_stop(loop, &t);
+    th_loop_for(loop, ms);
 }
 
 static void test_cancel(struct thttp *srv)
