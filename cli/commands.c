@@ -1,22 +1,23 @@
-/* commands: which subcommands this build of bfq has. Each part registers its own here. */
+/* commands: which subcommands this build of bfq has, in the order of DESIGN.md's process map
+ * (the order `bfq --help` lists them). Each part registers its own here. */
 #include "cli/commands.h"
+
+#include "collectors/accounts.h"
 #include "collectors/collectors.h"
 #include "collectors/tick.h"
-#include "collectors/accounts.h"
 #include "reconciler/watchdog.h"
 #include "sim/sim.h"
 
 const struct bfq_command bfq_commands[] = {
+    {&sim_cli, sim_main},
+    {&symbols_cli, symbols_main},
+    {&kline_cli, kline_main},
     {&tick_cli, tick_main},
+    {&volume_cli, volume_main},
     {&account_cli, account_main},
     {&positionrisk_cli, positionrisk_main},
     {&userstream_cli, userstream_main},
     {&watchdog_cli, watchdog_main},
-    {&symbols_cli, symbols_main},
-    {&kline_cli, kline_main},
-    {&volume_cli, volume_main},
     {&status_cli, status_main},
-    {&sim_cli, sim_main},
-    {0, 0},
 };
-const int bfq_commands_count = (int)(sizeof(bfq_commands) / sizeof(bfq_commands[0])) - 1;
+const int bfq_commands_count = (int)(sizeof(bfq_commands) / sizeof(bfq_commands[0]));
