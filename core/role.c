@@ -52,6 +52,8 @@ static int role_copy(char *dst, size_t cap, const char *src)
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
+static void role_report_unknown_keys(struct role *r);
+
 static int role_read_log(struct role *r)
 {
     const char *level = NULL;
@@ -61,7 +63,27 @@ static int role_read_log(struct role *r)
     if (log_level_parse(level, &lv) < 0)
         return role_fail(r, "[log] level: '%s' is not debug, info, warn or error", level);
     log_init(r->name, lv);
+    role_report_unknown_keys(r);
     return 0;
+}
+
+/* One file serves every role, so a role accepts the sections of all of them; within the
+ * shared sections every key is checked, so a typo such as [exchange] rest_ulr is reported at
+ * start instead of silently falling back to a default. */
+static const char *const role_known_keys[] = {
+    "exchange.rest_url", "exchange.ws_url", "exchange.timeout", "exchange.weight_limit",
+    "exchange.weight_budget_percent", "redis.url", "redis.prefix", "log.level",
+    "account.*.api_key", "account.*.api_secret", "account.*.balance",
+    "sim.*", "symbols.*", "kline.*", "tick.*", "volume.*", "account.*", "positionrisk.*",
+    "userstream.*", "watchdog.*", "status.*", "trader.*", "gateway.*", "stoploss.*",
+    "sweeper.*", "lossguard.*", "recorder.*", NULL,
+};
+
+static void role_report_unknown_keys(struct role *r)
+{
+    char keys[512];
+    int n = config_unknown_keys(r->cfg, role_known_keys, keys, sizeof keys);
+    if (n > 0) log_warn("unknown config keys, ignored", "count=%d keys=\"%s\"", n, keys);
 }
 
 static int role_read_names(struct role *r)

@@ -1,0 +1,73 @@
+/* test_role_config: a role started as a user would, with a configuration file holding typos,
+ * reports the unknown keys once at start (and keeps running), and refuses a bad value with the
+ * key's name and exit status 1. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+
+#include "tests/harness/harness.h"
+
+static char *slurp(const char *path)
+{
+    FILE *f = fopen(path, "r");
+    if (!f) return NULL;
+    char *buf = calloc(1, 65536);
+    if (buf) (void)!fread(buf, 1, 65535, f);
+    fclose(f);
+    return buf;
+}
+
+static void write_file(const char *path, const char *text)
+{
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs(text, f);
+    fclose(f);
+}
+
+static void unknown_keys_reported(void)
+{
+    char ini[512], log[512];
+    snprintf(ini, sizeof ini, "%s/typos.ini", th_tmpdir());
+    snprintf(log, sizeof log, "%s/typos.log", th_tmpdir());
+    write_file(ini, "[exchange]\nrest_ulr = http://127.0.0.1:1\n"
+                    "[redis]\nurl = redis://127.0.0.1:1\n"
+                    "[kline]\nlimit = 45\n"
+                    "[account.main]\napi_key = k\nap_secret = s\n");
+    const char *argv[] = {th_bfq_bin(), "watchdog", "--config", ini, NULL};
+    pid_t pid = th_spawn(argv, log);
+    th_sleep_ms(700);
+    CHECK(th_alive(pid));
+    int st = th_stop(pid, 5000);
+    CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    char *text = slurp(log);
+    CHECK(text && strstr(text, "unknown config keys"));
+    CHECK(text && strstr(text, "exchange.rest_ulr"));
+    CHECK(text && strstr(text, "account.main.ap_secret"));
+    CHECK(text && !strstr(text, "kline.limit"));
+    free(text);
+}
+
+static void bad_value_refused(void)
+{
+    char ini[512], *out = NULL;
+    snprintf(ini, sizeof ini, "%s/bad.ini", th_tmpdir());
+    write_file(ini, "[redis]\nurl = redis://127.0.0.1:1\n[kline]\nlimit = many\n");
+    char cmd[1400];
+    snprintf(cmd, sizeof cmd, "'%s' kline --config '%s' 2>&1", th_bfq_bin(), ini);
+    const char *argv[] = {"sh", "-c", cmd, NULL};
+    int rc = th_run(argv, &out, 5000);
+    CHECK(rc == 1);
+    CHECK(out && strstr(out, "limit") && strstr(out, "many"));
+    CHECK(out && strchr(out, '\n') == out + strlen(out) - 1); /* one line */
+    free(out);
+}
+
+int main(void)
+{
+    unknown_keys_reported();
+    bad_value_refused();
+    return th_done();
+}
