@@ -182,6 +182,12 @@ static const struct lws_protocols wsc_protocols[] = {
 
 struct wsc_ctx *wsc_ctx_new(struct ev_loop *loop, char *err, size_t errcap)
 {
+    return wsc_ctx_new_ca(loop, NULL, err, errcap);
+}
+
+struct wsc_ctx *wsc_ctx_new_ca(struct ev_loop *loop, const char *ca_file, char *err,
+                               size_t errcap)
+{
     struct wsc_ctx *x = calloc(1, sizeof *x);
     if (!x) {
         snprintf(err, errcap, "out of memory");
@@ -197,6 +203,7 @@ struct wsc_ctx *wsc_ctx_new(struct ev_loop *loop, char *err, size_t errcap)
     info.protocols = wsc_protocols;
     info.gid = (gid_t)-1;
     info.uid = (uid_t)-1;
+    if (ca_file && ca_file[0]) info.client_ssl_ca_filepath = ca_file;
     x->lws = lws_create_context(&info);
     if (!x->lws) {
         snprintf(err, errcap, "libwebsockets context with the libev loop failed");

@@ -52,7 +52,7 @@ struct breq {
 
 struct binance_client {
     struct http_client *hc;
-    char *rest_url, *api_key, *api_secret, *source_ip;
+    char *rest_url, *api_key, *api_secret, *source_ip, *ca_file;
     int64_t recv_window_ms, timeout_ms;
     struct servertime st;
     struct weight_budget *wb;
@@ -119,6 +119,7 @@ static void client_release(struct binance_client *bc)
     free(bc->api_key);
     free(bc->api_secret);
     free(bc->source_ip);
+    free(bc->ca_file);
     free(bc);
 }
 
@@ -201,7 +202,8 @@ static int req_send(struct breq *r)
     if (n < 0 || (size_t)n >= sizeof url) return -1;
     struct http_request hreq = {.method = r->method, .url = url,
                                 .body = r->body ? b : NULL,
-                                .timeout_ms = bc->timeout_ms, .source_ip = bc->source_ip};
+                                .timeout_ms = bc->timeout_ms, .source_ip = bc->source_ip,
+                                .ca_file = bc->ca_file};
     if (r->auth != BINANCE_PUBLIC) {
         n = snprintf(keyhdr, sizeof keyhdr, "X-MBX-APIKEY: %s", bc->api_key);
         if (n < 0 || (size_t)n >= sizeof keyhdr) return -1;
@@ -468,8 +470,9 @@ struct binance_client *binance_client_new(struct http_client *hc, const struct b
     bc->api_key = dup_or_null(cfg->api_key);
     bc->api_secret = dup_or_null(cfg->api_secret);
     bc->source_ip = dup_or_null(cfg->source_ip);
+    bc->ca_file = dup_or_null(cfg->ca_file);
     if (!bc->rest_url || (cfg->api_key && !bc->api_key) || (cfg->api_secret && !bc->api_secret) ||
-        (cfg->source_ip && !bc->source_ip))
+        (cfg->source_ip && !bc->source_ip) || (cfg->ca_file && !bc->ca_file))
         goto oom;
     size_t ul = strlen(bc->rest_url);
     while (ul > 0 && bc->rest_url[ul - 1] == '/') bc->rest_url[--ul] = '\0';

@@ -64,6 +64,7 @@ struct binance_config {
     const char *api_key;    /* may be NULL for public use; copied */
     const char *api_secret; /* may be NULL; copied, registered for log redaction */
     const char *source_ip;  /* may be NULL; copied */
+    const char *ca_file;    /* PEM CAs for https (http_request.ca_file); may be NULL; copied */
     int64_t recv_window_ms; /* 0 means BINANCE_RECV_WINDOW_MS; values above 5000 are refused */
     int64_t timeout_ms;     /* per request; 0 means 5000 */
 };

@@ -479,6 +479,8 @@ static int xfer_setup(struct http_xfer *x, const struct http_request *req)
     bad |= curl_easy_setopt(e, CURLOPT_WRITEDATA, x) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, curl_header_fn) != CURLE_OK;
     bad |= curl_easy_setopt(e, CURLOPT_HEADERDATA, x) != CURLE_OK;
+    if (req->ca_file && req->ca_file[0])
+        bad |= curl_easy_setopt(e, CURLOPT_CAINFO, req->ca_file) != CURLE_OK;
     if (req->source_ip && req->source_ip[0]) {
         snprintf(iface, sizeof iface, "host!%s", req->source_ip);
         bad |= curl_easy_setopt(e, CURLOPT_INTERFACE, iface) != CURLE_OK;

@@ -39,6 +39,8 @@ struct http_request {
     const char *headers[HTTP_HEADERS_MAX]; /* "Name: value", NULL-terminated; copied */
     int64_t timeout_ms;   /* whole request; 0 means 10000 */
     const char *source_ip; /* bind outgoing connections to this address, or NULL */
+    const char *ca_file;   /* PEM file of the CAs that verify https servers (CURLOPT_CAINFO),
+                              or NULL: libcurl's default store; copied by libcurl */
 };
 
 struct http_response {

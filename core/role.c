@@ -72,7 +72,7 @@ static int role_read_log(struct role *r)
  * start instead of silently falling back to a default. */
 static const char *const role_known_keys[] = {
     "exchange.rest_url", "exchange.ws_url", "exchange.timeout", "exchange.weight_limit",
-    "exchange.weight_budget_percent", "redis.url", "redis.prefix", "log.level",
+    "exchange.weight_budget_percent", "exchange.ca_file", "redis.url", "redis.prefix", "log.level",
     "account.*.api_key", "account.*.api_secret", "account.*.balance",
     "sim.*", "symbols.*", "kline.*", "tick.*", "volume.*", "account.*", "positionrisk.*",
     "userstream.*", "watchdog.*", "status.*", "trader.*", "gateway.*", "stoploss.*",
@@ -213,22 +213,37 @@ static int role_read_keys(struct role *r, const char **key, const char **secret)
     return 0;
 }
 
+/* [exchange] ca_file: kept when set, refused at start when it cannot be read. */
+static int role_read_ca(struct role *r, const char *ca)
+{
+    if (!ca[0]) return 0;
+    if (role_copy(r->ca_file, sizeof(r->ca_file), ca) < 0)
+        return role_fail(r, "[exchange] ca_file: longer than %d characters", ROLE_PATH_MAX - 1);
+    FILE *f = fopen(ca, "r");
+    if (!f) return role_fail(r, "[exchange] ca_file: cannot read '%s'", ca);
+    fclose(f);
+    return 0;
+}
+
 static int role_start_exchange(struct role *r)
 {
-    const char *url = NULL, *key = NULL, *secret = NULL;
+    const char *url = NULL, *key = NULL, *secret = NULL, *ca = NULL;
     int64_t timeout = 0, pct = 0;
     char err[256];
     if (config_str(r->cfg, "exchange", "rest_url", "http://127.0.0.1:8080", &url) < 0 ||
+        config_str(r->cfg, "exchange", "ca_file", "", &ca) < 0 ||
         config_duration_ms(r->cfg, "exchange", "timeout", 5000, 100, 60000, &timeout) < 0 ||
         config_int(r->cfg, "exchange", "weight_limit", 2400, 1, 1000000, &r->weight_limit) < 0 ||
         config_int(r->cfg, "exchange", "weight_budget_percent", 90, 1, 100, &pct) < 0)
         return role_fail(r, "%s", config_errstr(r->cfg));
+    if (role_read_ca(r, ca) < 0) return -1;
     if (r->opts.needs_account && role_read_keys(r, &key, &secret) < 0) return -1;
     r->http = http_client_new(r->loop);
     if (!r->http) return role_fail(r, "http: cannot initialise libcurl");
     struct binance_config bcfg = {.rest_url = url, .api_key = key, .api_secret = secret,
                                   .source_ip = r->source_ip[0] ? r->source_ip : NULL,
-                                  .timeout_ms = timeout};
+                                  .timeout_ms = timeout,
+                                  .ca_file = r->ca_file[0] ? r->ca_file : NULL};
     err[0] = '\0';
     r->bc = binance_client_new(r->http, &bcfg, err, sizeof(err));
     if (!r->bc) return role_fail(r, "[exchange] rest_url: %s", err);

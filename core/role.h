@@ -12,7 +12,8 @@
  *   [log] level (info)            [redis] url (required), prefix ("bfq:")
  *   [exchange] rest_url (http://127.0.0.1:8080), timeout (5s), weight_limit (2400; when not
  *              set, <prefix>exchange requestWeight1m from `bfq symbols` is used once Redis is
- *              up), weight_budget_percent (90)
+ *              up), weight_budget_percent (90), ca_file (none: the system's CAs; a PEM file
+ *              of the CAs that verify https/wss servers, for REST and the WebSocket client)
  *   [<section>] instance (host-pid), source_ip (none), account ("main")
  *   [account.<NAME>] api_key, api_secret (only when needs_account)
  *
@@ -47,6 +48,7 @@ struct weight_budget;
 #define ROLE_PREFIX_MAX 64
 #define ROLE_IP_MAX 64
 #define ROLE_ERR_MAX 256
+#define ROLE_PATH_MAX 512
 
 /* Error kinds a collector counts, one per way an exchange answer can go wrong. */
 enum role_err {
@@ -100,6 +102,7 @@ struct role {
     char prefix[ROLE_PREFIX_MAX];       /* "bfq:" */
     char source_ip[ROLE_IP_MAX];        /* "" when not bound */
     char weight_ip[ROLE_IP_MAX];        /* source_ip, or "default" */
+    char ca_file[ROLE_PATH_MAX];        /* [exchange] ca_file, "" when not set */
     char account[ROLE_NAME_MAX];        /* [<section>] account, "main" by default */
     int64_t weight_limit;               /* [exchange] weight_limit */
     struct rconn *rc;

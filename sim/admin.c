@@ -104,7 +104,7 @@ static void fault(struct sim_ctx *c, const char *method, const struct sim_params
     if (dec_sign(rate) < 0 || dec_cmp(rate, dec_from_int(1)) > 0 ||
         dec_rescale(rate, 6, &rate6) != DEC_OK)
         { bad(r, "Parameter 'rate' must lie in [0, 1] with at most 6 decimals."); return; }
-    if (k == FAULT_LATENCY && ms <= 0) ms = 1000;
+    if ((k == FAULT_LATENCY || k == FAULT_429 || k == FAULT_418) && ms <= 0) ms = 1000;
     if (faults_add(c->faults, path, k, (int)rate6.units, ms, now)) { bad(r, "Too many faults."); return; }
     ok(r);
 }
@@ -155,10 +155,30 @@ static void route(struct sim_ctx *c, const struct sim_request *q, const struct s
     sim_error(r, 404, -5000, "Unknown admin path.");
 }
 
+/* POST /_sim/ws/inject?account=A: the body is the frame, so only the query holds parameters. */
+static void ws_inject(const struct sim_request *q, struct sim_response *r)
+{
+    struct sim_params p;
+    if (sim_params_parse(&p, q->query_variant[0], "")) {
+        sim_params_free(&p);
+        { sim_error(r, 400, -1100, "Illegal characters found in a parameter."); return; }
+    }
+    const char *acct = sim_param(&p, "account");
+    if (!acct || !*acct || !*q->body)
+        bad(r, "Mandatory parameter 'account' and a body were not sent.");
+    else
+        sbuf_addf(&r->body, "{\"sent\":%d}", sim_server_ws_inject(acct, q->body, strlen(q->body)));
+    sim_params_free(&p);
+}
+
 void admin_handle(struct sim_ctx *c, const struct sim_request *q, struct sim_response *r)
 {
     struct sim_params p;
     r->status = 200;
+    if (!strcmp(q->method, "POST") && !strcmp(q->path, "/_sim/ws/inject")) {
+        ws_inject(q, r);
+        return;
+    }
     if (sim_params_parse(&p, q->query_variant[0], q->body)) {
         sim_params_free(&p);
         { sim_error(r, 400, -1100, "Illegal characters found in a parameter."); return; }

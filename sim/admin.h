@@ -7,6 +7,8 @@
  *   GET    /_sim/requests?since=MS[&limit=N]   the request log
  *   GET    /_sim/weights                    weight used this minute per client IP
  *   POST   /_sim/ws/drop                    close every user-data WebSocket
+ *   POST   /_sim/ws/inject?account=A        the raw body as one text frame to each of A's
+ *                                           user-data connections (malformed events for tests)
  *   POST   /_sim/event?account=A&kind=trade|funding|transfer&...   an account event
  *   POST   /_sim/clock?offset_ms=N          set the server clock's offset from wall time */
 #ifndef BFQ_SIM_ADMIN_H
@@ -19,5 +21,8 @@ void admin_handle(struct sim_ctx *c, const struct sim_request *q, struct sim_res
 /* Implemented by the server: the number of user-data connections, and closing them all. */
 int sim_server_ws_count(void);
 int sim_server_ws_drop(void);
+/* Queues text (len bytes, any content) as one text frame on every open user-data connection of
+ * account, whatever the state of its listen key. Returns the number of connections. */
+int sim_server_ws_inject(const char *account, const char *text, size_t len);
 
 #endif

@@ -6,7 +6,8 @@
 #include <string.h>
 
 static const char *const kind_names[] = {"latency", "5xx", "disconnect", "malformed",
-                                         "truncated", "hang", "unsorted", "frozen"};
+                                         "truncated", "hang", "unsorted", "frozen",
+                                         "429",     "418"};
 
 struct fault {
     char path[128];
@@ -103,6 +104,11 @@ void faults_apply(struct faults *f, const char *path, struct fault_effects *out)
         case FAULT_HANG: out->hang = 1; break;
         case FAULT_UNSORTED: out->unsorted = 1; break;
         case FAULT_FROZEN: out->frozen_at_ms = ft->created_ms; break;
+        case FAULT_429:
+        case FAULT_418:
+            if (out->limited != 418) out->limited = ft->kind == FAULT_418 ? 418 : 429;
+            out->limited_ms = ft->ms;
+            break;
         }
     }
 }

@@ -6,7 +6,9 @@
  * -1001, not executed), malformed (a 200 whose body is not JSON), truncated (the JSON body cut
  * in half, sent as a complete answer of that length), hang (never answer), unsorted (the
  * all-symbol bookTicker array in another order), frozen (timestamps and prices stop at the
- * time the fault was set). At most FAULTS_MAX faults at once. */
+ * time the fault was set), 429 and 418 (Binance's rate-limit and ban answers with -1003 and a
+ * Retry-After of ms rounded up to whole seconds, not executed and not counted as a ban: the
+ * IP's real weight and ban state are untouched). At most FAULTS_MAX faults at once. */
 #ifndef BFQ_SIM_FAULTS_H
 #define BFQ_SIM_FAULTS_H
 
@@ -18,7 +20,7 @@
 
 enum fault_kind {
     FAULT_LATENCY, FAULT_5XX, FAULT_DISCONNECT, FAULT_MALFORMED, FAULT_TRUNCATED, FAULT_HANG,
-    FAULT_UNSORTED, FAULT_FROZEN,
+    FAULT_UNSORTED, FAULT_FROZEN, FAULT_429, FAULT_418,
 };
 
 /* What the faults decided for one request. */
@@ -26,6 +28,8 @@ struct fault_effects {
     int64_t latency_ms;
     int fail_5xx, disconnect, malformed, truncated, hang, unsorted;
     int64_t frozen_at_ms; /* 0 when not frozen */
+    int limited;          /* 429 or 418 when a rate-limit fault hit, else 0 */
+    int64_t limited_ms;   /* its wait (Retry-After before rounding up to seconds) */
 };
 
 struct faults;

@@ -322,6 +322,25 @@ static void rate_limited(struct sim_ctx *c, const struct sim_request *q, enum li
     sim_error(r, (int)v, -1003, msg);
 }
 
+/* The answer of a 429 or 418 fault: Binance's -1003 texts, Retry-After from the fault's ms. */
+static void fault_limited(struct sim_ctx *c, const struct sim_request *q,
+                          const struct fault_effects *fx, int64_t now, struct sim_response *r)
+{
+    char msg[256];
+    if (fx->limited == 429)
+        snprintf(msg, sizeof(msg),
+                 "Too many requests; current limit of IP(%s) request weight is %lld per minute. "
+                 "Please use the websocket for live updates to avoid polling the API.",
+                 q->ip, (long long)limits_weight_limit(c->limits));
+    else
+        snprintf(msg, sizeof(msg),
+                 "Way too much request weight used; IP banned until %lld. Please use WebSocket "
+                 "Streams for live updates to avoid bans.",
+                 (long long)(now + fx->limited_ms));
+    sim_error(r, fx->limited, -1003, msg);
+    r->retry_after_s = (fx->limited_ms + 999) / 1000;
+}
+
 /* Damages a finished body as the malformed/truncated faults ask. */
 static void damage(const struct fault_effects *fx, struct sim_response *r)
 {
@@ -415,6 +434,8 @@ void sim_router_handle(struct sim_ctx *c, const struct sim_request *q, struct si
         r->latency_ms = fx.latency_ms;
         if (fx.hang) {
             r->hang = 1;
+        } else if (fx.limited) {
+            fault_limited(c, q, &fx, now, r);
         } else if (fx.fail_5xx) {
             sim_error(r, 503, -1000, "Service Unavailable.");
         } else if (fx.disconnect) {

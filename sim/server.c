@@ -154,6 +154,17 @@ int sim_server_ws_drop(void)
     return n;
 }
 
+int sim_server_ws_inject(const char *account, const char *text, size_t len)
+{
+    int n = 0;
+    for (struct wsconn *w = srv.conns; w; w = w->next) {
+        if (w->closing || strcmp(w->account, account)) continue;
+        ws_enqueue(w, text, len);
+        n++;
+    }
+    return n;
+}
+
 static void on_key_expired(const char *key, const char *account, void *privdata)
 {
     (void)account;

@@ -3,6 +3,9 @@
  * - listen keys living 3 s: the stream renews them (listenKeyExpired / -1125 -> new key, new
  *   connection opened before the old one closes) and no fill or order is lost across it;
  * - POST /_sim/ws/drop: the stream reconnects and keeps following;
+ * - malformed, truncated, unknown-type and older-E events injected into the stream
+ *   (POST /_sim/ws/inject): counted, never written, no rollback, the stream stays up and a
+ *   following real fill is still applied;
  * - userstream stopped: the REST sources keep the position fresh; restarted, the stream
  *   catches up from its snapshot;
  * - a newer record (WebSocket) followed by older REST snapshots never rolls back;
@@ -167,13 +170,109 @@ static void phase_drop(const char *sim_url, pid_t us)
     CHECK(th_alive(us));
 }
 
+static int hb_connected(void)
+{
+    redisReply *r = redisCommand(rc, "GET bfq:hb:userstream:us");
+    int v = 0;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        json_t *j = json_loads(r->str, 0, NULL);
+        v = json_is_true(json_object_get(j, "connected"));
+        json_decref(j);
+    }
+    if (r) freeReplyObject(r);
+    return v;
+}
+
+struct hb_at_least {
+    const char *name;
+    long long min;
+};
+
+static int hb_reached(void *arg)
+{
+    const struct hb_at_least *w = arg;
+    return hb_num(w->name) >= w->min;
+}
+
+static void inject(const char *sim_url, const char *text)
+{
+    char url[512], *body = NULL;
+    snprintf(url, sizeof url, "%s/_sim/ws/inject?account=main", sim_url);
+    long code = th_http("POST", url, text, NULL, &body);
+    CHECK(code == 200 && body && !strstr(body, "\"sent\":0"));
+    free(body);
+}
+
+/* bad and stale events injected into the stream: counted, never written, nothing rolls back,
+ * the stream stays up, and the next real fill still lands */
+static void phase_inject(const char *sim_url, pid_t us)
+{
+    static const char *const keys[][2] = {
+        {"bfq:acct:main:pos", "ETHUSDT:BOTH"},
+        {"bfq:acct:main:bal", "USDT"},
+        {"bfq:acct:main:orders", "h8lk1"},
+    };
+    char *before[3];
+    for (int i = 0; i < 3; i++) {
+        before[i] = tb_hget(rc, keys[i][0], keys[i][1]);
+        CHECK(before[i] != NULL);
+    }
+    long long mal = hb_num("malformed"), ign = hb_num("ignored"), evs = hb_num("events");
+    long long old = th_now_ms() - 600000;
+    char acct_old[1024], order_old[1024];
+    snprintf(acct_old, sizeof acct_old,
+             "{\"e\":\"ACCOUNT_UPDATE\",\"E\":%lld,\"T\":%lld,\"a\":{\"m\":\"ORDER\",\"B\":"
+             "[{\"a\":\"USDT\",\"wb\":\"1.00000000\",\"cw\":\"1.00000000\",\"bc\":\"0\"}],"
+             "\"P\":[{\"s\":\"ETHUSDT\",\"pa\":\"99\",\"ep\":\"1.0\",\"bep\":\"1.0\",\"cr\":\"0\","
+             "\"up\":\"0\",\"mt\":\"cross\",\"iw\":\"0\",\"ps\":\"BOTH\"}]}}",
+             old, old);
+    snprintf(order_old, sizeof order_old,
+             "{\"e\":\"ORDER_TRADE_UPDATE\",\"E\":%lld,\"T\":%lld,\"o\":{\"s\":\"BTCUSDT\","
+             "\"c\":\"h8lk1\",\"S\":\"BUY\",\"o\":\"LIMIT\",\"f\":\"GTC\",\"q\":\"0.100\","
+             "\"p\":\"1000.0\",\"ap\":\"0\",\"sp\":\"0\",\"x\":\"CANCELED\",\"X\":\"CANCELED\","
+             "\"i\":1,\"l\":\"0\",\"z\":\"0\",\"L\":\"0\",\"T\":%lld,\"t\":0,\"b\":\"0\","
+             "\"a\":\"0\",\"m\":false,\"R\":false,\"wt\":\"CONTRACT_PRICE\",\"ot\":\"LIMIT\","
+             "\"ps\":\"BOTH\",\"cp\":false,\"rp\":\"0\",\"pP\":false,\"si\":0,\"ss\":0,"
+             "\"V\":\"NONE\",\"pm\":\"NONE\",\"gtd\":0}}",
+             old, old, old);
+    inject(sim_url, "<html>502 Bad Gateway</html>");                       /* not JSON */
+    inject(sim_url, "{\"e\":\"ACCOUNT_UPDATE\",\"E\":1,\"a\":{\"B\":[{\"a\":\"USDT\",\"wb"); /* cut */
+    inject(sim_url, "{\"e\":\"ACCOUNT_UPDATE\",\"E\":\"soon\",\"a\":{}}"); /* E not a number */
+    inject(sim_url, "{\"e\":\"ACCOUNT_UPDATE\",\"E\":2,\"a\":{\"B\":[{\"a\":\"USDT\"}]}}"); /* no wb */
+    inject(sim_url, "{\"e\":\"STRATEGY_UPDATE\",\"E\":5,\"T\":5,\"su\":{}}"); /* unknown type */
+    inject(sim_url, acct_old);
+    inject(sim_url, order_old);
+    struct hb_at_least m = {"malformed", mal + 4}, g = {"ignored", ign + 1}, e = {"events", evs + 2};
+    CHECK(th_wait_until(hb_reached, &m, 4000));
+    CHECK(th_wait_until(hb_reached, &g, 4000));
+    CHECK(th_wait_until(hb_reached, &e, 4000));
+    printf("injected: malformed %lld -> %lld, ignored %lld -> %lld, events %lld -> %lld\n", mal,
+           hb_num("malformed"), ign, hb_num("ignored"), evs, hb_num("events"));
+    th_sleep_ms(300);
+    /* view:userstream is the source's own last word (plain HSET, docs/redis.md): it may show
+     * the stale event; the reconciled records may not */
+    for (int i = 0; i < 3; i++) {
+        char *now = tb_hget(rc, keys[i][0], keys[i][1]);
+        CHECK_EQ_STR(before[i], now); /* nothing written, nothing rolled back */
+        free(now);
+        free(before[i]);
+    }
+    CHECK(th_alive(us));
+    CHECK(hb_connected());
+    market("ETHUSDT", "BUY", "0.010");
+    struct amt_want w = {"bfq:acct:main:view:userstream", "ETHUSDT:BOTH", "0.07"};
+    CHECK(th_wait_until(amt_is, &w, 5000));
+    w.key = "bfq:acct:main:pos";
+    CHECK(th_wait_until(amt_is, &w, 5000));
+}
+
 /* userstream stopped: REST keeps pos fresh; restarted: the stream catches up */
 static void phase_restart(const char *conf, pid_t *us, pid_t *acc, pid_t *pr)
 {
     *acc = spawn_role(conf, "account", "acc");
     *pr = spawn_role(conf, "positionrisk", "pr");
     th_stop(*us, 5000);
-    market("ETHUSDT", "SELL", "0.060");
+    market("ETHUSDT", "SELL", "0.070");
     struct amt_want w = {"bfq:acct:main:view:account", "ETHUSDT:BOTH", "0"};
     CHECK(th_wait_until(amt_is, &w, 5000));
     w.key = "bfq:acct:main:view:positionrisk";
@@ -265,6 +364,7 @@ int main(void)
     pid_t us = -1, acc = -1, pr = -1;
     phase_listenkey(conf, &us);
     phase_drop(s.url, us);
+    phase_inject(s.url, us);
     phase_restart(conf, &us, &acc, &pr);
     phase_order();
     phase_faults(s.url, acc);

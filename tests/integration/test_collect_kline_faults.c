@@ -7,10 +7,16 @@
  *    the first 429 stops the IP (weight budget, Retry-After): the process keeps running, counts
  *    the 429, writes no bad record, and sends nothing more from that IP while it is stopped
  *    (the simulator answers 418 to what was already on the wire: it bans any request that
- *    arrives after a 429, even one sent before the 429 came back). */
+ *    arrives after a 429, even one sent before the 429 came back).
+ * 3. The simulator's 429 and 418 faults answer as Binance does (-1003, its messages,
+ *    Retry-After from the fault's ms). Under a 429 fault on /fapi/v1/klines (Retry-After 1 s)
+ *    a kline collector on its own IP keeps running, writes nothing, counts "429" in its
+ *    heartbeat and sends nothing from that IP while it is stopped (429s come in clusters of
+ *    what was on the wire, a Retry-After apart); after the fault is cleared it writes again. */
 #include <signal.h>
 
 #include "tests/integration/test_collect_util.h"
+#include "tests/integration/test_sim_util.h"
 
 static json_t *universe;
 
@@ -66,6 +72,107 @@ static void test_bad_bodies(void)
     fprintf(stderr, "# after faults: %d valid records, %d bad\n", ok, bad);
     CHECK(bad == 0 && ok == (int)json_array_size(universe));
     CHECK(th_alive(p));
+    th_stop(p, 5000);
+}
+
+/* The 429 and 418 faults' answers: status, -1003, Binance's texts, Retry-After. */
+static void test_fault_answers(void)
+{
+    char url[256];
+    struct simresp r;
+    snprintf(url, sizeof url, "%s/fapi/v1/time", cu_sim.url);
+    CHECK(cu_sim_admin("POST", "/_sim/fault?path=/fapi/v1/time&kind=429") == 200);
+    CHECK(simq("GET", url, NULL, NULL, NULL, 0, &r) == 429);
+    CHECK(r.retry_after == 1);
+    CHECK_EQ_STR(r.body, "{\"code\":-1003,\"msg\":\"Too many requests; current limit of "
+                         "IP(127.0.0.1) request weight is 2400 per minute. Please use the "
+                         "websocket for live updates to avoid polling the API.\"}");
+    simresp_free(&r);
+    CHECK(cu_sim_admin("DELETE", "/_sim/fault") == 200);
+    CHECK(cu_sim_admin("POST", "/_sim/fault?path=/fapi/v1/time&kind=418&ms=2500") == 200);
+    long long t0 = (long long)th_now_ms();
+    CHECK(simq("GET", url, NULL, NULL, NULL, 0, &r) == 418);
+    CHECK(r.retry_after == 3); /* 2500 ms rounded up */
+    json_t *j = json_loads(r.body, 0, NULL);
+    const char *msg = json_string_value(json_object_get(j, "msg"));
+    const char *head = "Way too much request weight used; IP banned until ";
+    const char *tail = ". Please use WebSocket Streams for live updates to avoid bans.";
+    char *end = NULL;
+    long long until = msg && !strncmp(msg, head, strlen(head))
+                          ? strtoll(msg + strlen(head), &end, 10) : 0;
+    CHECK(json_integer_value(json_object_get(j, "code")) == -1003);
+    CHECK(end && !strcmp(end, tail));
+    CHECK(until >= t0 + 2000 && until <= t0 + 4000);
+    json_decref(j);
+    simresp_free(&r);
+    CHECK(cu_sim_admin("DELETE", "/_sim/fault") == 200);
+    CHECK(simq("GET", url, NULL, NULL, NULL, 0, &r) == 200);
+    simresp_free(&r);
+}
+
+/* The greatest t of the stored kline records. */
+static long long max_record_t(void)
+{
+    size_t i;
+    json_t *s;
+    long long m = 0;
+    json_array_foreach(universe, i, s) {
+        long long t = cu_int("HGET bfq:kline:1m:%s t", json_string_value(s));
+        if (t > m) m = t;
+    }
+    return m;
+}
+
+/* A 429 fault with Retry-After 1 s: the collector waits it out each time, writes nothing,
+ * keeps running, and writes again once the fault is gone. */
+static void test_fault_429(void)
+{
+    const char *args[] = {"--instance", "k429", "--rate", "20", "--source-ip", "127.0.0.5", NULL};
+    pid_t p = cu_spawn("kline", NULL, args);
+    th_sleep_ms(1500);
+    CHECK(cu_sim_admin("POST", "/_sim/fault?path=/fapi/v1/klines&kind=429") == 200);
+    long long f0 = (long long)th_now_ms();
+    th_sleep_ms(300); /* answers already on the way */
+    long long before = max_record_t();
+    th_sleep_ms(2500);
+    long long during = max_record_t();
+    long long f1 = (long long)th_now_ms();
+    CHECK(cu_sim_admin("DELETE", "/_sim/fault") == 200);
+    long long n429 = hb_error("k429", "429");
+    th_sleep_ms(1800); /* the last stop ends within 1 s */
+    long long after = max_record_t();
+    char q[64];
+    snprintf(q, sizeof q, "/_sim/requests?since=%lld", f0);
+    json_t *log = cu_sim_get(q), *e;
+    size_t i;
+    long long last429 = 0, sent = 0, bad_gaps = 0, clusters = 0;
+    json_array_foreach(log, i, e) {
+        const char *ip = json_string_value(json_object_get(e, "ip"));
+        long long t = json_integer_value(json_object_get(e, "t"));
+        long long st = json_integer_value(json_object_get(e, "status"));
+        if (!ip || strcmp(ip, "127.0.0.5") || t > f1) continue;
+        sent++;
+        /* after a 429: only what was already on the wire (< 250 ms), then nothing for 1 s */
+        if (last429 && t - last429 >= 250 && t - last429 < 950) bad_gaps++;
+        if (st == 429) {
+            if (!last429 || t - last429 >= 250) clusters++;
+            last429 = t;
+        }
+    }
+    json_decref(log);
+    fprintf(stderr, "# 429 fault: max t %lld -> %lld during, %lld after; %lld requests in "
+                    "%lld ms, %lld clusters of 429, %lld inside a stop; heartbeat 429 = %lld\n",
+            before, during, after, sent, f1 - f0, clusters, bad_gaps, n429);
+    CHECK(th_alive(p));
+    CHECK(during == before);
+    CHECK(after > during);
+    CHECK(n429 >= 2);
+    CHECK(clusters >= 2 && clusters <= 4);
+    CHECK(bad_gaps == 0);
+    CHECK(sent <= 4 * clusters); /* unstopped it would send ~40 a second */
+    int bad = 0;
+    (void)count_valid(&bad);
+    CHECK(bad == 0);
     th_stop(p, 5000);
 }
 
@@ -126,6 +233,8 @@ int main(void)
     universe = cu_universe();
     CHECK(json_array_size(universe) >= 25);
     test_bad_bodies();
+    test_fault_answers();
+    test_fault_429();
     test_rate_limited();
     json_decref(universe);
     th_sim_stop(&cu_sim);

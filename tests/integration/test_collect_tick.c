@@ -6,7 +6,9 @@
  * (SIGKILL: its lease has to expire) the other three re-spread within 5 s while every symbol's
  * tick in bfq:ticks stays fresher than 1 s of the simulator's clock. Then the faults: an unsorted
  * answer still gives every symbol its own prices; malformed, truncated and 5xx answers write
- * nothing and leave every process running; answers from a clock 3 s behind (and a direct FCALL
+ * nothing and leave every process running; a 429 fault (Retry-After 1 s) writes nothing, stops
+ * each instance's IP for the Retry-After (429s only in clusters of what was on the wire, a
+ * second apart) and writing resumes once it is cleared; answers from a clock 3 s behind (and a direct FCALL
  * with an old record) never overwrite newer ticks.
  *
  * Everything runs with the defaults a user gets: the simulator's weight limit of 2400 a minute
@@ -38,6 +40,7 @@ static pid_t pids[NINST];
 static char *universe[512];
 static int nuni;
 static char foreign[2][32];
+static int64_t fault_from, fault_to; /* the 429 fault phase: its 429s are expected */
 
 /* ---- helpers ------------------------------------------------------------------------------ */
 
@@ -191,7 +194,7 @@ static int request_times(int64_t from, int64_t to, int64_t *out, int cap, int *n
         int status = (int)json_integer_value(json_object_get(e, "status"));
         if (!p || strcmp(p, "/fapi/v1/ticker/bookTicker") || !ip || !strcmp(ip, "127.0.0.1"))
             continue;
-        if (status == 429 || status == 418) (*n_bad)++;
+        if ((status == 429 || status == 418) && !(t >= fault_from && t <= fault_to)) (*n_bad)++;
         if (t >= from && t < to && n < cap) out[n++] = t;
     }
     json_decref(arr);
@@ -413,6 +416,70 @@ static void test_bad_answers(void)
     json_decref(hb);
 }
 
+/* A 429 fault on the book ticker, Retry-After 1 s: nothing written, every process running, each
+ * IP silent for the Retry-After after each 429 (only what was on the wire follows it), writes
+ * resume after the fault is cleared. */
+static void test_fault_429(void)
+{
+    long long hb0[NINST];
+    for (int i = 0; i < NINST; i++) {
+        json_t *hb = pids[i] > 0 ? heartbeat(i) : NULL;
+        hb0[i] = json_integer_value(json_object_get(json_object_get(hb, "errors"), "429"));
+        json_decref(hb);
+    }
+    fault_from = sim_now();
+    CHECK(sim_post("POST", "/_sim/fault?path=/fapi/v1/ticker/bookTicker&kind=429") == 200);
+    th_sleep_ms(300); /* answers already on the way */
+    int64_t before = ticks_max_t();
+    th_sleep_ms(2500);
+    int64_t during = ticks_max_t();
+    fault_to = sim_now();
+    CHECK(sim_post("DELETE", "/_sim/fault") == 200);
+    th_sleep_ms(1500); /* the last stop ends within 1 s */
+    int64_t after = ticks_max_t();
+    /* per IP: after a 429 only what was already sent (< 250 ms), then nothing for ~1 s */
+    char path[128];
+    snprintf(path, sizeof path, "/_sim/requests?since=%lld", (long long)fault_from);
+    json_t *arr = sim_get_json("GET", path, NULL), *e;
+    int64_t last429[NINST] = {0};
+    int sent[NINST] = {0}, clusters[NINST] = {0}, inside = 0;
+    size_t k;
+    json_array_foreach(arr, k, e)
+    {
+        const char *p = json_string_value(json_object_get(e, "path"));
+        const char *ip = json_string_value(json_object_get(e, "ip"));
+        int64_t t = json_integer_value(json_object_get(e, "t"));
+        int st = (int)json_integer_value(json_object_get(e, "status"));
+        int i = ip && !strncmp(ip, "127.0.0.", 8) ? (int)strtol(ip + 8, NULL, 10) - 2 : -1;
+        if (!p || strcmp(p, "/fapi/v1/ticker/bookTicker") || i < 0 || i >= NINST || t > fault_to)
+            continue;
+        sent[i]++;
+        if (last429[i] && t - last429[i] >= 250 && t - last429[i] < 950) inside++;
+        if (st == 429) {
+            if (!last429[i] || t - last429[i] >= 250) clusters[i]++;
+            last429[i] = t;
+        }
+    }
+    json_decref(arr);
+    printf("429 fault: max T %lld -> %lld during, %lld after; requests inside a stop %d\n",
+           (long long)before, (long long)during, (long long)after, inside);
+    CHECK(during == before);
+    CHECK(after > during);
+    CHECK(inside == 0);
+    for (int i = 0; i < NINST; i++) {
+        if (pids[i] <= 0) continue;
+        json_t *hb = heartbeat(i);
+        long long n = json_integer_value(json_object_get(json_object_get(hb, "errors"), "429"));
+        json_decref(hb);
+        printf("  t%d: %d requests in %lld ms, %d clusters of 429, heartbeat 429 %lld -> %lld\n",
+               i, sent[i], (long long)(fault_to - fault_from), clusters[i], hb0[i], n);
+        CHECK(clusters[i] >= 2 && clusters[i] <= 4);
+        CHECK(sent[i] <= 3 * clusters[i]); /* unstopped: 7 a second */
+        CHECK(n > hb0[i]);
+    }
+    CHECK(alive_all() == NINST - 1);
+}
+
 static int foreign_written(void *arg)
 {
     (void)arg;
@@ -492,6 +559,7 @@ int main(void)
     test_kill_one();
     test_unsorted();
     test_bad_answers();
+    test_fault_429();
     test_universe_change();
     test_out_of_order();
 
