@@ -36,7 +36,6 @@ static void poll_done(const struct binance_result *res, void *privdata)
         acctrec_sink_error(p->sink, why);
         return;
     }
-    int64_t offset = binance_servertime(p->r.bc)->offset_ms;
     char err[160] = "";
     acctrec_batch_clear(&p->batch);
     if (p->spec->parse(res->json, p->version, &p->batch, err, sizeof err) < 0) {
@@ -45,10 +44,11 @@ static void poll_done(const struct binance_result *res, void *privdata)
         acctrec_sink_error(p->sink, err);
         return;
     }
-    p->batch.absent_t = res->sent_ms + offset - ACCTPOLL_ABSENT_MARGIN_MS;
+    p->batch.snap_t = acctrec_sent_exch_ms(p->r.bc, res);
+    p->batch.absent_t = p->batch.snap_t - ACCTPOLL_ABSENT_MARGIN_MS;
     if (p->batch.absent_t < 0) p->batch.absent_t = 0;
     if (acctrec_sink_send(p->sink, &p->batch, 1) < 0) return; /* Redis down: next poll */
-    acctrec_sink_ok(p->sink, res->done_ms + offset);
+    acctrec_sink_ok(p->sink, res->done_ms + binance_servertime(p->r.bc)->offset_ms);
 }
 
 static void poll_tick(struct ev_loop *loop, ev_timer *w, int revents)

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/binance.h"
 #include "core/jsonval.h"
 #include "core/log.h"
 #include "core/rconn.h"
@@ -40,7 +41,7 @@ void acctrec_batch_clear(struct acctrec_batch *b)
 {
     b->npos = b->nbal = 0;
     b->complete = 0;
-    b->absent_t = b->uid = b->t_max = 0;
+    b->absent_t = b->uid = b->t_max = b->snap_t = 0;
 }
 
 void acctrec_batch_free(struct acctrec_batch *b)
@@ -78,6 +79,12 @@ static struct acctrec_bal *batch_new_bal(struct acctrec_batch *b)
     struct acctrec_bal *p = &b->bal[b->nbal++];
     memset(p, 0, sizeof *p);
     return p;
+}
+
+int64_t acctrec_sent_exch_ms(const struct binance_client *bc, const struct binance_result *res)
+{
+    int64_t t = res->sent_ms + binance_servertime(bc)->offset_ms;
+    return t > 0 ? t : 0;
 }
 
 int acctrec_norm_dec(const char *s, char out[DEC_STR_MAX])
@@ -334,7 +341,10 @@ static char *pos_json(const struct acctrec_pos *p, const char *src)
     return s;
 }
 
-static char *bal_json(const struct acctrec_bal *a, const char *src)
+/* A REST balance: wallet and cross change only with balance events (updateTime), available
+ * also with the mark price, so it is timed by the snapshot (never older than updateTime) in
+ * the record's "ft" (reconciler/bfq.lua, merge mode). */
+static char *bal_json(const struct acctrec_bal *a, int64_t snap_t, const char *src)
 {
     json_t *o = json_object();
     if (!o) return NULL;
@@ -343,6 +353,11 @@ static char *bal_json(const struct acctrec_bal *a, const char *src)
     set_dec(o, "available", a->available);
     json_object_set_new(o, "t", json_integer(a->t));
     json_object_set_new(o, "src", json_string(src));
+    if (a->available[0] && snap_t > a->t) {
+        json_t *ft = json_object();
+        json_object_set_new(ft, "available", json_integer(snap_t));
+        json_object_set_new(o, "ft", ft);
+    }
     char *s = jv_dump(o);
     json_decref(o);
     return s;
@@ -489,7 +504,7 @@ static void sendset_free(struct sendset *k)
 struct send_ctx {
     struct acctrec_sink *s;
     int use_cache;
-    int64_t uid;
+    int64_t uid, snap_t;
     struct recon_batch *pos, *bal;
     struct argv_buf view;
     struct sendset keep;
@@ -513,7 +528,7 @@ static int add_pos(struct send_ctx *c, const struct acctrec_pos *p)
 
 static int add_bal(struct send_ctx *c, const struct acctrec_bal *a)
 {
-    char *j = keep(&c->keep, bal_json(a, c->s->source));
+    char *j = keep(&c->keep, bal_json(a, c->snap_t, c->s->source));
     if (!j) return -1;
     if (cached(c->s->cache_bal, a->asset, j, c->use_cache)) return 0;
     c->records++;
@@ -572,7 +587,7 @@ int acctrec_sink_send(struct acctrec_sink *s, const struct acctrec_batch *b, int
         return -1;
     }
     if (timebase_mono_ms() - s->cache_since > ACCTREC_CACHE_MS) acctrec_sink_forget(s);
-    struct send_ctx c = {.s = s, .use_cache = use_cache, .uid = b->uid};
+    struct send_ctx c = {.s = s, .use_cache = use_cache, .uid = b->uid, .snap_t = b->snap_t};
     c.pos = recon_batch_new(s->pos_key, s->pos_ts, s->channel, "pos", RECON_REPLACE);
     c.bal = recon_batch_new(s->bal_key, s->bal_ts, s->channel, "bal", RECON_MERGE);
     int rc = (!c.pos || !c.bal || argv_push(&c.view, "HSET") < 0 ||

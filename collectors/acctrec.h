@@ -6,8 +6,11 @@
  * reconciler (bfq_merge), so "freshest wins" is decided inside Redis:
  *
  *   <p>acct:<a>:pos      field SYM:SIDE -> {"amt","entry","upnl","t","src"}  (replace mode)
- *   <p>acct:<a>:bal      field ASSET    -> {"wallet","cross","available","t","src"} (merge mode:
- *                        members a source lacks, e.g. "available" on the stream, are kept)
+ *   <p>acct:<a>:bal      field ASSET    -> {"wallet","cross","available","t","src"} (merge mode,
+ *                        per member: members a source lacks, e.g. "available" on the stream,
+ *                        are kept, and each member is taken only when its own time is newer;
+ *                        REST records time "available" with the request's send time, because
+ *                        it moves with the mark price without a new updateTime)
  *   <p>acct:<a>:pos:ts, <p>acct:<a>:bal:ts   the reconciler's "t:uid" companions
  *   <p>ch:acct:<a>       {"t":..,"pos":{changed}} and {"t":..,"bal":{changed}}: two messages,
  *                        one per bfq_merge call (a batch with both kinds sends both)
@@ -33,6 +36,8 @@
 
 #include "core/decimal.h"
 
+struct binance_client;
+struct binance_result;
 struct role;
 
 #define ACCTREC_FIELD_MAX 64      /* "SYMBOL:SIDE" or an asset name */
@@ -52,7 +57,7 @@ struct acctrec_bal {
     char wallet[DEC_STR_MAX];      /* "" = the source lacks it (kept from the stored record) */
     char cross[DEC_STR_MAX];
     char available[DEC_STR_MAX];
-    int64_t t;
+    int64_t t;                     /* exchange ms of the asset's last balance event */
 };
 
 /* A batch of records from one answer or event. Owns its arrays (acctrec_batch_free). */
@@ -65,6 +70,9 @@ struct acctrec_batch {
     int64_t absent_t; /* t for positions written flat because they are missing */
     int64_t uid;      /* update id of every record (stream: arrival order; REST: 0) */
     int64_t t_max;    /* newest t in the batch (event E for the stream) */
+    int64_t snap_t;   /* REST: the request's send time on the exchange clock (0 = none); times
+                         the balance members that move with the mark price ("available")
+                         instead of updateTime, see acctrec_sent_exch_ms */
 };
 
 void acctrec_batch_init(struct acctrec_batch *b);
@@ -85,6 +93,12 @@ int acctrec_parse_positionrisk(const json_t *root, int version, struct acctrec_b
  * ps; bep, cr, mt, iw, ma ignored), every record with t = E (see docs/account.md). */
 int acctrec_parse_account_update(const json_t *ev, struct acctrec_batch *b, char *err,
                                  size_t errcap) __attribute__((warn_unused_result));
+
+/* The send time of request res on the exchange clock (its local send wall ms plus the
+ * client's measured server-time offset). A REST snapshot was computed at some exchange time
+ * >= this, so it is a safe freshness for values the answer does not time-stamp: any event
+ * newer than it is newer than the snapshot. */
+int64_t acctrec_sent_exch_ms(const struct binance_client *bc, const struct binance_result *res);
 
 /* Normalises a decimal string field into out (DEC_STR_MAX): "0.000" -> "0", "1.50" -> "1.5".
  * Returns 0 or -1 (not a decimal). */

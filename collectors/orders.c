@@ -368,8 +368,7 @@ static void poll_done(const struct binance_result *res, void *privdata)
         role_count_invalid(o->r, "openOrders", err);
         return;
     }
-    o->pending_absent_t = res->sent_ms + binance_servertime(o->r->bc)->offset_ms -
-                          ORDERS_ABSENT_MARGIN_MS;
+    o->pending_absent_t = acctrec_sent_exch_ms(o->r->bc, res) - ORDERS_ABSENT_MARGIN_MS;
     if (rconn_command(o->r->rc, poll_keys, o, "HKEYS %s", o->key) == 0) o->busy = 1;
 }
 

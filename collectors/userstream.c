@@ -103,6 +103,7 @@ static void us_snapshot_done(const struct binance_result *res, void *privdata)
         role_count_invalid(&u->r, "account snapshot", err);
         return;
     }
+    u->batch.snap_t = acctrec_sent_exch_ms(u->r.bc, res);
     (void)acctrec_sink_send(u->sink, &u->batch, 0);
 }
 
@@ -500,7 +501,7 @@ static int us_start(struct role *r, void *state, char *err, size_t cap)
     struct us *u = state;
     char werr[WSC_ERR_MAX] = "";
     acctrec_batch_init(&u->batch);
-    u->wsc = wsc_ctx_new(r->loop, werr, sizeof werr);
+    u->wsc = wsc_ctx_new_ca(r->loop, r->ca_file, werr, sizeof werr);
     u->sink = acctrec_sink_new(r, "userstream");
     u->orders = orders_new(r, "userstream");
     if (!u->wsc || !u->sink || !u->orders) {

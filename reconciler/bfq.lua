@@ -14,7 +14,11 @@ Rules every function follows:
 - "Newer" means t > stored t, or t == stored t and uid > stored uid. Equal (t, uid) keeps the
   stored record, so a duplicate batch changes nothing and publishes nothing.
 - Messages are built by concatenating already-JSON values; only field names are escaped.
-  cjson is used only in bfq_merge's "merge" mode.
+  cjson is used only to validate records in bfq_merge's "merge" mode.
+- bfq_merge "replace" mode: a newer record replaces the stored one whole. "merge" mode is
+  per-member freshest wins: the stored record keeps each JSON member's own "t:uid" (members
+  older than the record's newest write are listed in its member "ft"); an incoming record may
+  time some members itself with its own "ft" (see merge_mode below).
 
 Functions (ARGV after the keys):
   bfq_version                                                   -> BFQ_VERSION (no-writes)
@@ -29,7 +33,7 @@ Functions (ARGV after the keys):
   bfq_prune  state, ts | before, cursor, count                  -> {next_cursor, pruned}
 ]]
 
-local BFQ_VERSION = 3
+local BFQ_VERSION = 4
 
 local CHUNK = 1000         -- values per HSET/HMGET/RPUSH call (unpack() allows ~8000)
 local CURSOR_WRAP = 1e12   -- bfq_next folds its cursor back below this
@@ -134,39 +138,323 @@ local function hashtable_encoding(key, field, value)
     end
 end
 
--- merge mode: the incoming object's text, plus every member of the stored object that the
--- incoming one lacks (re-encoded by cjson: exact for strings, booleans and numbers up to 14
--- digits, which is what balance records hold).
-local function merge_json(incoming, stored)
-    local ok, inc = pcall(cjson.decode, incoming)
-    if not ok or type(inc) ~= 'table' then
-        error('bfq: merge mode needs a JSON object, got: ' .. incoming:sub(1, 80))
+--[[ merge mode: per-field freshest wins.
+  A stored record keeps, per JSON member, the (t, uid) at which that member was last set. The
+  record's own "t:uid" (the ts hash entry) is the newest of them; members set at an older time
+  are listed in a member "ft" of the stored object, "ft":{"member":"t:uid",...}, so a record
+  whose members all came from its newest write carries no "ft" at all and a reader that wants
+  "available" never needs to look at "ft". The stored member "t" is the record's t (written
+  only when the stored or incoming object has a "t" member).
+  An incoming record's members are timed by its (t, uid), except those named in its own "ft"
+  object, whose times override it ("ft":{"available":1700000000123} takes the record's uid;
+  "ft":{"available":"1700000000123:5"} gives both). Each incoming member is taken when its time
+  is newer than the stored member's (a member the stored record lacks is always taken); the
+  rest of the stored record is kept. When the record is deleted (a tombstone) or has never
+  been written with a time, an incoming member must be newer than the tombstone's time.
+  Member values are copied as raw JSON text, never re-encoded, so 64-bit integers survive. ]]
+
+local T_KEY, FT_KEY = '"t"', '"ft"'
+
+-- The index just after the JSON string that starts at i, or nil.
+local function skip_str(s, i)
+    local j = i + 1
+    while true do
+        local k = s:find('["\\]', j)
+        if not k then return nil end
+        if s:byte(k) == 34 then return k + 1 end
+        j = k + 2
     end
-    if not stored then return incoming end
-    local ok2, old = pcall(cjson.decode, stored)
-    if not ok2 or type(old) ~= 'table' then return incoming end
-    local extra = {}
-    for k, v in pairs(old) do
-        if type(k) == 'string' and inc[k] == nil then
-            extra[#extra + 1] = jstr(k) .. ':' .. cjson.encode(v)
-        end
-    end
-    if #extra == 0 then return incoming end
-    table.sort(extra)
-    local body = incoming:match('^%s*{(.*)}%s*$')
-    if not body then error('bfq: merge mode needs a JSON object') end
-    if body:match('^%s*$') then
-        return '{' .. table.concat(extra, ',') .. '}'
-    end
-    return '{' .. body .. ',' .. table.concat(extra, ',') .. '}'
 end
 
---[[ bfq_merge, in three passes so Redis is called a fixed number of times per batch:
+-- The index just after the JSON value that starts at i, or nil. Nested values are skipped by
+-- counting brackets outside strings (their validity is cjson's business).
+local function skip_value(s, i)
+    local c = s:byte(i)
+    if c == 34 then return skip_str(s, i) end
+    if c ~= 123 and c ~= 91 then
+        local _, e = s:find('^[%w%.%+%-]+', i)
+        return e and e + 1 or nil
+    end
+    local depth, j = 0, i
+    while true do
+        local k = s:find('[%[%]{}"]', j)
+        if not k then return nil end
+        local b = s:byte(k)
+        if b == 34 then
+            j = skip_str(s, k)
+            if not j then return nil end
+        else
+            depth = depth + ((b == 123 or b == 91) and 1 or -1)
+            j = k + 1
+            if depth == 0 then return j end
+        end
+    end
+end
+
+-- A member name's JSON text in one canonical spelling (escapes decoded and re-encoded).
+local function canon_key(k)
+    if not k:find('\\', 1, true) then return k end
+    local ok, v = pcall(cjson.decode, k)
+    if not ok or type(v) ~= 'string' then return nil end
+    return jstr(v)
+end
+
+-- The members of a JSON object's text: the list of names (as JSON string texts) in order and
+-- name -> value text. nil when s is not an object.
+local function members(s)
+    local i = s:find('%S')
+    if not i or s:byte(i) ~= 123 then return nil end
+    local keys, vals, n = {}, {}, 0
+    i = s:find('%S', i + 1)
+    if i and s:byte(i) == 125 then
+        if s:find('%S', i + 1) then return nil end
+        return keys, vals
+    end
+    while i do
+        if s:byte(i) ~= 34 then return nil end
+        local e = skip_str(s, i)
+        if not e then return nil end
+        local key = canon_key(s:sub(i, e - 1))
+        i = s:find('%S', e)
+        if not key or not i or s:byte(i) ~= 58 then return nil end
+        i = s:find('%S', i + 1)
+        local ve = i and skip_value(s, i)
+        if not ve then return nil end
+        if vals[key] == nil then
+            n = n + 1
+            keys[n] = key
+        end
+        vals[key] = s:sub(i, ve - 1)
+        i = s:find('%S', ve)
+        if not i then return nil end
+        local b = s:byte(i)
+        if b == 125 then
+            if s:find('%S', i + 1) then return nil end
+            return keys, vals
+        end
+        if b ~= 44 then return nil end
+        i = s:find('%S', i + 1)
+    end
+    return nil
+end
+
+-- An "ft" object's text -> name -> {t, uid}; a bare time takes uid. Raises when malformed.
+local function field_times(text, uid)
+    local keys, vals = members(text)
+    if not keys then error('bfq: "ft" must be an object') end
+    local out = {}
+    for j = 1, #keys do
+        local v = vals[keys[j]]
+        local a, b = v:match('^"(%d+):(%d+)"$')
+        if not a then
+            a, b = v:match('^"(%d+)"$') or v:match('^(%d+)$'), uid
+        end
+        if not a then error('bfq: bad "ft" time: ' .. v:sub(1, 40)) end
+        out[keys[j]] = { num(a, 'ft t'), num(b, 'ft uid') }
+    end
+    return out
+end
+
+-- The stored record c = {json, t, u} (json false: absent; t false: no readable time) as
+-- ordered names, name -> value text, name -> t, name -> uid. "t" stays in the order (its
+-- value is recomputed); "ft" is consumed.
+local function stored_fields(c)
+    local order, val, st, su = {}, {}, {}, {}
+    if not c.json then return order, val, st, su, false end
+    local keys, vals = members(c.json)
+    if not keys then return order, val, st, su, false end -- unreadable: written over
+    local ft = {}
+    if vals[FT_KEY] and c.t then
+        local ok, f = pcall(field_times, vals[FT_KEY], c.u)
+        if ok then ft = f end
+    end
+    local n = 0
+    for j = 1, #keys do
+        local k = keys[j]
+        if k ~= FT_KEY then
+            n = n + 1
+            order[n] = k
+            val[k] = vals[k]
+            local f = ft[k]
+            if f then st[k], su[k] = f[1], f[2] else st[k], su[k] = c.t, c.u end
+        end
+    end
+    return order, val, st, su, true
+end
+
+-- Merges the incoming record (json, t, uid) into the stored one c. Returns nil when no member
+-- is taken; else the text to store, the text to publish (without "ft"), whether any member's
+-- value changed, and the record's new t and uid (the newest member time).
+local function merge_record(json, t, uid, c)
+    local ok, dec = pcall(cjson.decode, json)
+    local ikeys, ivals = members(json)
+    if not ok or type(dec) ~= 'table' or not ikeys then
+        error('bfq: merge mode needs a JSON object, got: ' .. json:sub(1, 80))
+    end
+    local ift = ivals[FT_KEY] and field_times(ivals[FT_KEY], uid) or {}
+    local order, val, st, su, present = stored_fields(c)
+    local no = #order
+    local taken, changed = false, false
+    for j = 1, #ikeys do
+        local k = ikeys[j]
+        if k == T_KEY then
+            if val[k] == nil then
+                no = no + 1
+                order[no], val[k] = k, true
+            end
+        elseif k ~= FT_KEY then
+            local kt, ku = t, uid
+            if ift[k] then kt, ku = ift[k][1], ift[k][2] end
+            local take
+            if val[k] ~= nil then take = not st[k] or newer(kt, ku, st[k], su[k])
+            else take = present or not c.t or newer(kt, ku, c.t, c.u) end
+            if take then
+                taken = true
+                if val[k] == nil then
+                    no = no + 1
+                    order[no] = k
+                end
+                changed = changed or val[k] ~= ivals[k]
+                val[k], st[k], su[k] = ivals[k], kt, ku
+            end
+        end
+    end
+    if not taken then return nil end
+    local rt, ru = false, nil
+    if present and c.t then rt, ru = c.t, c.u end
+    for j = 1, no do
+        local k = order[j]
+        if k ~= T_KEY and st[k] and (not rt or newer(st[k], su[k], rt, ru)) then
+            rt, ru = st[k], su[k]
+        end
+    end
+    local parts, fts, nf = {}, {}, 0
+    for j = 1, no do
+        local k = order[j]
+        if k == T_KEY then
+            parts[j] = T_KEY .. ':' .. rt
+        else
+            parts[j] = k .. ':' .. val[k]
+            if st[k] ~= rt or su[k] ~= ru then
+                nf = nf + 1
+                fts[nf] = k .. ':"' .. (st[k] or '0') .. ':' .. (su[k] or '0') .. '"'
+            end
+        end
+    end
+    local body = table.concat(parts, ',')
+    local pub = '{' .. body .. '}'
+    if nf == 0 then return pub, pub, changed, rt, ru end
+    local full = '{' .. body .. (no > 0 and ',' or '') .. FT_KEY .. ':{' ..
+        table.concat(fts, ',') .. '}}'
+    return full, pub, changed, rt, ru
+end
+
+-- merge_mode's writes: the touched fields' new texts (HSET) or deletions (HDEL), and their
+-- records' new "t:uid" in the ts hash.
+local function merge_write(state, tskey, cur, order, norder, n)
+    local sets, dels, ts = {}, {}, {}
+    local ns, nd, nt = 0, 0, 0
+    for j = 1, norder do
+        local f = order[j]
+        local c = cur[f]
+        ts[nt + 1], ts[nt + 2] = f, c.t .. ':' .. c.u
+        nt = nt + 2
+        if c.json then
+            sets[ns + 1], sets[ns + 2] = f, c.json
+            ns = ns + 2
+        else
+            nd = nd + 1
+            dels[nd] = f
+        end
+    end
+    if ns > 0 then chunked('HSET', state, sets, ns) end
+    if nd > 0 then chunked('HDEL', state, dels, nd) end
+    chunked('HSET', tskey, ts, nt)
+    if n >= SOME_FIELDS then hashtable_encoding(tskey, ts[1], ts[2]) end
+end
+
+-- bfq_merge in merge mode: the stored records and their times in two HMGETs, the records
+-- merged in order in Lua (a bad record raises before anything is written), then one HSET of
+-- the new texts, one HDEL of the deletions, one HSET of the records' new "t:uid" and one
+-- PUBLISH of the records whose values changed (their merged text, or the caller's pubjson).
+-- A record whose members only got newer times is written but not published nor counted.
+local function merge_mode(state, tskey, channel, msgkey, args, n)
+    local fields, seen, m = {}, {}, 0
+    for k = 1, n do
+        local f = args[5 * k - 1]
+        if not seen[f] then
+            seen[f] = true
+            m = m + 1
+            fields[m] = f
+        end
+    end
+    local tsv = chunked('HMGET', tskey, fields, m)
+    local jsv = chunked('HMGET', state, fields, m)
+    local cur = {}
+    for j = 1, m do
+        local st, su = false, nil
+        if tsv[j] then st, su = split_ts(tsv[j]) end
+        cur[fields[j]] = { json = jsv[j] or false, t = st or false, u = su }
+    end
+    local order, norder, pub, touched = {}, 0, {}, {}
+    local changed, maxt = 0, nil
+    for k = 1, n do
+        local i = 5 * k - 1
+        local f, json = args[i], args[i + 1]
+        local t, uid = rec_ts(args[i + 2], args[i + 3])
+        local c = cur[f]
+        local did, counts, pubval = false, false, 'null'
+        if json == '' then
+            if not c.t or newer(t, uid, c.t, c.u) then
+                did, counts = true, c.json ~= false
+                c.json, c.t, c.u = false, t, uid
+            end
+        else
+            local full, pj, ch, rt, ru = merge_record(json, t, uid, c)
+            if full then
+                did, counts = true, ch
+                c.json, c.t, c.u = full, rt, ru
+                pubval = args[i + 4] ~= '' and args[i + 4] or pj
+            end
+        end
+        if did then
+            if not touched[f] then
+                touched[f] = true
+                norder = norder + 1
+                order[norder] = f
+            end
+            if counts then
+                changed = changed + 1
+                pub[f] = true
+                if not maxt or cmp(c.t, maxt) > 0 then maxt = c.t end
+            end
+            if pub[f] then pub[f] = pubval end
+        end
+    end
+    if norder == 0 then return 0 end
+    merge_write(state, tskey, cur, order, norder, n)
+    if changed > 0 and channel ~= '' then
+        local parts, np = {}, 0
+        for j = 1, norder do
+            local f = order[j]
+            if pub[f] then
+                np = np + 1
+                parts[np] = jstr(f) .. ':' .. pub[f]
+            end
+        end
+        redis.call('PUBLISH', channel, '{"t":' .. maxt .. ',' .. jstr(msgkey) .. ':{' ..
+            table.concat(parts, ',') .. '}}')
+    end
+    return changed
+end
+
+--[[ bfq_merge in replace mode, in three passes so Redis is called a fixed number of times
+  per batch (merge mode: merge_mode above):
   1. one HMGET of every field's "t:uid" from the ts hash; each record's (t, uid) is checked
      and compared with the freshest seen so far (stored, or earlier in the batch): the
      winners are kept in order. Nothing is written yet, so a bad record fails the whole call.
-  2. one HMGET on the state hash of the fields whose stored value matters (deletions, to know
-     whether anything is deleted; merge mode, to merge with); then each field's final value.
+  2. one HMGET on the state hash of the fields being deleted (to know whether anything is
+     deleted); then each field's final value.
   3. one HSET of the changed values, one HDEL of the deletions, one HSET of the new "t:uid"
      entries, and one PUBLISH built with table.concat. ]]
 
@@ -203,12 +491,12 @@ local function merge_winners(tskey, args, n)
 end
 
 -- Pass 2 helper: field -> stored JSON (false when absent) for the winners that need it.
-local function merge_stored(state, args, win, nwin, merging)
+local function merge_stored(state, args, win, nwin)
     local need, seen, m = {}, {}, 0
     for w = 1, nwin do
         local i = win[w]
         local f = args[i]
-        if not seen[f] and (merging or args[i + 1] == '') then
+        if not seen[f] and args[i + 1] == '' then
             seen[f] = true
             m = m + 1
             need[m] = f
@@ -233,10 +521,10 @@ local function bfq_merge(keys, args)
     end
     local n = (#args - 3) / 5
     if n == 0 then return 0 end
-    local merging = mode == 'merge'
+    if mode == 'merge' then return merge_mode(state, tskey, channel, msgkey, args, n) end
     local win, wint, nwin, curts = merge_winners(tskey, args, n)
     if nwin == 0 then return 0 end
-    local old = merge_stored(state, args, win, nwin, merging)
+    local old = merge_stored(state, args, win, nwin)
 
     local final, pub = {}, {}   -- field -> json (false = deleted); field -> published value
     local order, norder = {}, 0 -- fields in order of first change
@@ -249,11 +537,6 @@ local function bfq_merge(keys, args)
         if json == '' then
             if prev == nil then counts = old[f] ~= false else counts = prev ~= false end
         else
-            if merging then
-                local o = prev
-                if o == nil then o = old[f] end
-                json = merge_json(json, o or nil)
-            end
             value = json
             pubval = args[i + 4]
             if pubval == '' then pubval = json end

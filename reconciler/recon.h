@@ -27,7 +27,8 @@ extern const size_t bfq_lua_library_len;
 #define RECON_VALUE_MAX (1u << 20)   /* bytes of one JSON value or message */
 #define RECON_BATCH_MAX 20000        /* records in one batch */
 
-/* Result of bfq_merge (value = records changed) and bfq_put (value = 1 replaced, 0 kept).
+/* Result of bfq_merge (value = records changed; in merge mode a record whose members only got
+ * newer times is written but not counted) and bfq_put (value = 1 replaced, 0 kept).
  * On failure value is -1 and err says why (a Redis error text, or "connection lost"); err is
  * NULL on success and valid only during the call. */
 typedef void recon_int_fn(int64_t value, const char *err, void *privdata);
@@ -43,7 +44,10 @@ typedef void recon_universe_fn(int64_t version, int changed, const char *err, vo
 
 enum recon_mode {
     RECON_REPLACE, /* the newer record replaces the stored one whole */
-    RECON_MERGE    /* JSON members the newer record lacks are kept from the stored one */
+    RECON_MERGE    /* freshest wins per JSON member: each member keeps its own time (stored
+                      in the record's "ft" when older than the record's t); an incoming
+                      record may time members itself with "ft":{"member":T}; members it
+                      lacks, or that are newer in the stored record, are kept (bfq.lua) */
 };
 
 /* A batch of records for one bfq_merge call: state hash state_key (field -> JSON), its

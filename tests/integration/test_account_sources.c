@@ -4,7 +4,9 @@
  * A MARKET order opened through the simulator must show in bfq:acct:main:pos and in each
  * source's own view (account, positionrisk, userstream), converge, and go back to amt "0"
  * everywhere when closed; the USDT balance must equal the simulator's wallet exactly after
- * fills and commission; an order shows in bfq:acct:main:orders and leaves it when canceled; an
+ * fills and commission, and its available balance must follow the fill to the simulator's
+ * current availableBalance (REST times it by the request's send time, so the stream's newer
+ * ACCOUNT_UPDATE, which has no available balance, does not freeze it); an order shows in bfq:acct:main:orders and leaves it when canceled; an
  * order the exchange does not have is removed by the openOrders poll; and the watchdog flags
  * silent sources and publishes stale when every source is stopped. */
 #include <poll.h>
@@ -53,24 +55,44 @@ static int sources_seen(void *arg)
     return 1;
 }
 
-/* The simulator's own USDT wallet balance (malloc'd). */
-static char *sim_wallet(void)
+/* Member `name` of the simulator's own USDT asset in GET /fapi/v2/account (malloc'd). */
+static char *sim_usdt(const char *name)
 {
     char *body = NULL;
     if (tb_signed(&simacct, "GET", "/fapi/v2/account", NULL, &body) != 200) {
         free(body);
         return NULL;
     }
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", name);
     const char *p = strstr(body, "\"asset\":\"USDT\"");
-    const char *w = p ? strstr(p, "\"walletBalance\":\"") : NULL;
+    const char *w = p ? strstr(p, pat) : NULL;
     char *out = NULL;
     if (w) {
-        w += strlen("\"walletBalance\":\"");
+        w += strlen(pat);
         size_t n = strcspn(w, "\"");
         out = strndup(w, n);
     }
     free(body);
     return out;
+}
+
+static char *sim_wallet(void)
+{
+    return sim_usdt("walletBalance");
+}
+
+/* bfq:acct:main:bal USDT available equals the simulator's availableBalance read right after
+ * (it moves with the mark price, so th_wait_until retries). */
+static int available_matches(void *arg)
+{
+    (void)arg;
+    char *red = tb_hget_member(rc, "bfq:acct:main:bal", "USDT", "available");
+    char *sim = sim_usdt("availableBalance");
+    int ok = red && sim && tb_dec_eq(sim, red);
+    free(sim);
+    free(red);
+    return ok;
 }
 
 static int wallet_matches(void *arg)
@@ -171,6 +193,11 @@ int main(void)
     pid_t wd = spawn_role(conf, "watchdog", wdurl);
     CHECK(th_wait_until(sources_seen, NULL, 10000));
 
+    /* before the fill: available is the simulator's */
+    CHECK(th_wait_until(available_matches, NULL, 5000));
+    char *avail0 = tb_hget_member(rc, "bfq:acct:main:bal", "USDT", "available");
+    CHECK(avail0 != NULL);
+
     /* open: all three sources show the position and converge */
     char *body = NULL;
     CHECK(tb_market(&simacct, "BTCUSDT", "BUY", "0.010", "h8open1", &body) == 200);
@@ -183,15 +210,22 @@ int main(void)
     char *w = tb_hget_member(rc, "bfq:acct:main:bal", "USDT", "wallet");
     CHECK(w && !tb_dec_eq(w, "10000")); /* the commission was charged */
     free(w);
+    /* available follows the fill (the margin and commission taken) although the stream's
+     * ACCOUNT_UPDATE (no "available") is newer than the REST answers' updateTime: REST times
+     * it by the request's send time; the wallet stays the exact stream/REST value */
+    CHECK(th_wait_until(available_matches, NULL, 5000));
     char *avail = tb_hget_member(rc, "bfq:acct:main:bal", "USDT", "available");
-    CHECK(avail != NULL); /* kept from REST even when the stream (no "available") wrote last */
+    CHECK(avail != NULL && avail0 != NULL && !tb_dec_eq(avail, avail0));
     free(avail);
+    free(avail0);
+    CHECK(wallet_matches(NULL));
 
     /* close: amt "0" everywhere, balance still exact */
     CHECK(tb_market(&simacct, "BTCUSDT", "SELL", "0.010", "h8close1", &body) == 200);
     free(body);
     CHECK(th_wait_until(views_amt_is, "0", 5000));
     CHECK(th_wait_until(wallet_matches, NULL, 5000));
+    CHECK(th_wait_until(available_matches, NULL, 5000));
 
     /* open orders: a resting LIMIT order appears, and leaves when canceled */
     CHECK(tb_signed(&simacct, "POST", "/fapi/v1/order",

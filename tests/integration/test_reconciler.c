@@ -3,7 +3,7 @@
  *
  * Freshest wins: out-of-order arrivals, ties decided by uid, duplicate batches (nothing
  * changed, nothing published: checked on a SUBSCRIBE connection with a marker message), merge
- * mode, deletion with tombstones; bfq_put; bfq_next over an empty universe and over a universe
+ * mode (per-member times, "ft"), deletion with tombstones; bfq_put; bfq_next over an empty universe and over a universe
  * that shrinks while two "instances" call it; bfq_universe's stable indices, version and
  * message; the weight functions. */
 #include <ev.h>
@@ -253,6 +253,138 @@ static void test_merge_mode(void)
     struct rec bad[] = {{"USDT", "[1]", 4, 0, NULL}};
     CHECK(merge("bal", "bal", RECON_MERGE, bad, 1) == -1);
     CHECK(check_hget("bal", "USDT", "{\"wallet\":\"12\"}"));
+    free(published());
+}
+
+/* A member of the JSON stored in state field f, as text ("" absent, numbers as digits). */
+static int check_member(const char *state, const char *f, const char *member, const char *want)
+{
+    char *v = hget(state, f);
+    json_t *j = v ? json_loads(v, 0, NULL) : NULL;
+    free(v);
+    json_t *m = json_object_get(j, member);
+    char buf[64] = "";
+    if (json_is_string(m)) snprintf(buf, sizeof buf, "%s", json_string_value(m));
+    else if (json_is_integer(m)) snprintf(buf, sizeof buf, "%lld", (long long)json_integer_value(m));
+    int ok = th_streq(buf, want);
+    if (!ok) fprintf(stderr, "member %s of %s: got '%s', want '%s'\n", member, f, buf, want);
+    json_decref(j);
+    return ok;
+}
+
+/* Merge mode is per member: each member keeps the time it was set at ("ft" in the stored
+ * record for members older than the record's newest write), an older record fills only
+ * members that are missing or older still, a record may time members itself with "ft", ties
+ * go by uid, a refresh of times alone is written but neither counted nor published, and
+ * deletion still follows the record's newest time. */
+static void test_merge_fields(void)
+{
+    /* REST at 100 with available read at 150; then the stream at 120 (no available) */
+    struct rec rest[] = {{"USDT", "{\"wallet\":\"10\",\"available\":\"8\",\"t\":100,"
+                                  "\"src\":\"account\",\"ft\":{\"available\":150}}", 100, 0, NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, rest, 1) == 1);
+    free(published());
+    CHECK(check_hget("pf:ts", "USDT", "150:0"));
+    CHECK(check_member("pf", "USDT", "t", "150"));
+    struct rec ws[] = {{"USDT", "{\"wallet\":\"11\",\"cross\":\"11\",\"t\":120,"
+                                "\"src\":\"userstream\"}", 120, 7, NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, ws, 1) == 1);
+    CHECK(check_member("pf", "USDT", "wallet", "11") && check_member("pf", "USDT", "cross", "11"));
+    CHECK(check_member("pf", "USDT", "available", "8")); /* 150 > 120: kept */
+    CHECK(check_hget("pf:ts", "USDT", "150:0"));
+    CHECK(check_published("{\"t\":150,\"bal\":{\"USDT\":{\"wallet\":\"11\",\"available\":\"8\","
+                          "\"t\":150,\"src\":\"userstream\",\"cross\":\"11\"}}}"));
+    /* the stored record says when each member was set, and stays a plain record */
+    CHECK(check_hget("pf", "USDT",
+                     "{\"wallet\":\"11\",\"available\":\"8\",\"t\":150,\"src\":\"userstream\","
+                     "\"cross\":\"11\",\"ft\":{\"wallet\":\"120:7\",\"src\":\"120:7\","
+                     "\"cross\":\"120:7\"}}"));
+
+    /* the next REST answer: wallet as of 100 (older than the stream's 120: not taken), a new
+     * available read at 200 (taken) */
+    struct rec rest2[] = {{"USDT", "{\"wallet\":\"10\",\"available\":\"6\",\"t\":100,"
+                                   "\"src\":\"account\",\"ft\":{\"available\":200}}", 100, 0,
+                           NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, rest2, 1) == 1);
+    CHECK(check_member("pf", "USDT", "wallet", "11") && check_member("pf", "USDT", "available", "6"));
+    CHECK(check_member("pf", "USDT", "src", "userstream") && check_member("pf", "USDT", "t", "200"));
+    CHECK(check_hget("pf:ts", "USDT", "200:0"));
+    CHECK(check_published("{\"t\":200,\"bal\":{\"USDT\":{\"wallet\":\"11\",\"available\":\"6\","
+                          "\"t\":200,\"src\":\"userstream\",\"cross\":\"11\"}}}"));
+
+    /* an older record fills a member only where the stored member is older still: wallet
+     * (120) stays, a member nobody had ("margin") is filled, available (200) stays */
+    struct rec old[] = {{"USDT", "{\"wallet\":\"1\",\"available\":\"1\",\"margin\":\"3\"}", 110, 9,
+                         NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, old, 1) == 1);
+    CHECK(check_member("pf", "USDT", "wallet", "11") && check_member("pf", "USDT", "available", "6"));
+    CHECK(check_member("pf", "USDT", "margin", "3"));
+    CHECK(check_published("{\"t\":200,\"bal\":{\"USDT\":{\"wallet\":\"11\",\"available\":\"6\","
+                          "\"t\":200,\"src\":\"userstream\",\"cross\":\"11\",\"margin\":\"3\"}}}"));
+    /* ... and a record older than every member changes nothing */
+    struct rec older[] = {{"USDT", "{\"wallet\":\"1\",\"margin\":\"1\"}", 105, 0, NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, older, 1) == 0);
+    CHECK(check_member("pf", "USDT", "margin", "3"));
+
+    /* per-member times: equal (t, uid) keeps the stored member; a higher uid wins the tie */
+    struct rec tie[] = {{"USDT", "{\"available\":\"5\",\"ft\":{\"available\":\"200:0\"}}", 1, 0,
+                         NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, tie, 1) == 0);
+    CHECK(check_published(""));
+    struct rec tie_uid[] = {{"USDT", "{\"available\":\"5\",\"ft\":{\"available\":\"200:3\"}}", 1,
+                             0, NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, tie_uid, 1) == 1);
+    CHECK(check_member("pf", "USDT", "available", "5"));
+    CHECK(check_hget("pf:ts", "USDT", "200:3"));
+    free(published());
+    /* a bare ft time takes the record's uid: (200, 2) < (200, 3) */
+    struct rec tie_rec[] = {{"USDT", "{\"available\":\"4\",\"ft\":{\"available\":200}}", 1, 2,
+                             NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, tie_rec, 1) == 0);
+    CHECK(check_member("pf", "USDT", "available", "5"));
+
+    /* newer times, same values: written (the times move on), not counted, not published */
+    struct rec same[] = {{"USDT", "{\"wallet\":\"11\",\"cross\":\"11\"}", 300, 0, NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, same, 1) == 0);
+    CHECK(check_published(""));
+    CHECK(check_hget("pf:ts", "USDT", "300:0") && check_member("pf", "USDT", "t", "300"));
+    struct rec wallet_old[] = {{"USDT", "{\"wallet\":\"2\"}", 250, 0, NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, wallet_old, 1) == 0); /* 250 < 300 now */
+
+    /* a bad "ft" is refused whole */
+    struct rec badft[] = {{"USDT", "{\"wallet\":\"9\",\"ft\":{\"wallet\":\"soon\"}}", 400, 0,
+                           NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, badft, 1) == -1);
+    CHECK(check_member("pf", "USDT", "wallet", "11"));
+
+    /* deletion: decided by the record's newest time (300); a tombstone then needs newer
+     * members to bring the field back, and a new record is stored as sent */
+    struct rec del_old[] = {{"USDT", NULL, 299, 0, NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, del_old, 1) == 0);
+    CHECK(hget("pf", "USDT") != NULL);
+    struct rec del[] = {{"USDT", NULL, 301, 0, NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, del, 1) == 1);
+    CHECK(hget("pf", "USDT") == NULL);
+    CHECK(check_published("{\"t\":301,\"bal\":{\"USDT\":null}}"));
+    struct rec late[] = {{"USDT", "{\"wallet\":\"7\",\"available\":\"7\","
+                                  "\"ft\":{\"available\":301}}", 200, 0, NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, late, 1) == 0);
+    CHECK(hget("pf", "USDT") == NULL);
+    struct rec partly[] = {{"USDT", "{\"wallet\":\"7\",\"available\":\"7\","
+                                    "\"ft\":{\"available\":302}}", 200, 0, NULL}};
+    CHECK(merge("pf", "bal", RECON_MERGE, partly, 1) == 1);
+    CHECK(check_hget("pf", "USDT", "{\"available\":\"7\"}"));
+    CHECK(check_hget("pf:ts", "USDT", "302:0"));
+    free(published());
+    /* raw member texts survive: a 64-bit id and nested values are not re-encoded */
+    struct rec big[] = {{"o1", "{\"orderId\":12345678901234567890,\"x\":{\"a\":[1,\"}\"]}}", 5, 0,
+                         NULL}};
+    CHECK(merge("pf2", "orders", RECON_MERGE, big, 1) == 1);
+    CHECK(check_hget("pf2", "o1", "{\"orderId\":12345678901234567890,\"x\":{\"a\":[1,\"}\"]}}"));
+    struct rec big2[] = {{"o1", "{\"s\":\"FILLED\"}", 6, 0, NULL}};
+    CHECK(merge("pf2", "orders", RECON_MERGE, big2, 1) == 1);
+    CHECK(check_hget("pf2", "o1", "{\"orderId\":12345678901234567890,\"x\":{\"a\":[1,\"}\"]},"
+                                  "\"s\":\"FILLED\",\"ft\":{\"orderId\":\"5:0\",\"x\":\"5:0\"}}"));
     free(published());
 }
 
@@ -630,6 +762,7 @@ int main(void)
 
     test_merge_order();
     test_merge_mode();
+    test_merge_fields();
     test_merge_delete();
     test_merge_big();
     test_prune();
