@@ -23,7 +23,8 @@ struct acctrec_sink {
     char source[ACCTREC_SRC_MAX];
     char pos_key[ACCTREC_KEY_MAX], pos_ts[ACCTREC_KEY_MAX];
     char bal_key[ACCTREC_KEY_MAX], bal_ts[ACCTREC_KEY_MAX];
-    char view_key[ACCTREC_KEY_MAX], src_key[ACCTREC_KEY_MAX], channel[ACCTREC_KEY_MAX];
+    char view_key[ACCTREC_KEY_MAX], view_ts[ACCTREC_KEY_MAX];
+    char src_key[ACCTREC_KEY_MAX], channel[ACCTREC_KEY_MAX];
     json_t *cache_pos, *cache_bal; /* field -> last JSON sent */
     json_t *open;                  /* fields last sent with amt != 0 */
     mono_ms_t cache_since;
@@ -376,14 +377,16 @@ struct acctrec_sink *acctrec_sink_new(struct role *r, const char *source)
     if (!s) return NULL;
     s->r = r;
     snprintf(s->source, sizeof s->source, "%s", source);
-    char view[ACCTREC_KEY_MAX], src[ACCTREC_KEY_MAX];
+    char view[ACCTREC_KEY_MAX], view_ts[ACCTREC_KEY_MAX], src[ACCTREC_KEY_MAX];
     snprintf(view, sizeof view, "view:%s", source);
+    snprintf(view_ts, sizeof view_ts, "view:%s:ts", source);
     snprintf(src, sizeof src, "src:%s", source);
     int bad = acctrec_key(r, s->pos_key, sizeof s->pos_key, "pos") < 0 ||
               acctrec_key(r, s->pos_ts, sizeof s->pos_ts, "pos:ts") < 0 ||
               acctrec_key(r, s->bal_key, sizeof s->bal_key, "bal") < 0 ||
               acctrec_key(r, s->bal_ts, sizeof s->bal_ts, "bal:ts") < 0 ||
               acctrec_key(r, s->view_key, sizeof s->view_key, view) < 0 ||
+              acctrec_key(r, s->view_ts, sizeof s->view_ts, view_ts) < 0 ||
               acctrec_key(r, s->src_key, sizeof s->src_key, src) < 0 ||
               role_key(r, s->channel, sizeof s->channel, "ch:acct:%s", r->account) < 0;
     s->cache_pos = json_object();
@@ -441,37 +444,6 @@ static int cached(json_t *cache, const char *field, const char *json, int use_ca
     return 0;
 }
 
-/* Argument vector for HSET view field json ... (strings borrowed from the caller). */
-struct argv_buf {
-    const char **v;
-    size_t *len;
-    int n, cap;
-};
-
-static int argv_push(struct argv_buf *a, const char *s)
-{
-    if (a->n == a->cap) {
-        int cap = a->cap ? a->cap * 2 : 64;
-        const char **v = realloc(a->v, (size_t)cap * sizeof *v);
-        if (!v) return -1;
-        a->v = v;
-        size_t *l = realloc(a->len, (size_t)cap * sizeof *l);
-        if (!l) return -1;
-        a->len = l;
-        a->cap = cap;
-    }
-    a->v[a->n] = s;
-    a->len[a->n] = strlen(s);
-    a->n++;
-    return 0;
-}
-
-static void argv_free(struct argv_buf *a)
-{
-    free(a->v);
-    free(a->len);
-}
-
 /* JSON texts made during one send, freed at its end. */
 struct sendset {
     char **json;
@@ -506,7 +478,7 @@ struct send_ctx {
     int use_cache;
     int64_t uid, snap_t;
     struct recon_batch *pos, *bal;
-    struct argv_buf view;
+    struct recon_batch *view; /* this source's own view: freshest wins too, no publish */
     struct sendset keep;
     int records;
 };
@@ -523,7 +495,7 @@ static int add_pos(struct send_ctx *c, const struct acctrec_pos *p)
     if (cached(s->cache_pos, p->field, j, c->use_cache)) return 0;
     c->records++;
     if (recon_batch_add(c->pos, p->field, j, p->t, c->uid, NULL) < 0) return -1;
-    return argv_push(&c->view, p->field) < 0 || argv_push(&c->view, j) < 0 ? -1 : 0;
+    return recon_batch_add(c->view, p->field, j, p->t, c->uid, NULL);
 }
 
 static int add_bal(struct send_ctx *c, const struct acctrec_bal *a)
@@ -568,9 +540,8 @@ static int send_all(struct send_ctx *c)
         s->st.batches++;
         if (recon_batch_send(s->r->rc, c->pos, merge_done, s) < 0) rc = -1;
         c->pos = NULL;
-        if (rc == 0 && c->view.n > 2 &&
-            rconn_command_argv(s->r->rc, NULL, NULL, c->view.n, c->view.v, c->view.len) < 0)
-            rc = -1;
+        if (rc == 0 && recon_batch_send(s->r->rc, c->view, NULL, NULL) < 0) rc = -1;
+        c->view = NULL;
     }
     if (recon_batch_count(c->bal) > 0) {
         s->st.batches++;
@@ -590,17 +561,15 @@ int acctrec_sink_send(struct acctrec_sink *s, const struct acctrec_batch *b, int
     struct send_ctx c = {.s = s, .use_cache = use_cache, .uid = b->uid, .snap_t = b->snap_t};
     c.pos = recon_batch_new(s->pos_key, s->pos_ts, s->channel, "pos", RECON_REPLACE);
     c.bal = recon_batch_new(s->bal_key, s->bal_ts, s->channel, "bal", RECON_MERGE);
-    int rc = (!c.pos || !c.bal || argv_push(&c.view, "HSET") < 0 ||
-              argv_push(&c.view, s->view_key) < 0)
-                 ? -1
-                 : 0;
+    c.view = recon_batch_new(s->view_key, s->view_ts, NULL, "pos", RECON_REPLACE);
+    int rc = !c.pos || !c.bal || !c.view ? -1 : 0;
     for (size_t i = 0; rc == 0 && i < b->npos; i++) rc = add_pos(&c, &b->pos[i]);
     if (rc == 0 && b->complete) rc = add_missing(&c, b);
     for (size_t i = 0; rc == 0 && i < b->nbal; i++) rc = add_bal(&c, &b->bal[i]);
     if (rc == 0) rc = send_all(&c);
     recon_batch_free(c.pos);
     recon_batch_free(c.bal);
-    argv_free(&c.view);
+    recon_batch_free(c.view);
     sendset_free(&c.keep);
     if (rc < 0) {
         s->st.errors++;
