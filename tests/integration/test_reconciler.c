@@ -361,7 +361,9 @@ static void test_merge_fields(void)
      * members to bring the field back, and a new record is stored as sent */
     struct rec del_old[] = {{"USDT", NULL, 299, 0, NULL}};
     CHECK(merge("pf", "bal", RECON_MERGE, del_old, 1) == 0);
-    CHECK(hget("pf", "USDT") != NULL);
+    char *kept = hget("pf", "USDT");
+    CHECK(kept != NULL);
+    free(kept);
     struct rec del[] = {{"USDT", NULL, 301, 0, NULL}};
     CHECK(merge("pf", "bal", RECON_MERGE, del, 1) == 1);
     CHECK(hget("pf", "USDT") == NULL);
