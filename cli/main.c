@@ -2,6 +2,7 @@
  *
  * Dispatches to the command table (cli/commands.c); `bfq --help` lists the commands,
  * `bfq --version` prints the version and git revision, anything unknown exits 2 with one line. */
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -20,6 +21,9 @@ static void usage(FILE *out)
 
 int main(int argc, char **argv)
 {
+    /* Every command talks to sockets: a peer that closed must be an error to handle (EPIPE),
+     * never a silent death by SIGPIPE. */
+    signal(SIGPIPE, SIG_IGN);
     if (argc < 2) {
         usage(stderr);
         return 2;

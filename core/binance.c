@@ -33,6 +33,7 @@
 #define BINANCE_SYNC_MAX_AGE_MS (30 * 60 * 1000) /* re-sync the clock at least this often */
 #define BINANCE_DEFAULT_TIMEOUT_MS 5000
 #define BINANCE_DEFAULT_RETRY_MS 60000 /* 429/418 without Retry-After */
+#define BINANCE_RETRY_MAX_S (3 * 24 * 3600) /* Binance's longest IP ban; caps Retry-After */
 #define BINANCE_TIME_PATH "/fapi/v1/time"
 
 enum breq_stage { STAGE_WEIGHT, STAGE_CLOCK, STAGE_HTTP };
@@ -285,8 +286,10 @@ static void classify(const struct http_response *hres, struct binance_result *re
     res->outcome = status_outcome(hres->code, is_err);
     if (!is_err) snprintf(res->msg, sizeof res->msg, "HTTP %ld", hres->code);
     if (res->outcome == BINANCE_ERATE || res->outcome == BINANCE_EBANNED)
-        res->retry_after_ms =
-            hres->retry_after_s >= 0 ? hres->retry_after_s * 1000 : BINANCE_DEFAULT_RETRY_MS;
+        res->retry_after_ms = hres->retry_after_s < 0 ? BINANCE_DEFAULT_RETRY_MS
+                              : hres->retry_after_s > BINANCE_RETRY_MAX_S
+                                  ? (int64_t)BINANCE_RETRY_MAX_S * 1000 /* no overflow */
+                                  : hres->retry_after_s * 1000;
 }
 
 /* ---- the clock ---- */

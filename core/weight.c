@@ -33,6 +33,7 @@
 
 #define WEIGHT_KEY_MAX 256
 #define WEIGHT_RETRY_MIN_MS 5
+#define WEIGHT_LIMIT_MAX 1000000000 /* limit * percent must not overflow; Binance says 2400 */
 
 struct wtake {
     int weight;
@@ -74,6 +75,15 @@ static void wb_release_if_done(struct weight_budget *wb)
 static int64_t wb_budget(const struct weight_budget *wb)
 {
     return wb->limit * wb->percent / 100;
+}
+
+/* The weight the head asks for: a request heavier than the whole budget could never fit and
+ * would block the FIFO for good, so it counts as the whole budget (it then goes alone in a
+ * minute that is otherwise empty; Binance's header and 429 answers stay the backstop). */
+static int64_t wb_head_weight(const struct weight_budget *wb)
+{
+    int64_t w = wb->head->weight, budget = wb_budget(wb);
+    return w > budget && budget > 0 ? budget : w;
 }
 
 static void wb_kick(struct weight_budget *wb)
@@ -141,11 +151,11 @@ static int wb_take_local(struct weight_budget *wb)
         wb_wait(wb, wb->local_stop_until - now);
         return 0;
     }
-    if (wb->local_used + wb->head->weight > wb_budget(wb)) {
+    if (wb->local_used + wb_head_weight(wb) > wb_budget(wb)) {
         wb_wait(wb, 60000 - now % 60000);
         return 0;
     }
-    wb->local_used += wb->head->weight;
+    wb->local_used += wb_head_weight(wb);
     wb->st.used_minute = wb->local_used;
     return 1;
 }
@@ -238,7 +248,7 @@ static int wb_ask_redis(struct weight_budget *wb)
     if (!wb->rc || !rconn_is_up(wb->rc)) return -1;
     minute_key(wb, mk, sizeof mk);
     stop_key(wb, sk, sizeof sk);
-    snprintf(w, sizeof w, "%d", wb->head->weight);
+    snprintf(w, sizeof w, "%lld", (long long)wb_head_weight(wb));
     snprintf(budget, sizeof budget, "%lld", (long long)wb_budget(wb));
     snprintf(now, sizeof now, "%lld", (long long)timebase_wall_ms());
     const char *argv[] = {"FCALL", "bfq_weight_take", "2", mk, sk, w, budget, now};
@@ -274,7 +284,9 @@ struct weight_budget *weight_new(struct ev_loop *loop, struct rconn *rc,
     struct weight_budget *wb;
     const char *prefix = opts && opts->prefix ? opts->prefix : "bfq:";
     const char *ip = opts && opts->ip && opts->ip[0] ? opts->ip : "default";
-    if (!opts || opts->limit <= 0 || opts->percent < 0 || opts->percent > 100) return NULL;
+    if (!opts || opts->limit <= 0 || opts->limit > WEIGHT_LIMIT_MAX || opts->percent < 0 ||
+        opts->percent > 100)
+        return NULL;
     if (strlen(prefix) >= sizeof wb->prefix || strlen(ip) >= sizeof wb->ip) return NULL;
     wb = calloc(1, sizeof *wb);
     if (!wb) return NULL;
@@ -367,7 +379,7 @@ void weight_observe(struct weight_budget *wb, int64_t used_weight_1m, int64_t re
 
 void weight_set_limit(struct weight_budget *wb, int64_t limit)
 {
-    if (limit <= 0) return;
+    if (limit <= 0 || limit > WEIGHT_LIMIT_MAX) return; /* e.g. a garbled exchangeInfo */
     wb->limit = limit;
     ev_timer_stop(wb->loop, &wb->retry); /* the head may fit now */
     wb_kick(wb);

@@ -26,7 +26,7 @@ struct weight_budget;
 struct weight_options {
     const char *prefix;    /* key prefix, "bfq:" by default; copied */
     const char *ip;        /* source IP this budget is for ("127.0.0.2", "default"); copied */
-    int64_t limit;         /* exchange limit per minute, e.g. 2400 */
+    int64_t limit;         /* exchange limit per minute, e.g. 2400; 1..10^9 */
     int percent;           /* budget as percent of limit, 1..100; 0 means 90 */
     int64_t grace_ms;      /* hold takes this long after Redis went down before the local
                               count; 0 means WEIGHT_GRACE_MS; negative: no hold at all (local
@@ -46,7 +46,8 @@ struct weight_budget *weight_new(struct ev_loop *loop, struct rconn *rc,
 void weight_free(struct weight_budget *wb);
 
 /* Takes `weight` units, now or as soon as the budget allows; fn runs from the loop, never from
- * inside this call. */
+ * inside this call. A weight above the whole budget counts as the whole budget (it would
+ * otherwise never fit and hold every later take behind it). */
 void weight_take(struct weight_budget *wb, int weight, weight_grant_fn *fn, void *privdata);
 
 /* Tells the budget that its Redis connection is now up (up = 1: held takes go to Redis at
@@ -56,7 +57,7 @@ void weight_redis_state(struct weight_budget *wb, int up);
 /* Feeds back an answer: the X-MBX-USED-WEIGHT-1M value (or -1) and, for 429/418, the wait. */
 void weight_observe(struct weight_budget *wb, int64_t used_weight_1m, int64_t retry_after_ms);
 
-/* Changes the limit (after reading exchangeInfo). */
+/* Changes the limit (after reading exchangeInfo); a limit <= 0 or above 10^9 is ignored. */
 void weight_set_limit(struct weight_budget *wb, int64_t limit);
 
 struct weight_stats {

@@ -224,6 +224,25 @@ static void test_header_correction(struct rconn *rc, redisContext *c)
     CHECK(g.abandoned == 1);
 }
 
+/* A take heavier than the whole budget counts as the budget: it goes through alone in its
+ * minute instead of waiting forever and holding every later take behind it. */
+static void test_heavier_than_budget(struct rconn *rc, redisContext *c)
+{
+    char key[128];
+    struct grants g = {.order_ok = 1};
+    struct ticket t0 = {&g, 0}, t1 = {&g, 1};
+    avoid_minute_edge();
+    struct weight_budget *a = budget(rc, "10.0.0.16", 100, 50); /* budget 50 */
+    weight_take(a, 80, on_grant, &t0);
+    weight_take(a, 1, on_grant, &t1);
+    run_for(200);
+    CHECK(g.granted == 1); /* the heavy one; the light one waits for the next minute */
+    minute_key("10.0.0.16", key, sizeof key);
+    CHECK(sync_int(c, "GET %s", key) == 50);
+    weight_free(a);
+    CHECK(g.abandoned == 1);
+}
+
 static void test_local_fallback(void)
 {
     char url[64];
@@ -420,6 +439,7 @@ int main(void)
         test_shared_ip(rc, c);
         test_stop(rc, c);
         test_header_correction(rc, c);
+        test_heavier_than_budget(rc, c);
         test_free_in_callback(rc);
         test_binance_budget(rc, c);
     }

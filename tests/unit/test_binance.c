@@ -115,6 +115,8 @@ static int reply_error(const char *t, struct thttp_resp *resp)
     } tab[] = {
         {"/e/429", 429, "Retry-After: 5\r\n", "{\"code\":-1003,\"msg\":\"Too many requests.\"}"},
         {"/e/429bare", 429, NULL, "{\"code\":-1003,\"msg\":\"Too many requests.\"}"},
+        {"/e/429huge", 429, "Retry-After: 900000000000000000\r\n",
+         "{\"code\":-1003,\"msg\":\"Too many requests.\"}"},
         {"/e/418", 418, "retry-after: 120\r\n", "{\"code\":-1003,\"msg\":\"IP banned\"}"},
         {"/e/503", 503, NULL, "Service Unavailable."},
         {"/e/500json", 500, NULL, "{\"code\":-1000,\"msg\":\"unknown error\"}"},
@@ -377,6 +379,8 @@ static void test_classification(void)
     struct binance_client *bc = client(NULL, 0, 300);
     check_outcome(bc, "/e/429", BINANCE_ERATE, 429, -1003, 5000);
     check_outcome(bc, "/e/429bare", BINANCE_ERATE, 429, -1003, 60000);
+    /* A hostile Retry-After is capped (at Binance's longest ban), never overflowed. */
+    check_outcome(bc, "/e/429huge", BINANCE_ERATE, 429, -1003, 3LL * 24 * 3600 * 1000);
     check_outcome(bc, "/e/418", BINANCE_EBANNED, 418, -1003, 120000);
     check_outcome(bc, "/e/503", BINANCE_ESERVER, 503, 0, 0);
     check_outcome(bc, "/e/500json", BINANCE_ESERVER, 500, -1000, 0);
