@@ -9,7 +9,8 @@
  * On trigger: ALGO_UPDATE TRIGGERING, a plain MARKET (or LIMIT for STOP/TAKE_PROFIT) order in
  * the matching engine (its own orderId, "ai"), ALGO_UPDATE TRIGGERED, and FINISHED with the
  * executed price and quantity once that order is final. A reduce-only order with nothing to
- * reduce ends CANCELED with rm "Reduce Only reject" (as the documentation's example). */
+ * reduce ends CANCELED with rm "Reduce Only reject" (as the documentation's example).
+ * At most ENG_ALGO_HISTORY_MAX algo orders are kept per account; the oldest final ones go. */
 #include <stdio.h>
 #include <string.h>
 
@@ -161,6 +162,30 @@ static int parse_algo(struct sim_engine *e, struct sim_account *a, const struct 
     return 0;
 }
 
+static int algo_is_final(const struct eng_algo *g)
+{
+    return g->status == ALGO_CANCELED || g->status == ALGO_FINISHED ||
+           g->status == ALGO_REJECTED || g->status == ALGO_EXPIRED;
+}
+
+/* Keeps the algo list bounded: when full, drops the oldest half of the final algo orders
+ * (NEW, TRIGGERING and TRIGGERED stay). Called only before an append, when no index is held. */
+static void algo_compact(struct sim_account *a)
+{
+    size_t nfinal = 0, drop, w = 0;
+    if (a->algos.n < ENG_ALGO_HISTORY_MAX) return;
+    for (size_t i = 0; i < a->algos.n; i++) nfinal += algo_is_final(&a->algos.v[i]);
+    drop = nfinal / 2;
+    for (size_t i = 0; i < a->algos.n; i++) {
+        if (drop && algo_is_final(&a->algos.v[i])) {
+            drop--;
+            continue;
+        }
+        a->algos.v[w++] = a->algos.v[i];
+    }
+    a->algos.n = w;
+}
+
 static int algo_new(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
                     int64_t now_ms, struct sim_reply *out)
 {
@@ -170,6 +195,7 @@ static int algo_new(struct sim_engine *e, struct sim_account *a, const struct si
         eng_reply_err(out, &err);
         return 1;
     }
+    algo_compact(a);
     n = ENG_PUSH(a->algos);
     *n = g;
     n->id = e->next_algo_id++;

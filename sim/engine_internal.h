@@ -27,6 +27,7 @@
 #define ENG_MSG_MAX 200
 #define ENG_MAX_ALGO_OPEN 200    /* conditional orders per account, all symbols */
 #define ENG_HISTORY_MAX 100000   /* trades, income rows, finished orders kept per account */
+#define ENG_ALGO_HISTORY_MAX 10000 /* algo orders kept per account (finished ones go first) */
 #define ENG_MONEY_SCALE 8        /* balances, PnL, commission: 8 decimals like Binance */
 #define ENG_DEFAULT_LEVERAGE 20
 #define ENG_DAY_MS 86400000LL

@@ -153,17 +153,17 @@ static void acct_roll(struct acct_entry *a, int64_t now_ms)
     a->last_seen = now_ms;
 }
 
-int limits_orders_full(struct limits *l, const char *account, int n, int64_t now_ms,
+int limits_orders_full(struct limits *l, const char *account, int n10, int n1m, int64_t now_ms,
                        const char **which, int *limit)
 {
     struct acct_entry *a = acct_find(l, account, now_ms);
     acct_roll(a, now_ms);
-    if (a->c10 + n > l->orders_10s) {
+    if (a->c10 + n10 > l->orders_10s) {
         *which = "10 SECOND";
         *limit = l->orders_10s;
         return 1;
     }
-    if (a->c60 + n > l->orders_1m) {
+    if (a->c60 + n1m > l->orders_1m) {
         *which = "1 MINUTE";
         *limit = l->orders_1m;
         return 1;
@@ -171,12 +171,12 @@ int limits_orders_full(struct limits *l, const char *account, int n, int64_t now
     return 0;
 }
 
-void limits_orders_add(struct limits *l, const char *account, int n, int64_t now_ms)
+void limits_orders_add(struct limits *l, const char *account, int n10, int n1m, int64_t now_ms)
 {
     struct acct_entry *a = acct_find(l, account, now_ms);
     acct_roll(a, now_ms);
-    a->c10 += n;
-    a->c60 += n;
+    a->c10 += n10;
+    a->c60 += n1m;
 }
 
 void limits_orders_counts(struct limits *l, const char *account, int64_t now_ms, int64_t *c10s,

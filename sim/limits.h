@@ -33,11 +33,12 @@ enum limits_verdict limits_charge(struct limits *l, const char *ip, int weight, 
 int64_t limits_used(struct limits *l, const char *ip, int64_t now_ms);
 int64_t limits_weight_limit(const struct limits *l);
 
-/* Order limits: nonzero when `n` more orders would pass a limit (*which is "10 SECOND" or
- * "1 MINUTE", *limit its value). */
-int limits_orders_full(struct limits *l, const char *account, int n, int64_t now_ms,
+/* Order limits: nonzero when n10 more on the 10 s counter or n1m more on the 1 min counter
+ * would pass a limit (*which is "10 SECOND" or "1 MINUTE", *limit its value). The two differ
+ * for batchOrders, which Binance counts 5 on ORDERS-10S and 1 on ORDERS-1M. */
+int limits_orders_full(struct limits *l, const char *account, int n10, int n1m, int64_t now_ms,
                        const char **which, int *limit);
-void limits_orders_add(struct limits *l, const char *account, int n, int64_t now_ms);
+void limits_orders_add(struct limits *l, const char *account, int n10, int n1m, int64_t now_ms);
 void limits_orders_counts(struct limits *l, const char *account, int64_t now_ms, int64_t *c10s,
                           int64_t *c1m);
 

@@ -304,6 +304,10 @@ static void ep_klines(struct mdata *md, const struct sim_params *p, int64_t now,
         return;
     }
     struct sbuf *b = &r->body;
+    if (start > now) { /* nothing yet; also keeps far times away from the calendar (1M) */
+        sbuf_adds(b, "[]");
+        return;
+    }
     sbuf_addc(b, '[');
     int64_t o = klines_first(iv, start, end, limit, now);
     int n = 0;

@@ -26,7 +26,7 @@ enum auth { AUTH_PUBLIC, AUTH_APIKEY, AUTH_SIGNED };
 struct route {
     const char *method, *path;
     int weight, weight_all; /* weight_all: without `symbol` (0 = same) */
-    int orders;             /* counts against the ORDERS limits */
+    int orders;             /* ORDERS-10S count per request (0: not an order endpoint) */
 };
 
 /* The engine's endpoints and their IP weights (reference §5). */
@@ -42,7 +42,7 @@ static const struct route engine_routes[] = {
     {"GET", "/fapi/v1/order", 1, 0, 0},
     {"POST", "/fapi/v1/order", 0, 0, 1},
     {"DELETE", "/fapi/v1/order", 1, 0, 0},
-    {"POST", "/fapi/v1/batchOrders", 5, 0, 1},
+    {"POST", "/fapi/v1/batchOrders", 5, 0, 5},
     {"DELETE", "/fapi/v1/batchOrders", 1, 0, 0},
     {"DELETE", "/fapi/v1/allOpenOrders", 1, 0, 0},
     {"GET", "/fapi/v1/allOrders", 5, 0, 0},
@@ -276,7 +276,7 @@ static void engine_call(struct sim_ctx *c, const struct sim_request *q, struct s
     if (rt && rt->orders) {
         const char *which = "";
         int lim = 0;
-        if (limits_orders_full(c->limits, acct, 1, now, &which, &lim)) {
+        if (limits_orders_full(c->limits, acct, rt->orders, 1, now, &which, &lim)) {
             char msg[128];
             snprintf(msg, sizeof(msg), "Too many new orders; current limit is %d orders per %s.",
                      lim, which);
@@ -296,7 +296,12 @@ static void engine_call(struct sim_ctx *c, const struct sim_request *q, struct s
     else sbuf_adds(&r->body, "{}");
     free(text);
     if (rep.body) json_decref(rep.body);
-    if (rep.order_count > 0) limits_orders_add(c->limits, acct, rep.order_count, now);
+    if (rep.order_count > 0) {
+        /* a batch counts 5 on ORDERS-10S and 1 on ORDERS-1M however many it places */
+        int batch = rt && rt->orders > 1;
+        limits_orders_add(c->limits, acct, batch ? rt->orders : rep.order_count,
+                          batch ? 1 : rep.order_count, now);
+    }
     if (rt && rt->orders) {
         r->order_headers = 1;
         limits_orders_counts(c->limits, acct, now, &r->oc10, &r->oc1m);

@@ -11,6 +11,7 @@
 
 #include "core/jsonval.h"
 #include "sim/engine.h"
+#include "sim/engine_internal.h"
 #include "sim/market.h"
 #include "sim/params.h"
 #include "tests/harness/harness.h"
@@ -788,6 +789,42 @@ static void test_algo_stop(void)
     world_close(&w);
 }
 
+/* Placing and cancelling algo orders for ever keeps the account's algo list bounded, and an
+ * open algo order placed first survives the trimming. */
+static void test_algo_history_bounded(void)
+{
+    struct world w;
+    char q[512], qs[DEC_STR_MAX], ps[DEC_STR_MAX];
+    json_t *body;
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = pick(&w, -1, -1);
+    if (!s) return;
+    struct dec qty = go_long(&w, s, T0);
+    fmt(qty, qs);
+    fmt(tick_mul(s, sim_market_last(w.m, s->index, T0), -30), ps);
+    snprintf(q, sizeof q, "algoType=CONDITIONAL&symbol=%s&side=SELL&type=STOP_MARKET&quantity=%s&triggerPrice=%s&reduceOnly=true&clientAlgoId=keep",
+             s->name, qs, ps);
+    CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == 0);
+    int placed = 0, cancelled = 0;
+    for (int i = 0; i < 2 * ENG_ALGO_HISTORY_MAX + 100; i++) {
+        snprintf(q, sizeof q, "algoType=CONDITIONAL&symbol=%s&side=SELL&type=STOP_MARKET&quantity=%s&triggerPrice=%s&reduceOnly=true",
+                 s->name, qs, ps);
+        if (req(&w, "POST", "/fapi/v1/algoOrder", q, T0, &body) != 200) break;
+        placed++;
+        snprintf(q, sizeof q, "algoId=%lld", (long long)json_integer_value(json_object_get(body, "algoId")));
+        json_decref(body);
+        cancelled += req_code(&w, "DELETE", "/fapi/v1/algoOrder", q, T0) == 0;
+        ev_clear(&w.ev);
+    }
+    CHECK(placed == 2 * ENG_ALGO_HISTORY_MAX + 100 && cancelled == placed);
+    CHECK(w.a->algos.n <= ENG_ALGO_HISTORY_MAX);
+    CHECK(req(&w, "GET", "/fapi/v1/openAlgoOrders", "", T0, &body) == 200);
+    CHECK(json_array_size(body) == 1);
+    CHECK_EQ_STR(sget(json_array_get(body, 0), "clientAlgoId"), "keep");
+    json_decref(body);
+    world_close(&w);
+}
+
 static void test_classic_stop(void)
 {
     struct world w;
@@ -938,6 +975,7 @@ int main(void)
     test_rejects();
     test_max_orders_and_batches();
     test_algo_stop();
+    test_algo_history_bounded();
     test_classic_stop();
     test_funding_and_admin();
     test_determinism();
