@@ -33,7 +33,7 @@ Functions (ARGV after the keys):
   bfq_prune  state, ts | before, cursor, count                  -> {next_cursor, pruned}
 ]]
 
-local BFQ_VERSION = 4
+local BFQ_VERSION = 5
 
 local CHUNK = 1000         -- values per HSET/HMGET/RPUSH call (unpack() allows ~8000)
 local CURSOR_WRAP = 1e12   -- bfq_next folds its cursor back below this
@@ -596,11 +596,10 @@ local function bfq_put(keys, args)
     local channel, message = args[1], args[2]
     local t, uid = num(args[3], 't'), num(args[4], 'uid')
     local old = redis.call('HMGET', key, 't', 'uid')
-    if old[1] then
-        local st = num(old[1], 'stored t')
-        local suid = old[2] and num(old[2], 'stored uid') or '0'
-        if not newer(t, uid, st, suid) then return 0 end
-    end
+    -- an unreadable stored stamp is written over (as in bfq_merge), never an error forever
+    local st, suid
+    if old[1] then st, suid = split_ts(old[1] .. ':' .. (old[2] or '0')) end
+    if st and not newer(t, uid, st, suid) then return 0 end
     local pairs_ = { 't', t, 'uid', uid }
     for i = 5, #args, 2 do
         if args[i] ~= 't' and args[i] ~= 'uid' then

@@ -552,6 +552,15 @@ static void test_put(void)
     CHECK(hget("kl", "src") == NULL);                 /* the whole record was replaced */
     CHECK(check_hget("kl", "t", "100"));
     CHECK(check_hget("kl", "uid", "1"));
+    /* an unreadable stored stamp (written by hand, say) is written over, not an error forever */
+    redisReply *r = redisCommand(cmd, "HSET klbad t 12x uid 0 bars old");
+    freeReplyObject(r);
+    CHECK(put("klbad", "m5", 5, 0, 1, f1, v1) == 1);
+    CHECK(check_published("m5"));
+    CHECK(check_hget("klbad", "t", "5"));
+    CHECK(check_hget("klbad", "bars", "[[2]]"));
+    CHECK(put("klbad", "m6", 4, 0, 1, f2, v2) == 0); /* and the rule holds again */
+    CHECK(check_published(""));
 }
 
 /* ---- bfq_next and bfq_universe ------------------------------------------------------- */
