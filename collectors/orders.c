@@ -296,12 +296,21 @@ static void poll_write(struct orders *o, const redisReply *keys)
     if (!b) return;
     json_t *listed = json_object(), *item;
     size_t i;
+    if (!listed) {
+        recon_batch_free(b);
+        return;
+    }
     json_array_foreach(o->pending, i, item) {
         const char *f = json_string_value(json_array_get(item, 0));
         json_object_set_new(listed, f, json_true());
         if (recon_batch_add(b, f, json_string_value(json_array_get(item, 1)),
-                            json_integer_value(json_array_get(item, 2)), 0, NULL) < 0)
-            break;
+                            json_integer_value(json_array_get(item, 2)), 0, NULL) < 0) {
+            /* a partial list would delete the open orders it failed to name: drop the round */
+            o->st.poll_errors++;
+            json_decref(listed);
+            recon_batch_free(b);
+            return;
+        }
     }
     for (size_t k = 0; keys && k < keys->elements; k++) {
         const redisReply *e = keys->element[k];

@@ -144,7 +144,8 @@ static int us_account_update(struct us *u, const json_t *ev, char *err, size_t e
     return 0;
 }
 
-/* Dispatches one event by its "e". Returns 0, or -1 (malformed) with err. */
+/* Dispatches one event by its "e"; raw is its text (NULL when it came wrapped in a combined
+ * stream message). Returns 0, or -1 (malformed) with err. */
 static int us_dispatch(struct us *u, const json_t *ev, const char *raw, size_t len, char *err,
                        size_t errcap)
 {
@@ -160,7 +161,13 @@ static int us_dispatch(struct us *u, const json_t *ev, const char *raw, size_t l
     } else if (!strcmp(type, "ALGO_UPDATE")) {
         rc = orders_apply_algo_event(u->orders, ev, ++u->uid, err, errcap) < 0 ? -1 : 0;
     } else if (!strcmp(type, "TRADE_LITE")) {
-        orders_publish_lite(u->orders, e, raw, len);
+        if (raw) {
+            orders_publish_lite(u->orders, e, raw, len);
+        } else { /* combined stream: publish the event, not its wrapper */
+            char *text = jv_dump(ev);
+            if (text) orders_publish_lite(u->orders, e, text, strlen(text));
+            free(text);
+        }
     } else if (!strcmp(type, "listenKeyExpired")) {
         us_rollover_new_key(u, "listenKeyExpired");
     } else {
@@ -190,7 +197,8 @@ static void us_message(struct wsc_conn *c, const char *data, size_t len, void *p
     }
     const json_t *ev = root, *inner = json_object_get(root, "data");
     if (json_is_object(inner) && json_object_get(root, "stream")) ev = inner; /* combined */
-    if (us_dispatch(u, ev, data, len, err, sizeof err) < 0) us_malformed(u, err);
+    if (us_dispatch(u, ev, ev == root ? data : NULL, len, err, sizeof err) < 0)
+        us_malformed(u, err);
     json_decref(root);
 }
 

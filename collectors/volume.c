@@ -396,7 +396,8 @@ static void volume_on_universe(struct rconn *rc, struct redisReply *reply, void 
     } else {
         v->tickers_ok = 0; /* no universe: nothing to rank */
         if (v->redis_errors++ % 20 == 0)
-            log_error("reading the universe failed", "err=\"%s\"", reply ? reply->str : "lost");
+            log_error("reading the universe failed", "err=\"%s\"",
+                      !reply ? "lost" : reply->type == REDIS_REPLY_ERROR ? reply->str : "too long");
     }
     volume_step_done(v);
 }
