@@ -38,7 +38,8 @@ static void poll_done(const struct binance_result *res, void *privdata)
     }
     char err[160] = "";
     acctrec_batch_clear(&p->batch);
-    if (p->spec->parse(res->json, p->version, &p->batch, err, sizeof err) < 0) {
+    if (p->spec->parse(res->json, p->version, &p->batch, err, sizeof err) < 0 ||
+        acctrec_batch_check_time(&p->batch, binance_time_limit(p->r.bc), err, sizeof err) < 0) {
         p->malformed++;
         role_count_invalid(&p->r, p->spec->name, err);
         acctrec_sink_error(p->sink, err);

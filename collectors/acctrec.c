@@ -82,6 +82,27 @@ static struct acctrec_bal *batch_new_bal(struct acctrec_batch *b)
     return p;
 }
 
+/* Writes the refusal of time t of what into err; returns -1. */
+static int acctrec_time_ahead(const char *what, int64_t t, int64_t limit, char *err, size_t cap)
+{
+    snprintf(err, cap, "%s: time %lld is ahead of the exchange clock (limit %lld)", what,
+             (long long)t, (long long)limit);
+    return -1;
+}
+
+int acctrec_batch_check_time(const struct acctrec_batch *b, int64_t limit, char *err,
+                             size_t errcap)
+{
+    for (size_t i = 0; i < b->npos; i++)
+        if (b->pos[i].t > limit) return acctrec_time_ahead(b->pos[i].field, b->pos[i].t, limit,
+                                                           err, errcap);
+    for (size_t i = 0; i < b->nbal; i++)
+        if (b->bal[i].t > limit) return acctrec_time_ahead(b->bal[i].asset, b->bal[i].t, limit,
+                                                           err, errcap);
+    if (b->t_max > limit) return acctrec_time_ahead("event", b->t_max, limit, err, errcap);
+    return 0;
+}
+
 int64_t acctrec_sent_exch_ms(const struct binance_client *bc, const struct binance_result *res)
 {
     int64_t t = res->sent_ms + binance_servertime(bc)->offset_ms;

@@ -94,6 +94,13 @@ int acctrec_parse_positionrisk(const json_t *root, int version, struct acctrec_b
 int acctrec_parse_account_update(const json_t *ev, struct acctrec_batch *b, char *err,
                                  size_t errcap) __attribute__((warn_unused_result));
 
+/* Refuses a parsed batch holding an exchange time (a record's t or t_max) later than limit
+ * (binance_time_limit of the source's client): such a record would win "freshest wins" until
+ * real time caught up. Returns 0, or -1 with "time ... is ahead of the exchange clock" in err;
+ * the caller then discards the whole batch as malformed, as after a parser error. */
+int acctrec_batch_check_time(const struct acctrec_batch *b, int64_t limit, char *err,
+                             size_t errcap) __attribute__((warn_unused_result));
+
 /* The send time of request res on the exchange clock (its local send wall ms plus the
  * client's measured server-time offset). A REST snapshot was computed at some exchange time
  * >= this, so it is a safe freshness for values the answer does not time-stamp: any event

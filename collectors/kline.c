@@ -188,6 +188,11 @@ static void kline_finish(struct kline_job *j)
         snprintf(what, sizeof(what), "book %s", j->sym);
         bad = k->use_ticker ? bars_book_from_ticker(j->book, &book, err, sizeof(err)) < 0
                             : bars_book_from_depth(j->book, &book, err, sizeof(err)) < 0;
+        if (!bad && !binance_time_plausible(k->r.bc, book.t)) {
+            snprintf(err, sizeof(err), "time %lld is ahead of the exchange clock",
+                     (long long)book.t);
+            bad = 1;
+        }
     }
     if (bad) {
         role_count_invalid(&k->r, what, err);

@@ -289,12 +289,14 @@ static void tick_answer(const struct binance_result *res, void *privdata)
         t->write_errors++;
         return;
     }
+    t->uni.time_limit = binance_time_limit(t->role.bc);
     if (tickparse_fill(res->json, &t->uni, b, &st) < 0) {
         t->refused++;
         role_count_invalid(&t->role, "bookTicker", st.err);
         recon_batch_free(b);
         return;
     }
+    if (st.future > 0) role_count_invalid(&t->role, "bookTicker", st.err); /* others kept */
     if (st.max_t > t->max_t) t->max_t = st.max_t;
     t->unchanged += (int64_t)st.same;
     if (recon_batch_count(b) == 0) {

@@ -281,6 +281,13 @@ static int fill_one(const json_t *e, struct tick_universe *u, unsigned char *see
     }
     seen[idx] = 1;
     if (read_prices(e, &x, why, sizeof why) < 0) goto bad;
+    if (u->time_limit > 0 && x.t > u->time_limit) {
+        if (st->future++ == 0)
+            snprintf(st->err, sizeof st->err,
+                     "entry %zu: %s time %lld is ahead of the exchange clock (limit %lld)",
+                     st->entries - 1, x.sym, (long long)x.t, (long long)u->time_limit);
+        return 0;
+    }
     if (x.t < u->last_t[idx] || (x.t == u->last_t[idx] && x.uid <= u->last_uid[idx])) {
         st->same++;
         return 0;

@@ -7,7 +7,10 @@
  * only symbols of the universe are kept. Every kept entry is validated (decimal strings that
  * parse exactly and are not negative, a positive time, an integer lastUpdateId when present, a
  * symbol at most once); one bad entry rejects the whole answer, so a malformed answer never
- * reaches Redis. For each kept symbol the batch gets the record
+ * reaches Redis. The one exception is a well-formed entry whose time is later than the
+ * universe's time_limit (binance_time_limit: the exchange clock plus a tolerance): that entry
+ * alone is left out and counted in `future` (it would otherwise win its record until real time
+ * caught up), the other entries are kept. For each kept symbol the batch gets the record
  *   field SYM -> {"b":bid,"B":bidQty,"a":ask,"A":askQty,"T":time}, t = time,
  *   uid = lastUpdateId or 0, published as [bid,ask,T]
  * with the exchange's strings kept verbatim. A symbol whose (time, lastUpdateId) is not newer
@@ -42,6 +45,8 @@ struct tick_universe {
     int64_t *last_t;   /* owned, n entries */
     int64_t *last_uid; /* owned, n entries */
     size_t n;
+    int64_t time_limit; /* entries with a later time are refused; 0 = no limit. Set by the
+                         * caller before each fill (bfq tick: binance_time_limit). */
 };
 
 /* Replaces u's symbols with syms[0..n) (copied; names over TICKPARSE_SYMBOL_MAX or duplicates
@@ -60,8 +65,10 @@ struct tickparse_stats {
     size_t kept;                 /* universe symbols added to the batch */
     size_t same;                 /* universe symbols left out: not newer than already batched */
     size_t foreign;              /* entries of symbols outside the universe (ignored) */
+    size_t future;               /* universe entries refused: time after u->time_limit */
     int64_t max_t;               /* greatest time among kept entries */
-    char err[TICKPARSE_ERR_MAX]; /* why the answer was refused */
+    char err[TICKPARSE_ERR_MAX]; /* why the answer was refused, or (return 0 with future > 0)
+                                  * why the first entry was left out */
 };
 
 /* The batch bfq tick sends: keys and channel built from prefix ("bfq:"). NULL on allocation

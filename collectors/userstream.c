@@ -99,7 +99,8 @@ static void us_snapshot_done(const struct binance_result *res, void *privdata)
     }
     char err[160] = "";
     acctrec_batch_clear(&u->batch);
-    if (acctrec_parse_account(res->json, 2, &u->batch, err, sizeof err) < 0) {
+    if (acctrec_parse_account(res->json, 2, &u->batch, err, sizeof err) < 0 ||
+        acctrec_batch_check_time(&u->batch, binance_time_limit(u->r.bc), err, sizeof err) < 0) {
         role_count_invalid(&u->r, "account snapshot", err);
         return;
     }
@@ -153,6 +154,13 @@ static int us_dispatch(struct us *u, const json_t *ev, const char *raw, size_t l
     int64_t e = 0;
     if (jv_get_str(ev, "e", &type, err, errcap) < 0 || jv_get_int64(ev, "E", &e, err, errcap) < 0)
         return -1;
+    const json_t *tv = json_object_get(ev, "T"); /* transaction time, where the event has one */
+    int64_t tt = json_is_integer(tv) ? (int64_t)json_integer_value(tv) : 0;
+    if (!binance_time_plausible(u->r.bc, e) || !binance_time_plausible(u->r.bc, tt)) {
+        snprintf(err, errcap, "%s time %lld is ahead of the exchange clock", type,
+                 (long long)(binance_time_plausible(u->r.bc, e) ? tt : e));
+        return -1;
+    }
     int rc = 0;
     if (!strcmp(type, "ACCOUNT_UPDATE")) {
         rc = us_account_update(u, ev, err, errcap);

@@ -124,6 +124,11 @@ static int volume_take_tickers(struct volume *v, const json_t *arr, char *err, s
             jv_get_dec(e, "quoteVolume", &qv, err, cap) < 0 ||
             jv_get_int64(e, "closeTime", &ct, err, cap) < 0)
             return -1;
+        if (!binance_time_plausible(v->r.bc, ct)) {
+            snprintf(err, cap, "ticker/24hr: %s closeTime %lld is ahead of the exchange clock",
+                     sym, (long long)ct);
+            return -1;
+        }
         if (ct > v->t) v->t = ct;
         struct vol_sym *s = volume_find(v, sym);
         if (s) {

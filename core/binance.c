@@ -519,6 +519,16 @@ const struct servertime *binance_servertime(const struct binance_client *bc)
     return &bc->st;
 }
 
+int64_t binance_time_limit(const struct binance_client *bc)
+{
+    return servertime_now(&bc->st) + BINANCE_FUTURE_TOLERANCE_MS;
+}
+
+int binance_time_plausible(const struct binance_client *bc, int64_t t_ms)
+{
+    return t_ms <= binance_time_limit(bc);
+}
+
 static int request_args_ok(const struct binance_client *bc, const char *method, const char *path,
                            const char *query, const char *body, enum binance_auth auth)
 {

@@ -88,6 +88,20 @@ int binance_request(struct binance_client *bc, const char *method, const char *p
 /* The synced exchange clock of this client. */
 const struct servertime *binance_servertime(const struct binance_client *bc);
 
+/* How far ahead of this client's exchange clock an exchange time may be (10 minutes). */
+#define BINANCE_FUTURE_TOLERANCE_MS (10 * 60 * 1000LL)
+
+/* The one rule for exchange times that become a record's freshness ("freshest wins"): nonzero
+ * when t_ms <= servertime_now(binance_servertime(bc)) + BINANCE_FUTURE_TOLERANCE_MS. A time
+ * further ahead (a bad exchange node, a corrupted field, an id passed as a time) would win
+ * over every honest update of its record until real time caught up, so collectors refuse that
+ * record (or the answer) and count it malformed. The tolerance is wide because public-only
+ * clients never sync, so the local clock stands in for the exchange's and may be off a little;
+ * it still refuses garbage such as year 2100. binance_time_limit is the greatest plausible
+ * time, for pure parsers that are handed a limit instead of a client. */
+int binance_time_plausible(const struct binance_client *bc, int64_t t_ms);
+int64_t binance_time_limit(const struct binance_client *bc);
+
 /* hex(HMAC-SHA256(secret, msg)) into out (65 bytes). Returns 0 or -1. */
 int binance_sign(const char *secret, const char *msg, size_t msg_len, char out[65]);
 

@@ -15,7 +15,9 @@
  *   depth's best bid and ask (computed here with core/decimal), with t = the depth's E.
  *   `bfq kline` at the default 1m refuses the same bar (counted malformed, nothing written).
  * - `bfq tick`: bfq:ticks holds exactly the fixture's symbols that are in the universe, with the
- *   fixture's decimal strings and `time`. */
+ *   fixture's decimal strings and `time`. The replayed answer also carries an entry for
+ *   FUTURE_SYM (a universe symbol) whose "time" is 2100-01-01: it is refused (counted malformed)
+ *   and writes nothing, while the fixture's entries are written. */
 #include <signal.h>
 #include <sys/stat.h>
 
@@ -26,6 +28,8 @@
 #define KL_FIXTURE "doc_examples/klines.json"
 #define DEPTH_FIXTURE "depth_limit1000.KEEPUSDT.real.cryptofeed-2021-07-22.json"
 #define BT_FIXTURE "doc_examples/bookTicker_all.json"
+#define FUTURE_SYM "ETHUSDT"
+#define FUTURE_TIME 4102444800000LL /* 2100-01-01 */
 
 static json_t *fixture(const char *name)
 {
@@ -47,6 +51,22 @@ static int replay_put(const char *dir, const char *name, const char *as)
     if (f && fclose(f)) ok = 0;
     free(text);
     return ok ? 0 : -1;
+}
+
+/* Writes the book-ticker fixture plus an entry of FUTURE_SYM at FUTURE_TIME to dir/as. */
+static int replay_put_future_tick(const char *dir, const char *as)
+{
+    json_t *bt = fixture(BT_FIXTURE);
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", dir, as);
+    if (!bt) return -1;
+    json_array_append_new(bt, json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "symbol", FUTURE_SYM,
+                                        "bidPrice", "2000.10", "bidQty", "1", "askPrice",
+                                        "2000.20", "askQty", "1", "time",
+                                        (json_int_t)FUTURE_TIME));
+    int rc = json_dump_file(bt, path, JSON_COMPACT);
+    json_decref(bt);
+    return rc;
 }
 
 static json_t *hb(const char *role, const char *id)
@@ -194,7 +214,11 @@ static void test_tick(const json_t *universe)
     const char *args[] = {"--instance", "rt", NULL};
     pid_t p = cu_spawn("tick", NULL, args);
     CHECK(th_wait_until(ticks_written, NULL, 8000));
-    th_sleep_ms(500);
+    th_sleep_ms(1500); /* a heartbeat carries the refusals (read before the stop deletes it) */
+    json_t *h = hb("tick", "rt");
+    long long bad = json_integer_value(json_object_get(json_object_get(h, "errors"), "malformed"));
+    char *last = cu_str("HGET bfq:ticks %s", FUTURE_SYM);
+    json_decref(h);
     CHECK(th_alive(p));
     th_stop(p, 5000);
     size_t i, expected = 0;
@@ -224,6 +248,17 @@ static void test_tick(const json_t *universe)
     }
     CHECK(expected >= 1);
     CHECK(cu_int("HLEN bfq:ticks") == (long long)expected);
+    /* the far-future entry: a universe symbol, refused and counted, nothing written */
+    size_t k;
+    json_t *u;
+    int future_in_uni = 0;
+    json_array_foreach(universe, k, u) future_in_uni |= !strcmp(json_string_value(u), FUTURE_SYM);
+    CHECK(future_in_uni);
+    CHECK(cu_int("HEXISTS bfq:ticks %s", FUTURE_SYM) == 0);
+    fprintf(stderr, "# tick: far-future %s refused in %lld answers, stored %s\n", FUTURE_SYM,
+            bad, last ? last : "nothing");
+    CHECK(bad > 0 && last == NULL);
+    free(last);
     json_decref(bt);
 }
 
@@ -235,7 +270,7 @@ int main(void)
     CHECK(replay_put(dir, EI_FIXTURE, "fapi_v1_exchangeInfo.json") == 0);
     CHECK(replay_put(dir, KL_FIXTURE, "fapi_v1_klines.json") == 0);
     CHECK(replay_put(dir, DEPTH_FIXTURE, "fapi_v1_depth.json") == 0);
-    CHECK(replay_put(dir, BT_FIXTURE, "fapi_v1_ticker_bookTicker.json") == 0);
+    CHECK(replay_put_future_tick(dir, "fapi_v1_ticker_bookTicker.json") == 0);
     json_t *ei = fixture(EI_FIXTURE);
     CHECK(ei != NULL);
     CHECK(cu_redis_start() == 0);

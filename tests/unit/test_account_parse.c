@@ -105,6 +105,54 @@ static void test_ws(void)
     acctrec_batch_free(&b);
 }
 
+/* Far-future exchange times: the parsers accept the shape, acctrec_batch_check_time refuses
+ * the batch whole with its reason; honest times (and an empty batch) pass. */
+#define FUTURE_LIMIT 1700000600000LL /* "now" 1700000000000 plus ten minutes */
+static void test_future(void)
+{
+    struct acctrec_batch b;
+    acctrec_batch_init(&b);
+    char err[160] = "";
+    CHECK(acctrec_batch_check_time(&b, FUTURE_LIMIT, err, sizeof err) == 0);
+    json_t *j = fixture("doc_examples/account_v2_single_asset.json");
+    CHECK(acctrec_parse_account(j, 2, &b, err, sizeof err) == 0);
+    CHECK(acctrec_batch_check_time(&b, FUTURE_LIMIT, err, sizeof err) == 0);
+    /* the fixture's own balance time is 1625474304765: a limit just below it refuses it */
+    CHECK(acctrec_batch_check_time(&b, 1625474304764LL, err, sizeof err) < 0);
+    CHECK(strstr(err, "USDT") && strstr(err, "ahead of the exchange clock"));
+    json_decref(j);
+
+    /* positionRisk: one position's updateTime in the year 2100 */
+    acctrec_batch_clear(&b);
+    j = json_loads("[{\"symbol\":\"BTCUSDT\",\"positionSide\":\"BOTH\",\"positionAmt\":\"1.5\","
+                   "\"entryPrice\":\"100\",\"unRealizedProfit\":\"0\","
+                   "\"updateTime\":1700000000000},"
+                   "{\"symbol\":\"ETHUSDT\",\"positionSide\":\"BOTH\",\"positionAmt\":\"2\","
+                   "\"entryPrice\":\"10\",\"unRealizedProfit\":\"0\","
+                   "\"updateTime\":4102444800000}]",
+                   0, NULL);
+    CHECK(j != NULL);
+    CHECK(acctrec_parse_positionrisk(j, 2, &b, err, sizeof err) == 0);
+    err[0] = '\0';
+    CHECK(acctrec_batch_check_time(&b, FUTURE_LIMIT, err, sizeof err) < 0);
+    CHECK(strstr(err, "ETHUSDT:BOTH") && strstr(err, "4102444800000") &&
+          strstr(err, "ahead of the exchange clock"));
+    json_decref(j);
+
+    /* an ACCOUNT_UPDATE event whose E is far ahead */
+    acctrec_batch_clear(&b);
+    j = json_loads("{\"e\":\"ACCOUNT_UPDATE\",\"E\":4102444800000,\"T\":4102444800000,"
+                   "\"a\":{\"m\":\"ORDER\",\"B\":[{\"a\":\"USDT\",\"wb\":\"10\",\"cw\":\"10\","
+                   "\"bc\":\"0\"}],\"P\":[]}}", 0, NULL);
+    CHECK(j != NULL);
+    CHECK(acctrec_parse_account_update(j, &b, err, sizeof err) == 0);
+    CHECK(acctrec_batch_check_time(&b, FUTURE_LIMIT, err, sizeof err) < 0);
+    CHECK(strstr(err, "ahead of the exchange clock") != NULL);
+    CHECK(acctrec_batch_check_time(&b, 4102444800000LL, err, sizeof err) == 0); /* at the limit */
+    json_decref(j);
+    acctrec_batch_free(&b);
+}
+
 static void test_url(void)
 {
     int tls = 0, port = 0;
@@ -146,6 +194,7 @@ int main(void)
 {
     test_rest();
     test_ws();
+    test_future();
     test_url();
     test_disagree();
     return th_done();

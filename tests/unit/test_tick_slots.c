@@ -172,6 +172,45 @@ static void test_parse(void)
     tick_universe_free(&u);
 }
 
+/* An entry whose time is past the universe's time_limit is left out and counted with its
+ * reason; the other entries are kept, and the symbol stays writable by a later honest entry. */
+static void test_future(void)
+{
+    struct tick_universe u = {0};
+    const char *syms[] = {"BTCUSDT", "ETHUSDT"};
+    CHECK(tick_universe_set(&u, syms, 2) == 0);
+    u.time_limit = 1700000600000; /* "now" 1700000000000 plus ten minutes */
+    const char *answer =
+        "[{\"symbol\":\"ETHUSDT\",\"bidPrice\":\"2000.10\",\"bidQty\":\"3.5\","
+        "\"askPrice\":\"2000.20\",\"askQty\":\"1.25\",\"time\":4102444800000},"
+        "{\"symbol\":\"BTCUSDT\",\"bidPrice\":\"40000.0\",\"bidQty\":\"0.5\","
+        "\"askPrice\":\"40000.1\",\"askQty\":\"0.25\",\"time\":1700000000200}]";
+    struct tickparse_stats st;
+    size_t count = 0;
+    CHECK(fill(answer, &u, &count, &st) == 0);
+    CHECK(count == 1 && st.kept == 1 && st.future == 1);
+    CHECK(st.max_t == 1700000000200);
+    CHECK(strstr(st.err, "ETHUSDT") && strstr(st.err, "ahead of the exchange clock"));
+    CHECK(u.last_t[tick_universe_index(&u, "ETHUSDT")] == 0);
+    /* entries within the limit are all kept */
+    tick_universe_forget(&u);
+    CHECK(fill(ANSWER, &u, &count, &st) == 0 && count == 2 && st.future == 0);
+    u.time_limit = 1700000000150; /* now BTCUSDT's 1700000000200 is too far ahead */
+    tick_universe_forget(&u);
+    CHECK(fill(ANSWER, &u, &count, &st) == 0 && count == 1 && st.future == 1);
+    CHECK(strstr(st.err, "BTCUSDT") != NULL);
+    /* a malformed entry still refuses the whole answer, future entries or not */
+    CHECK(fill("[{\"symbol\":\"ETHUSDT\",\"bidPrice\":\"1\",\"bidQty\":\"1\","
+               "\"askPrice\":\"1\",\"askQty\":\"1\",\"time\":4102444800000},"
+               "{\"symbol\":\"BTCUSDT\"}]", &u, &count, &st) == -1);
+    CHECK(strstr(st.err, "entry 1") != NULL);
+    /* no limit set (0): nothing is refused for its time */
+    u.time_limit = 0;
+    tick_universe_forget(&u);
+    CHECK(fill(answer, &u, &count, &st) == 0 && count == 2 && st.future == 0);
+    tick_universe_free(&u);
+}
+
 int main(void)
 {
     test_members();
@@ -179,5 +218,6 @@ int main(void)
     test_plan();
     test_fire_spread();
     test_parse();
+    test_future();
     return th_done();
 }
