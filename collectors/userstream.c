@@ -517,7 +517,7 @@ static int us_start(struct role *r, void *state, char *err, size_t cap)
     struct us *u = state;
     char werr[WSC_ERR_MAX] = "";
     acctrec_batch_init(&u->batch);
-    u->wsc = wsc_ctx_new_ca(r->loop, r->ca_file, werr, sizeof werr);
+    u->wsc = wsc_ctx_new(r->loop, r->ca_file, werr, sizeof werr);
     u->sink = acctrec_sink_new(r, "userstream");
     u->orders = orders_new(r, "userstream");
     if (!u->wsc || !u->sink || !u->orders) {

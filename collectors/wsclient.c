@@ -180,13 +180,7 @@ static const struct lws_protocols wsc_protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-struct wsc_ctx *wsc_ctx_new(struct ev_loop *loop, char *err, size_t errcap)
-{
-    return wsc_ctx_new_ca(loop, NULL, err, errcap);
-}
-
-struct wsc_ctx *wsc_ctx_new_ca(struct ev_loop *loop, const char *ca_file, char *err,
-                               size_t errcap)
+struct wsc_ctx *wsc_ctx_new(struct ev_loop *loop, const char *ca_file, char *err, size_t errcap)
 {
     struct wsc_ctx *x = calloc(1, sizeof *x);
     if (!x) {

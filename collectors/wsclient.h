@@ -42,12 +42,10 @@ struct wsc_options {
     int hangup_secs;        /* idle seconds before we hang up; 0 means 180 */
 };
 
-/* An lws context on loop. Returns NULL with a reason in err. */
-struct wsc_ctx *wsc_ctx_new(struct ev_loop *loop, char *err, size_t errcap);
-/* The same, with wss:// servers verified against the CAs of the PEM file ca_file (lws's
- * client_ssl_ca_filepath) instead of the system's store; ca_file NULL or "" is wsc_ctx_new. */
-struct wsc_ctx *wsc_ctx_new_ca(struct ev_loop *loop, const char *ca_file, char *err,
-                               size_t errcap);
+/* An lws context on loop. wss:// servers are verified against the system's CA store, or
+ * against the CAs of the PEM file ca_file when it is set (lws's client_ssl_ca_filepath; NULL or
+ * "" for the system's). Returns NULL with a reason in err. */
+struct wsc_ctx *wsc_ctx_new(struct ev_loop *loop, const char *ca_file, char *err, size_t errcap);
 /* Closes every connection (no callbacks) and frees the context. */
 void wsc_ctx_free(struct wsc_ctx *x);
 

@@ -268,10 +268,6 @@ static void role_on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void role_start_signals(struct role *r)
 {
-    /* hiredis writes with write(2): a Redis that closed the connection (restart, failover,
-     * CLIENT KILL) would raise SIGPIPE and kill the process instead of letting rconn
-     * reconnect. EPIPE is handled as an error where it happens. */
-    signal(SIGPIPE, SIG_IGN);
     ev_signal_init(&r->sigint, role_on_signal, SIGINT);
     ev_signal_init(&r->sigterm, role_on_signal, SIGTERM);
     r->sigint.data = r;

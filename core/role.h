@@ -5,8 +5,8 @@
  * reconciler/, so collectors pass `bfq_lua_library`), the heartbeat bfq:hb:<role>:<instance>,
  * one http_client, one binance_client for [exchange] rest_url bound to --source-ip (with the
  * account's key and secret when the role asks for them), the per-IP weight budget attached to
- * that client, and SIGINT/SIGTERM watchers that stop the loop (SIGPIPE is ignored: a
- * broken connection is an error to handle, not a reason to die). It also keeps the counters
+ * that client, and SIGINT/SIGTERM watchers that stop the loop (SIGPIPE is ignored for every
+ * command by cli/main.c: a broken connection is an error to handle, not a reason to die). It also keeps the counters
  * every collector shows in its heartbeat (requests, weight, errors by kind, last success).
  *
  * Configuration read here (all overridable by environment and options, see core/config.h):

@@ -582,7 +582,6 @@ int sim_server_run(struct sim_ctx *c)
     memset(&srv, 0, sizeof(srv));
     srv.c = c;
     srv.loop = ev_default_loop(0);
-    signal(SIGPIPE, SIG_IGN);
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_emit);
     void *foreign[1] = {srv.loop};
     srv.lws = create_context(c, foreign);
