@@ -104,6 +104,13 @@ static struct weight_budget *budget_grace(struct rconn *rc, const char *ip, int6
     return wb;
 }
 
+/* Runs the loop until wb has been told to wait n times, at most ms. */
+static int loop_until_waits(struct weight_budget *wb, int64_t n, int ms)
+{
+    for (int waited = 0; weight_stats(wb).waits < n && waited < ms; waited += 20) run_for(20);
+    return weight_stats(wb).waits >= n;
+}
+
 static struct weight_budget *budget(struct rconn *rc, const char *ip, int64_t limit, int pct)
 {
     return budget_grace(rc, ip, limit, pct, 0);
@@ -154,8 +161,7 @@ static void test_shared_ip(struct rconn *rc, redisContext *c)
     struct grants go = {.order_ok = 1};
     struct ticket to = {&go, 0};
     weight_take(o, 10, on_grant, &to);
-    run_for(100);
-    CHECK(go.granted == 1);
+    CHECK(th_loop_until(loop, &go.granted, 1, 3000));
     minute_key("127.0.0.3", key, sizeof key);
     CHECK(sync_int(c, "GET %s", key) == 10);
 
@@ -187,8 +193,7 @@ static void test_stop(struct rconn *rc, redisContext *c)
     weight_take(b, 1, on_grant, &t);
     run_for(250);
     CHECK(g.granted == 0);
-    run_for(600);
-    CHECK(g.granted == 1);
+    CHECK(th_loop_until(loop, &g.granted, 1, 3000));
     CHECK(g.first_ms - t0 >= 380);
     /* A shorter stop never shortens a longer one. */
     weight_observe(a, -1, 5000);
@@ -207,7 +212,7 @@ static void test_header_correction(struct rconn *rc, redisContext *c)
     avoid_minute_edge();
     struct weight_budget *a = budget(rc, "10.0.0.10", 510, 100);
     weight_take(a, 1, on_grant, &t0);
-    run_for(100);
+    CHECK(th_loop_until(loop, &g.granted, 1, 3000)); /* bounded, not a fixed time */
     minute_key("10.0.0.10", key, sizeof key);
     CHECK(sync_int(c, "GET %s", key) == 1);
     weight_observe(a, 500, -1);
@@ -217,7 +222,7 @@ static void test_header_correction(struct rconn *rc, redisContext *c)
     run_for(50);
     CHECK(sync_int(c, "GET %s", key) == 500);
     weight_take(a, 20, on_grant, &t1); /* 500 + 20 > 510: waits for the next minute */
-    run_for(200);
+    CHECK(loop_until_waits(a, 1, 3000));
     CHECK(g.granted == 1);
     CHECK(weight_stats(a).waits == 1);
     weight_free(a);
@@ -235,7 +240,7 @@ static void test_heavier_than_budget(struct rconn *rc, redisContext *c)
     struct weight_budget *a = budget(rc, "10.0.0.16", 100, 50); /* budget 50 */
     weight_take(a, 80, on_grant, &t0);
     weight_take(a, 1, on_grant, &t1);
-    run_for(200);
+    CHECK(loop_until_waits(a, 1, 3000));
     CHECK(g.granted == 1); /* the heavy one; the light one waits for the next minute */
     minute_key("10.0.0.16", key, sizeof key);
     CHECK(sync_int(c, "GET %s", key) == 50);
@@ -318,7 +323,7 @@ static void test_hold_for_redis(void)
         t[i] = (struct ticket){&g, i};
         weight_take(fwd_wb, 10, on_grant, &t[i]);
     }
-    run_for(1000);
+    CHECK(th_loop_until(loop, &g.granted, 2, 5000));
     CHECK(fwd_ups == 1);
     CHECK(g.granted == 2 && g.order_ok);
     minute_key("10.0.0.15", key, sizeof key);
@@ -336,7 +341,7 @@ static void test_hold_for_redis(void)
     weight_take(fwd_wb, 10, on_grant, &t[3]);
     run_for(200);
     CHECK(g.granted == 2); /* held: inside the 400 ms grace */
-    run_for(400);
+    CHECK(th_loop_until(loop, &g.granted, 4, 3000));
     CHECK(g.granted == 4 && g.order_ok); /* then the local count */
     CHECK(weight_stats(fwd_wb).used_minute == 40);
     weight_free(fwd_wb);
