@@ -145,8 +145,11 @@ const char *th_fixtures_dir(void)
 char *th_read_fixture(const char *name, size_t *len)
 {
     char path[1536];
-    snprintf(path, sizeof path, "%s/%s", th_fixtures_dir(), name);
+    /* the repository's own copies (tests/fixtures/) first, then the shared set */
+    snprintf(path, sizeof path, "%s/tests/fixtures/%s", th_source_dir(), name);
     FILE *f = fopen(path, "rb");
+    if (!f) snprintf(path, sizeof path, "%s/%s", th_fixtures_dir(), name);
+    if (!f) f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "cannot open fixture %s: %s\n", path, strerror(errno));
         return NULL;

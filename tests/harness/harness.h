@@ -91,7 +91,8 @@ long th_http(const char *method, const char *url, const char *form_body, const c
  * last value of fn. */
 int th_wait_until(int (*fn)(void *arg), void *arg, int timeout_ms);
 
-/* Reads a fixture file (relative to the fixtures dir) into a malloc'd buffer. */
+/* Reads a fixture file (tests/fixtures/NAME, else NAME in the shared fixtures dir) into a
+ * malloc'd buffer. */
 char *th_read_fixture(const char *name, size_t *len);
 
 int64_t th_now_ms(void);
