@@ -413,52 +413,46 @@ static int algo_get(struct sim_engine *e, struct sim_account *a, const struct si
     return 1;
 }
 
-static int algo_listed(const struct eng_algo *g, int sym, int open_only, int64_t from,
-                       int64_t start, int64_t end, int64_t now_ms)
+struct algo_ctx {
+    const struct sim_account *a;
+    int sym, open_only;
+    const struct eng_range *r;
+    int64_t now_ms;
+};
+
+static int algo_listed(size_t i, void *arg)
 {
-    if ((sym >= 0 && g->sym != sym) || algo_hidden(g, now_ms)) return 0;
-    if (open_only) return g->status == ALGO_NEW;
-    return g->id >= from && g->create_time >= start && g->create_time <= end;
+    const struct algo_ctx *c = arg;
+    const struct eng_algo *g = &c->a->algos.v[i];
+    if ((c->sym >= 0 && g->sym != c->sym) || algo_hidden(g, c->now_ms)) return 0;
+    if (c->open_only) return g->status == ALGO_NEW;
+    return (!c->r->has_from || g->id >= c->r->from) && g->create_time >= c->r->start &&
+           g->create_time <= c->r->end;
 }
 
-/* openAlgoOrders (symbol optional), or allAlgoOrders with allOrders' rules: algoId → the first
- * `limit` from it, else the most recent `limit` of the 7-day window; oldest first. */
+/* openAlgoOrders (symbol optional, every open one), or allAlgoOrders with allOrders' rules
+ * (eng_range_parse with algoId). */
 static int algo_list(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
                      int open_only, int64_t now_ms, struct sim_reply *out)
 {
     struct eng_err err;
-    int64_t start = 0, end = INT64_MAX, from = 0;
-    int sym = eng_param_symbol(e, p, !open_only, &err), n = 0, limit = 1000, rf = 0;
-    size_t first = 0;
+    struct eng_range rg = {1, ENG_MAX_ALGO_OPEN, 0, 0, INT64_MAX};
+    struct algo_ctx c = {a, 0, open_only, &rg, now_ms};
+    int n = 0;
     json_t *arr;
-    if (sym == -1) goto fail;
-    if (!open_only) {
-        rf = eng_param_int(p, "algoId", &from, &err);
-        limit = rf < 0 ? -1 : eng_param_limit(p, 500, 1000, &err);
-        if (limit < 0) goto fail;
-        if ((!rf || sim_param(p, "startTime") || sim_param(p, "endTime")) &&
-            eng_time_window(p, now_ms, 0, &start, &end, &err) < 0)
-            goto fail;
-    }
-    if (!open_only && !rf) {
-        int seen = 0;
-        for (size_t i = a->algos.n; i-- > 0;) {
-            if (!algo_listed(&a->algos.v[i], sym, 0, 0, start, end, now_ms)) continue;
-            first = i;
-            if (++seen == limit) break;
-        }
+    c.sym = eng_param_symbol(e, p, !open_only, &err);
+    if (c.sym == -1 || (!open_only && eng_range_parse(p, "algoId", 0, now_ms, &rg, &err) < 0)) {
+        eng_reply_err(out, &err);
+        return 1;
     }
     arr = json_array();
-    for (size_t i = first; i < a->algos.n && (open_only || n < limit); i++) {
-        const struct eng_algo *g = &a->algos.v[i];
-        if (!algo_listed(g, sym, open_only, from, start, end, now_ms)) continue;
-        json_array_append_new(arr, eng_algo_json(e, g, 1));
+    for (size_t i = open_only ? 0 : eng_range_first(&rg, a->algos.n, algo_listed, &c);
+         i < a->algos.n && (open_only || n < rg.limit); i++) {
+        if (!algo_listed(i, &c)) continue;
+        json_array_append_new(arr, eng_algo_json(e, &a->algos.v[i], 1));
         n++;
     }
     eng_reply_json(out, arr);
-    return 1;
-fail:
-    eng_reply_err(out, &err);
     return 1;
 }
 

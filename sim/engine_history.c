@@ -145,41 +145,77 @@ int eng_time_window(const struct sim_params *p, int64_t now_ms, int allow_long, 
     return 0;
 }
 
+int eng_range_parse(const struct sim_params *p, const char *idname, int id_alone,
+                    int64_t now_ms, struct eng_range *r, struct eng_err *err)
+{
+    int times = sim_param(p, "startTime") || sim_param(p, "endTime");
+    memset(r, 0, sizeof *r);
+    r->end = INT64_MAX;
+    r->has_from = eng_param_int(p, idname, &r->from, err);
+    if (r->has_from < 0) return -1;
+    r->limit = eng_param_limit(p, 500, 1000, err);
+    if (r->limit < 0) return -1;
+    if (r->has_from && id_alone && times)
+        return eng_set_err(err, -1128, "Combination of optional parameters invalid.");
+    if (!r->has_from || times) return eng_time_window(p, now_ms, 0, &r->start, &r->end, err);
+    return 0;
+}
+
+size_t eng_range_first(const struct eng_range *r, size_t n, int (*match)(size_t i, void *ctx),
+                       void *ctx)
+{
+    size_t first = 0;
+    int seen = 0;
+    if (r->has_from) return 0;
+    for (size_t i = n; i-- > 0;) {
+        if (!match(i, ctx)) continue;
+        first = i;
+        if (++seen == r->limit) break;
+    }
+    return first;
+}
+
+/* The rows of one symbol's list query, for eng_range_first. */
+struct list_ctx {
+    const struct sim_account *a;
+    int sym;
+    int64_t order_id; /* userTrades: 0 or the trade's order */
+    const struct eng_range *r;
+};
+
+static int trade_match(size_t i, void *arg)
+{
+    const struct list_ctx *c = arg;
+    const struct eng_trade *t = &c->a->trades.v[i];
+    return t->sym == c->sym && t->time >= c->r->start && t->time <= c->r->end &&
+           (!c->r->has_from || t->id >= c->r->from) && (!c->order_id || t->order_id == c->order_id);
+}
+
+static int order_match(size_t i, void *arg)
+{
+    const struct list_ctx *c = arg;
+    const struct eng_order *o = &c->a->orders.v[i];
+    return o->sym == c->sym && o->time >= c->r->start && o->time <= c->r->end &&
+           (!c->r->has_from || o->id >= c->r->from);
+}
+
 static int user_trades(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
                        int64_t now_ms, struct sim_reply *out)
 {
     struct eng_err err;
-    int64_t from = 0, oid = 0, start = 0, end = INT64_MAX;
-    int sym = eng_param_symbol(e, p, 1, &err), limit, rf, n = 0;
-    size_t first = 0;
+    struct eng_range rg;
+    struct list_ctx c = {a, 0, 0, &rg};
+    int n = 0;
     json_t *arr;
-    if (sym < 0) goto fail;
-    rf = eng_param_int(p, "fromId", &from, &err);
-    if (rf < 0 || eng_param_int(p, "orderId", &oid, &err) < 0) goto fail;
-    limit = eng_param_limit(p, 500, 1000, &err);
-    if (limit < 0) goto fail;
-    if (rf && (sim_param(p, "startTime") || sim_param(p, "endTime"))) {
-        eng_set_err(&err, -1128, "Combination of optional parameters invalid.");
+    c.sym = eng_param_symbol(e, p, 1, &err);
+    if (c.sym < 0 || eng_param_int(p, "orderId", &c.order_id, &err) < 0 ||
+        eng_range_parse(p, "fromId", 1, now_ms, &rg, &err) < 0)
         goto fail;
-    }
-    if (!rf && eng_time_window(p, now_ms, 0, &start, &end, &err) < 0) goto fail;
-    if (!rf) { /* the most recent `limit` trades of the window, oldest first */
-        int seen = 0;
-        for (size_t i = a->trades.n; i-- > 0;) {
-            const struct eng_trade *t = &a->trades.v[i];
-            if (t->sym != sym || t->time < start || t->time > end || (oid && t->order_id != oid))
-                continue;
-            first = i;
-            if (++seen == limit) break;
-        }
-    }
     arr = json_array();
-    for (size_t i = first; i < a->trades.n && n < limit; i++) {
-        const struct eng_trade *t = &a->trades.v[i];
-        if (t->sym != sym || t->id < from || t->time < start || t->time > end ||
-            (oid && t->order_id != oid))
-            continue;
-        json_array_append_new(arr, trade_json(e, t));
+    for (size_t i = eng_range_first(&rg, a->trades.n, trade_match, &c);
+         i < a->trades.n && n < rg.limit; i++) {
+        if (!trade_match(i, &c)) continue;
+        json_array_append_new(arr, trade_json(e, &a->trades.v[i]));
         n++;
     }
     eng_reply_json(out, arr);
@@ -247,32 +283,17 @@ static int all_orders(struct sim_engine *e, struct sim_account *a, const struct 
                       int64_t now_ms, struct sim_reply *out)
 {
     struct eng_err err;
-    int64_t from = 0, start = 0, end = INT64_MAX;
-    int sym = eng_param_symbol(e, p, 1, &err), limit, n = 0, rf;
-    size_t first = 0, i;
+    struct eng_range rg;
+    struct list_ctx c = {a, 0, 0, &rg};
+    int n = 0;
     json_t *arr;
-    if (sym < 0) goto fail;
-    rf = eng_param_int(p, "orderId", &from, &err);
-    if (rf < 0) goto fail;
-    limit = eng_param_limit(p, 500, 1000, &err);
-    if (limit < 0) goto fail;
-    if ((!rf || sim_param(p, "startTime") || sim_param(p, "endTime")) &&
-        eng_time_window(p, now_ms, 0, &start, &end, &err) < 0)
-        goto fail;
-    if (!rf) {
-        int seen = 0;
-        for (i = a->orders.n; i-- > 0;) {
-            const struct eng_order *o = &a->orders.v[i];
-            if (o->sym != sym || o->time < start || o->time > end) continue;
-            first = i;
-            if (++seen == limit) break;
-        }
-    }
+    c.sym = eng_param_symbol(e, p, 1, &err);
+    if (c.sym < 0 || eng_range_parse(p, "orderId", 0, now_ms, &rg, &err) < 0) goto fail;
     arr = json_array();
-    for (i = first; i < a->orders.n && n < limit; i++) {
-        const struct eng_order *o = &a->orders.v[i];
-        if (o->sym != sym || o->id < from || o->time < start || o->time > end) continue;
-        json_array_append_new(arr, eng_order_json(e, o, ENG_VIEW_QUERY));
+    for (size_t i = eng_range_first(&rg, a->orders.n, order_match, &c);
+         i < a->orders.n && n < rg.limit; i++) {
+        if (!order_match(i, &c)) continue;
+        json_array_append_new(arr, eng_order_json(e, &a->orders.v[i], ENG_VIEW_QUERY));
         n++;
     }
     eng_reply_json(out, arr);

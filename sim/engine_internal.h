@@ -298,6 +298,21 @@ void eng_history_purge(struct sim_engine *e, struct sim_account *a, int64_t now_
  * days from/to it; more than 7 days apart -> -1127 (unless allow_long: no cap, open ends). */
 int eng_time_window(const struct sim_params *p, int64_t now_ms, int allow_long, int64_t *start,
                     int64_t *end, struct eng_err *err);
+/* A history list query (allOrders, allAlgoOrders, userTrades): rows with id >= from (when
+ * has_from) inside [start, end], at most limit. */
+struct eng_range {
+    int has_from, limit;
+    int64_t from, start, end;
+};
+/* Reads the id parameter idname, startTime, endTime and limit (500, max 1000) with Binance's
+ * rules: without the id the 7-day window (eng_time_window); with it, times only if sent
+ * (-1128 when id_alone and times are sent too). 0, or -1 with err. */
+int eng_range_parse(const struct sim_params *p, const char *idname, int id_alone,
+                    int64_t now_ms, struct eng_range *r, struct eng_err *err);
+/* Where the answer starts among n rows, oldest first: 0 with an id (the first `limit` from
+ * it), else the first of the most recent `limit` rows for which match(i, ctx) holds. */
+size_t eng_range_first(const struct eng_range *r, size_t n, int (*match)(size_t i, void *ctx),
+                       void *ctx);
 /* Grows a vector by one zeroed element; returns it (aborts on out of memory). */
 void *eng_vec_push(void *vec_v, size_t *n, size_t *cap, size_t elem);
 

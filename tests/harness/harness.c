@@ -139,6 +139,8 @@ const char *th_fixtures_dir(void)
     const char *f = getenv("BFQ_FIXTURES_DIR");
     if (f) return f;
     snprintf(buf, sizeof buf, "%s/../shared/binance-fixtures", th_source_dir());
+    if (access(buf, R_OK) != 0) /* no shared set beside the clone: the repository's copies */
+        snprintf(buf, sizeof buf, "%s/tests/fixtures", th_source_dir());
     return buf;
 }
 
