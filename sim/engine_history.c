@@ -6,8 +6,9 @@
  * 64-bit number unique within an incomeType (one counter per type from ENG_TRAN_ID_BASE, as
  * Binance: the COMMISSION and REALIZED_PNL rows of one fill may share a number), tradeId is
  * the trade's id as a string ("" when none). Funding is charged at every multiple of the
- * funding interval since the epoch: each open position pays notional x rate (longs pay a
- * positive rate), one ACCOUNT_UPDATE m=FUNDING_FEE with balances only per account.
+ * funding interval since the epoch (each one that passed, also across a jump of the sim
+ * clock): each open position pays notional x rate (longs pay a positive rate), one
+ * ACCOUNT_UPDATE m=FUNDING_FEE with balances only per account.
  *
  * Windows and paging (docs/sim.md): allOrders and userTrades take at most 7 days (default the
  * last 7) and answer the most recent `limit` rows of an over-full window, oldest first, as
@@ -25,6 +26,7 @@
 
 #define MS ENG_MONEY_SCALE
 #define ENG_WEEK_MS (7 * ENG_DAY_MS)
+#define ENG_FUNDING_CATCHUP 1095 /* funding times charged at most after a clock jump */
 
 void *eng_vec_push(void *vec_v, size_t *n, size_t *cap, size_t elem)
 {
@@ -103,8 +105,13 @@ void eng_funding_tick(struct sim_engine *e, int64_t now_ms)
         return;
     }
     if (slot <= e->last_funding_ms) return;
+    /* every funding time passed, also when the sim clock jumped (bounded: a year of 8 h) */
+    int64_t at = slot - e->last_funding_ms > ENG_FUNDING_CATCHUP * iv
+                     ? slot - (ENG_FUNDING_CATCHUP - 1) * iv
+                     : e->last_funding_ms + iv;
     e->last_funding_ms = slot;
-    for (int i = 0; i < e->nacct; i++) fund_account(e, e->acct[i], slot);
+    for (; at <= slot; at += iv)
+        for (int i = 0; i < e->nacct; i++) fund_account(e, e->acct[i], at);
 }
 
 /* ---- answers ---- */

@@ -368,12 +368,30 @@ static void damage(const struct fault_effects *fx, struct sim_response *r)
     }
 }
 
+static int is_true(const json_t *v)
+{
+    return json_is_true(v) || (json_is_string(v) && !strcasecmp(json_string_value(v), "true"));
+}
+
+/* A batchOrders list whose every order is reduce-only or close-position. */
+static int batch_reduces(const char *list)
+{
+    json_t *arr = list ? json_loads(list, 0, NULL) : NULL, *o;
+    size_t i;
+    int all = json_is_array(arr) && json_array_size(arr) > 0;
+    json_array_foreach(arr, i, o) all = all && (is_true(json_object_get(o, "reduceOnly")) ||
+                                                is_true(json_object_get(o, "closePosition")));
+    json_decref(arr);
+    return all;
+}
+
 /* Requests Binance's -1008 overload protection lets through: cancels, and reduce-only or
- * close-position orders. */
+ * close-position orders (a batch when all of its orders are). */
 static int exempt_from_1008(const struct sim_request *q, const struct sim_params *p)
 {
     const char *ro = sim_param(p, "reduceOnly"), *cp = sim_param(p, "closePosition");
     if (!strcmp(q->method, "DELETE")) return 1;
+    if (!strcmp(q->path, "/fapi/v1/batchOrders")) return batch_reduces(sim_param(p, "batchOrders"));
     return (ro && !strcasecmp(ro, "true")) || (cp && !strcasecmp(cp, "true"));
 }
 

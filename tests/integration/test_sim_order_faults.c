@@ -99,6 +99,24 @@ static void test_overload(void)
     j = sreq_json("DELETE", "/fapi/v1/order", "symbol=BTCUSDT&orderId=1", &st);
     CHECK(st == 400 && code_of(j) == -2011); /* the cancel reached the engine */
     json_decref(j);
+    /* a batch passes when every order in it reduces */
+    char *ro = curl_easy_escape(NULL, "[{\"symbol\":\"BTCUSDT\",\"side\":\"SELL\",\"type\":"
+                                      "\"MARKET\",\"quantity\":\"0.001\",\"reduceOnly\":\"true\"}]", 0);
+    char *mixed = curl_easy_escape(NULL, "[{\"symbol\":\"BTCUSDT\",\"side\":\"SELL\",\"type\":"
+                                         "\"MARKET\",\"quantity\":\"0.001\",\"reduceOnly\":\"true\"},"
+                                         "{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":"
+                                         "\"MARKET\",\"quantity\":\"0.001\"}]", 0);
+    char body[1024];
+    snprintf(body, sizeof body, "batchOrders=%s", ro);
+    j = sreq_json("POST", "/fapi/v1/batchOrders", body, &st);
+    CHECK(st == 200 && json_is_array(j) && json_object_get(json_array_get(j, 0), "orderId"));
+    json_decref(j);
+    snprintf(body, sizeof body, "batchOrders=%s", mixed);
+    j = sreq_json("POST", "/fapi/v1/batchOrders", body, &st);
+    CHECK(st == 503 && code_of(j) == -1008);
+    json_decref(j);
+    curl_free(ro);
+    curl_free(mixed);
     CHECK(admin("DELETE", "/_sim/fault") == 200);
     /* for_ms: the fault ends by itself */
     CHECK(admin("POST", "/_sim/fault?path=/fapi/v1/order&kind=code&code=-1008&for_ms=300") == 200);

@@ -1265,6 +1265,26 @@ static int64_t rest_buy(struct world *w, const struct sim_symbol *s, int64_t now
     return id;
 }
 
+/* Funding every interval of sim time, also across a jump of the clock. */
+static void test_funding_catch_up(void)
+{
+    struct world w;
+    json_t *rows;
+    int want = 0;
+    world_open(&w, 0, 1000);
+    const struct sim_symbol *s = pick(&w, -1, -1);
+    if (!s) return;
+    go_long(&w, s, T0);
+    sim_engine_tick(w.e, T0 + 10);
+    for (int k = 1; k <= 3; k++)
+        want += !dec_is_zero(sim_market_funding_rate(w.m, s->index, T0 / 1000 * 1000 + k * 1000));
+    sim_engine_tick(w.e, T0 + 3010); /* three funding times passed in one step */
+    CHECK(req(&w, "GET", "/fapi/v1/income", "incomeType=FUNDING_FEE", T0 + 3020, &rows) == 200);
+    CHECK(want > 0 && (int)json_array_size(rows) == want);
+    json_decref(rows);
+    world_close(&w);
+}
+
 static void test_order_history_rules(void)
 {
     struct world w;
@@ -1333,5 +1353,6 @@ int main(void)
     test_account_modes();
     test_income_rules();
     test_order_history_rules();
+    test_funding_catch_up();
     return th_done();
 }
