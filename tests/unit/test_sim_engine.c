@@ -1128,12 +1128,14 @@ static void test_account_modes(void)
     if (!s) return;
     CHECK(req(&w, "GET", "/fapi/v1/positionSide/dual", "", T0, &body) == 200);
     CHECK(json_is_false(json_object_get(body, "dualSidePosition")));
+    check_shape("doc_examples/positionSide_dual_GET.json", body, NULL, NULL);
     json_decref(body);
     CHECK(req_code(&w, "POST", "/fapi/v1/positionSide/dual", "dualSidePosition=false", T0) == -4059);
     CHECK(req_code(&w, "POST", "/fapi/v1/positionSide/dual", "dualSidePosition=true", T0) == -1000);
     CHECK(req_code(&w, "POST", "/fapi/v1/positionSide/dual", "", T0) == -1102);
     CHECK(req(&w, "GET", "/fapi/v1/multiAssetsMargin", "", T0, &body) == 200);
     CHECK(json_is_false(json_object_get(body, "multiAssetsMargin")));
+    check_shape("doc_examples/multiAssetsMargin_GET.json", body, NULL, NULL);
     json_decref(body);
     snprintf(q, sizeof q, "symbol=%s&marginType=CROSSED", s->name);
     CHECK(req_code(&w, "POST", "/fapi/v1/marginType", q, T0) == -4046);
@@ -1150,20 +1152,24 @@ static void test_account_modes(void)
           json_is_integer(json_object_get(br, "notionalFloor")) &&
           json_is_number(json_object_get(br, "maintMarginRatio")) &&
           json_is_number(json_object_get(br, "cum")));
+    check_shape("doc_examples/leverageBracket.json", body, "notionalCoef", NULL); /* one element */
     json_decref(body);
     CHECK(req(&w, "GET", "/fapi/v1/leverageBracket", "", T0, &body) == 200);
     CHECK(json_is_array(body) && json_array_size(body) >= 12);
+    check_shape("doc_examples/leverageBracket.json", body, "notionalCoef", NULL);
     json_decref(body);
     CHECK(req(&w, "GET", "/fapi/v1/symbolConfig", q, T0, &body) == 200);
     json_t *sc = json_array_get(body, 0);
     CHECK(json_array_size(body) == 1 && !strcmp(sget(sc, "marginType"), "CROSSED") &&
           json_is_integer(json_object_get(sc, "leverage")) &&
           !strcmp(sget(sc, "isAutoAddMargin"), "false") && sget(sc, "maxNotionalValue"));
+    check_shape("doc_examples/symbolConfig.json", body, NULL, NULL);
     json_decref(body);
     CHECK(req(&w, "GET", "/fapi/v1/accountConfig", "", T0, &body) == 200);
     CHECK(json_is_false(json_object_get(body, "dualSidePosition")) &&
           json_is_boolean(json_object_get(body, "canTrade")) &&
           json_is_integer(json_object_get(body, "feeTier")));
+    check_shape("doc_examples/accountConfig.json", body, NULL, NULL);
     json_decref(body);
     /* a funded asset's updateTime is the time it last changed, never 0 */
     CHECK(req(&w, "GET", "/fapi/v2/balance", "", T0, &body) == 200);
