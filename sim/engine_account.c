@@ -205,7 +205,8 @@ void eng_wallet_event(struct sim_engine *e, struct sim_account *a, int income_ty
     a->wallet = eng_add(a->wallet, eng_round(amount, MS));
     a->wallet_time = now_ms;
     eng_add_income(a, income_type, sym, eng_round(amount, MS), now_ms, 0);
-    eng_emit_account(e, a, reason, -1, income_type == INC_TRANSFER ? amount : dec_from_int(0),
+    /* bc: "balance change except PnL and commission"; funding is reported without it */
+    eng_emit_account(e, a, reason, -1, income_type == INC_FUNDING_FEE ? dec_from_int(0) : amount,
                      now_ms);
 }
 

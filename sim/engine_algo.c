@@ -466,7 +466,8 @@ static int algo_cancel_all(struct sim_engine *e, struct sim_account *a,
         return 1;
     }
     for (size_t i = 0; i < a->algos.n; i++)
-        if (a->algos.v[i].sym == sym && a->algos.v[i].status == ALGO_NEW)
+        if (a->algos.v[i].sym == sym && a->algos.v[i].status == ALGO_NEW &&
+            !algo_hidden(&a->algos.v[i], now_ms))
             algo_cancel(e, a, &a->algos.v[i], now_ms);
     eng_reply_json(out, json_pack("{s:i,s:s}", "code", 200, "msg",
                                   "The operation of cancel all open order is done."));

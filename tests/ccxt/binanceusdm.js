@@ -3,7 +3,8 @@
 // Usage: node binanceusdm.js SIM_URL API_KEY SECRET (NODE_PATH holds the pinned ccxt).
 // Loads markets, reads balance and positions, places a market order, places, lists and
 // cancels a resting limit order, places, lists and cancels a stop (ccxt sends conditional
-// orders of linear swaps to the algo API), lists the order history, and prints one line per
+// orders of linear swaps to the algo API), reads its trades and the income ledger, lists the
+// order history, and prints one line per
 // step; any exception or wrong answer exits 1 with the reason.
 'use strict';
 const ccxt = require('ccxt');
@@ -72,6 +73,13 @@ async function main() {
     const stops2 = await ex.fetchOpenOrders(sym, undefined, undefined, { trigger: true });
     check(!stops2.some((o) => o.id === st.id), 'stop gone');
     step('cancelOrder trigger', st.id);
+
+    const trades = await ex.fetchMyTrades(sym);
+    check(trades.length === 1 && trades[0].order === mk.id, 'my trades ' + trades.length);
+    step('fetchMyTrades', trades.length + ' trades');
+    const ledger = await ex.fetchLedger('USDT');
+    check(ledger.length >= 1 && ledger.every((l) => typeof l.id === 'string'), 'ledger');
+    step('fetchLedger', ledger.length + ' rows');
 
     const hist = await ex.fetchOrders(sym);
     check(hist.some((o) => o.id === mk.id) && hist.some((o) => o.id === lim.id), 'order history');
