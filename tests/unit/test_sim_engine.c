@@ -1097,6 +1097,9 @@ static void test_algo_validation(void)
     CHECK(req(&w, "POST", "/fapi/v1/algoOrder", q, T0, &body) == 200);
     CHECK_EQ_STR(sget(body, "priceMatch"), "OPPONENT");
     json_decref(body);
+    snprintf(q, sizeof q, "%s&type=STOP&quantity=%s&priceMatch=OPPONENT&timeInForce=GTX"
+             "&clientAlgoId=pm-gtx", base, qs);
+    CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == 0);
     /* triggered: the LIMIT child is priced at the opposite best (the ask, for a BUY) */
     struct dec up = tick_mul(s, sim_market_last(w.m, s->index, T0), 80);
     CHECK(sim_market_set_price(w.m, s->index, T0 + 100, up) == 0);
@@ -1114,6 +1117,20 @@ static void test_algo_validation(void)
         CHECK(dec_eq(dget(o, "price"), b.ask));
         json_decref(o);
     }
+    json_decref(body);
+    /* a post-only child at the opposite best would take: it expires instead of filling */
+    CHECK(req(&w, "GET", "/fapi/v1/algoOrder", "clientAlgoId=pm-gtx", T0 + 100, &body) == 200);
+    aid = sget(body, "actualOrderId");
+    if (aid && *aid) {
+        char oq[128];
+        json_t *o;
+        snprintf(oq, sizeof oq, "symbol=%s&orderId=%s", s->name, aid);
+        CHECK(req(&w, "GET", "/fapi/v1/order", oq, T0 + 100, &o) == 200);
+        CHECK_EQ_STR(sget(o, "status"), "EXPIRED");
+        CHECK(dec_is_zero(dget(o, "executedQty")));
+        json_decref(o);
+    }
+    CHECK(aid && *aid);
     json_decref(body);
     world_close(&w);
 }
