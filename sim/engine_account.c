@@ -10,7 +10,9 @@
  * POST /fapi/v1/leverage and GET /fapi/v1/commissionRate with Binance's key sets, and the
  * account-mode endpoints: GET/POST /fapi/v1/positionSide/dual and /fapi/v1/multiAssetsMargin,
  * POST /fapi/v1/marginType, GET /fapi/v1/leverageBracket (sim/brackets.c), symbolConfig and
- * accountConfig. Only one-way, single-asset, cross margin is simulated: asking for the mode
+ * accountConfig. Leverage is capped by the symbol's first bracket (-4028 above it) and
+ * maxNotional(Value) is the bracket cap for the leverage. Only one-way, single-asset, cross
+ * margin is simulated: asking for the mode
  * already in force answers Binance's "no need to change" code (-4059, -4171, -4046); asking
  * for another answers -4067/-4068 when orders/positions exist (Binance's rule) and otherwise
  * 400 -1000 "... is not simulated.". An asset's updateTime is the time of its last change. */
@@ -212,14 +214,26 @@ void eng_wallet_event(struct sim_engine *e, struct sim_account *a, int income_ty
 
 /* ---- answers ---- */
 
-static const char *max_notional(int lev)
+/* The largest position notional leverage lev allows on sym: the cap of the last bracket
+ * whose initialLeverage is at least lev (sim/brackets.c), as a JSON string. */
+static json_t *max_notional(struct sim_engine *e, int sym, int lev)
 {
-    if (lev > 50) return "50000";
-    if (lev > 20) return "250000";
-    if (lev > 10) return "1000000";
-    if (lev > 5) return "5000000";
-    if (lev > 2) return "20000000";
-    return "50000000";
+    size_t n;
+    const struct sim_bracket *b = sim_brackets(sim_market_symbol(e->m, sym)->name, &n);
+    int64_t cap = n ? b[0].notional_cap : 0;
+    char buf[24];
+    for (size_t i = 0; i < n; i++)
+        if (b[i].initial_leverage >= lev) cap = b[i].notional_cap;
+    snprintf(buf, sizeof buf, "%lld", (long long)cap);
+    return json_string(buf);
+}
+
+/* The highest leverage sym allows (its first bracket's). */
+static int max_leverage(struct sim_engine *e, int sym)
+{
+    size_t n;
+    const struct sim_bracket *b = sim_brackets(sim_market_symbol(e->m, sym)->name, &n);
+    return n ? b[0].initial_leverage : 125;
 }
 
 static json_t *jz(void)
@@ -245,13 +259,13 @@ static json_t *account_position_v2(struct sim_engine *e, const struct sim_accoun
     char lev[16];
     snprintf(lev, sizeof lev, "%d", a->pos[s].leverage);
     return json_pack(
-        "{s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:b,s:o,s:s,s:o,s:o,s:s,s:o,s:I}", "symbol", sy->name,
+        "{s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:s,s:o,s:I}", "symbol", sy->name,
         "initialMargin", eng_jdec(eng_add(im, oim), MS), "maintMargin",
         eng_jdec(pos_maint(e, a, s, now_ms), MS), "unrealizedProfit",
         eng_jdec(eng_upnl(e, a, s, now_ms), MS), "positionInitialMargin", eng_jdec(im, MS),
         "openOrderInitialMargin", eng_jdec(oim, MS), "leverage", lev, "isolated", 0,
         "entryPrice", eng_jdec(a->pos[s].entry, MS), "maxNotional",
-        max_notional(a->pos[s].leverage), "bidNotional",
+        max_notional(e, s, a->pos[s].leverage), "bidNotional",
         eng_jdec(orders_notional(a, s, ENG_BUY), MS), "askNotional",
         eng_jdec(orders_notional(a, s, ENG_SELL), MS), "positionSide", "BOTH", "positionAmt",
         jpos_amt(e, a, s), "updateTime", (json_int_t)a->pos[s].update_time);
@@ -367,7 +381,7 @@ static json_t *position_risk(struct sim_engine *e, const struct sim_account *a, 
         char lev[16];
         snprintf(lev, sizeof lev, "%d", p->leverage);
         json_object_set_new(o, "leverage", json_string(lev));
-        json_object_set_new(o, "maxNotionalValue", json_string(max_notional(p->leverage)));
+        json_object_set_new(o, "maxNotionalValue", max_notional(e, s, p->leverage));
         json_object_set_new(o, "marginType", json_string("cross"));
         json_object_set_new(o, "isAutoAddMargin", json_string("false"));
     } else {
@@ -440,7 +454,7 @@ static int leverage_answer(struct sim_engine *e, struct sim_account *a,
         eng_err_missing(&err, "leverage");
         goto fail;
     }
-    if (lev < 1 || lev > 125) {
+    if (lev < 1 || lev > max_leverage(e, sym)) {
         eng_set_err(&err, -4028, "Leverage %lld is not valid", (long long)lev);
         goto fail;
     }
@@ -448,8 +462,8 @@ static int leverage_answer(struct sim_engine *e, struct sim_account *a,
         a->pos[sym].leverage = (int)lev;
         eng_emit_leverage(e, a, sym, now_ms);
     }
-    eng_reply_json(out, json_pack("{s:I,s:s,s:s}", "leverage", (json_int_t)lev,
-                                  "maxNotionalValue", max_notional((int)lev), "symbol",
+    eng_reply_json(out, json_pack("{s:I,s:o,s:s}", "leverage", (json_int_t)lev,
+                                  "maxNotionalValue", max_notional(e, sym, (int)lev), "symbol",
                                   sim_market_symbol(e->m, sym)->name));
     return 1;
 fail:
@@ -574,9 +588,9 @@ static int symbol_config(struct sim_engine *e, const struct sim_account *a,
         const struct sim_symbol *sy = sim_market_symbol(e->m, s);
         if ((sym >= 0 && s != sym) || (sym < 0 && !eng_symbol_tradable(sy))) continue;
         json_array_append_new(
-            arr, json_pack("{s:s,s:s,s:s,s:i,s:s}", "symbol", sy->name, "marginType", "CROSSED",
+            arr, json_pack("{s:s,s:s,s:s,s:i,s:o}", "symbol", sy->name, "marginType", "CROSSED",
                            "isAutoAddMargin", "false", "leverage", a->pos[s].leverage,
-                           "maxNotionalValue", max_notional(a->pos[s].leverage)));
+                           "maxNotionalValue", max_notional(e, s, a->pos[s].leverage)));
     }
     eng_reply_json(out, arr);
     return 1;

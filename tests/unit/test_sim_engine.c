@@ -1198,6 +1198,23 @@ static void test_account_modes(void)
               json_array_get(json_object_get(body, "assets"), 0), "updateTime")) == T0 + 5);
     json_decref(body);
     CHECK(req_code(&w, "POST", "/fapi/v1/positionSide/dual", "dualSidePosition=true", T0) == -4068);
+    /* leverage capped by the first bracket; maxNotionalValue from the brackets */
+    CHECK(req(&w, "POST", "/fapi/v1/leverage", "symbol=BTCUSDT&leverage=125", T0, &body) == 200);
+    CHECK_EQ_STR(sget(body, "maxNotionalValue"), "50000");
+    json_decref(body);
+    const char *alt = NULL;
+    for (int i = 0; i < sim_market_count(w.m) && !alt; i++) {
+        const struct sim_symbol *y = sim_market_symbol(w.m, i);
+        if (!strcmp(y->status, "TRADING") && strcmp(y->name, "BTCUSDT") && strcmp(y->name, "ETHUSDT"))
+            alt = y->name;
+    }
+    CHECK(alt != NULL);
+    snprintf(q, sizeof q, "symbol=%s&leverage=51", alt ? alt : "");
+    CHECK(req_code(&w, "POST", "/fapi/v1/leverage", q, T0) == -4028);
+    snprintf(q, sizeof q, "symbol=%s&leverage=20", alt ? alt : "");
+    CHECK(req(&w, "POST", "/fapi/v1/leverage", q, T0, &body) == 200);
+    CHECK_EQ_STR(sget(body, "maxNotionalValue"), "25000");
+    json_decref(body);
     world_close(&w);
 }
 
