@@ -349,18 +349,33 @@ static void set_dec(json_t *o, const char *k, const char *v)
     if (v[0]) json_object_set_new(o, k, json_string(v));
 }
 
-static char *pos_json(const struct acctrec_pos *p, const char *src)
+/* A position record. Flat means amt "0" with entry and upnl "0": members a source lacks are
+ * kept in merge mode, and a flat position must never keep an old entry or PnL. With upnl_t
+ * (a REST snapshot's time, see acctrec_upnl_t) an open position's upnl is timed by it in "ft",
+ * since the unrealized PnL moves with the mark price without a new updateTime. */
+static char *pos_json(const struct acctrec_pos *p, int64_t upnl_t, const char *src)
 {
     json_t *o = json_object();
     if (!o) return NULL;
+    int flat = !strcmp(p->amt, "0");
     set_dec(o, "amt", p->amt);
-    set_dec(o, "entry", p->entry);
-    set_dec(o, "upnl", p->upnl);
+    set_dec(o, "entry", flat && !p->entry[0] ? "0" : p->entry);
+    set_dec(o, "upnl", flat ? "0" : p->upnl);
     json_object_set_new(o, "t", json_integer(p->t));
     json_object_set_new(o, "src", json_string(src));
+    if (!flat && p->upnl[0] && upnl_t > p->t) {
+        json_t *ft = json_object();
+        json_object_set_new(ft, "upnl", json_integer(upnl_t));
+        json_object_set_new(o, "ft", ft);
+    }
     char *s = jv_dump(o);
     json_decref(o);
     return s;
+}
+
+int64_t acctrec_upnl_t(int64_t snap_t)
+{
+    return snap_t > ACCTREC_SNAP_MARGIN_MS ? snap_t - ACCTREC_SNAP_MARGIN_MS : 0;
 }
 
 /* A REST balance: wallet and cross change only with balance events (updateTime), available
@@ -507,7 +522,7 @@ struct send_ctx {
 static int add_pos(struct send_ctx *c, const struct acctrec_pos *p)
 {
     struct acctrec_sink *s = c->s;
-    char *j = keep(&c->keep, pos_json(p, s->source));
+    char *j = keep(&c->keep, pos_json(p, acctrec_upnl_t(c->snap_t), s->source));
     if (!j) return -1;
     if (strcmp(p->amt, "0"))
         json_object_set_new(s->open, p->field, json_true());
@@ -516,7 +531,9 @@ static int add_pos(struct send_ctx *c, const struct acctrec_pos *p)
     if (cached(s->cache_pos, p->field, j, c->use_cache)) return 0;
     c->records++;
     if (recon_batch_add(c->pos, p->field, j, p->t, c->uid, NULL) < 0) return -1;
-    return recon_batch_add(c->view, p->field, j, p->t, c->uid, NULL);
+    /* the source's own view is replace mode, timed by the position's change alone */
+    char *v = c->snap_t ? keep(&c->keep, pos_json(p, 0, s->source)) : j;
+    return v ? recon_batch_add(c->view, p->field, v, p->t, c->uid, NULL) : -1;
 }
 
 static int add_bal(struct send_ctx *c, const struct acctrec_bal *a)
@@ -580,7 +597,7 @@ int acctrec_sink_send(struct acctrec_sink *s, const struct acctrec_batch *b, int
     }
     if (timebase_mono_ms() - s->cache_since > ACCTREC_CACHE_MS) acctrec_sink_forget(s);
     struct send_ctx c = {.s = s, .use_cache = use_cache, .uid = b->uid, .snap_t = b->snap_t};
-    c.pos = recon_batch_new(s->pos_key, s->pos_ts, s->channel, "pos", RECON_REPLACE);
+    c.pos = recon_batch_new(s->pos_key, s->pos_ts, s->channel, "pos", RECON_MERGE);
     c.bal = recon_batch_new(s->bal_key, s->bal_ts, s->channel, "bal", RECON_MERGE);
     c.view = recon_batch_new(s->view_key, s->view_ts, NULL, "pos", RECON_REPLACE);
     int rc = !c.pos || !c.bal || !c.view ? -1 : 0;
