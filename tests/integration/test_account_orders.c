@@ -35,17 +35,7 @@ static char sim_url[128];
 
 static long long hb_num(const char *name)
 {
-    redisReply *r = redisCommand(rc, "GET bfq:hb:userstream:us");
-    long long v = -1;
-    if (r && r->type == REDIS_REPLY_STRING) {
-        json_t *j = json_loads(r->str, 0, NULL);
-        json_t *x = json_object_get(j, name);
-        if (json_is_integer(x)) v = json_integer_value(x);
-        else if (json_is_boolean(x)) v = json_is_true(x);
-        json_decref(j);
-    }
-    if (r) freeReplyObject(r);
-    return v;
+    return tb_hb_num(rc, "userstream", "us", name);
 }
 
 struct at_least {
@@ -250,29 +240,15 @@ int main(void)
 {
     struct th_redis r;
     struct th_sim s;
-    if (th_redis_start(&r, 1) < 0) return 1;
-    const char *simargs[] = {"--account", "main:" KEY ":" SECRET ":100000", "--symbols", "20",
-                             NULL};
-    if (th_sim_start(&s, simargs) < 0) return 1;
-    snprintf(sim_url, sizeof sim_url, "%s", s.url);
-    simacct = (struct tb_account){s.url, KEY, SECRET};
-    rc = tb_redis(r.port, 1);
+    simacct = (struct tb_account){NULL, KEY, SECRET};
+    rc = tb_start(&r, &s, &simacct, "main:" KEY ":" SECRET ":100000");
     CHECK(rc != NULL);
     if (!rc) return th_done();
-    char conf[512], url[256], log[512];
+    snprintf(sim_url, sizeof sim_url, "%s", s.url);
+    char conf[512];
     snprintf(conf, sizeof conf, "%s/bfq.ini", th_tmpdir());
-    th_redis_url_for(&r, "account", url, sizeof url);
-    FILE *f = fopen(conf, "w");
-    CHECK(f != NULL);
-    if (!f) return th_done();
-    fprintf(f,
-            "[redis]\nurl = %s\n[exchange]\nrest_url = %s\n[account.main]\napi_key = %s\n"
-            "api_secret = %s\n[userstream]\norders_every = 300ms\n",
-            url, s.url, KEY, SECRET);
-    fclose(f);
-    snprintf(log, sizeof log, "%s/userstream.log", th_tmpdir());
-    const char *argv[] = {th_bfq_bin(), "userstream", "--config", conf, "--instance", "us", NULL};
-    pid_t us = th_spawn(argv, log);
+    CHECK(tb_write_config(conf, &r, &simacct, "[userstream]\norders_every = 300ms\n") == 0);
+    pid_t us = tb_spawn_role(conf, "userstream", "us");
     struct at_least c = {"connected", 1};
     CHECK(th_wait_until(hb_reached, &c, 8000));
 

@@ -74,38 +74,20 @@ static int upnl_live(void *arg)
     return *want > 0 && got > *want * 0.8 && got < *want * 1.2;
 }
 
-static pid_t spawn_role(const char *conf, const char *role)
-{
-    char log[512];
-    snprintf(log, sizeof log, "%s/%s.log", th_tmpdir(), role);
-    const char *argv[] = {th_bfq_bin(), role, "--config", conf, "--instance", role, NULL};
-    return th_spawn(argv, log);
-}
-
 int main(void)
 {
     struct th_redis r;
     struct th_sim s;
-    if (th_redis_start(&r, 1) < 0) return 1;
-    const char *simargs[] = {"--account", "main:" KEY ":" SECRET ":100000", "--symbols", "20",
-                             NULL};
-    if (th_sim_start(&s, simargs) < 0) return 1;
-    simacct = (struct tb_account){s.url, KEY, SECRET};
-    rc = tb_redis(r.port, 1);
+    simacct = (struct tb_account){NULL, KEY, SECRET};
+    rc = tb_start(&r, &s, &simacct, "main:" KEY ":" SECRET ":100000");
     CHECK(rc != NULL);
     if (!rc) return th_done();
-    char conf[512], url[256];
+    char conf[512];
     snprintf(conf, sizeof conf, "%s/bfq.ini", th_tmpdir());
-    th_redis_url_for(&r, "account", url, sizeof url);
-    FILE *f = fopen(conf, "w");
-    CHECK(f != NULL);
-    if (!f) return th_done();
-    fprintf(f,
-            "[redis]\nurl = %s\n[exchange]\nrest_url = %s\n[account.main]\napi_key = %s\n"
-            "api_secret = %s\n[positionrisk]\nevery = 200ms\n[userstream]\norders_every = 0\n",
-            url, s.url, KEY, SECRET);
-    fclose(f);
-    pid_t us = spawn_role(conf, "userstream"), pr = spawn_role(conf, "positionrisk");
+    CHECK(tb_write_config(conf, &r, &simacct,
+                          "[positionrisk]\nevery = 200ms\n[userstream]\norders_every = 0\n") == 0);
+    pid_t us = tb_spawn_role(conf, "userstream", "us");
+    pid_t pr = tb_spawn_role(conf, "positionrisk", "pr");
     th_sleep_ms(1500); /* both connected and polling */
 
     char *body = NULL;
@@ -114,7 +96,7 @@ int main(void)
     CHECK(th_wait_until(opened, NULL, 5000));
     char *u0 = member("upnl");
     char path[256];
-    snprintf(path, sizeof path, "%s/_sim/price?symbol=ETHUSDT&pct=5", s.url);
+    snprintf(path, sizeof path, "%s/_sim/price?symbol=ETHUSDT&pct=5", simacct.base_url);
     CHECK(th_http("POST", path, NULL, NULL, NULL) == 200);
     th_sleep_ms(300);
     double want = sim_upnl();

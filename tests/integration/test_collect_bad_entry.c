@@ -62,16 +62,6 @@ static int write_24h(const char *dir)
     return dump(out, dir, "fapi_v1_ticker_24hr.json");
 }
 
-static long long hb_int(const char *role, const char *id, const char *what)
-{
-    char *s = cu_str("GET bfq:hb:%s:%s", role, id);
-    json_t *j = s ? json_loads(s, 0, NULL) : NULL;
-    long long v = j ? (long long)json_integer_value(json_object_get(j, what)) : -1;
-    json_decref(j);
-    free(s);
-    return v;
-}
-
 static int ticks_written(void *arg)
 {
     (void)arg;
@@ -81,13 +71,13 @@ static int ticks_written(void *arg)
 static int tick_dropped(void *arg)
 {
     (void)arg;
-    return hb_int("tick", "bt", "dropped") >= 2;
+    return cu_hb_int("tick", "bt", "dropped") >= 2;
 }
 
 static int hot_written(void *arg)
 {
     (void)arg;
-    return cu_int("EXISTS bfq:hot") == 1 && hb_int("volume", "bv", "dropped") >= 2;
+    return cu_int("EXISTS bfq:hot") == 1 && cu_hb_int("volume", "bv", "dropped") >= 2;
 }
 
 static void test_tick(void)
@@ -98,7 +88,7 @@ static void test_tick(void)
     CHECK(th_wait_until(tick_dropped, NULL, 5000));
     const char *bad = json_string_value(json_array_get(universe, BAD_IDX));
     fprintf(stderr, "# ticks %lld of %zu universe symbols, dropped %lld, %s absent: %lld\n",
-            cu_int("HLEN bfq:ticks"), json_array_size(universe), hb_int("tick", "bt", "dropped"),
+            cu_int("HLEN bfq:ticks"), json_array_size(universe), cu_hb_int("tick", "bt", "dropped"),
             bad, cu_int("HEXISTS bfq:ticks %s", bad));
     CHECK(cu_int("HLEN bfq:ticks") == (long long)json_array_size(universe) - 1);
     CHECK(cu_int("HEXISTS bfq:ticks %s", bad) == 0);
@@ -115,7 +105,7 @@ static void test_volume(void)
     char *syms = cu_str("HGET bfq:hot symbols");
     json_t *hot = syms ? json_loads(syms, 0, NULL) : NULL;
     fprintf(stderr, "# hot %s, dropped %lld\n", syms ? syms : "-",
-            hb_int("volume", "bv", "dropped"));
+            cu_hb_int("volume", "bv", "dropped"));
     size_t n = json_array_size(universe);
     CHECK(json_array_size(hot) >= 5);
     for (size_t k = 0; k < 5 && n > 5; k++)

@@ -19,20 +19,9 @@
 #define SYM "BTCUSDT"
 #define KEY "bfq:kline:1m:" SYM
 
-static json_t *hb(const char *id)
-{
-    char *s = cu_str("GET bfq:hb:kline:%s", id);
-    json_t *j = s ? json_loads(s, 0, NULL) : NULL;
-    free(s);
-    return j;
-}
-
 static long long hb_int(const char *id, const char *what)
 {
-    json_t *h = hb(id);
-    long long v = h ? (long long)json_integer_value(json_object_get(h, what)) : -1;
-    json_decref(h);
-    return v;
+    return cu_hb_int("kline", id, what);
 }
 
 /* The stored window's last bar open time, -1 when absent. */
