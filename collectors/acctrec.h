@@ -5,10 +5,11 @@
  * turns each answer or event into one batch of records and writes the batch through the
  * reconciler (bfq_merge), so "freshest wins" is decided inside Redis:
  *
- *   <p>acct:<a>:pos      field SYM:SIDE -> {"amt","entry","upnl","t","src"}  (merge mode,
- *                        per member; REST records time an open position's "upnl" with the
- *                        snapshot's time, acctrec_upnl_t, so it stays live; flat = amt, entry
- *                        and upnl "0")
+ *   <p>acct:<a>:pos      field SYM:SIDE -> {"amt","entry","upnl","t","src"}  (open
+ *                        positions in merge mode, per member: REST records time "upnl" with
+ *                        the snapshot's time, acctrec_upnl_t, so it stays live; flat ones,
+ *                        amt, entry and upnl "0", in replace mode: nothing in them is
+ *                        snapshot-timed, and replace costs a tenth of merge inside Redis)
  *   <p>acct:<a>:bal      field ASSET    -> {"wallet","cross","available","t","src"} (merge mode,
  *                        per member: members a source lacks, e.g. "available" on the stream,
  *                        are kept, and each member is taken only when its own time is newer;
