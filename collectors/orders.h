@@ -24,10 +24,10 @@
  * server time, an order missing from it ended before the answer was made, and any stream event
  * newer than the send time (an order created meanwhile) keeps winning (docs/account.md). It
  * keeps the record it last sent per order and sends only the orders that differ, and the
- * deletions, ORDERS_BATCH_MAX records per FCALL (merge mode costs ~45 us a record inside
- * Redis: 1000 orders re-merged every poll would hold Redis ~50 ms). A Redis reconnect, a
- * failed write and every ORDERS_RESEND_MS forget that memory, so everything is sent again
- * once. */
+ * deletions, ORDERS_BATCH_MAX records per FCALL (merge mode costs 45-100 us a record inside
+ * Redis, bench_pipeline: 1000 orders re-merged every poll held Redis 50-100 ms). A Redis
+ * reconnect, a failed write and every ORDERS_RESEND_MS forget that memory, so everything is
+ * sent again once. */
 #ifndef BFQ_ORDERS_H
 #define BFQ_ORDERS_H
 
@@ -39,7 +39,7 @@ struct orders;
 
 #define ORDERS_ABSENT_MARGIN_MS 1000
 #define ORDERS_WEIGHT 40
-#define ORDERS_BATCH_MAX 200     /* records in one FCALL of the poll (~45 us each in Redis) */
+#define ORDERS_BATCH_MAX 200     /* records in one FCALL of the poll (bench_pipeline) */
 #define ORDERS_RESEND_MS 300000  /* the poll sends every listed order again this often */
 
 struct orders_stats {
