@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define BARS_FIELDS 12
+#define BARS_DAY_MS 86400000LL
 
 static int bars_fail(char *err, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -80,6 +81,11 @@ static int bars_check_bar(const json_t *bar, size_t idx, int64_t interval_ms, in
                          (long long)close_t);
     if (interval_ms == 0 && close_t <= *open_t)
         return bars_fail(err, cap, "bar %zu: close time before open time", idx);
+    /* intervals up to a day start on UTC multiples of themselves (3d and 1w have their own
+     * epochs, 1M the calendar: only their spacing is checked) */
+    if (interval_ms > 0 && BARS_DAY_MS % interval_ms == 0 && *open_t % interval_ms != 0)
+        return bars_fail(err, cap, "bar %zu: open time %lld not on the interval's grid", idx,
+                         (long long)*open_t);
     return 0;
 }
 

@@ -26,8 +26,9 @@ int bars_interval_ms(const char *interval, int64_t *ms);
 
 /* Checks a window: a non-empty array of at most max_bars bars of the layout above, decimals
  * that parse, low <= open, close <= high, closeTime = openTime + interval - 1, open times
- * strictly increasing and (interval_ms > 0) on the interval's grid: whole intervals apart, but
- * not necessarily consecutive, since an exchange halt leaves bars out (bars_gaps counts them).
+ * strictly increasing and (interval_ms > 0) on the interval's grid: whole intervals apart
+ * (and, for intervals up to 1d, on UTC multiples of the interval), but not necessarily
+ * consecutive, since an exchange halt leaves bars out (bars_gaps counts them).
  * Returns 0, or -1 with a reason. */
 int bars_validate(const json_t *window, int64_t interval_ms, size_t max_bars, char *err,
                   size_t errcap);
