@@ -127,8 +127,9 @@ static int volume_ticker_entry(struct volume *v, const json_t *e, const char **s
 }
 
 /* Records each universe symbol's quoteVolume and the largest closeTime of the 24h answer. A
- * bad entry is left out alone and counted in v->dropped (why the first was, in err); the
- * answer is refused (-1) only when it is not a non-empty array or no entry is good. */
+ * bad entry is left out alone and counted in v->dropped. Returns 0; 1 when entries were left
+ * out (how many, and why the first was, in err); -1 with the reason when the answer is not a
+ * non-empty array or no entry is good (nothing to write). */
 static int volume_take_tickers(struct volume *v, const json_t *arr, char *err, size_t cap)
 {
     size_t i, dropped = 0;
