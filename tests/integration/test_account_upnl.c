@@ -64,14 +64,15 @@ static double sim_upnl(void)
     return v;
 }
 
-/* The reconciled upnl within 20% of the simulator's, which the move made clearly positive. */
+/* The reconciled upnl near the simulator's (which the move made clearly positive; the path's
+ * own noise moves it a little between two polls), far from the fill's figure (about 0). */
 static int upnl_live(void *arg)
 {
     double *want = arg;
     char *v = member("upnl");
     double got = v ? strtod(v, NULL) : 0;
     free(v);
-    return *want > 0 && got > *want * 0.8 && got < *want * 1.2;
+    return *want > 0 && got > *want * 0.5 && got < *want * 1.5;
 }
 
 int main(void)
