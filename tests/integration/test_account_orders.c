@@ -49,10 +49,14 @@ static int hb_reached(void *arg)
     return hb_num(w->name) >= w->min;
 }
 
-/* Waits for n more openOrders polls (the heartbeat is renewed every second). */
+/* Waits until n openOrders polls have completed after the call. The heartbeat is renewed
+ * every second, so the count read now may be a second old: first a heartbeat written after
+ * the call (its count is higher), then n polls more than it shows. */
 static void wait_polls(int n)
 {
-    struct at_least w = {"order_polls", hb_num("order_polls") + n};
+    struct at_least w = {"order_polls", hb_num("order_polls") + 1};
+    CHECK(th_wait_until(hb_reached, &w, 8000));
+    w.min = hb_num("order_polls") + n;
     CHECK(th_wait_until(hb_reached, &w, 8000 + 1000 * n));
 }
 

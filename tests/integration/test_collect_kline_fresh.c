@@ -49,11 +49,23 @@ static int last_reached(void *arg)
     return stored_last_open() >= want_last;
 }
 
-static long long rounds_from;
+static long long rounds_from, rounds_more;
 static int rounds_done(void *arg)
 {
     const char *id = arg;
-    return hb_int(id, "written") + hb_int(id, "kept") >= rounds_from + 12;
+    return hb_int(id, "written") + hb_int(id, "kept") >= rounds_from + rounds_more;
+}
+
+/* Waits until n windows were answered (written or kept) after the call. The heartbeat is
+ * renewed every second, so first one written after the call, then n more than it shows. */
+static int wait_rounds(const char *id, int n)
+{
+    rounds_from = hb_int(id, "written") + hb_int(id, "kept");
+    rounds_more = 1;
+    if (!th_wait_until(rounds_done, (void *)id, 8000)) return 0;
+    rounds_from = hb_int(id, "written") + hb_int(id, "kept");
+    rounds_more = n;
+    return th_wait_until(rounds_done, (void *)id, 20000);
 }
 
 static int gap_counted(void *arg)
@@ -115,8 +127,7 @@ static void test_fresh(void)
     long long frozen_last = k ? bars_last_open(k) : -1;
     json_decref(k);
     CHECK(frozen_last > 0 && frozen_last < ahead);
-    rounds_from = hb_int("kf", "written") + hb_int("kf", "kept");
-    CHECK(th_wait_until(rounds_done, "kf", 20000));
+    CHECK(wait_rounds("kf", 12));
     fprintf(stderr, "# stored last bar %lld (was %lld), frozen klines' last bar %lld, kept %lld\n",
             stored_last_open(), ahead, frozen_last, hb_int("kf", "kept"));
     CHECK(stored_last_open() >= ahead);
