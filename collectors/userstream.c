@@ -392,6 +392,7 @@ static void us_up(struct role *r, void *privdata)
     struct us *u = privdata;
     if (!u->sink) return;
     acctrec_sink_forget(u->sink);
+    if (u->orders) orders_forget(u->orders);
     if (u->cur) us_snapshot(u); /* writes made while Redis was away were lost */
 }
 
@@ -413,6 +414,8 @@ static void us_fill(struct role *r, json_t *obj, void *privdata)
     struct orders_stats os = orders_stats(u->orders);
     json_object_set_new(obj, "order_polls", json_integer(os.polls));
     json_object_set_new(obj, "orders_deleted_by_poll", json_integer(os.deleted_by_poll));
+    json_object_set_new(obj, "orders_poll_records", json_integer(os.poll_records));
+    json_object_set_new(obj, "orders_poll_batches", json_integer(os.poll_batches));
     json_object_set_new(obj, "orders_tombstones_pruned", json_integer(os.pruned));
 }
 
