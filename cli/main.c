@@ -34,7 +34,7 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
-        printf("bfq %s (%s)\n", bfq_version, bfq_revision);
+        printf("bfq %s\n", bfq_version_text);
         return 0;
     }
     for (int i = 0; i < bfq_commands_count; i++)

@@ -211,18 +211,18 @@ static void status_print_instances(const json_t *arr, const struct status_ctx *c
     const json_t *hb;
     (void)ctx;
     fprintf(out, "instances: %zu\n", json_array_size(arr));
-    fprintf(out, "  %-12s %-24s %-15s %8s %8s %8s %8s %7s\n", "ROLE", "INSTANCE", "SOURCE IP",
-            "LAST OK", "IP W/MIN", "REQS", "WEIGHT", "ERRORS");
+    fprintf(out, "  %-12s %-24s %-15s %8s %8s %8s %8s %7s  %s\n", "ROLE", "INSTANCE", "SOURCE IP",
+            "LAST OK", "IP W/MIN", "REQS", "WEIGHT", "ERRORS", "VERSION");
     json_array_foreach(arr, i, hb) {
         char age[32];
         status_format_age(status_json_int(hb, "last_success_age_ms"), age, sizeof(age));
-        fprintf(out, "  %-12s %-24s %-15s %8s %8lld %8lld %8lld %7lld\n",
+        fprintf(out, "  %-12s %-24s %-15s %8s %8lld %8lld %8lld %7lld  %s\n",
                 status_json_str(hb, "role"), status_json_str(hb, "instance"),
                 status_json_str(hb, "source_ip"), age,
                 (long long)status_json_int(hb, "ip_weight_minute"),
                 (long long)status_json_int(hb, "requests"),
                 (long long)status_json_int(hb, "weight"),
-                (long long)status_json_int(hb, "errors_total"));
+                (long long)status_json_int(hb, "errors_total"), status_json_str(hb, "version"));
         if (json_is_true(json_object_get(hb, "fallback")))
             fprintf(out, "  %-12s   hot set stale: walking the whole universe\n", "");
     }
