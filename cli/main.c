@@ -28,6 +28,10 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    static const struct cli_command *all[64];
+    int nall = bfq_commands_count < 64 ? bfq_commands_count : 64;
+    for (int i = 0; i < nall; i++) all[i] = bfq_commands[i].cli;
+    cli_register(all, nall); /* lets each role tell another command's section from a typo */
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
         usage(stdout);
