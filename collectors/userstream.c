@@ -295,6 +295,7 @@ static void us_key_done(const struct binance_result *res, void *privdata)
         return;
     }
     memcpy(u->key, k, strlen(k) + 1);
+    (void)log_add_rotating_secret(u->key); /* a credential: the stream's URL holds it */
     u->keys_created++;
     int rollover = u->rollover_wanted && u->cur;
     u->rollover_wanted = 0;

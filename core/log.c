@@ -32,8 +32,10 @@
 
 static char log_role[LOG_ROLE_MAX] = "bfq";
 static enum log_level log_min = LOG_LEVEL_INFO;
-static char *log_secrets[LOG_SECRETS_MAX];
-static int log_nsecrets;
+static char *log_secrets[LOG_SECRETS_MAX + LOG_ROTATING_MAX]; /* fixed ones, then the ring */
+static int log_nsecrets;      /* fixed ones, at the front */
+static int log_nrotating;     /* ring entries in use, at log_secrets[LOG_SECRETS_MAX...] */
+static int log_rotating_next; /* the ring slot replaced next */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -78,13 +80,49 @@ int log_add_secret(const char *secret)
     return rc;
 }
 
+int log_add_rotating_secret(const char *secret)
+{
+    size_t n = secret ? strlen(secret) : 0;
+    if (n < 4)
+        return 0;
+    if (n > LOG_SECRET_MAX)
+        return -1;
+    char *copy = strdup(secret);
+    if (!copy)
+        return -1;
+    pthread_mutex_lock(&log_lock);
+    char **slot = &log_secrets[LOG_SECRETS_MAX + log_rotating_next];
+    free(*slot);
+    *slot = copy;
+    log_rotating_next = (log_rotating_next + 1) % LOG_ROTATING_MAX;
+    if (log_nrotating < LOG_ROTATING_MAX)
+        log_nrotating++;
+    pthread_mutex_unlock(&log_lock);
+    return 0;
+}
+
 void log_clear_secrets(void)
 {
     pthread_mutex_lock(&log_lock);
     for (int i = 0; i < log_nsecrets; i++)
         free(log_secrets[i]);
+    for (int i = LOG_SECRETS_MAX; i < LOG_SECRETS_MAX + LOG_ROTATING_MAX; i++) {
+        free(log_secrets[i]);
+        log_secrets[i] = NULL;
+    }
     log_nsecrets = 0;
+    log_nrotating = 0;
+    log_rotating_next = 0;
     pthread_mutex_unlock(&log_lock);
+}
+
+/* Calls fn on every registered secret, fixed and rotating. Caller holds the lock. */
+static void each_secret(void (*fn)(char *buf, const char *s), char *buf)
+{
+    for (int i = 0; i < log_nsecrets; i++)
+        fn(buf, log_secrets[i]);
+    for (int i = 0; i < log_nrotating; i++)
+        fn(buf, log_secrets[LOG_SECRETS_MAX + i]);
 }
 
 /* Replaces each occurrence of s in buf by "***" (in place: a secret is at least 4 long). */
@@ -99,18 +137,14 @@ static void redact_one(char *buf, const char *s)
     }
 }
 
-/* buf was cut at its end: drops a tail that is the start of a secret. Caller holds the lock. */
-static void drop_partial_tail(char *buf)
+/* buf was cut at its end: drops a tail that is the start of secret s. Caller holds the lock. */
+static void drop_partial_tail(char *buf, const char *s)
 {
-    size_t len = strlen(buf);
-    for (int i = 0; i < log_nsecrets; i++) {
-        size_t sl = strlen(log_secrets[i]);
-        for (size_t k = sl - 1 < len ? sl - 1 : len; k > 0; k--) {
-            if (memcmp(buf + len - k, log_secrets[i], k) == 0) {
-                len -= k;
-                buf[len] = '\0';
-                break;
-            }
+    size_t len = strlen(buf), sl = strlen(s);
+    for (size_t k = sl - 1 < len ? sl - 1 : len; k > 0; k--) {
+        if (memcmp(buf + len - k, s, k) == 0) {
+            buf[len - k] = '\0';
+            return;
         }
     }
 }
@@ -120,7 +154,7 @@ static void redact_cut(char *buf, int cap, int truncated)
 {
     if (truncated) {
         pthread_mutex_lock(&log_lock);
-        drop_partial_tail(buf);
+        each_secret(drop_partial_tail, buf);
         pthread_mutex_unlock(&log_lock);
     }
     log_redact(buf, cap);
@@ -132,8 +166,7 @@ void log_redact(char *buf, int cap)
         return;
     buf[cap - 1] = '\0';
     pthread_mutex_lock(&log_lock);
-    for (int i = 0; i < log_nsecrets; i++)
-        redact_one(buf, log_secrets[i]);
+    each_secret(redact_one, buf);
     pthread_mutex_unlock(&log_lock);
 }
 

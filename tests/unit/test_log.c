@@ -80,6 +80,25 @@ static void test_field_escaping(void)
     log_clear_secrets();
 }
 
+/* listenKeys rotate: the most recent LOG_ROTATING_MAX stay redacted, the fixed table stays free. */
+static void test_rotating(void)
+{
+    char buf[LOG_LINE_MAX], key[LOG_ROTATING_MAX + 3][40];
+    log_clear_secrets();
+    CHECK(log_add_secret("fixed-secret-1") == 0);
+    for (int i = 0; i < LOG_ROTATING_MAX + 3; i++) {
+        snprintf(key[i], sizeof key[i], "listenkey-%02d-abcdefghij", i);
+        CHECK(log_add_rotating_secret(key[i]) == 0);
+    }
+    for (int i = 0; i < LOG_ROTATING_MAX + 3; i++) {
+        log_format(buf, sizeof buf, LOG_LEVEL_INFO, "ws", "url=ws://h/ws/%s", key[i]);
+        CHECK((strstr(buf, key[i]) == NULL) == (i >= 3));
+    }
+    log_format(buf, sizeof buf, LOG_LEVEL_INFO, "fixed-secret-1", NULL);
+    CHECK(strstr(buf, "fixed-secret-1") == NULL);
+    log_clear_secrets();
+}
+
 static void test_redaction(void)
 {
     char buf[LOG_LINE_MAX];
@@ -212,6 +231,7 @@ static void test_write(void)
 int main(void)
 {
     test_field_escaping();
+    test_rotating();
     test_format();
     test_redaction();
     test_overlong();
