@@ -6,7 +6,8 @@
  * SECRETSENTINEL...; listen keys live 4 s, so the stream rolls over to new keys while it runs.
  * After an order made positions flow, every Redis key's value (of every type, heartbeats and
  * alerts included), every role's log and `bfq status` (text and --json) are searched for the
- * key, the secret, a prefix of each, and every listenKey seen in the simulator's state. */
+ * key, the secret, a prefix of each, and every listenKey seen in the simulator's state.
+ * `bfq status` also shows every instance's build (version and git revision). */
 #include <hiredis/hiredis.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,6 +15,7 @@
 #include <string.h>
 #include <sys/wait.h>
 
+#include "core/version.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/testbinance.h"
 
@@ -184,6 +186,12 @@ static void add_status(struct text *t, const char *flag)
     const char *argv[] = {"sh", "-c", cmd, NULL};
     CHECK(th_run(argv, &out, 10000) == 0);
     CHECK(out && strstr(out, "userstream"));
+    /* which build each instance runs: "0.1.0 (revision)" on every instance's line */
+    int builds = 0;
+    for (const char *p = out ? strstr(out, bfq_version_text) : NULL; p;
+         p = strstr(p + 1, bfq_version_text))
+        builds++;
+    CHECK(builds >= NROLES);
     if (out) text_add(t, out, strlen(out));
     free(out);
 }
