@@ -57,14 +57,19 @@ int log_level_parse(const char *name, enum log_level *out)
     return -1;
 }
 
-int log_add_secret(const char *secret)
+/* 1 when secret is to be registered, 0 when too short to redact (ignored), -1 when too long. */
+static int secret_usable(const char *secret)
 {
     size_t n = secret ? strlen(secret) : 0;
-    if (n < 4)
-        return 0;
-    if (n > LOG_SECRET_MAX)
-        return -1;
-    int rc = 0;
+    return n < 4 ? 0 : n > LOG_SECRET_MAX ? -1 : 1;
+}
+
+int log_add_secret(const char *secret)
+{
+    int rc = secret_usable(secret);
+    if (rc <= 0)
+        return rc;
+    rc = 0;
     pthread_mutex_lock(&log_lock);
     int dup = 0;
     for (int i = 0; i < log_nsecrets; i++)
@@ -82,11 +87,9 @@ int log_add_secret(const char *secret)
 
 int log_add_rotating_secret(const char *secret)
 {
-    size_t n = secret ? strlen(secret) : 0;
-    if (n < 4)
-        return 0;
-    if (n > LOG_SECRET_MAX)
-        return -1;
+    int ok = secret_usable(secret);
+    if (ok <= 0)
+        return ok;
     char *copy = strdup(secret);
     if (!copy)
         return -1;

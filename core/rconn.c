@@ -61,7 +61,8 @@ struct rconn {
     char lib_hash[LIBCHECK_HEX_LEN + 1];   /* SHA-256 of the source */
     char lib_why[RCONN_ERR_MAX];           /* why the last check failed */
     char alert_key[RCONN_NAME_MAX];        /* "" when no alert stream */
-    int lib_alerted;          /* a failed check was logged and alerted since the last good one */
+    int lib_logged;           /* a failed check was logged since the last good one */
+    int lib_alerted;          /* ... and alerted */
     int lib_inflight;         /* a periodic check awaits its reply */
     int64_t lib_check_ms;
     ev_timer libtimer;
@@ -408,14 +409,15 @@ static int rc_lib_judge(struct rconn *rc, const redisReply *r)
 {
     char why[RCONN_ERR_MAX];
     if (libcheck_reply(r, rc->lib_name, rc->lib_hash, why, sizeof why) == LIBCHECK_OK) {
-        if (rc->lib_alerted) log_info("redis function library verified, resuming", NULL);
-        rc->lib_alerted = 0;
+        if (rc->lib_logged) log_info("redis function library verified, resuming", NULL);
+        rc->lib_logged = rc->lib_alerted = 0;
         return 0;
     }
     snprintf(rc->lib_why, sizeof rc->lib_why, "%s", why);
-    if (!rc->lib_alerted)
+    if (!rc->lib_logged)
         log_error("redis function library refused: writing nothing until the admin loads this "
                   "build's library (bfq redis-setup)", "why=\"%s\"", why);
+    rc->lib_logged = 1;
     return -1;
 }
 
