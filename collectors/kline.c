@@ -81,6 +81,9 @@ static const struct cli_option kline_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* [kline] keys no option sets (core/role reports any other key of the section). */
+static const char *const kline_keys[] = {"correct", "hot_max_age", NULL};
+
 const struct cli_command kline_cli = {
     .name = "kline",
     .summary = "kline windows for the next symbol of a shared cursor, last bar corrected",
@@ -88,6 +91,7 @@ const struct cli_command kline_cli = {
              "[kline] correct = false keeps the exchange's last bar as it is.\n",
     .options = kline_options,
     .role_options = 1,
+    .keys = kline_keys,
 };
 
 /* Binance's klines weight by limit. */

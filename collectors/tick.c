@@ -91,6 +91,7 @@ const struct cli_command tick_cli = {
              "[exchange] timeout defaults to 1s for this command.\n",
     .options = tick_options,
     .role_options = 1,
+    .keys = NULL, /* every [tick] key is an option */
 };
 
 /* ---- universe ------------------------------------------------------------------------- */

@@ -295,6 +295,7 @@ static void us_key_done(const struct binance_result *res, void *privdata)
         return;
     }
     memcpy(u->key, k, strlen(k) + 1);
+    (void)log_add_rotating_secret(u->key); /* a credential: the stream's URL holds it */
     u->keys_created++;
     int rollover = u->rollover_wanted && u->cur;
     u->rollover_wanted = 0;
@@ -503,6 +504,9 @@ static const struct cli_option userstream_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* [userstream] keys no option sets (core/role reports any other key of the section). */
+static const char *const userstream_keys[] = {"prune_every", "tombstone_retention", "ws_path", "backoff_min", "backoff_max", "ping", "hangup", NULL};
+
 const struct cli_command userstream_cli = {
     .name = "userstream",
     .summary = "user-data WebSocket: positions, balances and open orders of one account",
@@ -513,6 +517,7 @@ const struct cli_command userstream_cli = {
              "backoff_max, ping, hangup, account; [exchange] ws_url (default: from rest_url).\n",
     .options = userstream_options,
     .role_options = 1,
+    .keys = userstream_keys,
 };
 
 static int us_start(struct role *r, void *state, char *err, size_t cap)

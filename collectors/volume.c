@@ -72,12 +72,16 @@ static const struct cli_option volume_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* [volume] keys no option sets (core/role reports any other key of the section). */
+static const char *const volume_keys[] = {"kline_interval", "kline_max_age", NULL};
+
 const struct cli_command volume_cli = {
     .name = "volume",
     .summary = "24h tickers and funding rates -> the hot set (run two; the fresher wins)",
     .usage = "Writes bfq:hot and bfq:hot:list and publishes on bfq:ch:hot.\n",
     .options = volume_options,
     .role_options = 1,
+    .keys = volume_keys,
 };
 
 static void volume_schedule(struct volume *v, int64_t ms)

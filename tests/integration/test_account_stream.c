@@ -94,7 +94,7 @@ static void write_config(const char *path, const struct th_redis *r, const char 
 {
     char url[256];
     th_redis_url_for(r, "account", url, sizeof url);
-    FILE *f = fopen(path, "w");
+    FILE *f = th_fopen_private(path);
     if (!f) return;
     fprintf(f,
             "[redis]\nurl = %s\n[exchange]\nrest_url = %s\n[account.main]\napi_key = %s\n"
