@@ -153,7 +153,7 @@ int tb_write_config(const char *path, const struct th_redis *r, const struct tb_
 {
     char url[256];
     th_redis_url_for(r, "account", url, sizeof url);
-    FILE *f = fopen(path, "w");
+    FILE *f = th_fopen_private(path);
     if (!f) return -1;
     fprintf(f, "[redis]\nurl = %s\n[exchange]\nrest_url = %s\n[account.main]\napi_key = %s\n"
                "api_secret = %s\n%s", url, a->base_url, a->key, a->secret, extra ? extra : "");
