@@ -73,6 +73,7 @@ static int role_read_log(struct role *r)
 static const char *const role_known_keys[] = {
     "exchange.rest_url", "exchange.ws_url", "exchange.timeout", "exchange.weight_limit",
     "exchange.weight_budget_percent", "exchange.ca_file", "redis.url", "redis.prefix", "log.level",
+    "redis.command_timeout",
     "account.*.api_key", "account.*.api_secret", "account.*.balance",
     "sim.*", "symbols.*", "kline.*", "tick.*", "volume.*", "account.*", "positionrisk.*",
     "userstream.*", "watchdog.*", "status.*", "trader.*", "gateway.*", "stoploss.*",
@@ -186,11 +187,15 @@ static void role_fill(json_t *obj, void *privdata)
 static int role_start_redis(struct role *r)
 {
     const char *url = NULL;
+    int64_t cmd_timeout = 0;
     char name[ROLE_NAME_MAX + ROLE_ID_MAX + 2], err[RCONN_ERR_MAX];
-    if (config_required(r->cfg, "redis", "url", &url) < 0)
+    if (config_required(r->cfg, "redis", "url", &url) < 0 ||
+        config_duration_ms(r->cfg, "redis", "command_timeout", RCONN_COMMAND_TIMEOUT_MS, 0,
+                           600000, &cmd_timeout) < 0)
         return role_fail(r, "%s", config_errstr(r->cfg));
     snprintf(name, sizeof(name), "%s:%s", r->name, r->instance);
-    struct rconn_options ro = {.url = url, .name = name, .lua_library = r->opts.lua_library};
+    struct rconn_options ro = {.url = url, .name = name, .lua_library = r->opts.lua_library,
+                               .command_timeout_ms = cmd_timeout > 0 ? cmd_timeout : -1};
     struct rconn_callbacks cb = {.up = role_on_up, .down = role_on_down, .privdata = r};
     err[0] = '\0';
     r->rc = rconn_new(r->loop, &ro, &cb, err, sizeof(err));
