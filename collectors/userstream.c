@@ -107,6 +107,9 @@ static void us_snapshot_done(const struct binance_result *res, void *privdata)
 
 static void us_snapshot(struct us *u)
 {
+    /* Redis down or read-only: no request whose answer could not be written; the up
+     * callback takes the snapshot */
+    if (!role_redis_up(&u->r)) return;
     if (u->orders) orders_poll(u->orders);
     if (u->snap_busy || role_stopping(&u->r)) return;
     if (binance_request(u->r.bc, "GET", "/fapi/v2/account", NULL, NULL, BINANCE_SIGNED, 5,
@@ -370,7 +373,7 @@ static void us_orders_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct us *u = w->data;
-    orders_poll(u->orders);
+    if (role_redis_up(&u->r)) orders_poll(u->orders);
 }
 
 static void us_prune_cb(struct ev_loop *loop, ev_timer *w, int revents)

@@ -135,6 +135,7 @@ static void role_on_up(struct rconn *rc, void *privdata)
     struct role *r = privdata;
     (void)rc;
     log_info("redis up", NULL);
+    if (r->hb) heartbeat_beat(r->hb); /* alive again at once, not at the next period */
     if (r->wb) weight_redis_state(r->wb, 1);
     role_read_limit(r);
     if (r->opts.up && !r->stopping) r->opts.up(r, r->opts.privdata);
