@@ -378,6 +378,12 @@ static void test_unsorted(void)
 
 /* Every answer bad (or none at all: hang): nothing is written, every process keeps running,
  * writes resume after. */
+/* The stored ticks moved past *(int64_t *)arg. */
+static int ticks_moved(void *arg)
+{
+    return ticks_max_t() > *(int64_t *)arg;
+}
+
 static void test_bad_answers(void)
 {
     const char *kinds[] = {"malformed", "truncated", "5xx", "disconnect", "hang"};
@@ -391,7 +397,8 @@ static void test_bad_answers(void)
         th_sleep_ms(1200);
         int64_t during = ticks_max_t();
         CHECK(sim_post("DELETE", "/_sim/fault") == 200);
-        th_sleep_ms(1500); /* hung requests time out after 1 s */
+        /* hung requests time out after 1 s; the back-off pause may last up to its 5 s cap */
+        (void)th_wait_until(ticks_moved, &during, 7000);
         int64_t after = ticks_max_t();
         printf("fault %s: max T %lld -> %lld during, %lld after\n", kinds[k], (long long)before,
                (long long)during, (long long)after);
