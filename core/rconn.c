@@ -319,6 +319,12 @@ static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     struct rconn *rc = w->data;
     if (!rc->cmd_head || !rc->ctx) return;
+    /* A slow loop turn may run this timer before the read watcher of a reply that did come:
+     * take what the socket holds first (callbacks may free rc: deferred, see depth). */
+    rc->depth++;
+    redisAsyncHandleRead(rc->ctx);
+    rc->depth--;
+    if (rc->closing || !rc->cmd_head || !rc->ctx) return;
     int64_t age = timebase_mono_ms() - rc->cmd_head->sent;
     if (age < rc->cmd_timeout) {
         ev_timer_set(w, (double)(rc->cmd_timeout - age) / 1000.0, 0.0);
