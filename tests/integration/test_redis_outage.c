@@ -23,6 +23,7 @@
 #include "tests/harness/harness.h"
 #include "tests/harness/proxy.h"
 #include "tests/harness/testbinance.h"
+#include "tests/integration/test_collect_util.h"
 
 #define KEY "outagekey0123456789"
 #define SECRET "outagesecret0123456789abcdef"
@@ -48,7 +49,6 @@ static struct role roles[] = {
 static struct th_redis red;
 static struct th_sim sim;
 static struct th_proxy *px;
-static redisContext *adm;
 static char conf[512];
 
 static void write_config(void)
@@ -86,7 +86,7 @@ static long long hb_t(const struct role *r)
 {
     char key[128];
     snprintf(key, sizeof key, "bfq:hb:%s:%s", r->args[0], r->name);
-    redisReply *rep = redisCommand(adm, "GET %s", key);
+    redisReply *rep = redisCommand(cu_adm, "GET %s", key);
     long long t = 0;
     if (rep && rep->type == REDIS_REPLY_STRING) {
         json_t *j = json_loads(rep->str, 0, NULL);
@@ -97,28 +97,13 @@ static long long hb_t(const struct role *r)
     return t;
 }
 
-/* The newest "T" among the stored ticks. */
-static long long ticks_max_t(void)
-{
-    redisReply *rep = redisCommand(adm, "HVALS bfq:ticks");
-    long long m = 0;
-    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-        json_t *j = json_loads(rep->element[i]->str, 0, NULL);
-        long long t = json_integer_value(json_object_get(j, "T"));
-        if (t > m) m = t;
-        json_decref(j);
-    }
-    freeReplyObject(rep);
-    return m;
-}
-
 /* The newest freshness t among the stored 1m kline windows. */
 static long long klines_max_t(void)
 {
-    redisReply *keys = redisCommand(adm, "KEYS bfq:kline:1m:*");
+    redisReply *keys = redisCommand(cu_adm, "KEYS bfq:kline:1m:*");
     long long m = 0;
     for (size_t i = 0; keys && keys->type == REDIS_REPLY_ARRAY && i < keys->elements; i++) {
-        redisReply *t = redisCommand(adm, "HGET %s t", keys->element[i]->str);
+        redisReply *t = redisCommand(cu_adm, "HGET %s t", keys->element[i]->str);
         if (t && t->type == REDIS_REPLY_STRING && strtoll(t->str, NULL, 10) > m)
             m = strtoll(t->str, NULL, 10);
         freeReplyObject(t);
@@ -131,7 +116,7 @@ static long long src_seen(const char *src)
 {
     char key[64];
     snprintf(key, sizeof key, "bfq:acct:main:src:%s", src);
-    char *s = tb_hget(adm, key, "seen");
+    char *s = tb_hget(cu_adm, key, "seen");
     long long v = s ? strtoll(s, NULL, 10) : 0;
     free(s);
     return v;
@@ -149,7 +134,7 @@ static int all_fresh(void *arg)
         if (t > fresh_since && !first[i]) first[i] = t;
         beats += t > fresh_since;
     }
-    return beats == NROLES && ticks_max_t() > fresh_since && klines_max_t() > fresh_since &&
+    return beats == NROLES && cu_ticks_max_t() > fresh_since && klines_max_t() > fresh_since &&
            src_seen("account") > fresh_since && src_seen("positionrisk") > fresh_since;
 }
 
@@ -197,7 +182,7 @@ static int requests_flow(void *arg)
 
 static void admin(const char *cmd)
 {
-    redisReply *rep = redisCommand(adm, cmd);
+    redisReply *rep = redisCommand(cu_adm, cmd);
     if (!rep || rep->type == REDIS_REPLY_ERROR)
         fprintf(stderr, "# %s: %s\n", cmd, rep ? rep->str : "no reply");
     freeReplyObject(rep);
@@ -248,10 +233,10 @@ int main(void)
     const char *simargs[] = {"--account", "main:" KEY ":" SECRET ":10000", "--symbols", "20",
                              "--weight-limit", "1000000", NULL};
     if (th_sim_start(&sim, simargs) < 0) return 1;
-    adm = tb_redis(red.port, 1);
+    cu_adm = tb_redis(red.port, 1);
     px = th_proxy_start(red.port);
-    CHECK(adm != NULL && px != NULL);
-    if (!adm || !px) return th_done();
+    CHECK(cu_adm != NULL && px != NULL);
+    if (!cu_adm || !px) return th_done();
     write_config();
     for (int i = 0; i < NROLES; i++) spawn_role(&roles[i]);
     fresh_reset(th_now_ms());
@@ -264,7 +249,7 @@ int main(void)
     th_stop_all(pids, NROLES, 10000, st);
     for (int i = 0; i < NROLES; i++) CHECK(st[i] >= 0 && WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
     th_proxy_stop(px);
-    redisFree(adm);
+    redisFree(cu_adm);
     th_sim_stop(&sim);
     th_redis_stop(&red);
     return th_done();

@@ -39,25 +39,11 @@ static int rate_window(void)
     return bt_requests(from, from + WINDOW_MS);
 }
 
-static long long ticks_max_t(void)
-{
-    redisReply *rep = cu_cmd("HVALS bfq:ticks");
-    long long m = 0;
-    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-        json_t *j = json_loads(rep->element[i]->str, 0, NULL);
-        long long t = json_integer_value(json_object_get(j, "T"));
-        if (t > m) m = t;
-        json_decref(j);
-    }
-    freeReplyObject(rep);
-    return m;
-}
-
 static long long since_ms;
 static int ticks_fresh(void *arg)
 {
     (void)arg;
-    return ticks_max_t() > since_ms;
+    return cu_ticks_max_t() > since_ms;
 }
 
 static int flowing(void *arg)
