@@ -73,8 +73,7 @@ struct rconn {
     char lasterr[RCONN_ERR_MAX];
 
     struct rconn_cmd *cmd_head, *cmd_tail; /* user commands awaiting a reply, oldest first */
-    int ping_pending;         /* subscriber: a PING is out, its pong not seen yet */
-    mono_ms_t ping_sent;
+    int ping_pending;         /* subscriber: a probe is out, its answer not seen yet */
 
     ev_timer retry, timeout, kick, deadline, ping;
     int kick_drop, closing, freed_pending;
@@ -357,7 +356,8 @@ static void on_ping(struct ev_loop *loop, ev_timer *w, int revents)
     if (!rc->ctx || rc->state != RC_UP) return;
     if (rc->ping_pending) {
         char why[64];
-        snprintf(why, sizeof why, "no pong within %lld ms", (long long)rc->ping_every);
+        snprintf(why, sizeof why, "no answer to the probe within %lld ms",
+                 (long long)rc->ping_every);
         rc_drop_now(rc, why);
         return;
     }
@@ -635,10 +635,7 @@ static int rc_send_subscribe(struct rconn *rc, struct rconn_sub *s)
  * non-subscribe command sent in pub/sub mode until the connection closes: a slow leak.) */
 static void rc_ping_send(struct rconn *rc)
 {
-    if (rc->nsubs > 0 && rc_send_subscribe(rc, rc->subs[0]) == 0) {
-        rc->ping_pending = 1;
-        rc->ping_sent = timebase_mono_ms();
-    }
+    if (rc->nsubs > 0 && rc_send_subscribe(rc, rc->subs[0]) == 0) rc->ping_pending = 1;
     ev_timer_set(&rc->ping, (double)rc->ping_every / 1000.0, 0.0);
     ev_timer_start(rc->loop, &rc->ping);
 }

@@ -29,6 +29,7 @@ struct th_proxy {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     int want_freeze, want_stop, applied, nfrozen, accepted;
+    int freeze_new; /* connections accepted now are frozen from the start */
     struct proxy_pair pairs[PROXY_PAIRS_MAX];
     int npairs;
 };
@@ -62,8 +63,8 @@ static void proxy_accept(struct th_proxy *p)
         return;
     }
     if (slot == p->npairs) p->npairs++;
-    p->pairs[slot] = (struct proxy_pair){.cfd = cfd, .sfd = sfd, .frozen = 0};
     pthread_mutex_lock(&p->mu);
+    p->pairs[slot] = (struct proxy_pair){.cfd = cfd, .sfd = sfd, .frozen = p->freeze_new};
     p->accepted++;
     pthread_mutex_unlock(&p->mu);
 }
@@ -197,6 +198,13 @@ int th_proxy_freeze(struct th_proxy *p)
     int n = p->nfrozen;
     pthread_mutex_unlock(&p->mu);
     return n;
+}
+
+void th_proxy_freeze_new(struct th_proxy *p, int on)
+{
+    pthread_mutex_lock(&p->mu);
+    p->freeze_new = on;
+    pthread_mutex_unlock(&p->mu);
 }
 
 int th_proxy_accepted(struct th_proxy *p)

@@ -6,7 +6,9 @@
  * on every connection open at that moment reads and drops what either side sends, forwards
  * nothing and never closes its side (when a client gives up and closes, the proxy closes that
  * client's socket, but keeps the server side open and silent). Connections made after the
- * freeze pass normally, so a client that notices and reconnects works again.
+ * freeze pass normally, so a client that notices and reconnects works again, unless
+ * th_proxy_freeze_new holds new connections in the black hole too until the path "comes
+ * back".
  *
  * It runs on its own thread (blocking sockets, poll), independent of the test's loop, so a
  * test may drive an in-process rconn on its libev loop or spawned bfq processes alike. */
@@ -23,6 +25,10 @@ int th_proxy_port(const struct th_proxy *p);
 
 /* Freezes every connection open now (see the top). Returns how many were frozen. */
 int th_proxy_freeze(struct th_proxy *p);
+
+/* While on, connections accepted from now on are frozen from their start (the path is still
+ * dead for new connections too); off: new connections pass again. */
+void th_proxy_freeze_new(struct th_proxy *p, int on);
 
 /* Connections accepted so far (frozen or not), for "did it reconnect" checks. */
 int th_proxy_accepted(struct th_proxy *p);
