@@ -5,7 +5,8 @@
  * server is killed and restarted on the same port (up twice, commands refused at once while
  * down, subscriptions restored); the heartbeat key with its TTL, gone after heartbeat_free;
  * black holes (a proxy freezes the open connections) cut by the command deadline and the
- * subscriber probe, with keepalive on; a replica (READONLY, MASTERDOWN) treated as down. */
+ * subscriber probe, with keepalive on; a replica (READONLY, MASTERDOWN) and a server still
+ * loading its data (LOADING) treated as down. */
 #include <ev.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
@@ -412,6 +413,44 @@ static void test_readonly(struct ev_loop *loop)
     th_redis_stop(&r);
 }
 
+/* A server still loading its data (LOADING, here a restart slowed by key-load-delay) is
+ * "down" until it has loaded: before, the LOADING answers to the library check and load were
+ * ignored and the connection came up into a server that refused every command. */
+static void test_loading(struct ev_loop *loop)
+{
+    struct th_redis r;
+    if (th_redis_start(&r, 0) != 0) {
+        CHECK(!"redis started");
+        return;
+    }
+    redisContext *sc = sync_conn(&r, NULL);
+    for (int i = 0; i < 20000; i++) redisAppendCommand(sc, "SET load:%d x", i);
+    for (int i = 0; i < 20000; i++) {
+        void *rep = NULL;
+        if (redisGetReply(sc, &rep) != REDIS_OK) break;
+        freeReplyObject(rep);
+    }
+    admin(sc, "SAVE");
+    redisFree(sc);
+    th_redis_stop(&r);
+    char conf[600];
+    snprintf(conf, sizeof conf, "%s/redis.conf", r.dir);
+    const char *argv[] = {"redis-server", conf, "--key-load-delay", "100",
+                          "--loading-process-events-interval-bytes", "1024", NULL};
+    r.pid = th_spawn(argv, NULL);
+    CHECK(r.pid > 0);
+    struct counts c = {0};
+    struct rconn *rc = open_rc(loop, r.url, bfq_lua_library, &c);
+    th_loop_for(loop, 700);
+    CHECK(c.up == 0 && !rconn_is_up(rc)); /* loading takes seconds: never up meanwhile */
+    CHECK(rconn_stats(rc).errors >= 1);
+    CHECK(th_loop_until(loop, &c.up, 1, 20000));
+    CHECK(rconn_command(rc, on_reply, &c, "DBSIZE") == 0);
+    CHECK(th_loop_until(loop, &c.replies, 1, 2000) && c.last_int == 20000);
+    rconn_free(rc);
+    th_redis_stop(&r);
+}
+
 /* A connection to a port nobody listens on: retries quietly, never up, freed cleanly. */
 static void test_refused(struct ev_loop *loop)
 {
@@ -523,5 +562,6 @@ int main(void)
     test_acl_auth(loop);
     test_blackhole(loop);
     test_readonly(loop);
+    test_loading(loop);
     return th_done();
 }
