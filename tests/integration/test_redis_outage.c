@@ -224,7 +224,7 @@ static void test_readonly(void)
     admin(cmd);
     /* the roles notice at their next write (a heartbeat within 1 s); a weight take already
      * in flight then may still be served by the budget's local fallback after its grace */
-    th_sleep_ms(4000);
+    th_sleep_ms(5000);
     long long quiet = th_now_ms();
     th_sleep_ms(2500);
     admin("CONFIG SET replica-serve-stale-data no"); /* MASTERDOWN from here */
