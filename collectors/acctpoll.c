@@ -57,7 +57,8 @@ static void poll_tick(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct acctpoll *p = w->data;
-    if (p->busy || role_stopping(&p->r)) return;
+    /* Redis down or read-only: the answer could not be written, so spend no weight on it */
+    if (p->busy || role_stopping(&p->r) || !role_redis_up(&p->r)) return;
     if (binance_request(p->r.bc, "GET", p->path, NULL, NULL, BINANCE_SIGNED, ACCTPOLL_WEIGHT,
                         poll_done, p) < 0) {
         acctrec_sink_error(p->sink, "request could not be queued");

@@ -13,7 +13,7 @@
  * on <prefix>ch:kline:<interval> as {"s","t","bars":[last two]}. Missing bars (an exchange
  * halt) are accepted and counted (heartbeat gap_windows, gap_bars). A bad answer
  * of either request writes nothing for that symbol, is counted, and pauses this instance
- * (250 ms doubling to 5 s; a 429/418 also stops the IP in the budget); the loop goes on with the
+ * (core/backoff: 250 ms growing to 5 s, jittered; a 429/418 also stops the IP in the budget); the loop goes on with the
  * next symbol.
  *
  * --hot walks the hot set instead: <prefix>hot:list (kept by `bfq volume`) with the cursor
@@ -29,6 +29,7 @@
 #include "cli/commands.h"
 #include "collectors/bars.h"
 #include "collectors/collectors.h"
+#include "core/backoff.h"
 #include "core/heartbeat.h"
 #include "core/jsonval.h"
 #include "core/log.h"
@@ -64,7 +65,7 @@ struct kline {
     struct kline_job jobs[KLINE_CONC_MAX];
     int in_flight;
     mono_ms_t pause_until;
-    int64_t backoff_ms;
+    struct backoff backoff;
     int hot_known, fallback;
     int64_t written, kept, redis_errors, empty;
     int64_t gap_windows, gap_bars; /* windows taken with missing bars, and the bars missing */
@@ -137,9 +138,7 @@ static void kline_job_release(struct kline_job *j)
 
 static void kline_backoff(struct kline *k)
 {
-    k->backoff_ms = k->backoff_ms ? k->backoff_ms * 2 : KLINE_BACKOFF_MIN_MS;
-    if (k->backoff_ms > KLINE_BACKOFF_MAX_MS) k->backoff_ms = KLINE_BACKOFF_MAX_MS;
-    k->pause_until = timebase_mono_ms() + k->backoff_ms;
+    k->pause_until = timebase_mono_ms() + backoff_next(&k->backoff);
 }
 
 static void kline_on_put(int64_t value, const char *err, void *privdata)
@@ -221,7 +220,7 @@ static void kline_finish(struct kline_job *j)
     json_t *window = k->correct ? bars_correct(j->bars, &book) : json_incref(j->bars);
     if (window) kline_write(k, j->sym, book.t, window);
     json_decref(window);
-    k->backoff_ms = 0;
+    backoff_reset(&k->backoff);
 }
 
 static void kline_on_answer(struct kline_job *j, const struct binance_result *res, json_t **slot,
@@ -445,6 +444,7 @@ static int kline_start(struct role *r, void *state, char *err, size_t cap)
     (void)err;
     (void)cap;
     role_key(r, k->chan, sizeof(k->chan), "ch:kline:%s", k->interval);
+    backoff_init(&k->backoff, KLINE_BACKOFF_MIN_MS, KLINE_BACKOFF_MAX_MS);
     ev_timer_init(&k->pace, kline_on_pace, 0.0, 1.0 / (double)k->rate);
     k->pace.data = k;
     ev_timer_start(r->loop, &k->pace);

@@ -23,6 +23,7 @@
 
 #include "cli/commands.h"
 #include "collectors/collectors.h"
+#include "core/backoff.h"
 #include "core/jsonval.h"
 #include "core/log.h"
 #include "core/rconn.h"
@@ -55,7 +56,7 @@ struct symbols {
     const char *quote, *include, *exclude;
     ev_timer timer;    /* next round or retry */
     ev_timer deadline; /* --once: give up after retry_for */
-    int64_t backoff_ms;
+    struct backoff backoff; /* exchangeInfo retries */
     int in_flight;     /* exchangeInfo request outstanding */
     int pending;       /* Redis replies outstanding in this round */
     int round_errors;  /* Redis errors in this round */
@@ -458,7 +459,7 @@ static void symbols_on_info(const struct binance_result *res, void *privdata)
         sy->recs = NULL;
         goto retry;
     }
-    sy->backoff_ms = 0;
+    backoff_reset(&sy->backoff);
     if (!role_redis_up(&sy->r)) {
         free(sy->recs);
         sy->recs = NULL;
@@ -467,9 +468,7 @@ static void symbols_on_info(const struct binance_result *res, void *privdata)
     symbols_write(sy, res->json);
     return;
 retry:
-    sy->backoff_ms = sy->backoff_ms ? sy->backoff_ms * 2 : SYM_BACKOFF_MIN_MS;
-    if (sy->backoff_ms > SYM_BACKOFF_MAX_MS) sy->backoff_ms = SYM_BACKOFF_MAX_MS;
-    symbols_schedule(sy, sy->backoff_ms);
+    symbols_schedule(sy, backoff_next(&sy->backoff));
 }
 
 static void symbols_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -550,6 +549,7 @@ static int symbols_start(struct role *r, void *state, char *err, size_t cap)
     struct symbols *sy = state;
     (void)err;
     (void)cap;
+    backoff_init(&sy->backoff, SYM_BACKOFF_MIN_MS, SYM_BACKOFF_MAX_MS);
     ev_timer_init(&sy->timer, symbols_on_timer, 0.0, 0.0);
     sy->timer.data = sy;
     ev_timer_init(&sy->deadline, symbols_on_deadline, (double)sy->retry_for_ms / 1000.0, 0.0);

@@ -13,14 +13,17 @@
  * newer than this process already sent left out) into ONE bfq_merge batch on <prefix>ticks;
  * Redis keeps the freshest record per symbol and publishes the changed ones on <prefix>ch:tick.
  * A bad answer writes nothing, is counted in the heartbeat and the next slot goes on; 429/418 stop
- * the IP through the shared weight budget. The universe (<prefix>universe) is reloaded every [tick]
+ * the IP through the shared weight budget; a 5xx, a timeout or a transport error pauses the
+ * slots (core/backoff, 250 ms growing to 5 s, reset by the next good answer), so an exchange
+ * in maintenance is not asked once per slot. The universe (<prefix>universe) is reloaded every [tick]
  * universe_refresh and within one lease period of a change: each period reads
  * <prefix>universe:version, which bfq_universe bumps together with its publish on
  * <prefix>ch:universe. Polling that one small key keeps the collector on a single Redis connection
  * and within a collector's ACL (no SUBSCRIBE).
  *
- * Slots are skipped (and counted) while Redis is down, while the universe is empty, or when
- * [tick] max_in_flight requests are still out (a hung exchange cannot pile up requests). */
+ * Slots are skipped (and counted) while Redis is down, while the universe is empty, when
+ * [tick] max_in_flight requests are still out (a hung exchange cannot pile up requests), or
+ * during a back-off pause. */
 #include "collectors/tick.h"
 
 #include <ev.h>
@@ -31,6 +34,7 @@
 
 #include "collectors/slots.h"
 #include "collectors/tickparse.h"
+#include "core/backoff.h"
 #include "core/heartbeat.h"
 #include "core/log.h"
 #include "core/rconn.h"
@@ -41,6 +45,8 @@
 #define TICK_WEIGHT 5
 #define TICK_LEASE_PERIOD_S 0.5
 #define TICK_KEY_MAX 256
+#define TICK_BACKOFF_MIN_MS 250  /* after a 5xx, a timeout or a transport error, pause the */
+#define TICK_BACKOFF_MAX_MS 5000 /* slots this long, growing to 5 s (core/backoff) */
 
 struct tick {
     struct role role;
@@ -61,8 +67,11 @@ struct tick {
     double sched, last;    /* current and previous slot (wall seconds) */
     mono_ms_t universe_at; /* last universe load, 0 = never */
     int in_flight;
+    struct backoff backoff; /* exchange trouble: slots pause until pause_until */
+    mono_ms_t pause_until;
     /* counters for the heartbeat */
-    int64_t fired, skipped_busy, skipped_empty, skipped_down, refused, batches, changed;
+    int64_t fired, skipped_busy, skipped_empty, skipped_down, skipped_backoff, refused, batches,
+        changed;
     int64_t dropped; /* malformed entries left out of answers otherwise taken */
     int64_t write_errors, lease_errors, replans, max_t, unchanged;
 };
@@ -280,10 +289,27 @@ static void tick_written(int64_t value, const char *err, void *privdata)
     t->changed += value;
 }
 
+/* An exchange in trouble (maintenance, overload: 5xx, timeouts, refused connections) gets
+ * fewer requests, not one per slot; answers of a burst already in flight while paused do not
+ * lengthen the pause again. Any accepted answer ends it. */
+static void tick_pace(struct tick *t, enum binance_outcome o)
+{
+    if (o == BINANCE_OK) {
+        backoff_reset(&t->backoff);
+        t->pause_until = 0;
+        return;
+    }
+    if (o != BINANCE_ESERVER && o != BINANCE_ETIMEOUT && o != BINANCE_ETRANSPORT) return;
+    mono_ms_t now = timebase_mono_ms();
+    if (now < t->pause_until) return;
+    t->pause_until = now + backoff_next(&t->backoff);
+}
+
 static void tick_answer(const struct binance_result *res, void *privdata)
 {
     struct tick *t = privdata;
     t->in_flight--;
+    if (!role_stopping(&t->role)) tick_pace(t, res->outcome);
     if (role_count_result(&t->role, res, "bookTicker") < 0 || role_stopping(&t->role)) return;
     struct tickparse_stats st;
     struct recon_batch *b = tickparse_batch_new(t->role.prefix);
@@ -332,6 +358,11 @@ static void tick_fire(struct ev_loop *loop, ev_periodic *w, int revents)
         t->skipped_busy++;
         return;
     }
+    /* in trouble: wait out the pause, then one probe at a time until an answer is good */
+    if (timebase_mono_ms() < t->pause_until || (t->backoff.attempts > 0 && t->in_flight > 0)) {
+        t->skipped_backoff++;
+        return;
+    }
     if (binance_request(t->role.bc, "GET", TICK_PATH, NULL, NULL, BINANCE_PUBLIC, TICK_WEIGHT,
                         tick_answer, t) < 0) {
         t->skipped_busy++;
@@ -360,6 +391,7 @@ static void tick_fill(struct role *r, json_t *obj, void *privdata)
     json_object_set_new(obj, "skipped_busy", json_integer(t->skipped_busy));
     json_object_set_new(obj, "skipped_empty", json_integer(t->skipped_empty));
     json_object_set_new(obj, "skipped_down", json_integer(t->skipped_down));
+    json_object_set_new(obj, "skipped_backoff", json_integer(t->skipped_backoff));
     json_object_set_new(obj, "refused", json_integer(t->refused));
     json_object_set_new(obj, "dropped", json_integer(t->dropped));
     json_object_set_new(obj, "batches", json_integer(t->batches));
@@ -407,6 +439,7 @@ static int tick_setup(struct role *r, void *state, char *err, size_t cap)
     snprintf(t->self.ip, sizeof t->self.ip, "%s", r->weight_ip);
     snprintf(t->self.instance, sizeof t->self.instance, "%s", r->instance);
     t->plan = (struct slots_plan){.k = 0, .n = 1, .ip_n = 1, .rate = 1.0};
+    backoff_init(&t->backoff, TICK_BACKOFF_MIN_MS, TICK_BACKOFF_MAX_MS);
     ev_periodic_init(&t->fire, tick_fire, 0., 0., tick_reschedule);
     t->fire.data = t;
     ev_timer_init(&t->lease, tick_lease_timer, TICK_LEASE_PERIOD_S, TICK_LEASE_PERIOD_S);

@@ -13,7 +13,7 @@
  *   rollover before the 24 h limit ([userstream] max_age, 23h30m) and on a new key: the new
  *            connection is opened first and the old one closed only when the new one is open,
  *            so no event falls between them (duplicates are harmless: freshest wins).
- *   close    any close or error: reconnect after a capped exponential backoff with jitter
+ *   close    any close or error: reconnect after core/backoff's capped, seeded, jittered delay
  *            ([userstream] backoff_min 200ms .. backoff_max 30s).
  * Events: ACCOUNT_UPDATE (positions and balances, t = E), ORDER_TRADE_UPDATE and ALGO_UPDATE
  * (open orders, t = E), TRADE_LITE (published as a fast fill notice). Each event gets an update
@@ -29,6 +29,7 @@
 #include "collectors/acctrec.h"
 #include "collectors/orders.h"
 #include "collectors/wsclient.h"
+#include "core/backoff.h"
 #include "core/binance.h"
 #include "core/jsonval.h"
 #include "core/log.h"
@@ -54,7 +55,7 @@ struct us {
     struct wsc_conn *next;     /* a rollover connection being opened, or NULL */
     int key_busy, snap_busy;
     int rollover_wanted;       /* open a new connection as soon as a key is at hand */
-    int attempt;               /* consecutive failed connects, for the backoff */
+    struct backoff backoff;    /* reconnects; reset when a connection opens */
     int64_t keepalive_ms, max_age_ms, backoff_min_ms, backoff_max_ms, orders_every_ms;
     int64_t prune_every_ms, retention_ms; /* tombstones of finished orders */
     int ping_secs, hangup_secs;
@@ -77,11 +78,7 @@ static int64_t us_exch_now(struct us *u)
 static void us_schedule_reconnect(struct us *u)
 {
     if (role_stopping(&u->r) || ev_is_active(&u->reconnect)) return;
-    int64_t d = u->backoff_min_ms;
-    for (int i = 0; i < u->attempt && d < u->backoff_max_ms; i++) d *= 2;
-    if (d > u->backoff_max_ms) d = u->backoff_max_ms;
-    d += (int64_t)(random() % (d / 2 + 1)); /* jitter: up to +50% */
-    u->attempt++;
+    int64_t d = backoff_next(&u->backoff);
     ev_timer_set(&u->reconnect, (double)d / 1000.0, 0.0);
     ev_timer_start(u->r.loop, &u->reconnect);
 }
@@ -110,6 +107,9 @@ static void us_snapshot_done(const struct binance_result *res, void *privdata)
 
 static void us_snapshot(struct us *u)
 {
+    /* Redis down or read-only: no request whose answer could not be written; the up
+     * callback takes the snapshot */
+    if (!role_redis_up(&u->r)) return;
     if (u->orders) orders_poll(u->orders);
     if (u->snap_busy || role_stopping(&u->r)) return;
     if (binance_request(u->r.bc, "GET", "/fapi/v2/account", NULL, NULL, BINANCE_SIGNED, 5,
@@ -216,7 +216,7 @@ static void us_open(struct wsc_conn *c, void *privdata)
 {
     struct us *u = privdata;
     u->connects++;
-    u->attempt = 0;
+    backoff_reset(&u->backoff);
     if (c == u->next) { /* rollover complete: the new connection takes over */
         struct wsc_conn *old = u->cur;
         u->cur = c;
@@ -374,7 +374,7 @@ static void us_orders_cb(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct us *u = w->data;
-    orders_poll(u->orders);
+    if (role_redis_up(&u->r)) orders_poll(u->orders);
 }
 
 static void us_prune_cb(struct ev_loop *loop, ev_timer *w, int revents)
@@ -463,6 +463,7 @@ static int us_config(void *state, struct config *cfg, char *err, size_t cap)
         config_duration_ms(cfg, s, "hangup", 180000, 2000, 1200000, &hang) < 0 ||
         config_str(cfg, s, "ws_path", "/private/ws/", &path) < 0)
         return -1;
+    backoff_init(&u->backoff, u->backoff_min_ms, u->backoff_max_ms);
     u->ping_secs = (int)(ping / 1000);
     u->hangup_secs = (int)(hang / 1000);
     snprintf(u->ws_path, sizeof u->ws_path, "%s", path);

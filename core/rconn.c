@@ -1,9 +1,15 @@
 /* rconn: a Redis connection that stays up, on the libev loop (hiredis 0.14 async API).
  *
  * States: DOWN (waiting for the retry timer) -> CONNECTING (TCP under way) -> HANDSHAKE
- * (AUTH, SELECT, CLIENT SETNAME, function library check, each waiting for the previous
- * answer) -> UP (re-subscribed, up() called). Any failure goes back to DOWN and arms
- * the retry timer with capped exponential backoff and full jitter in [delay/2, delay].
+ * (AUTH, SELECT, CLIENT SETNAME, HELLO for the server's role, function library check, each
+ * waiting for the previous answer) -> UP (re-subscribed, up() called). Any failure goes back to
+ * DOWN and arms the retry timer with core/backoff's delay (reset at UP).
+ *
+ * Dead paths: user commands sit in an in-flight list (oldest first, since Redis answers in
+ * order) from send to reply; one `deadline` timer runs while the list is not empty and drops
+ * the connection when the head is older than cmd_timeout. A subscriber connection re-sends
+ * its first SUBSCRIBE every ping_every (the `ping` timer) and drops the connection when the
+ * previous one is unanswered. Keepalive and TCP_USER_TIMEOUT are set on every socket.
  *
  * hiredis ownership: a redisAsyncContext is freed by hiredis itself after the connect
  * callback reports failure and after the disconnect callback returns; we only forget our
@@ -28,19 +34,25 @@
 #include <hiredis/adapters/libev.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <unistd.h>
+#include <strings.h>
+#include <sys/socket.h>
 
+#include "core/backoff.h"
 #include "core/libcheck.h"
 #include "core/log.h"
 #include "core/timebase.h"
 
 #define RCONN_SUBS_MAX 256
 #define RCONN_NAME_MAX 128
+#define RCONN_KEEPIDLE_S 5  /* TCP keepalive: first probe after 5 s idle, */
+#define RCONN_KEEPINTVL_S 2 /* then every 2 s, */
+#define RCONN_KEEPCNT 3     /* dead after 3 unanswered: an idle dead path is cut in ~11 s */
 
 enum rconn_state { RC_DOWN, RC_CONNECTING, RC_HANDSHAKE, RC_UP };
 
@@ -66,16 +78,20 @@ struct rconn {
     int lib_inflight;         /* a periodic check awaits its reply */
     int64_t lib_check_ms;
     ev_timer libtimer;
-    int64_t backoff_min, backoff_max, connect_timeout;
+    int64_t connect_timeout;
+    int64_t cmd_timeout;      /* deadline of a command's reply, ms; 0: none */
+    int64_t ping_every;       /* subscriber PING period, ms; 0: none */
     struct rconn_callbacks cbs;
 
     redisAsyncContext *ctx;
     enum rconn_state state;
-    int attempts;             /* failed attempts since the last up */
-    uint64_t rng;
+    struct backoff bo;        /* reconnect delays; bo.attempts failed since the last up */
     char lasterr[RCONN_ERR_MAX];
 
-    ev_timer retry, timeout, kick;
+    struct rconn_cmd *cmd_head, *cmd_tail; /* user commands awaiting a reply, oldest first */
+    int ping_pending;         /* subscriber: a probe is out, its answer not seen yet */
+
+    ev_timer retry, timeout, kick, deadline, ping;
     int kick_drop, closing, freed_pending;
     int depth;
 
@@ -84,15 +100,18 @@ struct rconn {
     struct rconn_stats stats;
 };
 
-/* A user command waiting for its reply. */
+/* A user command waiting for its reply, in rc's in-flight list from send to reply. */
 struct rconn_cmd {
     struct rconn *rc;
     rconn_reply_fn *fn;
     void *privdata;
+    mono_ms_t sent;
+    struct rconn_cmd *prev, *next;
 };
 
 static void rc_connect(struct rconn *rc);
 static void rc_handshake_next(struct rconn *rc, int step);
+static void rc_handshake_role(struct rconn *rc, const redisReply *r);
 
 /* ---- URL ---------------------------------------------------------------------------- */
 
@@ -227,44 +246,26 @@ int rconn_parse_url(const char *url, struct rconn_url *out, char *err, size_t er
 
 /* ---- state changes ------------------------------------------------------------------ */
 
-static uint64_t rc_random(struct rconn *rc)
-{
-    uint64_t x = rc->rng; /* xorshift64 */
-    x ^= x << 13;
-    x ^= x >> 7;
-    x ^= x << 17;
-    rc->rng = x;
-    return x;
-}
-
-/* The next retry delay in ms: min * 2^attempts capped at max, jittered into [d/2, d]. */
-static int64_t rc_backoff(struct rconn *rc)
-{
-    int64_t d = rc->backoff_min;
-    for (int i = 0; i < rc->attempts && d < rc->backoff_max; i++) d *= 2;
-    if (d > rc->backoff_max) d = rc->backoff_max;
-    int64_t half = d / 2;
-    return half + (int64_t)(rc_random(rc) % (uint64_t)(d - half + 1));
-}
-
 /* The connection is gone (ctx already forgotten): report and schedule the next attempt. */
 static void rc_lost(struct rconn *rc, const char *why)
 {
     int was_up = rc->state == RC_UP;
     rc->state = RC_DOWN;
     ev_timer_stop(rc->loop, &rc->timeout);
+    ev_timer_stop(rc->loop, &rc->deadline);
+    ev_timer_stop(rc->loop, &rc->ping);
+    rc->ping_pending = 0;
     snprintf(rc->lasterr, sizeof rc->lasterr, "%s", why ? why : "unknown");
     if (rc->closing) return;
     if (was_up) {
         rc->stats.disconnects++;
         log_warn("redis connection lost", "host=%s port=%d err=\"%s\"", rc->url.host,
                  rc->url.port, rc->lasterr);
-    } else if (rc->attempts == 0 || rc->attempts % 20 == 0) {
+    } else if (rc->bo.attempts == 0 || rc->bo.attempts % 20 == 0) {
         log_warn("redis connect failed, retrying", "host=%s port=%d err=\"%s\" attempts=%d",
-                 rc->url.host, rc->url.port, rc->lasterr, rc->attempts + 1);
+                 rc->url.host, rc->url.port, rc->lasterr, rc->bo.attempts + 1);
     }
-    rc->attempts++;
-    int64_t ms = rc_backoff(rc);
+    int64_t ms = backoff_next(&rc->bo);
     ev_timer_set(&rc->retry, (double)ms / 1000.0, 0.0);
     ev_timer_start(rc->loop, &rc->retry);
     if (was_up && rc->cbs.down) rc->cbs.down(rc, rc->lasterr, rc->cbs.privdata);
@@ -326,6 +327,89 @@ static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
     rc_drop_now(rc, rc->state == RC_CONNECTING ? "connect timeout" : "handshake timeout");
 }
 
+/* The oldest command in flight is older than the deadline: the path to Redis is dead, or
+ * Redis hangs (a black hole never closes the connection, so hiredis would wait forever). */
+static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)revents;
+    struct rconn *rc = w->data;
+    if (!rc->cmd_head || !rc->ctx) return;
+    /* A slow loop turn may run this timer before the read watcher of a reply that did come:
+     * take what the socket holds first (callbacks may free rc: deferred, see depth). */
+    rc->depth++;
+    redisAsyncHandleRead(rc->ctx);
+    rc->depth--;
+    if (rc->closing || !rc->cmd_head || !rc->ctx) return;
+    int64_t age = timebase_mono_ms() - rc->cmd_head->sent;
+    if (age < rc->cmd_timeout) {
+        ev_timer_set(w, (double)(rc->cmd_timeout - age) / 1000.0, 0.0);
+        ev_timer_start(loop, w);
+        return;
+    }
+    char why[64];
+    snprintf(why, sizeof why, "no reply within %lld ms", (long long)rc->cmd_timeout);
+    rc_drop_now(rc, why);
+}
+
+/* Subscriber keep-alive: a connection in pub/sub mode has no replies to time, so every
+ * ping_every it probes and drops the connection when the previous probe is unanswered. */
+static void rc_ping_send(struct rconn *rc);
+
+/* Starts the probe period on a subscriber connection (no-op when running or not wanted). */
+static void rc_ping_arm(struct rconn *rc)
+{
+    if (rc->nsubs == 0 || rc->ping_every <= 0 || ev_is_active(&rc->ping)) return;
+    rc->ping_pending = 0;
+    ev_timer_set(&rc->ping, (double)rc->ping_every / 1000.0, 0.0);
+    ev_timer_start(rc->loop, &rc->ping);
+}
+
+static void on_ping(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    struct rconn *rc = w->data;
+    if (!rc->ctx || rc->state != RC_UP) return;
+    if (rc->ping_pending) {
+        char why[64];
+        snprintf(why, sizeof why, "no answer to the probe within %lld ms",
+                 (long long)rc->ping_every);
+        rc_drop_now(rc, why);
+        return;
+    }
+    rc_ping_send(rc);
+}
+
+/* Turns TCP keepalive on (and bounds unacknowledged data with TCP_USER_TIMEOUT), so that a
+ * dead path is noticed by the kernel even on a connection with nothing to send. Best effort:
+ * a failure is logged and ignored, the command deadline still applies. */
+static void rc_keepalive(struct rconn *rc, int fd)
+{
+    int on = 1, idle = RCONN_KEEPIDLE_S, intvl = RCONN_KEEPINTVL_S, cnt = RCONN_KEEPCNT;
+    unsigned int user = rc->cmd_timeout > 0 ? (unsigned int)rc->cmd_timeout : 0;
+    if (setsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, sizeof on) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, sizeof idle) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &intvl, sizeof intvl) < 0 ||
+        setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &cnt, sizeof cnt) < 0 ||
+        (user && setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user, sizeof user) < 0))
+        log_warn("redis keepalive not set, ignored", "host=%s port=%d", rc->url.host,
+                 rc->url.port);
+}
+
+/* Nonzero for the error replies of a Redis that cannot take writes now: a replica (READONLY,
+ * or MASTERDOWN when it serves no stale data), or a server still loading its data (LOADING).
+ * The connection is healthy but useless to a writer, so rconn treats it as down. */
+int rconn_unavailable_error(const char *str)
+{
+    static const char *const codes[] = {"READONLY", "LOADING", "MASTERDOWN"};
+    if (!str) return 0;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++) {
+        size_t n = strlen(codes[i]);
+        if (strncmp(str, codes[i], n) == 0 && (str[n] == ' ' || str[n] == '\0')) return 1;
+    }
+    return 0;
+}
+
 /* ---- hiredis callbacks -------------------------------------------------------------- */
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -380,6 +464,7 @@ static void rc_connect(struct rconn *rc)
     }
     ac->data = rc;
     rc->ctx = ac;
+    rc_keepalive(rc, ac->c.fd);
     redisLibevAttach(rc->loop, ac);
     redisAsyncSetConnectCallback(ac, on_connect);
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
@@ -389,7 +474,7 @@ static void rc_connect(struct rconn *rc)
 
 /* ---- handshake ---------------------------------------------------------------------- */
 
-enum { HS_AUTH, HS_SELECT, HS_NAME, HS_LIBCHECK, HS_ALERT, HS_SUBSCRIBE, HS_DONE };
+enum { HS_AUTH, HS_SELECT, HS_NAME, HS_ROLE, HS_LIBCHECK, HS_ALERT, HS_SUBSCRIBE, HS_DONE };
 
 static void rc_handshake_fail(struct rconn *rc, const char *what, const redisReply *r)
 {
@@ -489,18 +574,50 @@ static void on_handshake(redisAsyncContext *ac, void *reply, void *privdata)
     if (!rc || !r || rc->ctx != ac) return; /* lost: on_disconnect handles it */
     rc->depth++;
     int err = r->type == REDIS_REPLY_ERROR;
-    if (step == HS_LIBCHECK) {
+    if (err && step != HS_ALERT && rconn_unavailable_error(r->str)) {
+        rc_handshake_fail(rc, "unavailable", r); /* backs off, tries again */
+    } else if (step == HS_ROLE) {
+        rc_handshake_role(rc, r);
+    } else if (step == HS_LIBCHECK) {
         rc_handshake_next(rc, rc_lib_judge(rc, r) == 0 ? HS_SUBSCRIBE : HS_ALERT);
     } else if (step == HS_ALERT) {
         if (err) log_warn("library alert not written, ignored", "err=\"%s\"", r->str);
         rc_lib_fail(rc);
     } else if (err) {
         static const char *const what[] = {"AUTH", "SELECT", "CLIENT SETNAME"};
-        rc_handshake_fail(rc, step < HS_LIBCHECK ? what[step] : "handshake", r);
+        rc_handshake_fail(rc, step < HS_ROLE ? what[step] : "handshake", r);
     } else {
         rc_handshake_next(rc, step + 1);
     }
     rc->depth--;
+}
+
+/* The value of field `name` in a RESP2 HELLO answer (a flat name, value array), or NULL. */
+static const redisReply *hello_field(const redisReply *r, const char *name)
+{
+    if (r->type != REDIS_REPLY_ARRAY) return NULL;
+    for (size_t i = 0; i + 1 < r->elements; i += 2)
+        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, name) == 0)
+            return r->element[i + 1];
+    return NULL;
+}
+
+/* HELLO answered: only a primary takes bfq's writes. A replica (after a failover, or a
+ * misconfigured URL) is refused like a failed connect, so roles see Redis as down, back off
+ * and retry, instead of spending exchange weight on results every write would refuse. A
+ * server without HELLO (an error answer) is taken as it is. */
+static void rc_handshake_role(struct rconn *rc, const redisReply *r)
+{
+    const redisReply *role = hello_field(r, "role");
+    if (r->type == REDIS_REPLY_ERROR || !role || role->type != REDIS_REPLY_STRING ||
+        strcmp(role->str, "master") == 0) {
+        rc_handshake_next(rc, HS_ROLE + 1);
+        return;
+    }
+    char buf[64];
+    snprintf(buf, sizeof buf, "server is a %.20s: READONLY", role->str);
+    rc->stats.errors++;
+    rc_drop_later(rc, buf);
 }
 
 static int rc_send_step(struct rconn *rc, int step, int argc, const char **argv)
@@ -519,7 +636,8 @@ static void rc_up(struct rconn *rc)
     for (int i = 0; i < rc->nsubs; i++) rc_send_subscribe(rc, rc->subs[i]);
     ev_timer_stop(rc->loop, &rc->timeout);
     rc->state = RC_UP;
-    rc->attempts = 0;
+    backoff_reset(&rc->bo);
+    rc_ping_arm(rc);
     log_info("redis connected", "host=%s port=%d db=%d", rc->url.host, rc->url.port, rc->url.db);
     if (rc->cbs.up) rc->cbs.up(rc, rc->cbs.privdata);
 }
@@ -544,6 +662,10 @@ static void rc_handshake_next(struct rconn *rc, int step)
             return;
         } else if (step == HS_NAME && rc->name[0]) {
             rc_send_step(rc, step, 3, (const char *[]){"CLIENT", "SETNAME", rc->name});
+            return;
+        } else if (step == HS_ROLE) {
+            /* HELLO runs for every ACL user (it needs no permission), during LOADING too */
+            rc_send_step(rc, step, 2, (const char *[]){"HELLO", "2"});
             return;
         } else if (step == HS_LIBCHECK && rc->lua) {
             rc_send_step(rc, step, 5, (const char *[]){"FUNCTION", "LIST", "LIBRARYNAME",
@@ -579,8 +701,12 @@ static void on_message(redisAsyncContext *ac, void *reply, void *privdata)
         ch = r->element[2];
         msg = r->element[3];
     }
-    if (!ch || !msg || ch->type != REDIS_REPLY_STRING || msg->type != REDIS_REPLY_STRING) return;
     struct rconn *rc = s->rc;
+    if (strcmp(kind->str, "subscribe") == 0 || strcmp(kind->str, "psubscribe") == 0) {
+        rc->ping_pending = 0; /* the answer to a (re)subscribe: the path is alive */
+        return;
+    }
+    if (!ch || !msg || ch->type != REDIS_REPLY_STRING || msg->type != REDIS_REPLY_STRING) return;
     rc->depth++;
     s->fn(rc, ch->str, msg->str, msg->len, s->privdata);
     rc->depth--;
@@ -591,6 +717,16 @@ static int rc_send_subscribe(struct rconn *rc, struct rconn_sub *s)
     const char *argv[] = {s->pattern ? "PSUBSCRIBE" : "SUBSCRIBE", s->channel};
     size_t lens[] = {strlen(argv[0]), strlen(argv[1])};
     return redisAsyncCommandArgv(rc->ctx, on_message, s, 2, argv, lens) == REDIS_OK ? 0 : -1;
+}
+
+/* The probe is a SUBSCRIBE of the first subscription again: Redis answers it even in pub/sub
+ * mode and it changes nothing. (A PING would do, but hiredis 0.14 keeps the callback of every
+ * non-subscribe command sent in pub/sub mode until the connection closes: a slow leak.) */
+static void rc_ping_send(struct rconn *rc)
+{
+    if (rc->nsubs > 0 && rc_send_subscribe(rc, rc->subs[0]) == 0) rc->ping_pending = 1;
+    ev_timer_set(&rc->ping, (double)rc->ping_every / 1000.0, 0.0);
+    ev_timer_start(rc->loop, &rc->ping);
 }
 
 int rconn_subscribe(struct rconn *rc, const char *channel, rconn_message_fn *fn, void *privdata)
@@ -608,10 +744,46 @@ int rconn_subscribe(struct rconn *rc, const char *channel, rconn_message_fn *fn,
     s->privdata = privdata;
     rc->subs[rc->nsubs++] = s;
     if (rc->state == RC_UP && rc->ctx) rc_send_subscribe(rc, s);
+    if (rc->state == RC_UP && rc->ctx) rc_ping_arm(rc);
     return 0;
 }
 
 /* ---- commands ----------------------------------------------------------------------- */
+
+static void rc_cmd_unlink(struct rconn *rc, struct rconn_cmd *cmd)
+{
+    if (cmd->prev) cmd->prev->next = cmd->next;
+    else rc->cmd_head = cmd->next;
+    if (cmd->next) cmd->next->prev = cmd->prev;
+    else rc->cmd_tail = cmd->prev;
+    cmd->prev = cmd->next = NULL;
+}
+
+/* A command went out: it joins the in-flight list, and the deadline timer runs while the
+ * list is not empty (one timer for all: replies come in order, the head is the oldest). */
+static void rc_cmd_sent(struct rconn *rc, struct rconn_cmd *cmd)
+{
+    cmd->sent = timebase_mono_ms();
+    cmd->prev = rc->cmd_tail;
+    if (rc->cmd_tail) rc->cmd_tail->next = cmd;
+    else rc->cmd_head = cmd;
+    rc->cmd_tail = cmd;
+    rc->stats.commands++;
+    if (rc->cmd_timeout > 0 && !ev_is_active(&rc->deadline)) {
+        ev_timer_set(&rc->deadline, (double)rc->cmd_timeout / 1000.0, 0.0);
+        ev_timer_start(rc->loop, &rc->deadline);
+    }
+}
+
+/* A reply says this server cannot take writes now: the connection counts as down at once
+ * (rconn_is_up is 0 from here) and is dropped from the loop, then retried with back-off. */
+static void rc_unavailable(struct rconn *rc, const char *str)
+{
+    if (rc->kick_drop || rc->state != RC_UP) return;
+    char why[RCONN_ERR_MAX];
+    snprintf(why, sizeof why, "unavailable: %s", str);
+    rc_drop_later(rc, why);
+}
 
 static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
@@ -619,8 +791,12 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
     struct rconn_cmd *cmd = privdata;
     struct rconn *rc = cmd->rc;
     redisReply *r = reply;
+    rc_cmd_unlink(rc, cmd);
     rc->depth++;
-    if (r && r->type == REDIS_REPLY_ERROR) rc->stats.errors++;
+    if (r && r->type == REDIS_REPLY_ERROR) {
+        rc->stats.errors++;
+        if (rconn_unavailable_error(r->str)) rc_unavailable(rc, r->str);
+    }
     if (cmd->fn) cmd->fn(rc, r, cmd->privdata);
     rc->depth--;
     free(cmd);
@@ -628,8 +804,8 @@ static void on_reply(redisAsyncContext *ac, void *reply, void *privdata)
 
 static struct rconn_cmd *rc_cmd_new(struct rconn *rc, rconn_reply_fn *fn, void *privdata)
 {
-    if (rc->state != RC_UP || !rc->ctx || rc->closing) return NULL;
-    struct rconn_cmd *cmd = malloc(sizeof *cmd);
+    if (!rconn_is_up(rc) || !rc->ctx) return NULL;
+    struct rconn_cmd *cmd = calloc(1, sizeof *cmd);
     if (!cmd) return NULL;
     cmd->rc = rc;
     cmd->fn = fn;
@@ -649,7 +825,7 @@ int rconn_command(struct rconn *rc, rconn_reply_fn *fn, void *privdata, const ch
         free(cmd);
         return -1;
     }
-    rc->stats.commands++;
+    rc_cmd_sent(rc, cmd);
     return 0;
 }
 
@@ -662,7 +838,7 @@ int rconn_command_argv(struct rconn *rc, rconn_reply_fn *fn, void *privdata, int
         free(cmd);
         return -1;
     }
-    rc->stats.commands++;
+    rc_cmd_sent(rc, cmd);
     return 0;
 }
 
@@ -707,19 +883,19 @@ struct rconn *rconn_new(struct ev_loop *loop, const struct rconn_options *opts,
         free(rc);
         return NULL;
     }
-    rc->backoff_min = opts->backoff_min_ms > 0 ? opts->backoff_min_ms : 100;
-    rc->backoff_max = opts->backoff_max_ms > 0 ? opts->backoff_max_ms : 5000;
-    if (rc->backoff_max < rc->backoff_min) rc->backoff_max = rc->backoff_min;
+    backoff_init(&rc->bo, opts->backoff_min_ms > 0 ? opts->backoff_min_ms : 100,
+                 opts->backoff_max_ms > 0 ? opts->backoff_max_ms : 5000);
     rc->connect_timeout = opts->connect_timeout_ms > 0 ? opts->connect_timeout_ms : 2000;
+    rc->cmd_timeout = opts->command_timeout_ms == 0 ? RCONN_COMMAND_TIMEOUT_MS
+                      : opts->command_timeout_ms < 0 ? 0 : opts->command_timeout_ms;
+    rc->ping_every = rc->cmd_timeout;
     if (cbs) rc->cbs = *cbs;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    rc->rng = ((uint64_t)ts.tv_nsec << 20) ^ (uint64_t)getpid() ^ (uint64_t)(uintptr_t)rc;
-    if (rc->rng == 0) rc->rng = 0x9e3779b97f4a7c15ull;
     ev_timer_init(&rc->retry, on_retry, 0.0, 0.0);
     ev_timer_init(&rc->timeout, on_timeout, 0.0, 0.0);
     ev_timer_init(&rc->kick, on_kick, 0.0, 0.0);
-    rc->retry.data = rc->timeout.data = rc->kick.data = rc;
+    ev_timer_init(&rc->deadline, on_deadline, 0.0, 0.0);
+    ev_timer_init(&rc->ping, on_ping, 0.0, 0.0);
+    rc->retry.data = rc->timeout.data = rc->kick.data = rc->deadline.data = rc->ping.data = rc;
     ev_timer_init(&rc->libtimer, on_libtimer, (double)rc->lib_check_ms / 1000.0,
                   (double)rc->lib_check_ms / 1000.0);
     rc->libtimer.data = rc;
@@ -734,6 +910,8 @@ static void rc_really_free(struct rconn *rc)
     ev_timer_stop(rc->loop, &rc->timeout);
     ev_timer_stop(rc->loop, &rc->kick);
     ev_timer_stop(rc->loop, &rc->libtimer);
+    ev_timer_stop(rc->loop, &rc->deadline);
+    ev_timer_stop(rc->loop, &rc->ping);
     if (rc->ctx) {
         redisAsyncContext *ac = rc->ctx;
         redisAsyncFree(ac); /* pending callbacks get NULL; on_disconnect sees closing */
@@ -762,7 +940,7 @@ void rconn_free(struct rconn *rc)
 
 int rconn_is_up(const struct rconn *rc)
 {
-    return rc && rc->state == RC_UP && !rc->closing;
+    return rc && rc->state == RC_UP && !rc->closing && !rc->kick_drop;
 }
 
 struct rconn_stats rconn_stats(const struct rconn *rc)

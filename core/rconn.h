@@ -1,21 +1,34 @@
 /* rconn: a Redis connection that stays up, on the libev loop (hiredis async).
  *
  * Connects from a URL redis://[user:pass@]host:port[/db], authenticates with the ACL user
- * (AUTH user pass), selects the db, checks that the Lua function library Redis holds is exactly
+ * (AUTH user pass), selects the db, refuses a replica (READONLY, LOADING and MASTERDOWN count as
+ * down), checks that the Lua function library Redis holds is exactly
  * the one this binary embeds (SHA-256 of its code, core/libcheck.h; rconn never loads it: only
  * the admin user does, with `bfq redis-setup`), then reports "up". When the library is missing
  * or differs, the connection never comes up: it logs, appends one alert to the alert stream per
  * streak, drops and retries with the backoff below, so a role writes nothing until the right
  * library is there. While up it checks again every library_check_ms and goes down (down
  * callback) on a mismatch. When the connection drops it reconnects with capped
- * exponential backoff and jitter (100 ms doubling to 5 s by default). Commands issued while
+ * backoff (core/backoff: 100 ms growing to 5 s by default, seeded jitter). Commands issued while
  * down fail at once (rconn_command returns -1 and never calls back); a command in flight when
  * the connection drops gets a NULL reply. So callers never queue unbounded work; they learn
  * about recovery from the up callback and resync from the keys.
  *
+ * A dead path is noticed even when the connection stays open (a black hole: a frozen VM, a
+ * dropped route, a primary gone after a failover): TCP keepalive is on, and a command whose
+ * reply is older than the command deadline (default 3 s; so no blocking commands longer than
+ * that) drops the connection, which fails every command in flight (NULL replies) and
+ * reconnects. A Redis that cannot take writes (a replica: READONLY or MASTERDOWN; a server
+ * still LOADING) counts as down too: the handshake asks HELLO for the server's role and
+ * refuses a replica, and such an error reply to any command drops the connection (the reply
+ * still reaches its callback). Callers therefore send no exchange request while
+ * rconn_is_up() is 0: its results could not be written.
+ *
  * A connection is either a command connection or a subscriber: rconn_subscribe switches it to
  * pub/sub and re-subscribes after every reconnect, calling the up callback so the subscriber can
- * resync from state keys (pub/sub drops messages while disconnected). */
+ * resync from state keys (pub/sub drops messages while disconnected). A subscriber has no
+ * replies to time, so it re-subscribes its first channel every command deadline as a probe and
+ * reconnects when a probe goes unanswered for that long. */
 #ifndef BFQ_RCONN_H
 #define BFQ_RCONN_H
 
@@ -62,7 +75,11 @@ struct rconn_options {
     int64_t backoff_min_ms;     /* 0 means 100 */
     int64_t backoff_max_ms;     /* 0 means 5000 */
     int64_t connect_timeout_ms; /* 0 means 2000 */
+    int64_t command_timeout_ms; /* reply deadline; 0 means RCONN_COMMAND_TIMEOUT_MS, <0: none */
 };
+
+/* Default deadline of a command's reply ([redis] command_timeout). */
+#define RCONN_COMMAND_TIMEOUT_MS 3000
 
 /* Creates the connection and starts connecting. Returns NULL with err on a bad URL. The
  * password is registered for log redaction. */
@@ -73,7 +90,12 @@ struct rconn *rconn_new(struct ev_loop *loop, const struct rconn_options *opts,
  * connection: the free then happens when hiredis has returned. */
 void rconn_free(struct rconn *rc);
 
+/* Nonzero while the connection is ready for commands (not after an unavailable reply). */
 int rconn_is_up(const struct rconn *rc);
+
+/* Nonzero when a Redis error reply text means "this server takes no writes now" (READONLY,
+ * LOADING, MASTERDOWN): rconn then treats the connection as down. */
+int rconn_unavailable_error(const char *str);
 
 /* Sends a command (printf-style as redisAsyncCommand, or argv form). Returns 0 when sent; -1
  * when down, in which case fn is NOT called. fn may be NULL to ignore the reply. */

@@ -75,7 +75,8 @@ static int role_read_log(struct role *r)
 static const char *const role_known_keys[] = {
     "exchange.rest_url", "exchange.ws_url", "exchange.timeout", "exchange.weight_limit",
     "exchange.weight_budget_percent", "exchange.ca_file", "redis.url", "redis.prefix", "log.level",
-    "redis.library_check", "account.*.api_key", "account.*.api_secret", "account.*.balance", NULL,
+    "redis.library_check", "redis.command_timeout", "account.*.api_key", "account.*.api_secret",
+    "account.*.balance", NULL,
 };
 
 static int role_key_known(const char *section, const char *key, void *privdata)
@@ -144,6 +145,7 @@ static void role_on_up(struct rconn *rc, void *privdata)
     struct role *r = privdata;
     (void)rc;
     log_info("redis up", NULL);
+    if (r->hb) heartbeat_beat(r->hb); /* alive again at once, not at the next period */
     if (r->wb) weight_redis_state(r->wb, 1);
     role_read_limit(r);
     if (r->opts.up && !r->stopping) r->opts.up(r, r->opts.privdata);
@@ -197,14 +199,17 @@ static int role_start_redis(struct role *r)
 {
     const char *url = NULL;
     char name[ROLE_NAME_MAX + ROLE_ID_MAX + 2], err[RCONN_ERR_MAX], alerts[ROLE_PREFIX_MAX + 8];
-    int64_t check_ms = 0;
+    int64_t check_ms = 0, cmd_timeout = 0;
     if (config_required(r->cfg, "redis", "url", &url) < 0 ||
-        config_duration_ms(r->cfg, "redis", "library_check", 5000, 100, 3600000, &check_ms) < 0)
+        config_duration_ms(r->cfg, "redis", "library_check", 5000, 100, 3600000, &check_ms) < 0 ||
+        config_duration_ms(r->cfg, "redis", "command_timeout", RCONN_COMMAND_TIMEOUT_MS, 0,
+                           600000, &cmd_timeout) < 0)
         return role_fail(r, "%s", config_errstr(r->cfg));
     snprintf(name, sizeof(name), "%s:%s", r->name, r->instance);
     if (role_key(r, alerts, sizeof alerts, "alerts") < 0) return role_fail(r, "alerts key too long");
     struct rconn_options ro = {.url = url, .name = name, .lua_library = r->opts.lua_library,
-                               .alert_key = alerts, .library_check_ms = check_ms};
+                               .alert_key = alerts, .library_check_ms = check_ms,
+                               .command_timeout_ms = cmd_timeout > 0 ? cmd_timeout : -1};
     struct rconn_callbacks cb = {.up = role_on_up, .down = role_on_down, .privdata = r};
     err[0] = '\0';
     r->rc = rconn_new(r->loop, &ro, &cb, err, sizeof(err));

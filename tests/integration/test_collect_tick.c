@@ -378,6 +378,26 @@ static void test_unsorted(void)
 
 /* Every answer bad (or none at all: hang): nothing is written, every process keeps running,
  * writes resume after. */
+/* Every live instance had a good answer after wall ms *(int64_t *)arg: none is still in the
+ * back-off pause an earlier fault left (core/backoff, up to 5 s). */
+static int all_fired_since(void *arg)
+{
+    for (int i = 0; i < NINST; i++) {
+        if (pids[i] <= 0) continue;
+        json_t *hb = heartbeat(i);
+        int64_t ok = json_integer_value(json_object_get(hb, "last_success"));
+        json_decref(hb);
+        if (ok <= *(int64_t *)arg) return 0;
+    }
+    return 1;
+}
+
+/* The stored ticks moved past *(int64_t *)arg. */
+static int ticks_moved(void *arg)
+{
+    return ticks_max_t() > *(int64_t *)arg;
+}
+
 static void test_bad_answers(void)
 {
     const char *kinds[] = {"malformed", "truncated", "5xx", "disconnect", "hang"};
@@ -391,8 +411,11 @@ static void test_bad_answers(void)
         th_sleep_ms(1200);
         int64_t during = ticks_max_t();
         CHECK(sim_post("DELETE", "/_sim/fault") == 200);
-        th_sleep_ms(1500); /* hung requests time out after 1 s */
+        /* hung requests time out after 1 s; the back-off pause may last up to its 5 s cap */
+        int64_t cleared = th_now_ms();
+        (void)th_wait_until(ticks_moved, &during, 7000);
         int64_t after = ticks_max_t();
+        CHECK(th_wait_until(all_fired_since, &cleared, 8000)); /* each phase starts unpaused */
         printf("fault %s: max T %lld -> %lld during, %lld after\n", kinds[k], (long long)before,
                (long long)during, (long long)after);
         CHECK(during == before);
@@ -421,6 +444,8 @@ static void test_bad_answers(void)
  * resume after the fault is cleared. */
 static void test_fault_429(void)
 {
+    int64_t since = th_now_ms();
+    CHECK(th_wait_until(all_fired_since, &since, 8000));
     long long hb0[NINST];
     for (int i = 0; i < NINST; i++) {
         json_t *hb = pids[i] > 0 ? heartbeat(i) : NULL;

@@ -163,6 +163,21 @@ static __attribute__((unused)) long long cu_hb_int(const char *role, const char 
     return n;
 }
 
+/* The newest exchange time "T" among the stored book tickers (bfq:ticks), 0 when none. */
+static __attribute__((unused)) long long cu_ticks_max_t(void)
+{
+    redisReply *rep = cu_cmd("HVALS bfq:ticks");
+    long long m = 0;
+    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
+        json_t *j = json_loads(rep->element[i]->str, 0, NULL);
+        long long t = json_integer_value(json_object_get(j, "T"));
+        if (t > m) m = t;
+        json_decref(j);
+    }
+    if (rep) freeReplyObject(rep);
+    return m;
+}
+
 /* Checks one stored kline record: t > 0, src set, bars a valid window of the interval.
  * Returns 1 when present and valid, 0 when absent, -1 when present and invalid. */
 static __attribute__((unused)) int cu_kline_record(const char *interval, const char *sym, int64_t limit)

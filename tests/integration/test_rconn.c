@@ -3,13 +3,18 @@
  * URL parsing; connect, AUTH with an ACL user and with a bare password (the function library
  * check is test_funclib's); reconnect after the
  * server is killed and restarted on the same port (up twice, commands refused at once while
- * down, subscriptions restored); the heartbeat key with its TTL, gone after heartbeat_free. */
+ * down, subscriptions restored); the heartbeat key with its TTL, gone after heartbeat_free;
+ * black holes (a proxy freezes the open connections) cut by the command deadline and the
+ * subscriber probe, with keepalive on; a replica (READONLY, MASTERDOWN) and a server still
+ * loading its data (LOADING) treated as down. */
 #include <ev.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/time.h>
 
 #include "core/heartbeat.h"
@@ -17,7 +22,9 @@
 #include "core/rconn.h"
 #include "core/version.h"
 #include "reconciler/recon.h"
+#include "core/timebase.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/proxy.h"
 #include "tests/harness/testloop.h"
 
 struct counts {
@@ -238,6 +245,184 @@ static void test_reconnect(struct ev_loop *loop)
     th_redis_stop(&r);
 }
 
+/* TCP keepalive is on for every socket of this process connected to port. */
+static int keepalive_on_port(int port)
+{
+    int found = 0, bad = 0;
+    for (int fd = 3; fd < 1024; fd++) {
+        struct sockaddr_in peer;
+        socklen_t len = sizeof peer;
+        int on = 0;
+        socklen_t olen = sizeof on;
+        if (getpeername(fd, (struct sockaddr *)&peer, &len) < 0 || peer.sin_family != AF_INET ||
+            ntohs(peer.sin_port) != port)
+            continue;
+        found++;
+        if (getsockopt(fd, SOL_SOCKET, SO_KEEPALIVE, &on, &olen) < 0 || !on) bad++;
+    }
+    return found > 0 && bad == 0;
+}
+
+/* A black hole (the proxy freezes the open connections: nothing forwarded, nothing closed):
+ * the command deadline drops the command connection, the probe drops the subscriber, both
+ * reconnect through the proxy (new connections pass) and work again. Before the deadline the
+ * command waited forever and the connection stayed "up". */
+static void test_blackhole(struct ev_loop *loop)
+{
+    struct th_redis r;
+    if (th_redis_start(&r, 0) != 0) {
+        CHECK(!"redis started");
+        return;
+    }
+    struct th_proxy *px = th_proxy_start(r.port);
+    CHECK(px != NULL);
+    if (!px) return;
+    char url[128];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", th_proxy_port(px));
+    struct counts c = {0}, s = {0};
+    struct rconn_options o = {.url = url, .name = "blackhole", .backoff_min_ms = 20,
+                              .backoff_max_ms = 200, .connect_timeout_ms = 1000,
+                              .command_timeout_ms = 600};
+    struct rconn_callbacks cb = {.up = on_up, .down = on_down, .privdata = &c};
+    struct rconn_callbacks sb = {.up = on_up, .down = on_down, .privdata = &s};
+    char err[RCONN_ERR_MAX];
+    struct rconn *rc = rconn_new(loop, &o, &cb, err, sizeof err);
+    struct rconn *sub = rconn_new(loop, &o, &sb, err, sizeof err);
+    CHECK(rc && sub && rconn_subscribe(sub, "bh:ch", on_msg, &s) == 0);
+    CHECK(th_loop_until(loop, &c.up, 1, 3000) && th_loop_until(loop, &s.up, 1, 3000));
+    CHECK(keepalive_on_port(th_proxy_port(px)));
+    th_loop_for(loop, 100);
+    CHECK(rconn_command(rc, on_reply, &c, "PUBLISH bh:ch before") == 0);
+    CHECK(th_loop_until(loop, &s.messages, 1, 2000));
+
+    int accepted = th_proxy_accepted(px);
+    CHECK(th_proxy_freeze(px) == 2);
+    mono_ms_t t0 = timebase_mono_ms();
+    CHECK(rconn_command(rc, on_reply, &c, "INCR bh:n") == 0);
+    CHECK(th_loop_until(loop, &c.nulls, 1, 3000)); /* the deadline failed it */
+    CHECK(timebase_mono_ms() - t0 >= 550);
+    CHECK(c.down == 1);
+    CHECK(th_loop_until(loop, &c.up, 2, 3000));   /* reconnected through a new connection */
+    CHECK(th_loop_until(loop, &s.up, 2, 4000));   /* the subscriber's probe went unanswered */
+    CHECK(s.down == 1);
+    CHECK(th_proxy_accepted(px) >= accepted + 2);
+    th_loop_for(loop, 100);
+    c.replies = 0;
+    CHECK(rconn_command(rc, on_reply, &c, "PUBLISH bh:ch after") == 0);
+    CHECK(th_loop_until(loop, &c.replies, 1, 2000));
+    CHECK(th_loop_until(loop, &s.messages, 2, 2000));
+    CHECK_EQ_STR(s.last_msg, "after");
+    /* a healthy idle subscriber is not dropped by its own probe */
+    th_loop_for(loop, 1500);
+    CHECK(s.up == 2 && s.down == 1);
+    rconn_free(sub);
+    rconn_free(rc);
+    th_proxy_stop(px);
+    th_redis_stop(&r);
+}
+
+static void admin(redisContext *sc, const char *cmd)
+{
+    redisReply *rep = redisCommand(sc, cmd);
+    if (!rep || rep->type == REDIS_REPLY_ERROR)
+        fprintf(stderr, "%s: %s\n", cmd, rep ? rep->str : "no reply");
+    freeReplyObject(rep);
+}
+
+/* A server that takes no writes (a replica of a dead primary: READONLY, then MASTERDOWN once
+ * it serves no stale data) is "down": a READONLY reply drops an up connection at once, the
+ * handshake refuses a replica, and the connection comes up when the server is a primary
+ * again. Before, READONLY was an ordinary error on an "up" connection. */
+static void test_readonly(struct ev_loop *loop)
+{
+    CHECK(rconn_unavailable_error("READONLY You can't write against a read only replica."));
+    CHECK(rconn_unavailable_error("LOADING Redis is loading the dataset in memory"));
+    CHECK(rconn_unavailable_error("MASTERDOWN Link with MASTER is down"));
+    CHECK(!rconn_unavailable_error("ERR wrong number of arguments"));
+    CHECK(!rconn_unavailable_error("READONLYX") && !rconn_unavailable_error(NULL));
+    struct th_redis r;
+    if (th_redis_start(&r, 0) != 0) {
+        CHECK(!"redis started");
+        return;
+    }
+    redisContext *sc = sync_conn(&r, NULL);
+    struct counts c = {0};
+    struct rconn *rc = open_rc(loop, r.url, NULL, &c);
+    CHECK(th_loop_until(loop, &c.up, 1, 3000));
+    char cmd[64];
+    snprintf(cmd, sizeof cmd, "REPLICAOF 127.0.0.1 %d", th_free_port());
+    admin(sc, cmd);
+    CHECK(rconn_command(rc, on_reply, &c, "INCR ro:n") == 0);
+    CHECK(th_loop_until(loop, &c.replies, 1, 2000));
+    CHECK(!rconn_is_up(rc));                       /* at once, before the drop */
+    CHECK(rconn_command(rc, on_reply, &c, "PING") == -1);
+    CHECK(th_loop_until(loop, &c.down, 1, 1000));
+    th_loop_for(loop, 600);                        /* retries meet a replica: never up */
+    CHECK(c.up == 1 && !rconn_is_up(rc));
+    int64_t errs = rconn_stats(rc).errors;
+    CHECK(errs >= 3);
+    admin(sc, "CONFIG SET replica-serve-stale-data no"); /* now MASTERDOWN */
+    th_loop_for(loop, 400);
+    CHECK(c.up == 1 && rconn_stats(rc).errors > errs);
+    admin(sc, "CONFIG SET replica-serve-stale-data yes");
+    admin(sc, "REPLICAOF NO ONE");
+    CHECK(th_loop_until(loop, &c.up, 2, 3000));
+    c.replies = 0;
+    CHECK(rconn_command(rc, on_reply, &c, "INCR ro:n") == 0);
+    CHECK(th_loop_until(loop, &c.replies, 1, 2000) && c.last_int == 1);
+
+    /* a fresh connection to a replica never comes up */
+    admin(sc, cmd);
+    struct counts d = {0};
+    struct rconn *rd = open_rc(loop, r.url, NULL, &d);
+    th_loop_for(loop, 500);
+    CHECK(d.up == 0 && !rconn_is_up(rd));
+    admin(sc, "REPLICAOF NO ONE");
+    CHECK(th_loop_until(loop, &d.up, 1, 3000));
+    rconn_free(rd);
+    rconn_free(rc);
+    redisFree(sc);
+    th_redis_stop(&r);
+}
+
+/* A server still loading its data (LOADING, here a restart slowed by key-load-delay) is
+ * "down" until it has loaded: before, the LOADING answers to the library check and load were
+ * ignored and the connection came up into a server that refused every command. */
+static void test_loading(struct ev_loop *loop)
+{
+    struct th_redis r;
+    if (th_redis_start(&r, 0) != 0) {
+        CHECK(!"redis started");
+        return;
+    }
+    redisContext *sc = sync_conn(&r, NULL);
+    for (int i = 0; i < 20000; i++) redisAppendCommand(sc, "SET load:%d x", i);
+    for (int i = 0; i < 20000; i++) {
+        void *rep = NULL;
+        if (redisGetReply(sc, &rep) != REDIS_OK) break;
+        freeReplyObject(rep);
+    }
+    admin(sc, "SAVE");
+    redisFree(sc);
+    th_redis_stop(&r);
+    char conf[600];
+    snprintf(conf, sizeof conf, "%s/redis.conf", r.dir);
+    const char *argv[] = {"redis-server", conf, "--key-load-delay", "100",
+                          "--loading-process-events-interval-bytes", "1024", NULL};
+    r.pid = th_spawn(argv, NULL);
+    CHECK(r.pid > 0);
+    struct counts c = {0};
+    struct rconn *rc = open_rc(loop, r.url, bfq_lua_library, &c);
+    th_loop_for(loop, 700);
+    CHECK(c.up == 0 && !rconn_is_up(rc)); /* loading takes seconds: never up meanwhile */
+    CHECK(rconn_stats(rc).errors >= 1);
+    CHECK(th_loop_until(loop, &c.up, 1, 20000));
+    CHECK(rconn_command(rc, on_reply, &c, "DBSIZE") == 0);
+    CHECK(th_loop_until(loop, &c.replies, 1, 2000) && c.last_int == 20000);
+    rconn_free(rc);
+    th_redis_stop(&r);
+}
+
 /* A connection to a port nobody listens on: retries quietly, never up, freed cleanly. */
 static void test_refused(struct ev_loop *loop)
 {
@@ -351,5 +536,8 @@ int main(void)
     test_refused(loop);
     test_reconnect(loop);
     test_acl_auth(loop);
+    test_blackhole(loop);
+    test_readonly(loop);
+    test_loading(loop);
     return th_done();
 }
