@@ -73,6 +73,7 @@ static int role_read_log(struct role *r)
 static const char *const role_known_keys[] = {
     "exchange.rest_url", "exchange.ws_url", "exchange.timeout", "exchange.weight_limit",
     "exchange.weight_budget_percent", "exchange.ca_file", "redis.url", "redis.prefix", "log.level",
+    "redis.command_timeout",
     "account.*.api_key", "account.*.api_secret", "account.*.balance",
     "sim.*", "symbols.*", "kline.*", "tick.*", "volume.*", "account.*", "positionrisk.*",
     "userstream.*", "watchdog.*", "status.*", "trader.*", "gateway.*", "stoploss.*",
@@ -249,6 +250,7 @@ static int role_start_exchange(struct role *r)
     if (!r->bc) return role_fail(r, "[exchange] rest_url: %s", err);
     struct weight_options wo = {.prefix = r->prefix, .ip = r->weight_ip,
                                 .limit = r->weight_limit, .percent = (int)pct};
+    if (weight_options_read(&wo, r->cfg) < 0) return role_fail(r, "%s", config_errstr(r->cfg));
     r->wb = weight_new(r->loop, r->rc, &wo);
     if (!r->wb) return role_fail(r, "weight budget: cannot start");
     binance_set_budget(r->bc, r->wb);
