@@ -1,9 +1,12 @@
 /* test_weight_edges: the weight budget across exchange-minute edges, with the exchange clock off.
  *
- * Four worlds at once, each its own simulator (weight limit 1200: budget 1080), Redis and
- * processes, the simulator's clock set off the local one by -1500, -200, +200 and +1500 ms. In
- * each: one `bfq tick` alone on 127.0.0.2 (its slot plan spends 900 of the 1080 a minute) and two
- * `bfq kline` with rate = auto (the default) sharing 127.0.0.3. Over three minute edges:
+ * Four worlds at once, each its own simulator (Binance's weight limit, 2400: budget 2160), Redis
+ * and processes, the simulator's clock set off the local one by -1500, -200, +200 and +1500 ms.
+ * In each: one `bfq tick` alone on 127.0.0.2 (its slot plan spends 2100 of the 2160 a minute)
+ * and two `bfq kline` with rate = auto (the default) sharing 127.0.0.3 (at the old fixed rate of
+ * 4 symbols a second the two would spend 1440: 67%). The limit is not lowered: two fixed-rate
+ * instances would then fill a smaller budget too and the test could not tell. Over three
+ * minute edges:
  * - no gap between two bookTicker requests longer than the slot interval plus 1 s (the budget
  *   once applied the header of the exchange's previous minute to the local new one and stopped
  *   the tick collector for most of a minute);
@@ -23,9 +26,9 @@
 #include "tests/harness/weightlog.h"
 
 #define WORLDS 4
-#define LIMIT 1200
+#define LIMIT 2400
 #define BUDGET (LIMIT * 90 / 100)
-#define TICK_RATE 3          /* slots_rate(1080, 5, 1 IP, cap 8) = 1080 / 60 / 5 = 3 a second */
+#define TICK_RATE 7          /* slots_rate(2160, 5, 1 IP, cap 8) = 2160 / 60 / 5 = 7 a second */
 #define WARMUP_MS 12000
 #define EDGES 3
 
@@ -96,9 +99,6 @@ int main(void)
 #endif
     struct world w[WORLDS];
     memset(w, 0, sizeof w);
-    /* The roles' budget from the start: the tick collector's slot plan is made from the limit
-     * it knows at start-up and is not redone when the exchangeInfo limit arrives from Redis. */
-    setenv("BFQ_EXCHANGE_WEIGHT_LIMIT", "1200", 1);
     for (int i = 0; i < WORLDS; i++) CHECK(world_start(&w[i], offsets[i]) == 0);
     if (th_failures) return th_done();
     /* From the end of the warm-up (in local time) to just past the third minute edge after it. */
