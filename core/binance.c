@@ -41,7 +41,6 @@
 #define BINANCE_DEFAULT_RETRY_MS 60000 /* 429/418 without Retry-After */
 #define BINANCE_RETRY_MAX_S (3 * 24 * 3600) /* Binance's longest IP ban; caps Retry-After */
 #define BINANCE_TIME_PATH "/fapi/v1/time"
-#define BINANCE_SYNC_SAMPLES 3 /* time requests per sync; the fastest one counts */
 
 enum breq_stage { STAGE_WEIGHT, STAGE_CLOCK, STAGE_HTTP };
 

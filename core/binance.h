@@ -31,6 +31,9 @@ struct weight_budget;
 
 #define BINANCE_MSG_MAX 256
 #define BINANCE_RECV_WINDOW_MS 5000
+/* GET /fapi/v1/time requests per clock sync, one after the other; the one with the shortest
+ * round trip sets the clock. */
+#define BINANCE_SYNC_SAMPLES 3
 
 enum binance_auth { BINANCE_PUBLIC, BINANCE_APIKEY, BINANCE_SIGNED };
 

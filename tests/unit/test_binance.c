@@ -265,7 +265,7 @@ static void test_signed_placement(void)
     CHECK(g.res.outcome == BINANCE_OK);
     CHECK(g.order_id == 8389765739703625592LL);
     CHECK(g.res.used_weight_1m == 11 && g.res.order_count_10s == 2 && g.res.order_count_1m == -1);
-    CHECK(e.time_calls == 1);
+    CHECK(e.time_calls == BINANCE_SYNC_SAMPLES);
     CHECK(e.sig_ok && e.sig_where == 'q');
     CHECK(e.recv_window == 5000);
     CHECK(strncmp(e.query, "symbol=BTCUSDT&orderId=5&recvWindow=5000&timestamp=", 51) == 0);
@@ -281,7 +281,7 @@ static void test_signed_placement(void)
     CHECK(e.sig_ok && e.sig_where == 'b');
     CHECK_EQ_STR(e.query, "");
     CHECK(strncmp(e.body, "symbol=BTCUSDT&side=BUY&recvWindow=5000&timestamp=", 50) == 0);
-    CHECK(e.time_calls == 1); /* clock still valid: no second sync */
+    CHECK(e.time_calls == BINANCE_SYNC_SAMPLES); /* clock still valid: no second sync */
 
     /* Query and body: HMAC over query||body, signature last in the body. */
     req(bc, "DELETE", "/fapi/v1/order", "symbol=ETHUSDT", "orderId=7", BINANCE_SIGNED, &g);
@@ -339,7 +339,7 @@ static void test_resync_1021(void)
     run(3000);
     snapshot(&e);
     CHECK(g.calls == 1 && g.res.outcome == BINANCE_OK);
-    CHECK(e.time_calls - e0.time_calls == 2);  /* first sync, then the re-sync */
+    CHECK(e.time_calls - e0.time_calls == 2 * BINANCE_SYNC_SAMPLES); /* sync, re-sync */
     CHECK(e.order_calls - e0.order_calls == 2); /* the request, then its one retry */
 
     /* Twice in a row: retried once only, then the error reaches the caller. */
@@ -352,7 +352,7 @@ static void test_resync_1021(void)
     snapshot(&e);
     CHECK(g.res.outcome == BINANCE_EAPI && g.res.code == -1021);
     CHECK(e.order_calls - e0.order_calls == 2);
-    CHECK(e.time_calls - e0.time_calls == 1);
+    CHECK(e.time_calls - e0.time_calls == BINANCE_SYNC_SAMPLES);
     thttp_lock(srv);
     ex.fail_1021 = 0;
     thttp_unlock(srv);
