@@ -23,6 +23,7 @@
 
 struct exch {
     int time_calls, order_calls, fail_1021, time_delay_ms;
+    int time_slow_left; /* this many more time answers go 400 ms late */
     int sig_ok;             /* last signed request verified */
     char sig_where;         /* 'q' or 'b': where the signature was */
     long long recv_window;  /* of the last signed request, -1 when absent */
@@ -103,6 +104,10 @@ static void reply_time(struct thttp_resp *resp)
     snprintf(body, sizeof body, "{\"serverTime\":%lld}", (long long)th_now_ms() + SERVER_AHEAD_MS);
     thttp_reply(resp, 200, NULL, body);
     resp->delay_ms = ex.time_delay_ms;
+    if (ex.time_slow_left > 0) {
+        ex.time_slow_left--;
+        resp->delay_ms = 400;
+    }
 }
 
 /* Error answers, by path. Returns 0 when path is not one. */
@@ -421,6 +426,28 @@ static void test_no_secret_in_msg(void)
     binance_client_free(bc);
 }
 
+/* A sync takes several samples and keeps the fastest: one answer held back 400 ms after the
+ * server read its clock (its midpoint 200 ms late) must not set the clock. */
+static void test_sync_fastest(void)
+{
+    struct binance_client *bc = client(NULL, 0, 3000);
+    struct got g;
+    struct exch e0, e;
+    snapshot(&e0);
+    thttp_lock(srv);
+    ex.time_slow_left = 1;
+    thttp_unlock(srv);
+    req(bc, "GET", "/fapi/v1/order", "symbol=BTCUSDT&orderId=5", NULL, BINANCE_SIGNED, &g);
+    run(3000);
+    snapshot(&e);
+    CHECK(g.res.outcome == BINANCE_OK);
+    CHECK(e.time_calls - e0.time_calls == BINANCE_SYNC_SAMPLES);
+    const struct servertime *st = binance_servertime(bc);
+    CHECK(st->rtt_ms < 200);
+    CHECK(st->offset_ms > SERVER_AHEAD_MS - 100 && st->offset_ms < SERVER_AHEAD_MS + 100);
+    binance_client_free(bc);
+}
+
 /* Freeing one client cancels its requests (ELOCAL, before free returns), including one
  * waiting for the clock, and leaves another client on the same http_client alone. */
 static void test_free_isolation(void)
@@ -463,6 +490,7 @@ int main(void)
     test_classification();
     test_no_secret_in_msg();
     test_free_isolation();
+    test_sync_fastest();
     http_client_free(hc);
     thttp_stop(srv);
     ev_loop_destroy(loop);
