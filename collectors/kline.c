@@ -1,7 +1,12 @@
 /* kline: `bfq kline`, kline windows for the next symbol of a shared cursor.
  *
- * A pacing timer fires [kline] rate times a second. Each firing, unless [kline] concurrency
- * symbols are already in flight or a back-off is running, takes the next symbol with bfq_next
+ * With [kline] rate = N a pacing timer fires N times a second. With rate = auto (the default)
+ * the weight budget paces instead: the budget of this process is paced (weight.h: a line over
+ * each exchange minute up to 99% of the IP's budget, shared with everything else on that IP),
+ * and a new symbol starts whenever one of the [kline] concurrency slots is free, so the IP's
+ * budget goes into klines as fast as it allows and no faster (no 429). Each start, unless
+ * [kline] concurrency symbols are already in flight or a back-off is running, takes the next
+ * symbol with bfq_next
  * (INCR <prefix>cursor:kline:<interval>, modulo the length of <prefix>universe: any number of
  * instances share the universe evenly) and sends two requests in parallel: the klines
  * (weight 1/2/5/10 by limit) and the book (depth limit 5, weight 2, or the symbol's book ticker,
@@ -35,6 +40,7 @@
 #include "core/log.h"
 #include "core/rconn.h"
 #include "core/role.h"
+#include "core/weight.h"
 #include "reconciler/recon.h"
 
 #define KLINE_SYM_MAX 64
@@ -43,6 +49,7 @@
 #define KLINE_BACKOFF_MIN_MS 250
 #define KLINE_BACKOFF_MAX_MS 5000
 #define KLINE_HOT_CHECK_S 2.0
+#define KLINE_AUTO_IDLE_S 0.25 /* rate = auto: the pace timer only ends back-offs and outages */
 
 struct kline;
 
@@ -61,7 +68,8 @@ struct kline {
     const char *interval;
     int64_t interval_ms, limit, rate, concurrency, hot_max_age_ms;
     int hot, correct, use_ticker;
-    ev_timer pace, hotcheck;
+    int auto_rate; /* rate = auto: k->rate is 0 */
+    ev_timer pace, hotcheck, kick;
     struct kline_job jobs[KLINE_CONC_MAX];
     int in_flight;
     mono_ms_t pause_until;
@@ -76,7 +84,9 @@ static const struct cli_option kline_options[] = {
     {"interval", "INTERVAL", NULL, NULL, "kline interval (default 1m)", 0},
     {"limit", "N", NULL, NULL, "bars per window (default 45)", 0},
     {"hot", NULL, NULL, NULL, "walk the hot set (falls back to the universe when stale)", 0},
-    {"rate", "N", NULL, NULL, "at most N symbols a second (default 4)", 0},
+    {"rate", "N|auto", NULL, NULL,
+     "at most N symbols a second, or auto: as fast as the IP's weight budget allows (default)",
+     0},
     {"concurrency", "N", NULL, NULL, "symbols in flight at once (default 2)", 0},
     {"book", "depth|ticker", NULL, NULL, "book used to correct the last bar (default depth)", 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
@@ -129,11 +139,15 @@ static int kline_urlenc(const char *s, char *out, size_t cap)
 
 static void kline_job_release(struct kline_job *j)
 {
+    struct kline *k = j->k;
     json_decref(j->bars);
     json_decref(j->book);
     j->bars = j->book = NULL;
     j->in_use = 0;
-    j->k->in_flight--;
+    k->in_flight--;
+    /* rate = auto: the free slot starts the next symbol from the loop (never from here) */
+    if (k->auto_rate && !role_stopping(&k->r) && !ev_is_active(&k->kick))
+        ev_timer_start(k->r.loop, &k->kick);
 }
 
 static void kline_backoff(struct kline *k)
@@ -320,16 +334,14 @@ static struct kline_job *kline_free_job(struct kline *k)
     return NULL;
 }
 
-static void kline_on_pace(struct ev_loop *loop, ev_timer *w, int revents)
+/* Starts one symbol if a slot is free and nothing holds it back. Returns 1 when started. */
+static int kline_start_one(struct kline *k)
 {
-    struct kline *k = w->data;
     char cursor[KLINE_KEY_MAX], list[KLINE_KEY_MAX];
-    (void)loop;
-    (void)revents;
-    if (role_stopping(&k->r) || !role_redis_up(&k->r) || (k->hot && !k->hot_known)) return;
-    if (timebase_mono_ms() < k->pause_until) return;
+    if (role_stopping(&k->r) || !role_redis_up(&k->r) || (k->hot && !k->hot_known)) return 0;
+    if (timebase_mono_ms() < k->pause_until) return 0;
     struct kline_job *j = kline_free_job(k);
-    if (!j) return;
+    if (!j) return 0;
     memset(j, 0, sizeof(*j));
     j->k = k;
     j->in_use = 1;
@@ -338,7 +350,18 @@ static void kline_on_pace(struct ev_loop *loop, ev_timer *w, int revents)
     if (recon_next(k->r.rc, cursor, list, kline_on_next, j) < 0) {
         j->in_use = 0;
         k->in_flight--;
+        return 0;
     }
+    return 1;
+}
+
+/* rate = N: one symbol per firing; rate = auto: every free slot (the budget paces). */
+static void kline_on_pace(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct kline *k = w->data;
+    (void)loop;
+    (void)revents;
+    while (kline_start_one(k) && k->auto_rate) continue;
 }
 
 /* ---- hot set freshness ----------------------------------------------------------------------- */
@@ -408,6 +431,7 @@ static void kline_fill(struct role *r, json_t *obj, void *privdata)
     json_object_set_new(obj, "in_flight", json_integer(k->in_flight));
     json_object_set_new(obj, "gap_windows", json_integer(k->gap_windows));
     json_object_set_new(obj, "gap_bars", json_integer(k->gap_bars));
+    json_object_set_new(obj, "rate", k->auto_rate ? json_string("auto") : json_integer(k->rate));
 }
 
 /* ---- entry point ---------------------------------------------------------------------------- */
@@ -415,12 +439,13 @@ static void kline_fill(struct role *r, json_t *obj, void *privdata)
 static int kline_config(void *state, struct config *cfg, char *err, size_t cap)
 {
     struct kline *k = state;
-    const char *book = NULL;
+    const char *book = NULL, *rate = NULL;
     if (config_str(cfg, "kline", "interval", "1m", &k->interval) < 0 ||
         config_int(cfg, "kline", "limit", 45, 1, BARS_MAX, &k->limit) < 0 ||
         config_bool(cfg, "kline", "hot", 0, &k->hot) < 0 ||
         config_bool(cfg, "kline", "correct", 1, &k->correct) < 0 ||
-        config_int(cfg, "kline", "rate", 4, 1, 1000, &k->rate) < 0 ||
+        config_str(cfg, "kline", "rate", "auto", &rate) < 0 ||
+        (strcmp(rate, "auto") != 0 && config_int(cfg, "kline", "rate", 4, 1, 1000, &k->rate) < 0) ||
         config_int(cfg, "kline", "concurrency", 2, 1, KLINE_CONC_MAX, &k->concurrency) < 0 ||
         config_duration_ms(cfg, "kline", "hot_max_age", 180000, 1000, 86400000,
                            &k->hot_max_age_ms) < 0 ||
@@ -435,6 +460,8 @@ static int kline_config(void *state, struct config *cfg, char *err, size_t cap)
         return -1;
     }
     k->use_ticker = !strcmp(book, "ticker");
+    k->auto_rate = !strcmp(rate, "auto");
+    if (k->auto_rate) k->rate = 0;
     return 0;
 }
 
@@ -445,14 +472,19 @@ static int kline_start(struct role *r, void *state, char *err, size_t cap)
     (void)cap;
     role_key(r, k->chan, sizeof(k->chan), "ch:kline:%s", k->interval);
     backoff_init(&k->backoff, KLINE_BACKOFF_MIN_MS, KLINE_BACKOFF_MAX_MS);
-    ev_timer_init(&k->pace, kline_on_pace, 0.0, 1.0 / (double)k->rate);
+    ev_timer_init(&k->pace, kline_on_pace, 0.0,
+                  k->auto_rate ? KLINE_AUTO_IDLE_S : 1.0 / (double)k->rate);
     k->pace.data = k;
     ev_timer_start(r->loop, &k->pace);
+    ev_timer_init(&k->kick, kline_on_pace, 0.0, 0.0);
+    k->kick.data = k;
+    if (k->auto_rate && r->wb) weight_set_pace(r->wb, 1);
     ev_timer_init(&k->hotcheck, kline_on_hotcheck, KLINE_HOT_CHECK_S, KLINE_HOT_CHECK_S);
     k->hotcheck.data = k;
     if (k->hot) ev_timer_start(r->loop, &k->hotcheck);
     log_info("walking", "interval=%s limit=%lld rate=%lld hot=%d book=%s", k->interval,
              (long long)k->limit, (long long)k->rate, k->hot, k->use_ticker ? "ticker" : "depth");
+    if (k->auto_rate) log_info("rate auto: paced by the IP's weight budget", NULL);
     return 0;
 }
 
@@ -461,6 +493,7 @@ static void kline_stop(struct role *r, void *state)
     struct kline *k = state;
     ev_timer_stop(r->loop, &k->pace);
     ev_timer_stop(r->loop, &k->hotcheck);
+    ev_timer_stop(r->loop, &k->kick);
 }
 
 static const struct role_entry kline_entry = {

@@ -1,11 +1,17 @@
 /* binance: the exchange's request rules on top of http (see binance.h).
  *
  * A request goes through up to three asynchronous stages, each ending in a loop callback:
- *   1. weight: if a budget is attached, weight_take() grants the request's IP weight;
- *   2. clock:  a SIGNED request waits for the server clock when it is not synced (one
- *              GET /fapi/v1/time at a time, itself a public request through stage 1);
+ *   1. clock:  a SIGNED request, and every request when a weight budget is attached (its minute
+ *              keys follow the exchange clock), waits for the server clock when it is not
+ *              synced: a sync is BINANCE_SYNC_SAMPLES GET /fapi/v1/time one after the other,
+ *              of which the one with the shortest round trip sets the clock (a first request
+ *              also pays for DNS, TCP and TLS; the send time is curl's pre-transfer time anyway);
+ *   2. weight: if a budget is attached, weight_take() grants the request's IP weight (the sync's
+ *              own requests start here);
  *   3. http:   the request is built (recvWindow, timestamp and signature appended last) and
- *              sent; the answer is classified into a struct binance_result.
+ *              sent; the answer is classified into a struct binance_result, and its weight
+ *              header goes back to the budget (not for bookTicker and ticker/price, whose header
+ *              Binance documents as inaccurate).
  * An answer with -1021 invalidates the clock and replays a SIGNED request from stage 1, once.
  *
  * Ownership: each struct breq is owned by its client's list until its callback ran. When the
@@ -38,6 +44,11 @@
 
 enum breq_stage { STAGE_WEIGHT, STAGE_CLOCK, STAGE_HTTP };
 
+/* One GET /fapi/v1/time answer. */
+struct sync_sample {
+    wall_ms_t sent_ms, done_ms, server_ms;
+};
+
 struct breq {
     struct binance_client *bc; /* NULL once orphaned */
     char *method, *path, *query, *body;
@@ -59,11 +70,15 @@ struct binance_client {
     struct weight_budget *wb;
     struct breq *reqs; /* every request whose callback has not run, the sync one included */
     int syncing;       /* a GET /fapi/v1/time is on its way */
+    int samples;       /* answers of the sync under way */
+    struct sync_sample best; /* the one with the shortest round trip */
     int depth;         /* entry points on the stack */
     int freeing;       /* binance_client_free was called; struct released at depth 0 */
 };
 
 static void req_stage_weight(struct breq *r);
+static int req_continue(struct breq *r);
+static void on_grant(int granted, void *privdata);
 
 static char *dup_or_null(const char *s)
 {
@@ -303,7 +318,7 @@ static void release_clock_waiters(struct binance_client *bc, enum binance_outcom
         again = 0;
         for (struct breq *r = bc->reqs; r; r = r->next) {
             if (r->stage != STAGE_CLOCK) continue;
-            if (fail_o == BINANCE_OK && req_send(r) == 0) continue;
+            if (fail_o == BINANCE_OK && req_continue(r) == 0) continue;
             /* A callback may change the list: start over after each. */
             req_fail(r, fail_o == BINANCE_OK ? BINANCE_ELOCAL : fail_o,
                      fail_o == BINANCE_OK ? "could not build or send the request" : fail_msg);
@@ -313,14 +328,17 @@ static void release_clock_waiters(struct binance_client *bc, enum binance_outcom
     }
 }
 
-static void sync_done(const struct binance_result *res, void *privdata)
+static void clock_start_sync(struct binance_client *bc);
+
+/* Ends a sync: the fastest sample sets the clock; with none, the waiters fail like the last
+ * answer did. */
+static void sync_end(struct binance_client *bc, const struct binance_result *res)
 {
-    struct binance_client *bc = privdata;
-    json_t *t = res->outcome == BINANCE_OK ? json_object_get(res->json, "serverTime") : NULL;
     char msg[BINANCE_MSG_MAX];
-    bc->syncing = 0;
-    if (json_is_integer(t)) {
-        servertime_update(&bc->st, res->sent_ms, res->done_ms, json_integer_value(t));
+    int n = bc->samples;
+    bc->samples = 0;
+    if (n > 0) {
+        servertime_update(&bc->st, bc->best.sent_ms, bc->best.done_ms, bc->best.server_ms);
         release_clock_waiters(bc, BINANCE_OK, "");
         return;
     }
@@ -330,6 +348,24 @@ static void sync_done(const struct binance_result *res, void *privdata)
              res->code);
     release_clock_waiters(bc, res->outcome == BINANCE_OK ? BINANCE_EMALFORMED : res->outcome,
                           msg);
+}
+
+static void sync_done(const struct binance_result *res, void *privdata)
+{
+    struct binance_client *bc = privdata;
+    json_t *t = res->outcome == BINANCE_OK ? json_object_get(res->json, "serverTime") : NULL;
+    bc->syncing = 0;
+    if (json_is_integer(t) && res->done_ms >= res->sent_ms) {
+        struct sync_sample s = {res->sent_ms, res->done_ms, json_integer_value(t)};
+        if (bc->samples == 0 ||
+            s.done_ms - s.sent_ms < bc->best.done_ms - bc->best.sent_ms)
+            bc->best = s;
+        if (++bc->samples < BINANCE_SYNC_SAMPLES) {
+            clock_start_sync(bc); /* the next sample, on the now open connection */
+            return;
+        }
+    }
+    sync_end(bc, res);
 }
 
 /* A new, linked GET /fapi/v1/time request, or NULL when out of memory. */
@@ -364,17 +400,39 @@ static void clock_start_sync(struct binance_client *bc)
     req_stage_weight(s);
 }
 
-/* ---- stage 2 and 1 ---- */
+/* ---- stage 1 and 2 ---- */
+
+/* Nonzero when r must wait for a synced clock: a SIGNED request stamps it, and with a budget
+ * the weight goes to the exchange clock's minute. The sync's own requests never wait. */
+static int req_needs_clock(const struct breq *r)
+{
+    const struct binance_client *bc = r->bc;
+    if (r->is_sync || servertime_valid(&bc->st, BINANCE_SYNC_MAX_AGE_MS)) return 0;
+    return r->auth == BINANCE_SIGNED || bc->wb != NULL;
+}
 
 static void req_stage_clock(struct breq *r)
 {
     struct binance_client *bc = r->bc;
-    if (r->auth == BINANCE_SIGNED && !servertime_valid(&bc->st, BINANCE_SYNC_MAX_AGE_MS)) {
+    if (req_needs_clock(r)) {
         r->stage = STAGE_CLOCK;
         if (!bc->syncing) clock_start_sync(bc);
         return;
     }
-    if (req_send(r) != 0) req_fail(r, BINANCE_ELOCAL, "could not build or send the request");
+    req_stage_weight(r);
+}
+
+/* Moves r past the clock: to the weight budget, or sent. Never calls back; -1 when it could
+ * not be sent (the caller fails it). */
+static int req_continue(struct breq *r)
+{
+    struct binance_client *bc = r->bc;
+    if (bc->wb) {
+        r->stage = STAGE_WEIGHT;
+        weight_take(bc->wb, r->weight, on_grant, r);
+        return 0;
+    }
+    return req_send(r);
 }
 
 static void on_grant(int granted, void *privdata)
@@ -386,22 +444,37 @@ static void on_grant(int granted, void *privdata)
         return;
     }
     client_enter(bc);
-    if (granted)
-        req_stage_clock(r);
-    else
-        req_fail(r, BINANCE_ELOCAL, "weight budget freed");
+    if (granted == WEIGHT_GRANTED) {
+        if (req_send(r) != 0) req_fail(r, BINANCE_ELOCAL, "could not build or send the request");
+    } else {
+        req_fail(r, BINANCE_ELOCAL, granted == WEIGHT_TIMEDOUT
+                                        ? "weight budget: Redis did not answer in time, not sent"
+                                        : "weight budget freed");
+    }
     client_leave(bc);
 }
 
+/* From a loop callback: the weight stage, or the send; a failure calls back. */
 static void req_stage_weight(struct breq *r)
 {
-    struct binance_client *bc = r->bc;
-    if (bc->wb) {
-        r->stage = STAGE_WEIGHT;
-        weight_take(bc->wb, r->weight, on_grant, r);
-        return;
-    }
-    req_stage_clock(r);
+    if (req_continue(r) != 0) req_fail(r, BINANCE_ELOCAL, "could not build or send the request");
+}
+
+/* Binance documents X-MBX-USED-WEIGHT-1M as not accurate on these two endpoints. */
+static int header_accurate(const char *path)
+{
+    return !strstr(path, "/ticker/bookTicker") && !strstr(path, "/ticker/price");
+}
+
+static void req_feed_budget(struct breq *r, const struct http_response *hres,
+                            const struct binance_result *res)
+{
+    struct weight_answer wa = {.used_weight_1m = res->used_weight_1m,
+                               .retry_after_ms = res->retry_after_ms,
+                               .sent_ms = hres->sent_ms,
+                               .done_ms = hres->done_ms};
+    if (!header_accurate(r->path)) wa.used_weight_1m = -1;
+    weight_answer(r->bc->wb, &wa);
 }
 
 static void on_http_done(const struct http_response *hres, void *privdata)
@@ -416,15 +489,14 @@ static void on_http_done(const struct http_response *hres, void *privdata)
     }
     client_enter(bc);
     classify(hres, &res, &json);
-    if (bc->wb && hres->status == HTTP_OK)
-        weight_observe(bc->wb, res.used_weight_1m, res.retry_after_ms);
+    if (bc->wb && hres->status == HTTP_OK) req_feed_budget(r, hres, &res);
     if (res.outcome == BINANCE_EAPI && res.code == -1021 && r->auth == BINANCE_SIGNED &&
         !r->retried) {
         log_info("timestamp outside recvWindow, re-syncing and retrying", "path=%s", r->path);
         servertime_invalidate(&bc->st);
         r->retried = 1;
         json_decref(json);
-        req_stage_weight(r);
+        req_stage_clock(r);
         client_leave(bc);
         return;
     }
@@ -496,6 +568,7 @@ void binance_client_free(struct binance_client *bc)
     if (!bc || bc->freeing) return;
     bc->freeing = 1;
     bc->depth++;
+    if (bc->wb) weight_drop_clock(bc->wb, &bc->st);
     while ((r = bc->reqs) != NULL) {
         int awaiting = r->stage != STAGE_CLOCK; /* a weight grant or an HTTP answer will come */
         struct binance_result res;
@@ -511,7 +584,9 @@ void binance_client_free(struct binance_client *bc)
 
 void binance_set_budget(struct binance_client *bc, struct weight_budget *wb)
 {
+    if (bc->wb) weight_drop_clock(bc->wb, &bc->st);
     bc->wb = wb;
+    if (wb) weight_set_clock(wb, &bc->st);
 }
 
 const struct servertime *binance_servertime(const struct binance_client *bc)
@@ -550,19 +625,13 @@ static int request_args_ok(const struct binance_client *bc, const char *method, 
 static int request_start(struct breq *r)
 {
     struct binance_client *bc = r->bc;
-    if (bc->wb) {
-        r->stage = STAGE_WEIGHT;
-        weight_take(bc->wb, r->weight, on_grant, r);
-        return 0;
-    }
-    if (r->auth != BINANCE_SIGNED || servertime_valid(&bc->st, BINANCE_SYNC_MAX_AGE_MS))
-        return req_send(r);
+    if (!req_needs_clock(r)) return req_continue(r);
     r->stage = STAGE_CLOCK;
     if (bc->syncing) return 0;
     struct breq *s = sync_new(bc);
     if (!s) return -1;
     bc->syncing = 1;
-    if (req_send(s) == 0) return 0;
+    if (req_continue(s) == 0) return 0;
     bc->syncing = 0;
     req_unlink(s);
     req_free(s);

@@ -11,7 +11,11 @@
  * The secret lives only in this struct and is never logged (it is registered for redaction).
  *
  * If a weight budget is attached (binance_set_budget), every request first takes its weight
- * from the shared per-IP budget in Redis and waits when the budget says so. */
+ * from the shared per-IP budget in Redis and waits when the budget says so; the budget's minute
+ * keys follow this client's exchange clock, so then every request (public ones too) waits for
+ * the clock to be synced first, and each answer's weight header is fed back with the request's
+ * send and answer times. A take that fails (Redis did not answer within its deadline) fails the
+ * request with BINANCE_ELOCAL: it was not sent. */
 #ifndef BFQ_BINANCE_H
 #define BFQ_BINANCE_H
 
@@ -27,6 +31,9 @@ struct weight_budget;
 
 #define BINANCE_MSG_MAX 256
 #define BINANCE_RECV_WINDOW_MS 5000
+/* GET /fapi/v1/time requests per clock sync, one after the other; the one with the shortest
+ * round trip sets the clock. */
+#define BINANCE_SYNC_SAMPLES 3
 
 enum binance_auth { BINANCE_PUBLIC, BINANCE_APIKEY, BINANCE_SIGNED };
 

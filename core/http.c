@@ -138,6 +138,20 @@ static enum http_status xfer_status(const struct http_xfer *x)
     }
 }
 
+/* When the request actually went out: curl's pre-transfer time (after DNS, TCP and TLS), counted
+ * back from the completion, since curl's clock starts at an unknown point after http_send.
+ * Falls back to the time of http_send when curl did not get that far. */
+static wall_ms_t xfer_sent_ms(struct http_xfer *x, wall_ms_t done_ms)
+{
+    curl_off_t pre = 0, total = 0;
+    if (curl_easy_getinfo(x->easy, CURLINFO_PRETRANSFER_TIME_T, &pre) != CURLE_OK ||
+        curl_easy_getinfo(x->easy, CURLINFO_TOTAL_TIME_T, &total) != CURLE_OK || pre <= 0 ||
+        total < pre)
+        return x->sent_ms;
+    wall_ms_t sent = done_ms - (wall_ms_t)((total - pre) / 1000);
+    return sent > x->sent_ms ? sent : x->sent_ms;
+}
+
 /* Runs the callback of a finished transfer (already removed from its multi) and frees it. */
 static void xfer_complete(struct http_xfer *x, enum http_status st)
 {
@@ -151,8 +165,8 @@ static void xfer_complete(struct http_xfer *x, enum http_status st)
     res.order_count_10s = x->order_count_10s;
     res.order_count_1m = x->order_count_1m;
     res.retry_after_s = x->retry_after_s;
-    res.sent_ms = x->sent_ms;
     res.done_ms = timebase_wall_ms();
+    res.sent_ms = st == HTTP_ECANCELED ? x->sent_ms : xfer_sent_ms(x, res.done_ms);
     if (st == HTTP_OK)
         res.errstr = "";
     else if (st == HTTP_ECANCELED)

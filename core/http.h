@@ -52,7 +52,9 @@ struct http_response {
     int64_t order_count_10s;     /* X-MBX-ORDER-COUNT-10S, -1 when absent */
     int64_t order_count_1m;      /* X-MBX-ORDER-COUNT-1M, -1 when absent */
     int64_t retry_after_s;       /* Retry-After in seconds, -1 when absent */
-    wall_ms_t sent_ms, done_ms;  /* wall times of sending and completion */
+    wall_ms_t sent_ms;           /* wall time the request went out: after DNS, connect and
+                                    TLS (curl's pre-transfer time), else of http_send */
+    wall_ms_t done_ms;           /* wall time of completion */
     const char *errstr;          /* transport error text, "" when none */
 };
 

@@ -202,8 +202,8 @@ static int role_start_redis(struct role *r)
     int64_t check_ms = 0, cmd_timeout = 0;
     if (config_required(r->cfg, "redis", "url", &url) < 0 ||
         config_duration_ms(r->cfg, "redis", "library_check", 5000, 100, 3600000, &check_ms) < 0 ||
-        config_duration_ms(r->cfg, "redis", "command_timeout", RCONN_COMMAND_TIMEOUT_MS, 0,
-                           600000, &cmd_timeout) < 0)
+        config_duration_ms(r->cfg, "redis", "command_timeout", RCONN_COMMAND_TIMEOUT_MS, 100,
+                           60000, &cmd_timeout) < 0)
         return role_fail(r, "%s", config_errstr(r->cfg));
     snprintf(name, sizeof(name), "%s:%s", r->name, r->instance);
     if (role_key(r, alerts, sizeof alerts, "alerts") < 0) return role_fail(r, "alerts key too long");
@@ -268,6 +268,7 @@ static int role_start_exchange(struct role *r)
     if (!r->bc) return role_fail(r, "[exchange] rest_url: %s", err);
     struct weight_options wo = {.prefix = r->prefix, .ip = r->weight_ip,
                                 .limit = r->weight_limit, .percent = (int)pct};
+    if (weight_options_read(&wo, r->cfg) < 0) return role_fail(r, "%s", config_errstr(r->cfg));
     r->wb = weight_new(r->loop, r->rc, &wo);
     if (!r->wb) return role_fail(r, "weight budget: cannot start");
     binance_set_budget(r->bc, r->wb);

@@ -14,8 +14,8 @@
  * Configuration read here (all overridable by environment and options, see core/config.h):
  *   [log] level (info)            [redis] url (required), prefix ("bfq:"),
  *                                 library_check (5s: how often the library is checked again),
- *                                 command_timeout (3s: a reply older than that drops and
- *                                 reconnects; 0 = none)
+ *                                 command_timeout (3s, 100ms to 60s: a reply older than that
+ *                                 drops and reconnects; a weight take's deadline too)
  *   [exchange] rest_url (http://127.0.0.1:8080), timeout (5s), weight_limit (2400; when not
  *              set, <prefix>exchange requestWeight1m from `bfq symbols` is used once Redis is
  *              up), weight_budget_percent (90), ca_file (none: the system's CAs; a PEM file

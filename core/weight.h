@@ -1,12 +1,30 @@
 /* weight: the shared per-IP request-weight budget, kept in Redis.
  *
- * Binance limits request weight per source IP per UTC minute (2400 on mainnet, read from
- * exchangeInfo). Every instance that sends from an IP takes the weight of a request from
+ * Binance limits request weight per source IP per UTC minute of ITS clock (2400 on mainnet, read
+ * from exchangeInfo). Every instance that sends from an IP takes the weight of a request from
  * bfq:weight:<ip>:<minute> before sending it, through one atomic Lua call (bfq_weight_take):
  * the call adds the weight only if the total stays within the budget (default 90% of the
- * limit), otherwise it answers how long to wait (until the next minute). The answer header
- * X-MBX-USED-WEIGHT-1M corrects the count upward (bfq_weight_seen). A 429 or 418 stops the IP
- * for its Retry-After time for every instance (bfq:weight:<ip>:stop, with a TTL).
+ * limit), otherwise it answers how long to wait (until the next minute). <minute> is the
+ * exchange-clock minute (weight_set_clock: the binance client's synced clock), the one Binance
+ * counts the request in; the local minute would put the weight of the first or last seconds of
+ * every minute in the wrong key as soon as the clocks differ.
+ *
+ * The answer header X-MBX-USED-WEIGHT-1M corrects the count upward (weight_answer), in the
+ * minute the exchange counted the request in: the request reached the exchange between its
+ * send time and its answer time, which on the exchange clock (give or take the clock's own
+ * error) either lie in one minute, and the header belongs to that minute, or straddle an edge,
+ * and the header is ambiguous and ignored. A 429 or 418 stops the IP for its Retry-After time
+ * for every instance (bfq:weight:<ip>:stop, with a TTL).
+ *
+ * A paced budget (weight_set_pace; `bfq kline` with rate = auto) takes weight only up to a line
+ * rising from the start of each exchange minute to 99% of the budget at its end: a collector
+ * that asks as fast as it can then spends the budget evenly over the minute, leaving room at
+ * every moment for the unpaced instances on the same IP (a tick collector's slots), instead of
+ * spending it in the first seconds.
+ *
+ * Every take has a deadline ([redis] command_timeout, default 3 s, the Redis command deadline):
+ * a take that waited that long for Redis (not for the budget) fails (WEIGHT_TIMEDOUT) and the
+ * request is not sent, so a hung Redis never stalls a collector silently.
  *
  * If Redis is down, the budget falls back to a local count for this process (still capped), so
  * a collector never sends blind and never stalls forever on a lost Redis. Not at once: takes
@@ -19,6 +37,9 @@
 
 #include <stdint.h>
 
+#include "core/timebase.h"
+
+struct config;
 struct ev_loop;
 struct rconn;
 struct weight_budget;
@@ -31,13 +52,26 @@ struct weight_options {
     int64_t grace_ms;      /* hold takes this long after Redis went down before the local
                               count; 0 means WEIGHT_GRACE_MS; negative: no hold at all (local
                               count at once, also before the first up) */
+    int64_t timeout_ms;    /* deadline of a take waiting for Redis; 0 means WEIGHT_TIMEOUT_MS */
 };
 
 /* Default hold after Redis went down before takes fall back to the local count. */
 #define WEIGHT_GRACE_MS 2000
+/* Default deadline of a take waiting for Redis: [redis] command_timeout's default. */
+#define WEIGHT_TIMEOUT_MS 3000
 
-/* Called once when the weight was granted (granted = 1) or the take was abandoned because the
- * budget was freed (granted = 0). */
+/* Reads [redis] command_timeout (ms or a duration, 100 ms .. 60 s, default 3 s: the deadline of
+ * every Redis command, the one the connection uses too) into o->timeout_ms. Returns 0, or -1
+ * with the key and the reason in config_errstr(cfg). */
+int weight_options_read(struct weight_options *o, struct config *cfg)
+    __attribute__((warn_unused_result));
+
+/* What a take's callback is told. */
+#define WEIGHT_GRANTED 1   /* the weight is taken: send the request now */
+#define WEIGHT_FREED 0     /* the budget was freed: do not send */
+#define WEIGHT_TIMEDOUT -1 /* Redis did not answer within the deadline: do not send, retry later */
+
+/* Called once per take with one of the three values above. */
 typedef void weight_grant_fn(int granted, void *privdata);
 
 struct weight_budget *weight_new(struct ev_loop *loop, struct rconn *rc,
@@ -54,7 +88,28 @@ void weight_take(struct weight_budget *wb, int weight, weight_grant_fn *fn, void
  * once) or went down (up = 0: the grace starts now). Call from the rconn up/down callbacks. */
 void weight_redis_state(struct weight_budget *wb, int up);
 
-/* Feeds back an answer: the X-MBX-USED-WEIGHT-1M value (or -1) and, for 429/418, the wait. */
+/* The exchange clock the minute keys follow (borrowed: it must outlive the budget, or be
+ * replaced first); NULL means the local clock. binance_set_budget sets it. */
+void weight_set_clock(struct weight_budget *wb, const struct servertime *clock);
+/* Forgets clock if it is the one in use (its owner is going away). */
+void weight_drop_clock(struct weight_budget *wb, const struct servertime *clock);
+
+/* Paced (on = 1) or greedy (on = 0, the default) takes for this process; see the top. */
+void weight_set_pace(struct weight_budget *wb, int on);
+
+/* One answer of the exchange. */
+struct weight_answer {
+    int64_t used_weight_1m;     /* X-MBX-USED-WEIGHT-1M, or -1: absent or not accurate */
+    int64_t retry_after_ms;     /* 429/418: how long the IP is stopped, else <= 0 */
+    wall_ms_t sent_ms, done_ms; /* local wall times the request went out and the answer came
+                                   in; the header is ignored when either is 0 */
+};
+/* Feeds back an answer: the header raises the count of the minute the exchange counted the
+ * request in (when that is unambiguous), a wait stops the IP. */
+void weight_answer(struct weight_budget *wb, const struct weight_answer *a);
+
+/* A stop only (429/418 wait retry_after_ms): used_weight_1m is ignored, since without the
+ * request's times the minute it belongs to is unknown (weight_answer places it). */
 void weight_observe(struct weight_budget *wb, int64_t used_weight_1m, int64_t retry_after_ms);
 
 /* Changes the limit (after reading exchangeInfo); a limit <= 0 or above 10^9 is ignored. */
@@ -63,6 +118,8 @@ void weight_set_limit(struct weight_budget *wb, int64_t limit);
 struct weight_stats {
     int64_t taken;         /* weight granted by this process, total */
     int64_t waits;         /* takes that had to wait */
+    int64_t timeouts;      /* takes failed by the deadline (WEIGHT_TIMEDOUT) */
+    int64_t ignored;       /* answer headers ignored: straddling a minute edge */
     int64_t used_minute;   /* last known weight used by this IP in the current minute */
     int64_t stopped_until; /* wall ms until which the IP is stopped, 0 when not */
 };

@@ -28,14 +28,14 @@ Functions (ARGV after the keys):
              stored record's "last" is greater: a kline window's last bar never goes back)
   bfq_next   cursor, list                                       -> {symbol, index} | nil
   bfq_universe list, version | channel, symbol*                 -> {version, changed}
-  bfq_weight_take minute, stop | w, budget, now_ms             -> {granted, used, wait_ms}
+  bfq_weight_take minute, stop | w, budget, now_ms[, paced]   -> {granted, used, wait_ms}
   bfq_weight_seen minute | used                                 -> used
   bfq_weight_stop stop | ms                                     -> pttl
   bfq_tick_lease members | member, ttl_ms, op                   -> {now_ms, {member*}}
   bfq_prune  state, ts | before, cursor, count                  -> {next_cursor, pruned}
 ]]
 
-local BFQ_VERSION = 6
+local BFQ_VERSION = 7
 
 local CHUNK = 1000         -- values per HSET/HMGET/RPUSH call (unpack() allows ~8000)
 local CURSOR_WRAP = 1e12   -- bfq_next folds its cursor back below this
@@ -711,8 +711,21 @@ local function bfq_weight_take(keys, args)
         if stop < 0 then stop = 1000 end   -- a stop key without a TTL: retry in a second
         return { 0, used, stop }
     end
+    local into = now % 60000
     if used + w > budget then
-        return { 0, used, 60000 - (now % 60000) }
+        return { 0, used, 60000 - into }
+    end
+    if args[4] == '1' then
+        -- paced: at most the line from 0 at the minute's start (plus a lead) to 99% of the
+        -- budget at its end; else wait until the line reaches used + w (or the next minute)
+        local top = math.floor(budget * 99 / 100)
+        if top < w then top = w end
+        local lead = 1000
+        if used + w > math.floor(top * math.min(60000, into + lead) / 60000) then
+            if used + w > top then return { 0, used, 60000 - into } end
+            local at = math.ceil((used + w) * 60000 / top) - lead
+            return { 0, used, math.max(1, at - into) }
+        end
     end
     used = redis.call('INCRBY', mkey, w)
     redis.call('EXPIRE', mkey, 120)

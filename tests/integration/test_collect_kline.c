@@ -88,6 +88,14 @@ static void check_channel(void)
     redisFree(c);
 }
 
+/* Both heartbeats are written (the first beat comes within a second of Redis being up; with
+ * rate = auto the walk can be over before that). */
+static int both_beating(void *arg)
+{
+    (void)arg;
+    return cu_int("EXISTS bfq:hb:kline:k2") == 1 && cu_int("EXISTS bfq:hb:kline:k3") == 1;
+}
+
 static void check_status(void)
 {
     char *out = NULL;
@@ -137,6 +145,7 @@ int main(void)
     check_records();
     check_weights();
     check_channel();
+    CHECK(th_wait_until(both_beating, NULL, 5000));
     check_status();
     CHECK(th_alive(p2) && th_alive(p3));
     CHECK(cu_int("EXISTS bfq:hb:kline:k2") == 1);

@@ -6,6 +6,13 @@
  * after it went down, wait for Redis instead of the local count. Checks read the keys back with a synchronous hiredis connection. */
 #include <ev.h>
 #include <hiredis/hiredis.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +31,7 @@
 static struct ev_loop *loop;
 
 struct grants {
-    int granted, abandoned, order_ok, next_seq;
+    int granted, abandoned, timedout, order_ok, next_seq;
     int64_t first_ms, last_ms;
 };
 
@@ -36,7 +43,9 @@ struct ticket {
 static void on_grant(int granted, void *privdata)
 {
     struct ticket *t = privdata;
-    if (granted) {
+    if (granted == WEIGHT_TIMEDOUT) {
+        t->g->timedout++;
+    } else if (granted == WEIGHT_GRANTED) {
         t->g->granted++;
         t->g->last_ms = th_now_ms();
         if (!t->g->first_ms) t->g->first_ms = t->g->last_ms;
@@ -215,10 +224,16 @@ static void test_header_correction(struct rconn *rc, redisContext *c)
     CHECK(th_loop_until(loop, &g.granted, 1, 3000)); /* bounded, not a fixed time */
     minute_key("10.0.0.10", key, sizeof key);
     CHECK(sync_int(c, "GET %s", key) == 1);
-    weight_observe(a, 500, -1);
+    wall_ms_t now = timebase_wall_ms();
+    struct weight_answer wa = {.used_weight_1m = 500, .sent_ms = now - 20, .done_ms = now};
+    weight_answer(a, &wa);
     run_for(50);
     CHECK(sync_int(c, "GET %s", key) == 500);
-    weight_observe(a, 20, -1); /* lower: never lowers */
+    wa.used_weight_1m = 20; /* lower: never lowers */
+    weight_answer(a, &wa);
+    run_for(50);
+    CHECK(sync_int(c, "GET %s", key) == 500);
+    weight_observe(a, 505, -1); /* no times: the minute is unknown, ignored */
     run_for(50);
     CHECK(sync_int(c, "GET %s", key) == 500);
     weight_take(a, 20, on_grant, &t1); /* 500 + 20 > 510: waits for the next minute */
@@ -376,8 +391,14 @@ static void test_free_in_callback(struct rconn *rc)
  * count, a 429 stops the IP in Redis for its Retry-After. */
 static void exch(const struct thttp_req *req, struct thttp_resp *resp, void *arg)
 {
+    char body[64];
     (void)arg;
-    if (strncmp(req->target, "/busy", 5) == 0)
+    if (strncmp(req->target, "/fapi/v1/time", 13) == 0) {
+        snprintf(body, sizeof body, "{\"serverTime\":%lld}", (long long)timebase_wall_ms());
+        thttp_reply(resp, 200, "X-MBX-USED-WEIGHT-1M: 700\r\n", body);
+    } else if (strncmp(req->target, "/fapi/v1/ticker/bookTicker", 26) == 0)
+        thttp_reply(resp, 200, "X-MBX-USED-WEIGHT-1M: 1500\r\n", "[]");
+    else if (strncmp(req->target, "/busy", 5) == 0)
         thttp_reply(resp, 429, "Retry-After: 2\r\nX-MBX-USED-WEIGHT-1M: 900\r\n",
                     "{\"code\":-1003,\"msg\":\"Too many requests.\"}");
     else
@@ -411,6 +432,13 @@ static void test_binance_budget(struct rconn *rc, redisContext *c)
     run_for(300);
     CHECK(bdone == 1 && blast == BINANCE_OK);
     CHECK(sync_int(c, "GET %s", key) == 700); /* 5 taken, then raised by the header */
+    /* bookTicker's header is not accurate (Binance says so): taken, never applied. */
+    CHECK(binance_request(bc, "GET", "/fapi/v1/ticker/bookTicker", NULL, NULL, BINANCE_PUBLIC, 5,
+                          on_bdone, NULL) == 0);
+    run_for(300);
+    CHECK(bdone == 2 && blast == BINANCE_OK);
+    CHECK(sync_int(c, "GET %s", key) == 705);
+    bdone = 1;
     CHECK(binance_request(bc, "GET", "/busy", NULL, NULL, BINANCE_PUBLIC, 1, on_bdone, NULL) == 0);
     run_for(300);
     CHECK(bdone == 2 && blast == BINANCE_ERATE);
@@ -427,6 +455,263 @@ static void test_binance_budget(struct rconn *rc, redisContext *c)
     weight_free(wb);
     http_client_free(hc);
     thttp_stop(srv);
+}
+
+/* The minute keys follow the exchange clock the budget is given, and an answer's header goes
+ * to the minute its request was counted in, or nowhere when that straddles a minute edge. */
+static void test_exchange_minute(struct rconn *rc, redisContext *c)
+{
+    char key[128];
+    struct grants g = {.order_ok = 1};
+    struct ticket t0 = {&g, 0};
+    avoid_minute_edge();
+    struct servertime st = {.offset_ms = 3600000, .rtt_ms = 4, .synced_at = timebase_mono_ms()};
+    struct weight_budget *a = budget(rc, "10.0.0.20", 1000, 100);
+    weight_set_clock(a, &st);
+    weight_take(a, 7, on_grant, &t0);
+    CHECK(th_loop_until(loop, &g.granted, 1, 3000));
+    wall_ms_t now = timebase_wall_ms();
+    int64_t m = timebase_utc_minute(now + st.offset_ms);
+    snprintf(key, sizeof key, "bfq:weight:10.0.0.20:%lld", (long long)m);
+    CHECK(sync_int(c, "GET %s", key) == 7); /* the exchange's minute, an hour ahead */
+    minute_key("10.0.0.20", key, sizeof key);
+    CHECK(sync_int(c, "GET %s", key) == -1); /* not the local one */
+    struct weight_answer wa = {.used_weight_1m = 300, .sent_ms = now - 30, .done_ms = now};
+    weight_answer(a, &wa);
+    run_for(50);
+    snprintf(key, sizeof key, "bfq:weight:10.0.0.20:%lld", (long long)m);
+    CHECK(sync_int(c, "GET %s", key) == 300);
+    CHECK(weight_stats(a).used_minute == 300);
+    /* Sent 5 ms before the exchange's next minute, answered 5 ms after: either minute. */
+    wall_ms_t edge = (m + 1) * 60000 - st.offset_ms;
+    wa = (struct weight_answer){.used_weight_1m = 999, .sent_ms = edge - 5, .done_ms = edge + 5};
+    weight_answer(a, &wa);
+    run_for(50);
+    CHECK(sync_int(c, "GET %s", key) == 300);
+    snprintf(key, sizeof key, "bfq:weight:10.0.0.20:%lld", (long long)m + 1);
+    CHECK(sync_int(c, "GET %s", key) == -1);
+    CHECK(weight_stats(a).ignored == 1);
+    /* The same answer 40 ms away from the edge is unambiguous: the next minute's. */
+    wa.sent_ms = edge + 40;
+    wa.done_ms = edge + 60;
+    weight_answer(a, &wa);
+    run_for(50);
+    CHECK(sync_int(c, "GET %s", key) == 999);
+    weight_free(a);
+}
+
+/* A paced budget grants along the line over the exchange minute, not all at once. */
+static void test_pace(struct rconn *rc)
+{
+    enum { N = 50 };
+    struct grants g = {.order_ok = 1};
+    struct ticket t[N];
+    wall_ms_t now = timebase_wall_ms();
+    /* exchange time 100 ms into a minute */
+    struct servertime st = {.offset_ms = 60000 - now % 60000 + 100, .rtt_ms = 2,
+                            .synced_at = timebase_mono_ms()};
+    struct weight_budget *a = budget(rc, "10.0.0.21", 600, 100); /* line to 594 */
+    weight_set_clock(a, &st);
+    weight_set_pace(a, 1);
+    mono_ms_t t0 = timebase_mono_ms();
+    for (int i = 0; i < N; i++) {
+        t[i] = (struct ticket){&g, i};
+        weight_take(a, 1, on_grant, &t[i]);
+    }
+    CHECK(th_loop_until(loop, &g.granted, 10, 3000));
+    run_for(400);
+    int64_t into = 100 + (timebase_mono_ms() - t0);
+    int64_t line = 594 * (into + 1000) / 60000;
+    CHECK(g.granted >= 10 && g.granted <= line + 1);
+    CHECK(g.granted < N);
+    CHECK(weight_stats(a).waits >= 1);
+    CHECK(g.order_ok);
+    weight_free(a);
+    CHECK(g.granted + g.abandoned == N);
+}
+
+/* A take that waits for Redis longer than its deadline fails, and its request is not sent; a
+ * wait named by the budget itself (a stop) is not a Redis wait and never times out. */
+static void test_deadline(void)
+{
+    struct th_redis r3;
+    char err[RCONN_ERR_MAX];
+    struct grants g = {.order_ok = 1};
+    struct ticket t[5];
+    int up = 0;
+    CHECK(th_redis_start(&r3, 0) == 0);
+    struct rconn *rc = connect_redis(r3.url, &up, 3000);
+    CHECK(up);
+    struct weight_options o = {.prefix = "bfq:", .ip = "10.0.0.22", .limit = 1000,
+                               .percent = 100, .timeout_ms = 400};
+    struct weight_budget *a = weight_new(loop, rc, &o);
+    CHECK(a != NULL);
+    if (!a || !up) return;
+    for (int i = 0; i < 5; i++) t[i] = (struct ticket){&g, i};
+    weight_observe(a, -1, 1000); /* stopped for 1 s: longer than the deadline */
+    run_for(50);
+    weight_take(a, 1, on_grant, &t[0]);
+    CHECK(th_loop_until(loop, &g.granted, 1, 4000));
+    CHECK(g.timedout == 0);
+
+    kill(r3.pid, SIGSTOP); /* Redis up but silent */
+    weight_take(a, 1, on_grant, &t[1]);
+    weight_take(a, 1, on_grant, &t[2]);
+    run_for(200);
+    CHECK(g.timedout == 0 && g.granted == 1);
+    CHECK(th_loop_until(loop, &g.timedout, 2, 3000));
+    CHECK(g.granted == 1 && weight_stats(a).timeouts == 2);
+
+    /* Through binance: the request (and the clock sync before it) is not sent. */
+    struct thttp *srv = thttp_start("127.0.0.1", exch, NULL);
+    struct http_client *hc = http_client_new(loop);
+    struct binance_config cfg = {.rest_url = srv ? thttp_url(srv) : "http://x"};
+    struct binance_client *bc = binance_client_new(hc, &cfg, err, sizeof err);
+    CHECK(srv && hc && bc);
+    if (bc) {
+        binance_set_budget(bc, a);
+        bdone = 0;
+        CHECK(binance_request(bc, "GET", "/fapi/v1/klines", "symbol=X", NULL, BINANCE_PUBLIC, 1,
+                              on_bdone, NULL) == 0);
+        CHECK(th_loop_until(loop, &bdone, 1, 3000));
+        CHECK(blast == BINANCE_ELOCAL);
+        CHECK(thttp_requests(srv) == 0);
+        binance_client_free(bc);
+    }
+    kill(r3.pid, SIGCONT);
+    weight_take(a, 1, on_grant, &t[3]); /* Redis answers again: granted, in order */
+    CHECK(th_loop_until(loop, &g.granted, 2, 3000));
+    weight_free(a);
+    http_client_free(hc);
+    if (srv) thttp_stop(srv);
+    rconn_free(rc);
+    th_redis_stop(&r3);
+}
+
+/* ---- the first clock sync and the connection's set-up time ---- */
+
+/* A TCP relay that holds every new connection for DELAY_MS before it connects upstream: the
+ * TLS handshake of a new connection then takes that long, as DNS, TCP and TLS to a far exchange
+ * do, while the requests on it are as fast as before. */
+#define DELAY_MS 1200
+struct relay {
+    int lfd, upstream_port, stop;
+    pthread_t th;
+};
+
+static void relay_pump(int a, int b, struct relay *rl)
+{
+    char buf[16384];
+    struct pollfd p[2] = {{.fd = a, .events = POLLIN}, {.fd = b, .events = POLLIN}};
+    while (!rl->stop) {
+        if (poll(p, 2, 100) <= 0) continue;
+        for (int i = 0; i < 2; i++) {
+            if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR))) continue;
+            ssize_t n = read(p[i].fd, buf, sizeof buf);
+            if (n <= 0 || write(p[1 - i].fd, buf, (size_t)n) != n) return;
+        }
+    }
+}
+
+static void *relay_main(void *arg)
+{
+    struct relay *rl = arg;
+    while (!rl->stop) {
+        struct pollfd p = {.fd = rl->lfd, .events = POLLIN};
+        if (poll(&p, 1, 100) <= 0) continue;
+        int cfd = accept(rl->lfd, NULL, NULL);
+        if (cfd < 0) continue;
+        th_sleep_ms(DELAY_MS);
+        int ufd = socket(AF_INET, SOCK_STREAM, 0);
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(rl->upstream_port)};
+        sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        if (ufd >= 0 && connect(ufd, (struct sockaddr *)&sa, sizeof sa) == 0)
+            relay_pump(cfd, ufd, rl);
+        if (ufd >= 0) close(ufd);
+        close(cfd);
+    }
+    return NULL;
+}
+
+static int relay_start(struct relay *rl, int upstream_port)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET};
+    socklen_t len = sizeof sa;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    rl->upstream_port = upstream_port;
+    rl->lfd = socket(AF_INET, SOCK_STREAM, 0);
+    if (rl->lfd < 0 || bind(rl->lfd, (struct sockaddr *)&sa, sizeof sa) != 0 ||
+        listen(rl->lfd, 8) != 0 || getsockname(rl->lfd, (struct sockaddr *)&sa, &len) != 0)
+        return -1;
+    if (pthread_create(&rl->th, NULL, relay_main, rl) != 0) return -1;
+    return ntohs(sa.sin_port);
+}
+
+static int tls_sim_start(struct th_sim *sim, char *cert, size_t cap)
+{
+    char keyf[512], listen_at[64], url[256];
+    snprintf(cert, cap, "%s/cert.pem", th_tmpdir());
+    snprintf(keyf, sizeof keyf, "%s/key.pem", th_tmpdir());
+    const char *gen[] = {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+                         "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                         "-keyout", keyf, "-out", cert, NULL};
+    if (th_run(gen, NULL, 30000) != 0) return -1;
+    sim->port = th_free_port();
+    snprintf(listen_at, sizeof listen_at, "127.0.0.1:%d", sim->port);
+    snprintf(sim->log, sizeof sim->log, "%s/sim-tls.log", th_tmpdir());
+    snprintf(sim->url, sizeof sim->url, "https://127.0.0.1:%d", sim->port);
+    const char *argv[] = {th_bfq_bin(), "sim", "--listen", listen_at, "--symbols", "5",
+                          "--tls-cert", cert, "--tls-key", keyf, NULL};
+    sim->pid = th_spawn(argv, sim->log);
+    snprintf(url, sizeof url, "%s/fapi/v1/ping", sim->url);
+    for (int i = 0; i < 100; i++) {
+        if (th_http("GET", url, NULL, NULL, NULL) == 200) return 0;
+        th_sleep_ms(50);
+    }
+    return -1;
+}
+
+/* The first sync must not count the connection's set-up as part of the round trip: the
+ * exchange clock 5 s ahead must come out as 5 s, not 5 s plus half the set-up time. */
+static void test_clock_setup(struct rconn *rc)
+{
+    struct th_sim sim;
+    struct relay rl = {0};
+    char cert[512], url[256], err[128];
+    if (tls_sim_start(&sim, cert, sizeof cert) != 0) {
+        CHECK(!"TLS simulator did not start");
+        return;
+    }
+    snprintf(url, sizeof url, "%s/_sim/clock?offset_ms=5000", sim.url);
+    CHECK(th_http("POST", url, "", NULL, NULL) == 200);
+    int port = relay_start(&rl, sim.port);
+    CHECK(port > 0);
+    struct http_client *hc = http_client_new(loop);
+    snprintf(url, sizeof url, "https://127.0.0.1:%d", port);
+    struct binance_config cfg = {.rest_url = url, .ca_file = cert};
+    struct binance_client *bc = binance_client_new(hc, &cfg, err, sizeof err);
+    struct weight_budget *wb = budget(rc, "10.0.0.23", 2400, 90);
+    CHECK(bc && wb);
+    if (port > 0 && bc && wb) {
+        binance_set_budget(bc, wb); /* with a budget, even a public request syncs first */
+        bdone = 0;
+        CHECK(binance_request(bc, "GET", "/fapi/v1/ping", NULL, NULL, BINANCE_PUBLIC, 1,
+                              on_bdone, NULL) == 0);
+        CHECK(th_loop_until(loop, &bdone, 1, 15000));
+        CHECK(blast == BINANCE_OK);
+        const struct servertime *st = binance_servertime(bc);
+        printf("clock offset %lld ms (exchange +5000), rtt %lld ms, set-up %d ms\n",
+               (long long)st->offset_ms, (long long)st->rtt_ms, DELAY_MS);
+        CHECK(st->offset_ms > 5000 - 150 && st->offset_ms < 5000 + 150);
+        CHECK(st->rtt_ms < DELAY_MS / 2);
+    }
+    binance_client_free(bc);
+    weight_free(wb);
+    http_client_free(hc);
+    rl.stop = 1;
+    if (port > 0) pthread_join(rl.th, NULL);
+    close(rl.lfd);
+    th_sim_stop(&sim);
 }
 
 int main(void)
@@ -447,7 +732,11 @@ int main(void)
         test_heavier_than_budget(rc, c);
         test_free_in_callback(rc);
         test_binance_budget(rc, c);
+        test_exchange_minute(rc, c);
+        test_pace(rc);
+        test_clock_setup(rc);
     }
+    test_deadline();
     test_local_fallback();
     test_hold_for_redis();
     if (c) redisFree(c);

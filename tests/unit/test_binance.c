@@ -23,6 +23,7 @@
 
 struct exch {
     int time_calls, order_calls, fail_1021, time_delay_ms;
+    int time_slow_left; /* this many more time answers go 400 ms late */
     int sig_ok;             /* last signed request verified */
     char sig_where;         /* 'q' or 'b': where the signature was */
     long long recv_window;  /* of the last signed request, -1 when absent */
@@ -103,6 +104,10 @@ static void reply_time(struct thttp_resp *resp)
     snprintf(body, sizeof body, "{\"serverTime\":%lld}", (long long)th_now_ms() + SERVER_AHEAD_MS);
     thttp_reply(resp, 200, NULL, body);
     resp->delay_ms = ex.time_delay_ms;
+    if (ex.time_slow_left > 0) {
+        ex.time_slow_left--;
+        resp->delay_ms = 400;
+    }
 }
 
 /* Error answers, by path. Returns 0 when path is not one. */
@@ -265,7 +270,7 @@ static void test_signed_placement(void)
     CHECK(g.res.outcome == BINANCE_OK);
     CHECK(g.order_id == 8389765739703625592LL);
     CHECK(g.res.used_weight_1m == 11 && g.res.order_count_10s == 2 && g.res.order_count_1m == -1);
-    CHECK(e.time_calls == 1);
+    CHECK(e.time_calls == BINANCE_SYNC_SAMPLES);
     CHECK(e.sig_ok && e.sig_where == 'q');
     CHECK(e.recv_window == 5000);
     CHECK(strncmp(e.query, "symbol=BTCUSDT&orderId=5&recvWindow=5000&timestamp=", 51) == 0);
@@ -281,7 +286,7 @@ static void test_signed_placement(void)
     CHECK(e.sig_ok && e.sig_where == 'b');
     CHECK_EQ_STR(e.query, "");
     CHECK(strncmp(e.body, "symbol=BTCUSDT&side=BUY&recvWindow=5000&timestamp=", 50) == 0);
-    CHECK(e.time_calls == 1); /* clock still valid: no second sync */
+    CHECK(e.time_calls == BINANCE_SYNC_SAMPLES); /* clock still valid: no second sync */
 
     /* Query and body: HMAC over query||body, signature last in the body. */
     req(bc, "DELETE", "/fapi/v1/order", "symbol=ETHUSDT", "orderId=7", BINANCE_SIGNED, &g);
@@ -339,7 +344,7 @@ static void test_resync_1021(void)
     run(3000);
     snapshot(&e);
     CHECK(g.calls == 1 && g.res.outcome == BINANCE_OK);
-    CHECK(e.time_calls - e0.time_calls == 2);  /* first sync, then the re-sync */
+    CHECK(e.time_calls - e0.time_calls == 2 * BINANCE_SYNC_SAMPLES); /* sync, re-sync */
     CHECK(e.order_calls - e0.order_calls == 2); /* the request, then its one retry */
 
     /* Twice in a row: retried once only, then the error reaches the caller. */
@@ -352,7 +357,7 @@ static void test_resync_1021(void)
     snapshot(&e);
     CHECK(g.res.outcome == BINANCE_EAPI && g.res.code == -1021);
     CHECK(e.order_calls - e0.order_calls == 2);
-    CHECK(e.time_calls - e0.time_calls == 1);
+    CHECK(e.time_calls - e0.time_calls == BINANCE_SYNC_SAMPLES);
     thttp_lock(srv);
     ex.fail_1021 = 0;
     thttp_unlock(srv);
@@ -421,6 +426,28 @@ static void test_no_secret_in_msg(void)
     binance_client_free(bc);
 }
 
+/* A sync takes several samples and keeps the fastest: one answer held back 400 ms after the
+ * server read its clock (its midpoint 200 ms late) must not set the clock. */
+static void test_sync_fastest(void)
+{
+    struct binance_client *bc = client(NULL, 0, 3000);
+    struct got g;
+    struct exch e0, e;
+    snapshot(&e0);
+    thttp_lock(srv);
+    ex.time_slow_left = 1;
+    thttp_unlock(srv);
+    req(bc, "GET", "/fapi/v1/order", "symbol=BTCUSDT&orderId=5", NULL, BINANCE_SIGNED, &g);
+    run(3000);
+    snapshot(&e);
+    CHECK(g.res.outcome == BINANCE_OK);
+    CHECK(e.time_calls - e0.time_calls == BINANCE_SYNC_SAMPLES);
+    const struct servertime *st = binance_servertime(bc);
+    CHECK(st->rtt_ms < 200);
+    CHECK(st->offset_ms > SERVER_AHEAD_MS - 100 && st->offset_ms < SERVER_AHEAD_MS + 100);
+    binance_client_free(bc);
+}
+
 /* Freeing one client cancels its requests (ELOCAL, before free returns), including one
  * waiting for the clock, and leaves another client on the same http_client alone. */
 static void test_free_isolation(void)
@@ -463,6 +490,7 @@ int main(void)
     test_classification();
     test_no_secret_in_msg();
     test_free_isolation();
+    test_sync_fastest();
     http_client_free(hc);
     thttp_stop(srv);
     ev_loop_destroy(loop);
