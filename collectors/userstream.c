@@ -28,7 +28,7 @@
 #include "collectors/accounts.h"
 #include "collectors/acctrec.h"
 #include "collectors/orders.h"
-#include "collectors/wsclient.h"
+#include "core/wsclient.h"
 #include "core/binance.h"
 #include "core/jsonval.h"
 #include "core/log.h"
