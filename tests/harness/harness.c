@@ -138,7 +138,7 @@ const char *th_fixtures_dir(void)
     static char buf[1024];
     const char *f = getenv("BFQ_FIXTURES_DIR");
     if (f) return f;
-    snprintf(buf, sizeof buf, "%s/../shared/binance-fixtures", th_source_dir());
+    snprintf(buf, sizeof buf, "%s/tests/fixtures/binance", th_source_dir());
     return buf;
 }
 

@@ -34,7 +34,8 @@ int th_free_port(void);
 /* A private temporary directory (removed at exit). */
 const char *th_tmpdir(void);
 
-/* Path of the bfq binary under test ($BFQ_BIN), of the source tree and of the fixtures. */
+/* Path of the bfq binary under test ($BFQ_BIN), of the source tree and of the recorded fixtures
+ * (tests/fixtures/binance, or $BFQ_FIXTURES_DIR). */
 const char *th_bfq_bin(void);
 const char *th_source_dir(void);
 const char *th_fixtures_dir(void);
