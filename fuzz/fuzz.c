@@ -82,6 +82,27 @@ void fz_check_acct_batch(const struct acctrec_batch *b)
     }
 }
 
+void fz_acct_rest(const uint8_t *data, size_t size, fz_acct_parse_fn *parse)
+{
+    fz_quiet();
+    json_t *root = fz_json(data, size);
+    if (!root) return;
+    for (int version = 2; version <= 3; version++) {
+        struct acctrec_batch b;
+        char err[256] = "";
+        acctrec_batch_init(&b);
+        if (parse(root, version, &b, err, sizeof err) == 0) {
+            fz_check_acct_batch(&b);
+            FZ_CHECK(b.complete == (version == 3));
+            FZ_CHECK(acctrec_batch_check_time(&b, b.t_max, err, sizeof err) == 0);
+        } else {
+            FZ_CHECK(err[0] != '\0');
+        }
+        acctrec_batch_free(&b);
+    }
+    json_decref(root);
+}
+
 /* ---- Redis ---------------------------------------------------------------------------- */
 
 static struct th_redis fz_server;

@@ -35,6 +35,14 @@ json_t *fz_json(const uint8_t *data, size_t size);
  * it back unchanged), times >= 0 and t_max the newest. */
 void fz_check_acct_batch(const struct acctrec_batch *b);
 
+/* A REST account answer through parse (acctrec_parse_account or _positionrisk) as both
+ * versions, 2 and 3: an accepted batch passes fz_check_acct_batch and the time check at its
+ * own t_max, and is marked complete exactly for v3 (it lists only open positions); a refused
+ * one says why. */
+typedef int fz_acct_parse_fn(const json_t *root, int version, struct acctrec_batch *b, char *err,
+                             size_t errcap);
+void fz_acct_rest(const uint8_t *data, size_t size, fz_acct_parse_fn *parse);
+
 /* A private redis-server (tests/harness) with the bfq function library loaded, and one rconn
  * to it on loop, started on the first call and stopped at exit. Aborts when it cannot start. */
 struct rconn *fz_redis(struct ev_loop **loop);
