@@ -3,10 +3,9 @@
  * jv_parse is the only door for outside JSON: it refuses input over JV_MAX_INPUT, nesting
  * deeper than JV_MAX_DEPTH, keys that appear twice in one object (JSON_REJECT_DUPLICATES:
  * Binance never sends them, and a duplicate would make "which value wins" a parser detail),
- * anything after the top-level value
- * (the EOF check stays on) and a top-level value that is neither an object nor an array. The
- * getters never coerce: an id must be a JSON integer, a decimal must be a JSON string that
- * dec_parse accepts, and every refusal names the field. */
+ * anything after the top-level value (the EOF check stays on) and a top-level value that is
+ * neither an object nor an array. The getters never coerce: an id must be a JSON integer, a
+ * decimal must be a JSON string that dec_parse accepts, and every refusal names the field. */
 #include "core/jsonval.h"
 
 #include <stdarg.h>
