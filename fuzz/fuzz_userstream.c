@@ -1,14 +1,14 @@
 /* fuzz_userstream: every user-data stream event, as `bfq userstream` reads a WebSocket message:
  * jv_parse, a combined-stream wrapper {"stream","data"} unwrapped, then by "e":
- * ACCOUNT_UPDATE through acctrec_parse_account_update, ORDER_TRADE_UPDATE and ALGO_UPDATE
- * through orders_apply_order_event / orders_apply_algo_event, TRADE_LITE through
- * orders_publish_lite; the order records go to a real redis-server through the reconciler
+ * ACCOUNT_UPDATE through acctrec_parse_account_update and the account sink, ORDER_TRADE_UPDATE
+ * and ALGO_UPDATE through orders_apply_order_event / orders_apply_algo_event, TRADE_LITE
+ * through orders_publish_lite; the records go to a real redis-server through the reconciler
  * (bfq_merge), as in production.
  *
  * Promises checked: an accepted ACCOUNT_UPDATE batch holds what acctrec promises
- * (fz_check_acct_batch); a refused event says why; every order event the C side accepted is
- * accepted by the reconciler too (no Redis error reply: a record the collector built that
- * Redis refuses would be lost). */
+ * (fz_check_acct_batch); a refused event says why; every record the C side built from an
+ * accepted event is accepted by the reconciler too (no Redis error reply: a record the
+ * collector built that Redis refuses would be lost). */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,6 +21,7 @@
 
 static struct role role;
 static struct orders *orders;
+static struct acctrec_sink *sink;
 static int64_t uid;
 
 static void setup(void)
@@ -29,7 +30,8 @@ static void setup(void)
     snprintf(role.prefix, sizeof role.prefix, "fz:");
     snprintf(role.account, sizeof role.account, "main");
     orders = orders_new(&role, "stream");
-    FZ_CHECK(orders != NULL);
+    sink = acctrec_sink_new(&role, "stream");
+    FZ_CHECK(orders != NULL && sink != NULL);
 }
 
 static void account_update(const json_t *ev)
@@ -37,10 +39,17 @@ static void account_update(const json_t *ev)
     struct acctrec_batch b;
     char err[256] = "";
     acctrec_batch_init(&b);
-    if (acctrec_parse_account_update(ev, &b, err, sizeof err) == 0)
+    if (acctrec_parse_account_update(ev, &b, err, sizeof err) == 0) {
         fz_check_acct_batch(&b);
-    else
+        int64_t errors = acctrec_sink_stats(sink).errors;
+        b.uid = ++uid;
+        FZ_CHECK(acctrec_sink_send(sink, &b, 0) >= 0);
+        fz_redis_sync(role.loop, role.rc);
+        if (acctrec_sink_stats(sink).errors != errors)
+            fz_fail("Redis refused an account record the collector built");
+    } else {
         FZ_CHECK(err[0] != '\0');
+    }
     acctrec_batch_free(&b);
 }
 
