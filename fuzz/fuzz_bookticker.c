@@ -1,10 +1,10 @@
 /* fuzz_bookticker: GET /fapi/v1/ticker/bookTicker's answer through tickparse_fill_body, as
  * `bfq tick` reads it, for a universe of the recorded symbols plus two short names.
  *
- * Promises checked: a refused answer says why (the caller frees the batch unsent); an accepted one adds
- * exactly `kept` records, never more than the universe, and its counters add up. Each input is
- * parsed twice: the second time every symbol was already batched at that time, so nothing
- * newer is kept. */
+ * Promises checked: a refused answer says why (the caller frees the batch unsent); an accepted
+ * one adds exactly `kept` records, never more than the universe, and its counters add up. Each
+ * input is parsed twice: the second time every symbol was already batched at that time, so
+ * nothing newer is kept. */
 #include <stdint.h>
 #include <stdlib.h>
 

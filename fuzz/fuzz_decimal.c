@@ -2,11 +2,11 @@
  *
  * The input is one decimal, or two separated by '|'. dec_parse must agree with an independent
  * reading of the grammar decimal.h documents (syntax, range, value). Each that parses must
- * keep its promise: a scale within 0..DEC_MAX_SCALE, dec_format and dec_format_trim give texts that parse back to
- * the same value, and acctrec_norm_dec (the account records' normaliser) agrees with the trimmed
- * text. For two, the arithmetic must be exact where it succeeds: (a + b) - b = a, a * b
- * compares as the signs say, floor_to_step gives a multiple of the step not above |a|, and
- * dec_cmp is antisymmetric. */
+ * keep its promise: a scale within 0..DEC_MAX_SCALE, dec_format and dec_format_trim give texts
+ * that parse back to the same value, and acctrec_norm_dec (the account records' normaliser)
+ * agrees with the trimmed text. For two, the arithmetic must be exact where it succeeds:
+ * (a + b) - b = a, a * b has the sign of the signs' product, floor_to_step gives a multiple of
+ * the step not above |a|, and dec_cmp is antisymmetric. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>

@@ -48,7 +48,8 @@ static void compare(const json_t *in, const char *stored)
 {
     char err[JV_ERR_MAX];
     json_t *s = jv_parse(stored, strlen(stored), err, sizeof err);
-    if (!s || !json_is_object(s)) fz_fail("stored record is no JSON object (%s): %.200s", err, stored);
+    if (!s || !json_is_object(s))
+        fz_fail("stored record is no JSON object (%s): %.200s", err, stored);
     const char *k;
     json_t *v;
     json_object_foreach((json_t *)in, k, v) {

@@ -75,7 +75,8 @@ static void dispatch(const json_t *ev, const uint8_t *raw, size_t len)
     FZ_CHECK(rc != 1); /* Redis is up */
     if (rc < 0) FZ_CHECK(err[0] != '\0');
     fz_redis_sync(role.loop, role.rc);
-    if (rconn_stats(role.rc).errors != errors) fz_fail("Redis refused a record the collector built");
+    if (rconn_stats(role.rc).errors != errors)
+        fz_fail("Redis refused an order record the collector built");
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
