@@ -31,7 +31,6 @@
 
 #include <hiredis/hiredis.h>
 
-#include "cli/commands.h"
 #include "collectors/bars.h"
 #include "collectors/collectors.h"
 #include "core/backoff.h"

@@ -18,7 +18,6 @@
 
 #include <hiredis/hiredis.h>
 
-#include "cli/commands.h"
 #include "collectors/collectors.h"
 #include "core/jsonval.h"
 #include "core/rblock.h"

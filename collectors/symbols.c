@@ -21,7 +21,6 @@
 
 #include <hiredis/hiredis.h>
 
-#include "cli/commands.h"
 #include "collectors/collectors.h"
 #include "core/backoff.h"
 #include "core/jsonval.h"

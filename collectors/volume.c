@@ -26,7 +26,6 @@
 
 #include <hiredis/hiredis.h>
 
-#include "cli/commands.h"
 #include "collectors/bars.h"
 #include "collectors/collectors.h"
 #include "core/jsonval.h"

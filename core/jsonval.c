@@ -1,11 +1,11 @@
 /* jsonval: typed, size-capped JSON access on top of jansson (see jsonval.h, docs/json.md).
  *
- * jv_parse is the only door for outside JSON: it refuses input over JV_MAX_INPUT, keys that
- * appear twice in one object (JSON_REJECT_DUPLICATES: Binance never sends them, and a
- * duplicate would make "which value wins" a parser detail), anything after the top-level value
- * (the EOF check stays on) and a top-level value that is neither an object nor an array. The
- * getters never coerce: an id must be a JSON integer, a decimal must be a JSON string that
- * dec_parse accepts, and every refusal names the field. */
+ * jv_parse is the only door for outside JSON: it refuses input over JV_MAX_INPUT, nesting
+ * deeper than JV_MAX_DEPTH, keys that appear twice in one object (JSON_REJECT_DUPLICATES:
+ * Binance never sends them, and a duplicate would make "which value wins" a parser detail),
+ * anything after the top-level value (the EOF check stays on) and a top-level value that is
+ * neither an object nor an array. The getters never coerce: an id must be a JSON integer, a
+ * decimal must be a JSON string that dec_parse accepts, and every refusal names the field. */
 #include "core/jsonval.h"
 
 #include <stdarg.h>
@@ -53,6 +53,27 @@ static int cut_inside_token(const json_error_t *e, size_t len)
     return strchr("-+.eE", tok[n - 1]) != NULL && strspn(tok, "-+.eE0123456789") >= n;
 }
 
+/* The offset where buf[0..len) opens its (JV_MAX_DEPTH + 1)th nested object or array, or -1.
+ * jansson's own limit is 2048 levels, set when it is built; brackets inside strings are text. */
+static long too_deep(const char *buf, size_t len)
+{
+    int depth = 0, in_str = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = buf[i];
+        if (in_str) {
+            if (c == '\\') i++;
+            else if (c == '"') in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            if (++depth > JV_MAX_DEPTH) return (long)i;
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return -1;
+}
+
 json_t *jv_parse(const char *buf, size_t len, char *err, size_t errcap)
 {
     if (buf == NULL) {
@@ -61,6 +82,11 @@ json_t *jv_parse(const char *buf, size_t len, char *err, size_t errcap)
     }
     if (len > JV_MAX_INPUT) {
         set_err(err, errcap, "input too large (%zu bytes, limit %u)", len, JV_MAX_INPUT);
+        return NULL;
+    }
+    long deep = too_deep(buf, len);
+    if (deep >= 0) {
+        set_err(err, errcap, "JSON nested deeper than %d levels (at byte %ld)", JV_MAX_DEPTH, deep);
         return NULL;
     }
     json_error_t e;

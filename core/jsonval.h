@@ -17,10 +17,13 @@
 #include "core/decimal.h"
 
 #define JV_MAX_INPUT (32u << 20) /* answers larger than 32 MiB are refused */
+#define JV_MAX_DEPTH 64          /* deeper nesting is refused (Binance's answers have 5 levels;
+                                  * the reconciler's Lua cjson takes at most 1000) */
 #define JV_ERR_MAX 160
 
 /* Parses buf[0..len). Returns a new reference, or NULL with a one-line reason in err (which
- * includes the line and column, and says "truncated" when the input ended early). */
+ * includes the line and column, and says "truncated" when the input ended early, or "nested
+ * deeper than" past JV_MAX_DEPTH). */
 json_t *jv_parse(const char *buf, size_t len, char *err, size_t errcap);
 
 /* Field getters: 0 on success, -1 when the key is missing or has another type. err (may be

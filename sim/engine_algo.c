@@ -10,7 +10,7 @@
  * goodTillDate); a goodTillDate must lie more than 600 s ahead (-5040); closePosition takes
  * neither quantity nor reduceOnly (-1106) and only the _MARKET types; priceMatch (OPPONENT,
  * QUEUE and their _5/_10/_20) only on STOP/TAKE_PROFIT and never with price.
- * On trigger, in the order Binance sends them (tests/fixtures/ws_futures_algo_update_*.json):
+ * On trigger, in the order Binance sends them (tests/fixtures/binance/ws_futures_algo_update_*.json):
  * ALGO_UPDATE TRIGGERING; ALGO_UPDATE TRIGGERED naming the new matching-engine order ("ai",
  * fill fields "0"); that order's ORDER_TRADE_UPDATE events (a MARKET, or a LIMIT for
  * STOP/TAKE_PROFIT at price or at its priceMatch level); ALGO_UPDATE FINISHED with the executed

@@ -138,20 +138,15 @@ const char *th_fixtures_dir(void)
     static char buf[1024];
     const char *f = getenv("BFQ_FIXTURES_DIR");
     if (f) return f;
-    snprintf(buf, sizeof buf, "%s/../shared/binance-fixtures", th_source_dir());
-    if (access(buf, R_OK) != 0) /* no shared set beside the clone: the repository's copies */
-        snprintf(buf, sizeof buf, "%s/tests/fixtures", th_source_dir());
+    snprintf(buf, sizeof buf, "%s/tests/fixtures/binance", th_source_dir());
     return buf;
 }
 
 char *th_read_fixture(const char *name, size_t *len)
 {
     char path[1536];
-    /* the repository's own copies (tests/fixtures/) first, then the shared set */
-    snprintf(path, sizeof path, "%s/tests/fixtures/%s", th_source_dir(), name);
+    snprintf(path, sizeof path, "%s/%s", th_fixtures_dir(), name);
     FILE *f = fopen(path, "rb");
-    if (!f) snprintf(path, sizeof path, "%s/%s", th_fixtures_dir(), name);
-    if (!f) f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "cannot open fixture %s: %s\n", path, strerror(errno));
         return NULL;

@@ -35,7 +35,8 @@ int th_free_port(void);
 /* A private temporary directory (removed at exit). */
 const char *th_tmpdir(void);
 
-/* Path of the bfq binary under test ($BFQ_BIN), of the source tree and of the fixtures. */
+/* Path of the bfq binary under test ($BFQ_BIN), of the source tree and of the recorded fixtures
+ * (tests/fixtures/binance, or $BFQ_FIXTURES_DIR). */
 const char *th_bfq_bin(void);
 const char *th_source_dir(void);
 const char *th_fixtures_dir(void);
@@ -99,7 +100,7 @@ int th_wait_until(int (*fn)(void *arg), void *arg, int timeout_ms);
  * api_secret must be private, or bfq refuses it). NULL on failure. */
 FILE *th_fopen_private(const char *path);
 
-/* Reads a fixture file (tests/fixtures/NAME, else NAME in the shared fixtures dir) into a
+/* Reads a fixture file (NAME relative to th_fixtures_dir(): tests/fixtures/binance) into a
  * malloc'd buffer. */
 char *th_read_fixture(const char *name, size_t *len);
 

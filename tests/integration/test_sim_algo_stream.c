@@ -6,7 +6,7 @@
  * TRIGGERING, TRIGGERED naming the new order with fill fields "0", that order's
  * ORDER_TRADE_UPDATE NEW and TRADE, ALGO_UPDATE FINISHED with the fill) and TRIGGERED and
  * FINISHED must have exactly the key sets and JSON types of the recorded events
- * (tests/fixtures/ws_futures_algo_update_{triggered,finished}.nautilus.json). */
+ * (tests/fixtures/binance/ws_futures_algo_update_{triggered,finished}.nautilus.json). */
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>

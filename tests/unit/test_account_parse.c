@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "collectors/acctrec.h"
-#include "collectors/wsclient.h"
+#include "core/wsclient.h"
 #include "core/jsonval.h"
 #include "reconciler/watchdog.h"
 #include "tests/harness/harness.h"

@@ -43,12 +43,14 @@ static long long param_ll(const char *text, const char *key)
 }
 
 /* Strips "&signature=HEX" (or "signature=HEX") from the end of text into sig; 0 when it is
- * there and last. */
+ * there, last and fits sig (a longer one is no valid signature, never a truncated match). */
 static int take_signature(char *text, char *sig, size_t cap)
 {
     char *s = strstr(text, "signature=");
     if (!s || (s != text && s[-1] != '&') || strchr(s, '&')) return -1;
-    snprintf(sig, cap, "%s", s + 10);
+    size_t n = strlen(s + 10);
+    if (n >= cap) return -1;
+    memcpy(sig, s + 10, n + 1);
     if (s != text) s--;
     *s = '\0';
     return 0;

@@ -94,7 +94,8 @@ static void world_close(struct world *w)
     sim_market_free(w->m);
 }
 
-/* Sends a request; returns the HTTP status, *body (new reference) the answer. */
+/* Sends a request; returns the HTTP status, *body (new reference) the answer, NULL when the
+ * query is refused before the engine (-1). */
 static int req(struct world *w, const char *method, const char *path, const char *query,
                int64_t now, json_t **body)
 {
@@ -102,6 +103,7 @@ static int req(struct world *w, const char *method, const char *path, const char
     struct sim_reply r;
     memset(&p, 0, sizeof p);
     memset(&r, 0, sizeof r);
+    if (body) *body = NULL; /* defined on every return, a refused query included */
     if (sim_params_parse(&p, query, "") != 0) return -1;
     if (!sim_engine_handle(w->e, w->a, method, path, &p, now, &r)) r.status = -2;
     sim_params_free(&p);

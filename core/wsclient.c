@@ -7,7 +7,7 @@
  * late lws callback for that wsi finds NULL and does nothing. A conn is never freed while one
  * of its callbacks runs (in_cb): wsc_close inside a callback only marks it, and the free
  * happens when the callback returns. */
-#include "collectors/wsclient.h"
+#include "core/wsclient.h"
 
 #include <ev.h>
 #include <libwebsockets.h>
