@@ -65,6 +65,8 @@ struct eng_order {
     int trail_active;
     int64_t time, update_time, good_till_date;
     int64_t algo_id;           /* the algo order that spawned it, 0 if none */
+    struct dec queue_ahead;    /* resting LIMIT: quantity ahead of it at its price */
+    int64_t flow_step;         /* resting LIMIT: last book step whose trades it has seen */
 };
 
 /* A conditional order of the Algo API (algoType CONDITIONAL). */

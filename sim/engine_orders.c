@@ -279,6 +279,43 @@ static int check_reduce_only(const struct sim_account *a, const struct eng_order
     return 0;
 }
 
+/* Whether the book holds o's whole quantity up to limit (zero: any price) now; *worst is the
+ * last price it would reach. */
+static int book_walk(struct sim_engine *e, const struct eng_order *o, struct dec limit,
+                     int64_t now_ms, struct dec *worst)
+{
+    static struct sim_take lv[SIM_DEPTH_MAX]; /* one loop, one thread */
+    struct dec got;
+    int n = sim_market_take(e->m, o->sym, now_ms, o->side == ENG_BUY, o->qty, limit, 0, lv,
+                            SIM_DEPTH_MAX, &got);
+    if (n > 0) *worst = lv[n - 1].price;
+    return n > 0 && dec_cmp(got, o->qty) >= 0;
+}
+
+static int book_can_fill(struct sim_engine *e, const struct eng_order *o, struct dec limit,
+                         int64_t now_ms)
+{
+    struct dec worst;
+    return book_walk(e, o, limit, now_ms, &worst);
+}
+
+/* -4131: a MARKET order that would trade beyond the PERCENT_PRICE bounds around the mark. */
+static int check_market_protect(struct sim_engine *e, const struct eng_order *o, int64_t now_ms,
+                                struct eng_err *err)
+{
+    const struct sim_symbol *s = sim_market_symbol(e->m, o->sym);
+    struct dec mark = sim_market_mark(e->m, o->sym, now_ms), worst = mark, lim;
+    int ps = eng_price_scale(s);
+    if (o->close_position || dec_is_zero(o->qty)) return 0;
+    book_walk(e, o, dec_from_int(0), now_ms, &worst);
+    lim = eng_mul(mark, o->side == ENG_BUY ? s->mult_up : s->mult_down, ps);
+    if (o->side == ENG_BUY ? dec_cmp(worst, lim) > 0 : dec_cmp(worst, lim) < 0)
+        return eng_set_err(err, -4131,
+                           "The counterparty's best price does not meet the PERCENT_PRICE "
+                           "filter limit.");
+    return 0;
+}
+
 static int check_book(struct sim_engine *e, struct sim_account *a, const struct eng_order *o,
                       int64_t now_ms, struct eng_err *err)
 {
@@ -292,9 +329,11 @@ static int check_book(struct sim_engine *e, struct sim_account *a, const struct 
                 !strcmp(a->orders.v[i].client_id, o->client_id))
                 return eng_set_err(err, -4116, "ClientOrderId is duplicated.");
     }
+    if (o->type == ENG_MARKET) return check_market_protect(e, o, now_ms, err);
     if (o->type != ENG_LIMIT) return 0;
     sim_market_book(e->m, o->sym, now_ms, &b);
     crosses = o->side == ENG_BUY ? dec_cmp(o->price, b.ask) >= 0 : dec_cmp(o->price, b.bid) <= 0;
+    if (o->tif == ENG_FOK && crosses && !book_can_fill(e, o, o->price, now_ms)) crosses = 0;
     if (o->tif == ENG_GTX && crosses)
         return eng_set_err(err, -5022,
                            "Due to the order could not be executed as maker, the Post Only "
@@ -360,22 +399,25 @@ static void expire(struct sim_engine *e, struct sim_account *a, size_t idx, int 
     order_final(e, a, idx, now_ms);
 }
 
-/* Fills what is left of order idx at price (cut to the position for reduce-only). */
-static void fill(struct sim_engine *e, struct sim_account *a, size_t idx, struct dec price,
-                 int maker, int64_t now_ms)
+/* Fills qty of order idx at price (cut to the position for reduce-only, the rest expires).
+ * Returns 0, or -1 when the order is no longer open afterwards for a reason other than being
+ * filled. */
+static int fill_qty(struct sim_engine *e, struct sim_account *a, size_t idx, struct dec qty,
+                    struct dec price, int maker, int64_t now_ms)
 {
     struct eng_order *o = &a->orders.v[idx];
-    struct dec qty = eng_sub(o->qty, o->executed), amt = a->pos[o->sym].amt;
+    struct dec amt = a->pos[o->sym].amt, left = eng_sub(o->qty, o->executed);
     struct eng_fill f;
     int cut = 0;
+    if (dec_cmp(qty, left) > 0) qty = left;
     if (o->reduce_only || o->close_position) {
         int reduces = (o->side == ENG_SELL && dec_sign(amt) > 0) ||
                       (o->side == ENG_BUY && dec_sign(amt) < 0);
         if (!reduces) {
             expire(e, a, idx, 4, now_ms);
-            return;
+            return -1;
         }
-        if (dec_cmp(qty, dec_abs(amt)) > 0) {
+        if (dec_cmp(qty, dec_abs(amt)) >= 0 && dec_cmp(left, dec_abs(amt)) > 0) {
             qty = dec_abs(amt);
             cut = 1;
         }
@@ -390,10 +432,38 @@ static void fill(struct sim_engine *e, struct sim_account *a, size_t idx, struct
     eng_emit_trade_lite(e, a, o, &f, now_ms);
     eng_emit_account(e, a, "ORDER", o->sym, dec_from_int(0), now_ms);
     eng_emit_order(e, a, o, "TRADE", &f, now_ms);
-    if (cut)
+    if (cut) {
         expire(e, a, idx, 4, now_ms);
-    else
-        order_final(e, a, idx, now_ms);
+        return -1;
+    }
+    order_final(e, a, idx, now_ms);
+    return 0;
+}
+
+/* Walks the book for order idx as a taker (up to its price for a LIMIT) and fills level by
+ * level. Returns the quantity filled. */
+static struct dec take(struct sim_engine *e, struct sim_account *a, size_t idx, int64_t now_ms)
+{
+    struct eng_order *o = &a->orders.v[idx];
+    struct sim_take lv[SIM_DEPTH_MAX];
+    struct dec got, zero = dec_from_int(0);
+    int n = sim_market_take(e->m, o->sym, now_ms, o->side == ENG_BUY,
+                            eng_sub(o->qty, o->executed), o->type == ENG_LIMIT ? o->price : zero,
+                            1, lv, SIM_DEPTH_MAX, &got);
+    for (int k = 0; k < n; k++)
+        if (fill_qty(e, a, idx, lv[k].qty, lv[k].price, 0, now_ms) < 0 ||
+            !eng_order_is_open(&a->orders.v[idx]))
+            break;
+    return got;
+}
+
+/* Queues a resting LIMIT at its price: behind what rests there now on its side (nothing when
+ * it improves on the best), seeing the market's trades from the next book step on. */
+static void join_queue(struct sim_engine *e, struct eng_order *o, int front, int64_t now_ms)
+{
+    o->queue_ahead = front ? dec_from_int(0)
+                           : sim_market_qty_at(e->m, o->sym, now_ms, o->side == ENG_SELL, o->price);
+    o->flow_step = sim_market_step_of(now_ms);
 }
 
 /* What a fresh (or just triggered) order does against the book now. */
@@ -402,15 +472,20 @@ static void match_new(struct sim_engine *e, struct sim_account *a, size_t idx, i
     struct eng_order *o = &a->orders.v[idx];
     struct sim_book b;
     struct dec best;
+    int crosses;
     if (o->type != ENG_MARKET && o->type != ENG_LIMIT) return;
     sim_market_book(e->m, o->sym, now_ms, &b);
     best = o->side == ENG_BUY ? b.ask : b.bid;
-    if (o->type == ENG_MARKET ||
-        (o->side == ENG_BUY ? dec_cmp(o->price, best) >= 0 : dec_cmp(o->price, best) <= 0)) {
-        fill(e, a, idx, best, 0, now_ms);
+    crosses = o->type == ENG_MARKET ||
+              (o->side == ENG_BUY ? dec_cmp(o->price, best) >= 0 : dec_cmp(o->price, best) <= 0);
+    if (crosses) take(e, a, idx, now_ms);
+    o = &a->orders.v[idx];
+    if (!eng_order_is_open(o)) return;
+    if (o->type == ENG_MARKET || o->tif == ENG_IOC || o->tif == ENG_FOK) {
+        expire(e, a, idx, o->tif == ENG_FOK ? 0 : 2, now_ms);
         return;
     }
-    if (o->tif == ENG_IOC || o->tif == ENG_FOK) expire(e, a, idx, o->tif == ENG_IOC ? 2 : 0, now_ms);
+    join_queue(e, o, crosses, now_ms);
 }
 
 /* Keeps the order list bounded: when full, drops the oldest half of the finished orders
@@ -490,10 +565,44 @@ static int classic_trigger(struct sim_engine *e, struct eng_order *o, int64_t no
     return stop_reached(o->type, o->side, px, o->stop_price);
 }
 
+/* A resting LIMIT over the book steps since it last looked: the market traded through its
+ * price (BUY: ask <= price) fills the rest; at its price, the sellers' (buyers') flow first
+ * consumes the queue ahead, then fills it, partially when the flow is smaller; a price better
+ * than the market's best puts it at the front. One fill per tick at its own price, as maker. */
+#define ENG_FLOW_STEPS_MAX 36000 /* an hour of book steps at most per tick */
+static void rest_tick(struct sim_engine *e, struct sim_account *a, size_t idx, int64_t now_ms)
+{
+    struct eng_order *o = &a->orders.v[idx];
+    int64_t last = sim_market_step_of(now_ms), st = o->flow_step + 1;
+    struct dec left = eng_sub(o->qty, o->executed), got = dec_from_int(0);
+    int buy = o->side == ENG_BUY;
+    if (last - st >= ENG_FLOW_STEPS_MAX) st = last - ENG_FLOW_STEPS_MAX + 1;
+    for (; st <= last && dec_cmp(got, left) < 0; st++) {
+        struct sim_step k;
+        sim_market_step(e->m, o->sym, st, &k);
+        int through = buy ? dec_cmp(k.ask, o->price) <= 0 : dec_cmp(k.bid, o->price) >= 0;
+        if (through) {
+            got = left;
+            break;
+        }
+        int c = buy ? dec_cmp(k.bid, o->price) : dec_cmp(o->price, k.ask);
+        if (c > 0) continue; /* the market's best is better: behind it */
+        if (c < 0) o->queue_ahead = dec_from_int(0);
+        struct dec flow = buy ? k.sell_flow : k.buy_flow;
+        if (dec_cmp(o->queue_ahead, flow) >= 0) {
+            o->queue_ahead = eng_sub(o->queue_ahead, flow);
+            continue;
+        }
+        got = eng_add(got, eng_sub(flow, o->queue_ahead));
+        o->queue_ahead = dec_from_int(0);
+    }
+    o->flow_step = last;
+    if (dec_sign(got) > 0) fill_qty(e, a, idx, got, o->price, 1, now_ms);
+}
+
 static void tick_order(struct sim_engine *e, struct sim_account *a, size_t idx, int64_t now_ms)
 {
     struct eng_order *o = &a->orders.v[idx];
-    struct sim_book b;
     if (o->tif == ENG_GTD && o->good_till_date > 0 && now_ms >= o->good_till_date) {
         expire(e, a, idx, 6, now_ms);
         return;
@@ -513,9 +622,7 @@ static void tick_order(struct sim_engine *e, struct sim_account *a, size_t idx, 
         return;
     }
     if (o->type != ENG_LIMIT) return;
-    sim_market_book(e->m, o->sym, now_ms, &b);
-    if (o->side == ENG_BUY ? dec_cmp(b.ask, o->price) <= 0 : dec_cmp(b.bid, o->price) >= 0)
-        fill(e, a, idx, o->price, 1, now_ms);
+    rest_tick(e, a, idx, now_ms);
 }
 
 void eng_orders_tick(struct sim_engine *e, struct sim_account *a, int64_t now_ms)

@@ -31,7 +31,7 @@
 #define BLOCK_MIN (-64)   /* 2018-03 */
 #define BLOCK_MAX 192     /* 2045-05 */
 #define NBLOCKS (BLOCK_MAX - BLOCK_MIN)
-#define PHI 0.92
+#define PHI 0.85
 #define REGIME_SD 0.4
 #define STEPS_PER_DAY (86400000.0 / WALK_STEP_MS)
 
