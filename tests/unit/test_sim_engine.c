@@ -71,10 +71,12 @@ struct world {
     struct evlog ev;
 };
 
+static double world_volatility; /* 0: the default model; tests of the queue want a calm one */
+
 static void world_open(struct world *w, int classic, int64_t funding_ms)
 {
     struct sim_market_options mo = {.seed = 42, .tradable = 12, .funding_interval_ms = 8 * 3600000LL,
-                                     .start_ms = T0};
+                                     .start_ms = T0, .volatility = world_volatility};
     struct sim_engine_options eo;
     memset(&eo, 0, sizeof eo);
     eo.classic_stops = classic;
@@ -968,6 +970,193 @@ static void test_determinism(void)
     free(b);
 }
 
+/* ---- the book: queue, partial fills, depth, mark ---- */
+
+static json_t *order_get(struct world *w, const struct sim_symbol *s, int64_t id, int64_t now)
+{
+    char q[256];
+    json_t *body = NULL;
+    snprintf(q, sizeof q, "symbol=%s&orderId=%lld", s->name, (long long)id);
+    if (req(w, "GET", "/fapi/v1/order", q, now, &body) != 200) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
+static int64_t post_order(struct world *w, const char *q, int64_t now, json_t **body)
+{
+    json_t *b = NULL;
+    int64_t id = 0;
+    if (req(w, "POST", "/fapi/v1/order", q, now, &b) == 200)
+        id = json_integer_value(json_object_get(b, "orderId"));
+    if (body)
+        *body = b;
+    else
+        json_decref(b);
+    return id;
+}
+
+/* A GTX buy at the best bid waits behind the level's queue: no fill while the market's sells at
+ * its price have not consumed what was ahead of it (and the price has not traded through),
+ * then partial fills that stay PARTIALLY_FILLED until more flow comes, then FILLED. */
+static void test_queue_and_partial(void)
+{
+    struct world w;
+    struct sim_book b;
+    char q[512], ps[DEC_STR_MAX];
+    world_volatility = 0.01; /* a calm market: the bid stays put, only the flow matters */
+    world_open(&w, 0, 0);
+    world_volatility = 0;
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    CHECK(s != NULL);
+    if (!s) return;
+    sim_market_book(w.m, s->index, T0, &b);
+    fmt(b.bid, ps);
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=LIMIT&timeInForce=GTX&quantity=30000&price=%s",
+             s->name, ps);
+    int64_t id = post_order(&w, q, T0, NULL);
+    CHECK(id > 0);
+    struct dec ahead = b.bid_qty, flow_at_price = dec_from_int(0), executed = dec_from_int(0);
+    int moved = 0, partial_ticks = 0, partial_held = 0, filled = 0, early = 0;
+    int64_t st0 = sim_market_step_of(T0);
+    for (int64_t k = 1; k <= 6000 && !filled; k++) {
+        int64_t now = T0 + k * 100;
+        struct sim_step st;
+        sim_market_step(w.m, s->index, st0 + k, &st);
+        if (dec_cmp(st.bid, b.bid) != 0 || dec_cmp(st.ask, b.bid) <= 0) moved = 1;
+        if (dec_cmp(st.bid, b.bid) == 0) flow_at_price = eng_add(flow_at_price, st.sell_flow);
+        sim_engine_tick(w.e, now);
+        json_t *o = order_get(&w, s, id, now);
+        struct dec ex = o ? dget(o, "executedQty") : dec_from_int(0);
+        const char *x = o ? sget(o, "status") : NULL;
+        if (dec_sign(ex) > 0 && dec_cmp(flow_at_price, ahead) <= 0 && !moved) early = 1;
+        if (x && !strcmp(x, "PARTIALLY_FILLED")) {
+            partial_ticks++;
+            if (dec_cmp(ex, executed) == 0) partial_held++;
+        }
+        if (x && !strcmp(x, "FILLED")) filled = 1;
+        executed = ex;
+        json_decref(o);
+    }
+    CHECK(!early);                 /* nothing before the queue ahead was traded */
+    CHECK(!moved);                 /* the calm market never left the price ... */
+    CHECK(filled);                 /* ... so only the trade flow filled it */
+    CHECK(dec_cmp(flow_at_price, ahead) > 0);
+    CHECK(partial_ticks >= 2);     /* partial fills ... */
+    CHECK(partial_held >= 1);      /* ... that last while no flow comes */
+    int partial_event = 0;
+    for (int n = 0; !partial_event; n++) {
+        json_t *ev = ev_find(&w.ev, "ORDER_TRADE_UPDATE", "TRADE", n);
+        if (!ev) break;
+        partial_event = !strcmp(sget(json_object_get(ev, "o"), "X"), "PARTIALLY_FILLED");
+        json_decref(ev);
+    }
+    CHECK(partial_event);
+    world_close(&w);
+}
+
+/* A MARKET order larger than the best level walks the book: an average price worse than the
+ * best, one trade per level, and the levels it took are gone from the book for a while. */
+static void test_market_walks_book(void)
+{
+    struct world w;
+    struct dec px[3], qt[3], half, want, filled_px;
+    char q[512], qs[DEC_STR_MAX];
+    json_t *body, *rows;
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    CHECK(sim_market_levels(w.m, s->index, T0, 1, 3, px, qt) == 3);
+    CHECK(dec_div(qt[1], dec_from_int(2), 0, DEC_ROUND_DOWN, &half) == DEC_OK);
+    want = eng_add(qt[0], half);
+    fmt(want, qs);
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=MARKET&quantity=%s&newOrderRespType=RESULT",
+             s->name, qs);
+    CHECK(post_order(&w, q, T0, &body) > 0);
+    CHECK_EQ_STR(sget(body, "status"), "FILLED");
+    filled_px = dget(body, "avgPrice");
+    CHECK(dec_cmp(filled_px, px[0]) > 0 && dec_cmp(filled_px, px[1]) < 0);
+    CHECK(dec_eq(dget(body, "executedQty"), want));
+    json_decref(body);
+    snprintf(q, sizeof q, "symbol=%s", s->name);
+    CHECK(req(&w, "GET", "/fapi/v1/userTrades", q, T0, &rows) == 200);
+    CHECK(json_array_size(rows) == 2);
+    if (json_array_size(rows) == 2) {
+        CHECK(dec_eq(dget(json_array_get(rows, 0), "price"), px[0]));
+        CHECK(dec_eq(dget(json_array_get(rows, 1), "price"), px[1]));
+    }
+    json_decref(rows);
+    /* the fill moved the book: the best ask is now the second level, with what is left */
+    struct sim_book b;
+    sim_market_book(w.m, s->index, T0, &b);
+    CHECK(dec_eq(b.ask, px[1]));
+    CHECK(dec_cmp(b.ask_qty, qt[1]) < 0);
+    world_close(&w);
+}
+
+/* -4131: right after a 20 % jump the mark lags, the asks are beyond PERCENT_PRICE of it. */
+static void test_market_protect(void)
+{
+    struct world w;
+    char q[512];
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    CHECK(sim_market_move_pct(w.m, s->index, T0, (struct dec){20, 0}) == 0);
+    CHECK(dec_cmp(sim_market_mark(w.m, s->index, T0 + 100),
+                  sim_market_last(w.m, s->index, T0 + 100)) < 0);
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=MARKET&quantity=100", s->name);
+    CHECK(req_code(&w, "POST", "/fapi/v1/order", q, T0 + 100) == -4131);
+    /* once the mark has caught up the same order goes through */
+    CHECK(req_code(&w, "POST", "/fapi/v1/order", q, T0 + 6000) == 0);
+    world_close(&w);
+}
+
+/* STOP_MARKET algo orders on a sudden drop: CONTRACT_PRICE triggers on the last price at once,
+ * MARK_PRICE only once the (lagging) mark reaches the trigger. */
+static void test_mark_trigger(void)
+{
+    struct world w;
+    char q[512], ps[DEC_STR_MAX];
+    json_t *body;
+    int64_t ids[2];
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    struct dec last = sim_market_last(w.m, s->index, T0), trig;
+    CHECK(dec_div(eng_mul(last, (struct dec){99, 2}, 8), s->filters.tick, 0, DEC_ROUND_DOWN,
+                  &trig) == DEC_OK);
+    trig = eng_mul(trig, s->filters.tick, s->filters.tick.scale);
+    fmt(trig, ps);
+    for (int k = 0; k < 2; k++) {
+        snprintf(q, sizeof q,
+                 "algoType=CONDITIONAL&symbol=%s&side=SELL&type=STOP_MARKET&quantity=100"
+                 "&triggerPrice=%s&workingType=%s",
+                 s->name, ps, k ? "MARK_PRICE" : "CONTRACT_PRICE");
+        CHECK(req(&w, "POST", "/fapi/v1/algoOrder", q, T0, &body) == 200);
+        ids[k] = json_integer_value(json_object_get(body, "algoId"));
+        json_decref(body);
+    }
+    CHECK(sim_market_move_pct(w.m, s->index, T0 + 1000, (struct dec){-3, 0}) == 0);
+    const char *want[2][2] = {{"FINISHED", "NEW"}, {"FINISHED", "FINISHED"}};
+    int64_t at[2] = {T0 + 1100, T0 + 7000};
+    for (int t = 0; t < 2; t++) {
+        for (int64_t now = at[t] - 100; now <= at[t]; now += 100) sim_engine_tick(w.e, now);
+        for (int k = 0; k < 2; k++) {
+            snprintf(q, sizeof q, "algoId=%lld", (long long)ids[k]);
+            CHECK(req(&w, "GET", "/fapi/v1/algoOrder", q, at[t], &body) == 200);
+            const char *st = sget(body, "algoStatus");
+            if (!st || strcmp(st, want[t][k]))
+                fprintf(stderr, "algo %d at +%lld: %s, want %s\n", k, (long long)(at[t] - T0),
+                        st ? st : "?", want[t][k]);
+            CHECK(st && !strcmp(st, want[t][k]));
+            json_decref(body);
+        }
+    }
+    world_close(&w);
+}
+
 int main(void)
 {
     test_round_trip();
@@ -979,5 +1168,9 @@ int main(void)
     test_classic_stop();
     test_funding_and_admin();
     test_determinism();
+    test_queue_and_partial();
+    test_market_walks_book();
+    test_market_protect();
+    test_mark_trigger();
     return th_done();
 }
