@@ -30,7 +30,12 @@
 #define SIM_BOOK_STEP_MS 100
 #define SIM_BAR_SAMPLES 60
 #define MARKET_DAILY_VOL 0.03
-#define CASCADE 0.75
+#define CASCADE 1.0
+#define REGIME_CASCADE 0.25
+#define JUMPS_PER_DAY 3.0
+#define VOL_CALIBRATION 0.9
+#define JUMP_SIZE 0.25 /* of the daily volatility */
+#define REGIME_LEVEL 14 /* nodes of 2^14 steps (27 min) and more: market-wide volatility */
 #define MARK_WINDOW_MS 5000
 #define MARK_SAMPLES 5
 #define BOOK_SCAN_MAX SIM_DEPTH_MAX /* levels a taker may walk */
@@ -71,6 +76,7 @@ struct sim_market {
     uint64_t seed;
     int64_t funding_interval_ms;
     double volatility, correlation;
+    uint64_t regime_key;     /* shared slow volatility of every walk */
     struct sim_walk *factor; /* the market factor M */
     uint64_t book_version;
 };
@@ -264,14 +270,15 @@ static void init_path(struct sim_market *m, int i, const struct sym_spec *sp)
     p->vol_scale = 20000.0 / (p0 * step * 86400.0) * 50.0;
     if (p->vol_scale < 1) p->vol_scale = 1;
     if (p->vol_scale > 1e5) p->vol_scale = 1e5;
-    p->daily_vol = sp->vol * m->volatility;
+    p->daily_vol = sp->vol * VOL_CALIBRATION * m->volatility;
     p->rho = m->correlation + 0.15 * (2.0 * sim_hash_unit(sim_hash2(p->key, 0x7e57)) - 1.0);
     if (p->rho < 0) p->rho = 0;
     if (p->rho > 0.95) p->rho = 0.95;
     double mkt = MARKET_DAILY_VOL * m->volatility;
     p->beta = mkt > 0 ? p->rho * p->daily_vol / mkt : 0;
-    struct walk_params wp = {p->daily_vol * sqrt(1.0 - p->rho * p->rho), CASCADE, 1.0,
-                             0.12 * p->daily_vol};
+    struct walk_params wp = {p->daily_vol * sqrt(1.0 - p->rho * p->rho), CASCADE, JUMPS_PER_DAY,
+                             JUMP_SIZE * p->daily_vol, m->regime_key, REGIME_LEVEL,
+                             REGIME_CASCADE};
     p->walk = sim_walk_new(p->key, &wp);
     book_init(&p->book, p->key ^ 0xb00cULL, sp->top / (p0 * step));
 }
@@ -378,8 +385,10 @@ struct sim_market *sim_market_new(const struct sim_market_options *o)
     m->funding_interval_ms = o->funding_interval_ms > 0 ? o->funding_interval_ms : 8 * 3600000LL;
     m->volatility = o->volatility > 0 ? o->volatility : 1.0;
     m->correlation = o->correlation > 0 ? o->correlation : SIM_MARKET_CORRELATION;
+    m->regime_key = sim_hash2(m->seed, 0x7e61);
     struct walk_params fp = {MARKET_DAILY_VOL * m->volatility, CASCADE, 0.3,
-                             0.1 * MARKET_DAILY_VOL * m->volatility};
+                             0.1 * MARKET_DAILY_VOL * m->volatility, m->regime_key, REGIME_LEVEL,
+                             REGIME_CASCADE};
     m->factor = sim_walk_new(sim_hash2(m->seed, 0xfac7), &fp);
     m->sym = calloc((size_t)m->n, sizeof(*m->sym));
     m->path = calloc((size_t)m->n, sizeof(*m->path));

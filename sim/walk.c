@@ -12,6 +12,9 @@
  * Gaussian walk whose step variances are the product of the weights on their way down: a
  * multiplicative cascade (a multifractal random walk), so quiet and wild periods cluster at
  * every scale and returns are a variance mixture of normals, fat-tailed like a Student-t.
+ * Walks that share a regime_key share the weights of their slow levels (and their block
+ * regimes): volatility is mostly market-wide, quiet and wild hours come to every symbol at once,
+ * and the correlation of a symbol with the market stays near its target in any window.
  * Jumps are compound Poisson: at most one per slot of 2^15 steps (~55 min), with probability
  * jump_rate * slot length, a hashed offset and a normal log size.
  *
@@ -32,7 +35,7 @@
 #define BLOCK_MAX 192     /* 2045-05 */
 #define NBLOCKS (BLOCK_MAX - BLOCK_MIN)
 #define PHI 0.85
-#define REGIME_SD 0.4
+#define REGIME_SD 0.25
 #define STEPS_PER_DAY (86400000.0 / WALK_STEP_MS)
 
 struct frame {
@@ -41,7 +44,7 @@ struct frame {
 };
 
 struct sim_walk {
-    uint64_t key;
+    uint64_t key, regime;
     struct walk_params p;
     double var_step, slot_prob;
     double x[NBLOCKS + 1];    /* X at each root boundary, index b - BLOCK_MIN */
@@ -110,10 +113,10 @@ static double block_jump_total(const struct sim_walk *w, int bi)
 
 static void block_noise(const struct sim_walk *w, int bi, double *var, double *z)
 {
-    uint64_t h = sim_hash2(w->key ^ 0xbb67ae8584caa73bULL, (uint64_t)bi);
+    uint64_t h = sim_hash2(w->regime ^ 0xbb67ae8584caa73bULL, (uint64_t)bi);
     double g = sim_hash_normal(h);
     *var = w->var_step * (double)ROOT_STEPS * exp(REGIME_SD * g - REGIME_SD * REGIME_SD / 2);
-    *z = sim_hash_normal(sim_mix64(h));
+    *z = sim_hash_normal(sim_hash2(w->key, (uint64_t)bi));
 }
 
 /* Extends the known root boundaries to include block index bi. */
@@ -144,6 +147,7 @@ struct sim_walk *sim_walk_new(uint64_t key, const struct walk_params *p)
     struct sim_walk *w = calloc(1, sizeof(*w));
     if (!w) return NULL;
     w->key = key;
+    w->regime = p->regime_key ? p->regime_key : key;
     w->p = *p;
     w->var_step = p->daily_vol * p->daily_vol / STEPS_PER_DAY;
     w->slot_prob = p->jump_rate * (double)(1 << SLOT_LEVELS) / STEPS_PER_DAY;
@@ -194,10 +198,12 @@ static double bridge_at(struct sim_walk *w, int bi, int64_t o)
             return f.xa;
         }
         int64_t mid = f.a + (1LL << (l - 1));
-        uint64_t h = sim_hash2(w->key + (uint64_t)l * 0x9e3779b97f4a7c15ULL,
-                               ((uint64_t)bi << 26) | (uint64_t)f.a);
-        double g = sim_hash_normal(h), z = sim_hash_normal(sim_mix64(h));
-        double s = 1.0 / (1.0 + exp(-w->p.cascade * g));
+        uint64_t node = ((uint64_t)bi << 26) | (uint64_t)f.a;
+        int slow = l >= w->p.regime_level;
+        double g = sim_hash_normal(sim_hash2((slow ? w->regime : w->key) +
+                                             (uint64_t)l * 0x9e3779b97f4a7c15ULL, node));
+        double z = sim_hash_normal(sim_hash2(w->key ^ (uint64_t)l * 0xc2b2ae3d27d4eb4fULL, node));
+        double s = 1.0 / (1.0 + exp(-(slow ? w->p.regime_cascade : w->p.cascade) * g));
         double xm = f.xa + (f.xb - f.xa) * s + sqrt(f.v * s * (1.0 - s)) * z;
         if (o < mid)
             w->fr[l - 1] = (struct frame){f.a, f.xa, xm, f.v * s};

@@ -23,6 +23,9 @@ struct walk_params {
     double cascade;     /* intermittency of the variance cascade (0: constant variance) */
     double jump_rate;   /* expected jumps per day */
     double jump_size;   /* standard deviation of a jump's log size */
+    uint64_t regime_key; /* seeds the variance of the slow levels (0: the walk's own key) */
+    int regime_level;    /* nodes of 2^regime_level steps and more use regime_key ... */
+    double regime_cascade; /* ... and this intermittency instead of cascade */
 };
 
 struct sim_walk;
