@@ -452,7 +452,11 @@ static void test_limit_resting(void)
     const struct sim_symbol *s = pick(&w, -1, -1);
     if (!s) return;
     sim_market_book(w.m, s->index, T0, &b);
-    struct dec price = tick_mul(s, b.bid, -5);
+    /* 1 % below the bid: out of reach of the next 100 ms (BTC moves several ticks in one) */
+    struct dec ticks_1pct;
+    CHECK(dec_div(b.bid, eng_mul(s->filters.tick, dec_from_int(100), 8), 0, DEC_ROUND_DOWN,
+                  &ticks_1pct) == DEC_OK);
+    struct dec price = tick_mul(s, b.bid, -(int)ticks_1pct.units);
     struct dec qty = qty_for(s, price, 200);
     fmt(qty, qs);
     fmt(price, ps);
