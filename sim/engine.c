@@ -167,6 +167,7 @@ void sim_engine_tick(struct sim_engine *e, int64_t now_ms)
     for (int i = 0; i < e->nacct; i++) {
         eng_orders_tick(e, e->acct[i], now_ms);
         eng_algo_tick(e, e->acct[i], now_ms);
+        eng_liquidate_tick(e, e->acct[i], now_ms);
     }
     eng_funding_tick(e, now_ms);
 }

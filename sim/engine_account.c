@@ -4,13 +4,15 @@
  * price averaged on increase and kept on reduce (a flip starts again at the fill price), and
  * realized PnL on every reduce. Cross margin: available = wallet + unrealized PnL - initial
  * margin of positions (|amt| x mark / leverage) - initial margin of open orders. Maintenance
- * margin is a flat 0.4 % of notional (no brackets, no liquidation: see docs/sim.md).
+ * margin comes from the leverage brackets (brackets.c); below it the account is liquidated
+ * (eng_liquidate_tick in engine_orders.c).
  *
  * Answers GET /fapi/v2|v3/account, /fapi/v2|v3/positionRisk, /fapi/v2|v3/balance,
  * POST /fapi/v1/leverage and GET /fapi/v1/commissionRate with Binance's key sets. */
 #include <stdio.h>
 #include <string.h>
 
+#include "sim/brackets.h"
 #include "sim/engine_internal.h"
 
 #define MS ENG_MONEY_SCALE
@@ -49,8 +51,7 @@ static struct dec pos_im(struct sim_engine *e, const struct sim_account *a, int 
 static struct dec pos_maint(struct sim_engine *e, const struct sim_account *a, int sym,
                             int64_t now_ms)
 {
-    struct dec rate = {4, 3}; /* 0.004 */
-    return eng_mul(dec_abs(pos_notional(e, a, sym, now_ms)), rate, MS);
+    return sim_bracket_maint(sim_market_symbol(e->m, sym), pos_notional(e, a, sym, now_ms), MS);
 }
 
 /* Initial margin of the open (not reduce-only, not untriggered conditional) orders of sym on
@@ -100,6 +101,13 @@ static void totals(struct sim_engine *e, const struct sim_account *a, int64_t no
         t->ord_im = eng_add(t->ord_im, eng_div(n, dec_from_int(a->pos[o->sym].leverage), MS));
     }
     t->avail = eng_sub(eng_sub(eng_add(a->wallet, t->upnl), t->pos_im), t->ord_im);
+}
+
+int eng_below_maintenance(struct sim_engine *e, const struct sim_account *a, int64_t now_ms)
+{
+    struct eng_totals t;
+    totals(e, a, now_ms, &t);
+    return dec_sign(t.maint) > 0 && dec_cmp(eng_add(a->wallet, t.upnl), t.maint) < 0;
 }
 
 struct dec eng_available(struct sim_engine *e, const struct sim_account *a, int64_t now_ms)
@@ -197,14 +205,16 @@ void eng_wallet_event(struct sim_engine *e, struct sim_account *a, int income_ty
 
 /* ---- answers ---- */
 
-static const char *max_notional(int lev)
+/* The largest notional the brackets allow at leverage lev (valid until the next call). */
+static const char *max_notional(struct sim_engine *e, int sym, int lev)
 {
-    if (lev > 50) return "50000";
-    if (lev > 20) return "250000";
-    if (lev > 10) return "1000000";
-    if (lev > 5) return "5000000";
-    if (lev > 2) return "20000000";
-    return "50000000";
+    static char buf[DEC_STR_MAX];
+    int n;
+    const struct sim_bracket *b = sim_brackets(sim_market_symbol(e->m, sym), &n);
+    struct dec cap = b[0].notional_cap;
+    for (int i = 0; i < n && b[i].max_leverage >= lev; i++) cap = b[i].notional_cap;
+    if (dec_format(cap, buf, sizeof buf) < 0) snprintf(buf, sizeof buf, "0");
+    return buf;
 }
 
 static json_t *jz(void)
@@ -236,7 +246,7 @@ static json_t *account_position_v2(struct sim_engine *e, const struct sim_accoun
         eng_jdec(eng_upnl(e, a, s, now_ms), MS), "positionInitialMargin", eng_jdec(im, MS),
         "openOrderInitialMargin", eng_jdec(oim, MS), "leverage", lev, "isolated", 0,
         "entryPrice", eng_jdec(a->pos[s].entry, MS), "maxNotional",
-        max_notional(a->pos[s].leverage), "bidNotional",
+        max_notional(e, s, a->pos[s].leverage), "bidNotional",
         eng_jdec(orders_notional(a, s, ENG_BUY), MS), "askNotional",
         eng_jdec(orders_notional(a, s, ENG_SELL), MS), "positionSide", "BOTH", "positionAmt",
         jpos_amt(e, a, s), "updateTime", (json_int_t)a->pos[s].update_time);
@@ -352,7 +362,7 @@ static json_t *position_risk(struct sim_engine *e, const struct sim_account *a, 
         char lev[16];
         snprintf(lev, sizeof lev, "%d", p->leverage);
         json_object_set_new(o, "leverage", json_string(lev));
-        json_object_set_new(o, "maxNotionalValue", json_string(max_notional(p->leverage)));
+        json_object_set_new(o, "maxNotionalValue", json_string(max_notional(e, s, p->leverage)));
         json_object_set_new(o, "marginType", json_string("cross"));
         json_object_set_new(o, "isAutoAddMargin", json_string("false"));
     } else {
@@ -425,7 +435,8 @@ static int leverage_answer(struct sim_engine *e, struct sim_account *a,
         eng_err_missing(&err, "leverage");
         goto fail;
     }
-    if (lev < 1 || lev > 125) {
+    int nb;
+    if (lev < 1 || lev > sim_brackets(sim_market_symbol(e->m, sym), &nb)[0].max_leverage) {
         eng_set_err(&err, -4028, "Leverage %lld is not valid", (long long)lev);
         goto fail;
     }
@@ -434,7 +445,7 @@ static int leverage_answer(struct sim_engine *e, struct sim_account *a,
         eng_emit_leverage(e, a, sym, now_ms);
     }
     eng_reply_json(out, json_pack("{s:I,s:s,s:s}", "leverage", (json_int_t)lev,
-                                  "maxNotionalValue", max_notional((int)lev), "symbol",
+                                  "maxNotionalValue", max_notional(e, sym, (int)lev), "symbol",
                                   sim_market_symbol(e->m, sym)->name));
     return 1;
 fail:

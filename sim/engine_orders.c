@@ -9,10 +9,18 @@
  * it would take, FOK -5021 when it cannot fill at once: both reject with an error and leave no
  * order, as Binance does today), classic stop already reached (-2021) and margin (-2019).
  *
- * Matching: whole quantities (the book's sizes are ignored). MARKET and marketable LIMIT fill
- * at once at the best opposite price as taker; a resting LIMIT fills at its own price as maker
- * when the path crosses it (BUY when ask <= price, SELL when bid >= price), checked by
- * eng_orders_tick. A reduce-only fill is cut to the position; the rest expires.
+ * Matching against the market's book (market.h, book.c): MARKET and marketable LIMIT orders
+ * walk the levels as taker, one trade per level, consuming the liquidity (the book shows less
+ * and refills over a few seconds); what a LIMIT cannot take at its price rests (IOC expires,
+ * FOK is refused with -5021 unless the depth holds all of it; a MARKET beyond PERCENT_PRICE of
+ * the mark is refused with -4131). A resting LIMIT joins the back of its level's queue and is
+ * checked by eng_orders_tick over every book step since its last look: the market's takers at
+ * its price consume the queue ahead first, then fill it, partially when the flow is smaller
+ * (PARTIALLY_FILLED lasts until more flow comes); the market trading through its price (BUY:
+ * ask <= price) fills the rest. Maker fills are at the order's price. A reduce-only fill is
+ * cut to the position; the rest expires. Liquidation (eng_liquidate_tick): below maintenance
+ * margin the exchange cancels the account's orders and closes each position at the mark with
+ * an "autoclose-" order.
  * newOrderRespType ACK (the default) answers the order as accepted (status NEW, nothing
  * executed, even for a MARKET order that filled at once); RESULT answers its final state. */
 #include <stdio.h>
@@ -660,6 +668,33 @@ static json_t *cancel(struct sim_engine *e, struct sim_account *a, struct eng_or
     eng_emit_order(e, a, o, "CANCELED", NULL, now_ms);
     order_final(e, a, idx, now_ms);
     return eng_order_json(e, &a->orders.v[idx], ENG_VIEW_RESPONSE);
+}
+
+void eng_liquidate_tick(struct sim_engine *e, struct sim_account *a, int64_t now_ms)
+{
+    int n = 0;
+    if (!eng_below_maintenance(e, a, now_ms)) return;
+    for (size_t i = 0; i < a->orders.n; i++)
+        if (eng_order_is_open(&a->orders.v[i])) json_decref(cancel(e, a, &a->orders.v[i], now_ms));
+    for (int s = 0; s < e->nsym; s++) {
+        struct dec amt = a->pos[s].amt;
+        struct eng_order t;
+        if (dec_is_zero(amt)) continue;
+        memset(&t, 0, sizeof t);
+        t.sym = s;
+        t.side = dec_sign(amt) > 0 ? ENG_SELL : ENG_BUY;
+        t.type = t.orig_type = ENG_LIMIT;
+        t.tif = ENG_IOC;
+        t.reduce_only = 1;
+        t.qty = dec_abs(amt);
+        t.price = sim_market_mark(e->m, s, now_ms);
+        if (n++)
+            snprintf(t.client_id, sizeof t.client_id, "autoclose-%lld-%d", (long long)now_ms, n);
+        else
+            snprintf(t.client_id, sizeof t.client_id, "autoclose-%lld", (long long)now_ms);
+        size_t idx = place(e, a, &t, now_ms);
+        fill_qty(e, a, idx, t.qty, t.price, 0, now_ms);
+    }
 }
 
 /* The order named by symbol plus orderId / origClientOrderId, for a single-order endpoint;

@@ -1161,6 +1161,65 @@ static void test_mark_trigger(void)
     world_close(&w);
 }
 
+/* A leveraged long whose margin falls below maintenance (brackets.h) is closed by the
+ * exchange: an "autoclose-" order filled at the mark, its ORDER_TRADE_UPDATE, a flat position;
+ * a smaller drop leaves it alone. */
+static void test_liquidation(void)
+{
+    struct world w;
+    char q[512], qs[DEC_STR_MAX];
+    json_t *body;
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    struct sim_book b;
+    sim_market_book(w.m, s->index, T0, &b);
+    struct dec half = qty_for(s, b.ask, 75000), qty = eng_add(half, half);
+    fmt(half, qs);
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=MARKET&quantity=%s", s->name, qs);
+    CHECK(req_code(&w, "POST", "/fapi/v1/order", q, T0) == 0); /* MARKET_LOT_SIZE: twice */
+    CHECK(req_code(&w, "POST", "/fapi/v1/order", q, T0) == 0);
+    CHECK(dec_eq(w.a->pos[s->index].amt, qty));
+    /* -1 %: still above maintenance */
+    CHECK(sim_market_move_pct(w.m, s->index, T0 + 1000, (struct dec){-1, 0}) == 0);
+    for (int64_t t = T0 + 1000; t <= T0 + 8000; t += 100) sim_engine_tick(w.e, t);
+    CHECK(dec_eq(w.a->pos[s->index].amt, qty));
+    CHECK(!eng_below_maintenance(w.e, w.a, T0 + 8000));
+    /* -6 % more: margin balance below maintenance once the mark follows */
+    ev_clear(&w.ev);
+    CHECK(sim_market_move_pct(w.m, s->index, T0 + 9000, (struct dec){-6, 0}) == 0);
+    int64_t when = 0;
+    for (int64_t t = T0 + 9000; t <= T0 + 20000 && !when; t += 100) {
+        sim_engine_tick(w.e, t);
+        if (dec_is_zero(w.a->pos[s->index].amt)) when = t;
+    }
+    CHECK(when > 0);
+    json_t *ev = NULL;
+    for (int n = 0; !ev; n++) {
+        json_t *x = ev_find(&w.ev, "ORDER_TRADE_UPDATE", "TRADE", n);
+        if (!x) break;
+        const char *c = sget(json_object_get(x, "o"), "c");
+        if (c && !strncmp(c, "autoclose-", 10)) ev = x;
+        else json_decref(x);
+    }
+    CHECK(ev != NULL);
+    if (ev) {
+        json_t *o = json_object_get(ev, "o");
+        CHECK_EQ_STR(sget(o, "X"), "FILLED");
+        CHECK_EQ_STR(sget(o, "S"), "SELL");
+        CHECK(dec_eq(dget(o, "z"), qty));
+        CHECK(dec_eq(dget(o, "L"), sim_market_mark(w.m, s->index, when)));
+    }
+    json_decref(ev);
+    snprintf(q, sizeof q, "symbol=%s", s->name);
+    CHECK(req(&w, "GET", "/fapi/v1/allOrders", q, when, &body) == 200);
+    CHECK(json_array_size(body) == 3);
+    const char *cid = sget(json_array_get(body, 2), "clientOrderId");
+    CHECK(cid && !strncmp(cid, "autoclose-", 10));
+    json_decref(body);
+    world_close(&w);
+}
+
 int main(void)
 {
     test_round_trip();
@@ -1176,5 +1235,6 @@ int main(void)
     test_market_walks_book();
     test_market_protect();
     test_mark_trigger();
+    test_liquidation();
     return th_done();
 }
