@@ -571,19 +571,26 @@ int sim_market_take(struct sim_market *m, int index, int64_t now_ms, int buy, st
                     struct dec limit, int commit, struct sim_take *out, int n, struct dec *filled)
 {
     const struct sim_symbol *s = &m->sym[index];
+    struct sim_booksym *bk = &m->path[index].book;
     int64_t want = dec_to_units(qty, s->filters.step), got = 0;
     int64_t lim = dec_is_zero(limit) ? 0 : dec_to_units(limit, s->filters.tick);
-    int64_t px[BOOK_SCAN_MAX], q[BOOK_SCAN_MAX];
-    int nl = levels_at(m, index, now_ms, buy, BOOK_SCAN_MAX, px, q), used = 0;
-    for (int k = 0; k < nl && got < want && used < n; k++) {
-        if (lim && (buy ? px[k] > lim : px[k] < lim)) break;
-        int64_t take = q[k] < want - got ? q[k] : want - got;
-        out[used].price = ticks_dec(s, px[k]);
+    int64_t best = best_ticks(m, index, book_time(now_ms), buy);
+    int used = 0;
+    /* level by level from the best (empty ones skipped), only as deep as the order needs */
+    for (int64_t d = 0; got < want && used < n && d < BOOK_SCAN_MAX + BOOK_DEPL_MAX; d++) {
+        int64_t p = buy ? best + d : best - d;
+        if (p < 1 || (lim && (buy ? p > lim : p < lim))) break;
+        int64_t q = book_qty(bk, buy, p, d, now_ms);
+        if (q <= 0) continue;
+        int64_t take = q < want - got ? q : want - got;
+        out[used].price = ticks_dec(s, p);
         out[used].qty = steps_dec(s, take);
         used++;
         got += take;
-        if (commit) book_consume(&m->path[index].book, buy, px[k], take, now_ms);
     }
+    for (int k = 0; commit && k < used; k++)
+        book_consume(bk, buy, dec_to_units(out[k].price, s->filters.tick),
+                     dec_to_units(out[k].qty, s->filters.step), now_ms);
     if (commit && used) m->book_version++;
     *filled = steps_dec(s, got);
     return used;
