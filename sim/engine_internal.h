@@ -234,6 +234,9 @@ void eng_liquidate_tick(struct sim_engine *e, struct sim_account *a, int64_t now
 struct eng_order *eng_order_find(struct sim_account *a, int sym, int64_t id, const char *cid);
 int eng_open_orders(const struct sim_account *a, int sym); /* sym -1: all symbols */
 int eng_order_is_open(const struct eng_order *o);
+/* priceProtect: whether last and mark are more than triggerProtect (5 %) apart now, in which
+ * case a protected conditional order does not trigger. */
+int eng_price_protected(struct sim_engine *e, int sym, int64_t now_ms);
 
 /* ---- engine_algo.c ---- */
 int eng_algo_handle(struct sim_engine *e, struct sim_account *a, const char *method,

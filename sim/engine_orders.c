@@ -82,6 +82,13 @@ static struct dec watch_price(struct sim_engine *e, int sym, int working, int64_
                                      : sim_market_last(e->m, sym, now_ms);
 }
 
+int eng_price_protected(struct sim_engine *e, int sym, int64_t now_ms)
+{
+    struct dec mark = sim_market_mark(e->m, sym, now_ms), last = sim_market_last(e->m, sym, now_ms);
+    struct dec gap = dec_abs(eng_sub(last, mark)), bound = eng_mul(mark, (struct dec){500, 4}, 12);
+    return dec_cmp(gap, bound) > 0; /* triggerProtect 0.05 of exchangeInfo */
+}
+
 /* STOP*: BUY when price >= stop, SELL when <=; TAKE_PROFIT*: the reverse. */
 static int stop_reached(int type, int side, struct dec price, struct dec stop)
 {
@@ -567,6 +574,7 @@ static int new_order(struct sim_engine *e, struct sim_account *a, const struct s
 static int classic_trigger(struct sim_engine *e, struct eng_order *o, int64_t now_ms)
 {
     struct dec px = watch_price(e, o->sym, o->working, now_ms);
+    if (o->price_protect && eng_price_protected(e, o->sym, now_ms)) return 0;
     if (o->type == ENG_TRAILING_STOP_MARKET)
         return eng_trailing_step(o->side, px, o->activate_price, o->callback_rate,
                                  &o->trail_active, &o->trail_extreme);

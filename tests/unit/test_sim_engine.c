@@ -1220,6 +1220,46 @@ static void test_liquidation(void)
     world_close(&w);
 }
 
+/* priceProtect: right after a 20 % jump last and mark are more than 5 % apart; a protected
+ * STOP_MARKET on the last price waits until the mark catches up, an unprotected one goes. */
+static void test_price_protect(void)
+{
+    struct world w;
+    char q[512], ps[DEC_STR_MAX];
+    json_t *body;
+    int64_t ids[2];
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    struct dec trig;
+    CHECK(dec_div(eng_mul(sim_market_last(w.m, s->index, T0), (struct dec){110, 2}, 8),
+                  s->filters.tick, 0, DEC_ROUND_DOWN, &trig) == DEC_OK);
+    fmt(eng_mul(trig, s->filters.tick, s->filters.tick.scale), ps);
+    for (int k = 0; k < 2; k++) {
+        snprintf(q, sizeof q,
+                 "algoType=CONDITIONAL&symbol=%s&side=BUY&type=STOP_MARKET&quantity=100"
+                 "&triggerPrice=%s&priceProtect=%s",
+                 s->name, ps, k ? "TRUE" : "FALSE");
+        CHECK(req(&w, "POST", "/fapi/v1/algoOrder", q, T0, &body) == 200);
+        ids[k] = json_integer_value(json_object_get(body, "algoId"));
+        json_decref(body);
+    }
+    CHECK(sim_market_move_pct(w.m, s->index, T0 + 1000, (struct dec){20, 0}) == 0);
+    const char *want[2][2] = {{"FINISHED", "NEW"}, {"FINISHED", "FINISHED"}};
+    int64_t at[2] = {T0 + 1100, T0 + 7000};
+    for (int t = 0; t < 2; t++) {
+        for (int64_t now = at[t] - 100; now <= at[t]; now += 100) sim_engine_tick(w.e, now);
+        for (int k = 0; k < 2; k++) {
+            snprintf(q, sizeof q, "algoId=%lld", (long long)ids[k]);
+            CHECK(req(&w, "GET", "/fapi/v1/algoOrder", q, at[t], &body) == 200);
+            const char *st = sget(body, "algoStatus");
+            CHECK(st && !strcmp(st, want[t][k]));
+            json_decref(body);
+        }
+    }
+    world_close(&w);
+}
+
 int main(void)
 {
     test_round_trip();
@@ -1236,5 +1276,6 @@ int main(void)
     test_market_protect();
     test_mark_trigger();
     test_liquidation();
+    test_price_protect();
     return th_done();
 }
