@@ -1117,39 +1117,19 @@ static void test_market_protect(void)
     world_close(&w);
 }
 
-/* STOP_MARKET algo orders on a sudden drop: CONTRACT_PRICE triggers on the last price at once,
- * MARK_PRICE only once the (lagging) mark reaches the trigger. */
-static void test_mark_trigger(void)
+/* The two algo orders ids[0] (unguarded) and ids[1] (waiting for the mark) after a jump at
+ * T0 + 1000: only the first has run at T0 + 1100, both at T0 + 7000 (the mark has followed). */
+static void algo_states_after_jump(struct world *w, const int64_t ids[2])
 {
-    struct world w;
-    char q[512], ps[DEC_STR_MAX];
+    static const char *const want[2][2] = {{"FINISHED", "NEW"}, {"FINISHED", "FINISHED"}};
+    const int64_t at[2] = {T0 + 1100, T0 + 7000};
+    char q[64];
     json_t *body;
-    int64_t ids[2];
-    world_open(&w, 0, 0);
-    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
-    if (!s) return;
-    struct dec last = sim_market_last(w.m, s->index, T0), trig;
-    CHECK(dec_div(eng_mul(last, (struct dec){99, 2}, 8), s->filters.tick, 0, DEC_ROUND_DOWN,
-                  &trig) == DEC_OK);
-    trig = eng_mul(trig, s->filters.tick, s->filters.tick.scale);
-    fmt(trig, ps);
-    for (int k = 0; k < 2; k++) {
-        snprintf(q, sizeof q,
-                 "algoType=CONDITIONAL&symbol=%s&side=SELL&type=STOP_MARKET&quantity=100"
-                 "&triggerPrice=%s&workingType=%s",
-                 s->name, ps, k ? "MARK_PRICE" : "CONTRACT_PRICE");
-        CHECK(req(&w, "POST", "/fapi/v1/algoOrder", q, T0, &body) == 200);
-        ids[k] = json_integer_value(json_object_get(body, "algoId"));
-        json_decref(body);
-    }
-    CHECK(sim_market_move_pct(w.m, s->index, T0 + 1000, (struct dec){-3, 0}) == 0);
-    const char *want[2][2] = {{"FINISHED", "NEW"}, {"FINISHED", "FINISHED"}};
-    int64_t at[2] = {T0 + 1100, T0 + 7000};
     for (int t = 0; t < 2; t++) {
-        for (int64_t now = at[t] - 100; now <= at[t]; now += 100) sim_engine_tick(w.e, now);
+        for (int64_t now = at[t] - 100; now <= at[t]; now += 100) sim_engine_tick(w->e, now);
         for (int k = 0; k < 2; k++) {
             snprintf(q, sizeof q, "algoId=%lld", (long long)ids[k]);
-            CHECK(req(&w, "GET", "/fapi/v1/algoOrder", q, at[t], &body) == 200);
+            CHECK(req(w, "GET", "/fapi/v1/algoOrder", q, at[t], &body) == 200);
             const char *st = sget(body, "algoStatus");
             if (!st || strcmp(st, want[t][k]))
                 fprintf(stderr, "algo %d at +%lld: %s, want %s\n", k, (long long)(at[t] - T0),
@@ -1158,6 +1138,59 @@ static void test_mark_trigger(void)
             json_decref(body);
         }
     }
+}
+
+/* Places two STOP_MARKET algo orders of 100 on s, triggered at factor x the last price (on the
+ * tick grid), differing by their extra parameters; their ids into ids[]. */
+static void two_algos(struct world *w, const struct sim_symbol *s, const char *side,
+                      struct dec factor, const char *const extra[2], int64_t ids[2])
+{
+    char q[512], ps[DEC_STR_MAX];
+    json_t *body;
+    struct dec trig;
+    CHECK(dec_div(eng_mul(sim_market_last(w->m, s->index, T0), factor, 8), s->filters.tick, 0,
+                  DEC_ROUND_DOWN, &trig) == DEC_OK);
+    fmt(eng_mul(trig, s->filters.tick, s->filters.tick.scale), ps);
+    for (int k = 0; k < 2; k++) {
+        snprintf(q, sizeof q,
+                 "algoType=CONDITIONAL&symbol=%s&side=%s&type=STOP_MARKET&quantity=100"
+                 "&triggerPrice=%s&%s",
+                 s->name, side, ps, extra[k]);
+        CHECK(req(w, "POST", "/fapi/v1/algoOrder", q, T0, &body) == 200);
+        ids[k] = json_integer_value(json_object_get(body, "algoId"));
+        json_decref(body);
+    }
+}
+
+/* STOP_MARKET algo orders on a sudden drop: CONTRACT_PRICE triggers on the last price at once,
+ * MARK_PRICE only once the (lagging) mark reaches the trigger. */
+static void test_mark_trigger(void)
+{
+    static const char *const extra[2] = {"workingType=CONTRACT_PRICE", "workingType=MARK_PRICE"};
+    struct world w;
+    int64_t ids[2];
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    two_algos(&w, s, "SELL", (struct dec){99, 2}, extra, ids);
+    CHECK(sim_market_move_pct(w.m, s->index, T0 + 1000, (struct dec){-3, 0}) == 0);
+    algo_states_after_jump(&w, ids);
+    world_close(&w);
+}
+
+/* priceProtect: right after a 20 % jump last and mark are more than 5 % apart; a protected
+ * STOP_MARKET on the last price waits until the mark catches up, an unprotected one goes. */
+static void test_price_protect(void)
+{
+    static const char *const extra[2] = {"priceProtect=FALSE", "priceProtect=TRUE"};
+    struct world w;
+    int64_t ids[2];
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    two_algos(&w, s, "BUY", (struct dec){110, 2}, extra, ids);
+    CHECK(sim_market_move_pct(w.m, s->index, T0 + 1000, (struct dec){20, 0}) == 0);
+    algo_states_after_jump(&w, ids);
     world_close(&w);
 }
 
@@ -1217,46 +1250,6 @@ static void test_liquidation(void)
     const char *cid = sget(json_array_get(body, 2), "clientOrderId");
     CHECK(cid && !strncmp(cid, "autoclose-", 10));
     json_decref(body);
-    world_close(&w);
-}
-
-/* priceProtect: right after a 20 % jump last and mark are more than 5 % apart; a protected
- * STOP_MARKET on the last price waits until the mark catches up, an unprotected one goes. */
-static void test_price_protect(void)
-{
-    struct world w;
-    char q[512], ps[DEC_STR_MAX];
-    json_t *body;
-    int64_t ids[2];
-    world_open(&w, 0, 0);
-    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
-    if (!s) return;
-    struct dec trig;
-    CHECK(dec_div(eng_mul(sim_market_last(w.m, s->index, T0), (struct dec){110, 2}, 8),
-                  s->filters.tick, 0, DEC_ROUND_DOWN, &trig) == DEC_OK);
-    fmt(eng_mul(trig, s->filters.tick, s->filters.tick.scale), ps);
-    for (int k = 0; k < 2; k++) {
-        snprintf(q, sizeof q,
-                 "algoType=CONDITIONAL&symbol=%s&side=BUY&type=STOP_MARKET&quantity=100"
-                 "&triggerPrice=%s&priceProtect=%s",
-                 s->name, ps, k ? "TRUE" : "FALSE");
-        CHECK(req(&w, "POST", "/fapi/v1/algoOrder", q, T0, &body) == 200);
-        ids[k] = json_integer_value(json_object_get(body, "algoId"));
-        json_decref(body);
-    }
-    CHECK(sim_market_move_pct(w.m, s->index, T0 + 1000, (struct dec){20, 0}) == 0);
-    const char *want[2][2] = {{"FINISHED", "NEW"}, {"FINISHED", "FINISHED"}};
-    int64_t at[2] = {T0 + 1100, T0 + 7000};
-    for (int t = 0; t < 2; t++) {
-        for (int64_t now = at[t] - 100; now <= at[t]; now += 100) sim_engine_tick(w.e, now);
-        for (int k = 0; k < 2; k++) {
-            snprintf(q, sizeof q, "algoId=%lld", (long long)ids[k]);
-            CHECK(req(&w, "GET", "/fapi/v1/algoOrder", q, at[t], &body) == 200);
-            const char *st = sget(body, "algoStatus");
-            CHECK(st && !strcmp(st, want[t][k]));
-            json_decref(body);
-        }
-    }
     world_close(&w);
 }
 
