@@ -4,9 +4,11 @@
  * those of one deterministic path and cannot flake): at least one 1-minute move above 1 % per
  * symbol-day on average, fat tails (mean kurtosis of 1-minute log returns well above the
  * normal's 3), and each symbol's correlation with the market (the equal-weighted mean return)
- * near the configured --correlation, for the default 0.5 and for 0.3. Then determinism: a
+ * near the configured --correlation, for the default 0.5 and for 0.3 (with --volatility 2,
+ * which must give many more large moves). Then determinism: a
  * second simulator with the same seed, started seconds later, serves byte-identical klines for
- * that window and for the last closed hour. The doubles here are statistics, not money. */
+ * that window and for the last closed hour. POST /_sim/price has no per-symbol cap: 300 moves
+ * of +0.1 % on one symbol all apply. The doubles here are statistics, not money. */
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
@@ -122,12 +124,13 @@ static void compute(const double *r, struct stats *st)
     st->moves_per_symbol_day = (double)big / nnames / (BARS / 1440.0);
 }
 
-static void statistics(const struct th_sim *s, double target)
+/* Checks the window's statistics against the correlation target; returns the moves an hour. */
+static double statistics(const struct th_sim *s, double target)
 {
     double *r = malloc(sizeof(double) * NSYM * BARS);
     struct stats st;
     CHECK(r && load_returns(s, r) == 0);
-    if (!r) return;
+    if (!r) return 0;
     compute(r, &st);
     fprintf(stderr,
             "correlation %.2f: %.1f moves >1%%/hour (%.2f per symbol-day), mean kurtosis %.1f, "
@@ -138,6 +141,7 @@ static void statistics(const struct th_sim *s, double target)
     CHECK(st.kurtosis > 5.0);
     CHECK(fabs(st.corr - target) < 0.1);
     free(r);
+    return st.moves_per_hour;
 }
 
 /* Byte-identical klines from two simulators of the same seed, for the window and the last
@@ -158,23 +162,53 @@ static void determinism(const struct th_sim *a, const struct th_sim *b)
     CHECK(same == nnames);
 }
 
+static double last_price(const struct th_sim *s, const char *sym)
+{
+    char pq[128];
+    snprintf(pq, sizeof(pq), "/fapi/v1/ticker/price?symbol=%s", sym);
+    char *b = get_body(s, pq);
+    json_t *j = b ? json_loads(b, 0, NULL) : NULL;
+    const char *p = json_string_value(json_object_get(j, "price"));
+    double v = p ? strtod(p, NULL) : 0;
+    json_decref(j);
+    free(b);
+    return v;
+}
+
+static void many_moves(const struct th_sim *s)
+{
+    char url[256];
+    struct simresp r;
+    int ok = 0;
+    double before = last_price(s, "ETHUSDT");
+    snprintf(url, sizeof(url), "%s/_sim/price?symbol=ETHUSDT&pct=0.1", s->url);
+    for (int i = 0; i < 300; i++) {
+        ok += simq("POST", url, NULL, NULL, NULL, 0, &r) == 200;
+        simresp_free(&r);
+    }
+    double ratio = last_price(s, "ETHUSDT") / before;
+    CHECK(ok == 300);
+    CHECK(ratio > 1.30 && ratio < 1.40); /* 1.001^300 = 1.35, plus a few seconds of path */
+}
+
 int main(void)
 {
     struct th_sim a, b, c;
     const char *args[] = {"--symbols", "200", "--seed", "7", "--weight-limit", "100000", NULL};
     const char *args03[] = {"--symbols", "200", "--seed", "7", "--weight-limit", "100000",
-                            "--correlation", "0.3", NULL};
+                            "--correlation", "0.3", "--volatility", "2", NULL};
     CHECK(th_sim_start(&a, args) == 0);
     load_names(&a);
     CHECK(nnames == NSYM);
-    statistics(&a, 0.5);
+    double moves = statistics(&a, 0.5);
     th_sleep_ms(2000);
     CHECK(th_sim_start(&b, args) == 0);
     determinism(&a, &b);
     th_sim_stop(&b);
     CHECK(th_sim_start(&c, args03) == 0);
-    statistics(&c, 0.3);
+    CHECK(statistics(&c, 0.3) > 3 * moves); /* --volatility 2: many more large moves */
     th_sim_stop(&c);
+    many_moves(&a);
     th_sim_stop(&a);
     return th_done();
 }
