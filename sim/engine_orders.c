@@ -456,20 +456,26 @@ static int fill_qty(struct sim_engine *e, struct sim_account *a, size_t idx, str
 }
 
 /* Walks the book for order idx as a taker (up to its price for a LIMIT) and fills level by
- * level. Returns the quantity filled. */
+ * level; only what was filled is taken from the book (a reduce-only order may stop early).
+ * Returns the quantity filled. */
 static struct dec take(struct sim_engine *e, struct sim_account *a, size_t idx, int64_t now_ms)
 {
     struct eng_order *o = &a->orders.v[idx];
     struct sim_take lv[SIM_DEPTH_MAX];
-    struct dec got, zero = dec_from_int(0);
-    int n = sim_market_take(e->m, o->sym, now_ms, o->side == ENG_BUY,
-                            eng_sub(o->qty, o->executed), o->type == ENG_LIMIT ? o->price : zero,
-                            1, lv, SIM_DEPTH_MAX, &got);
-    for (int k = 0; k < n; k++)
-        if (fill_qty(e, a, idx, lv[k].qty, lv[k].price, 0, now_ms) < 0 ||
-            !eng_order_is_open(&a->orders.v[idx]))
-            break;
-    return got;
+    struct dec got, done = dec_from_int(0), zero = dec_from_int(0);
+    struct dec limit = o->type == ENG_LIMIT ? o->price : zero;
+    int sym = o->sym, buy = o->side == ENG_BUY;
+    int n = sim_market_take(e->m, sym, now_ms, buy, eng_sub(o->qty, o->executed), limit, 0, lv,
+                            SIM_DEPTH_MAX, &got);
+    for (int k = 0; k < n; k++) {
+        struct dec before = a->orders.v[idx].executed;
+        int r = fill_qty(e, a, idx, lv[k].qty, lv[k].price, 0, now_ms);
+        done = eng_add(done, eng_sub(a->orders.v[idx].executed, before));
+        if (r < 0 || !eng_order_is_open(&a->orders.v[idx])) break;
+    }
+    if (dec_sign(done) > 0)
+        sim_market_take(e->m, sym, now_ms, buy, done, limit, 1, lv, SIM_DEPTH_MAX, &got);
+    return done;
 }
 
 /* Queues a resting LIMIT at its price: behind what rests there now on its side (nothing when
