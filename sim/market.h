@@ -4,9 +4,11 @@
  * edge cases a careless filter gets wrong (USDC- and BUSD-quoted perpetuals, a quarterly
  * contract, a PENDING_TRADING symbol with contractType "", an INDEX-underlying symbol) and tick
  * sizes such as 0.00025, 0.005, 0.5 and 10 and step sizes 1, 10 and 100. Prices are a function
- * of (seed, symbol, time) that can be evaluated for any past or present millisecond, so klines of
- * every interval are built from the same path; POST /_sim/price shifts a symbol's path from now
- * on. Every price handed out lies on the symbol's tick grid. */
+ * of (seed, symbol, time) that can be evaluated for any past or present millisecond (walk.c:
+ * a market factor plus the symbol's own walk, with clustered volatility, fat tails and jumps),
+ * so klines of every interval are built from the same path; POST /_sim/price shifts a symbol's
+ * path from now on. The book has sizes per level and a trade flow (book.c) that the matching
+ * engine walks and queues against. Every price handed out lies on the symbol's tick grid. */
 #ifndef BFQ_SIM_MARKET_H
 #define BFQ_SIM_MARKET_H
 
