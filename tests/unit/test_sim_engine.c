@@ -951,7 +951,7 @@ static char *run_script(void)
     sim_market_book(w.m, s->index, T0, &b);
     fmt(qty_for(s, b.ask, 100), qs);
     for (int i = 0; i < 6; i++) {
-        json_t *body;
+        json_t *body = NULL;
         snprintf(q, sizeof q, "symbol=%s&side=%s&type=MARKET&quantity=%s&newOrderRespType=RESULT",
                  s->name, i % 2 ? "SELL" : "BUY", qs);
         req(&w, "POST", "/fapi/v1/order", q, T0 + i * 1000, &body);
@@ -1067,7 +1067,7 @@ static void test_market_walks_book(void)
     struct world w;
     struct dec px[3], qt[3], half, want, filled_px;
     char q[512], qs[DEC_STR_MAX];
-    json_t *body, *rows;
+    json_t *body = NULL, *rows = NULL;
     world_open(&w, 0, 0);
     const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
     if (!s) return;
@@ -1124,7 +1124,7 @@ static void algo_states_after_jump(struct world *w, const int64_t ids[2])
     static const char *const want[2][2] = {{"FINISHED", "NEW"}, {"FINISHED", "FINISHED"}};
     const int64_t at[2] = {T0 + 1100, T0 + 7000};
     char q[64];
-    json_t *body;
+    json_t *body = NULL;
     for (int t = 0; t < 2; t++) {
         for (int64_t now = at[t] - 100; now <= at[t]; now += 100) sim_engine_tick(w->e, now);
         for (int k = 0; k < 2; k++) {
@@ -1146,7 +1146,7 @@ static void two_algos(struct world *w, const struct sim_symbol *s, const char *s
                       struct dec factor, const char *const extra[2], int64_t ids[2])
 {
     char q[512], ps[DEC_STR_MAX];
-    json_t *body;
+    json_t *body = NULL;
     struct dec trig;
     CHECK(dec_div(eng_mul(sim_market_last(w->m, s->index, T0), factor, 8), s->filters.tick, 0,
                   DEC_ROUND_DOWN, &trig) == DEC_OK);
@@ -1201,7 +1201,7 @@ static void test_liquidation(void)
 {
     struct world w;
     char q[512], qs[DEC_STR_MAX];
-    json_t *body;
+    json_t *body = NULL;
     world_open(&w, 0, 0);
     const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
     if (!s) return;
