@@ -1096,6 +1096,22 @@ static void test_market_walks_book(void)
     sim_market_book(w.m, s->index, T0, &b);
     CHECK(dec_eq(b.ask, px[1]));
     CHECK(dec_cmp(b.ask_qty, qt[1]) < 0);
+    /* FOK against the depth: more than the best level holds at its price is refused, the same
+     * up to the next level's price fills */
+    char ps[DEC_STR_MAX];
+    fmt(eng_add(b.ask_qty, s->filters.step), qs);
+    fmt(b.ask, ps);
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=LIMIT&timeInForce=FOK&quantity=%s&price=%s",
+             s->name, qs, ps);
+    CHECK(req_code(&w, "POST", "/fapi/v1/order", q, T0) == -5021);
+    fmt(px[2], ps);
+    snprintf(q, sizeof q,
+             "symbol=%s&side=BUY&type=LIMIT&timeInForce=FOK&quantity=%s&price=%s"
+             "&newOrderRespType=RESULT",
+             s->name, qs, ps);
+    CHECK(post_order(&w, q, T0, &body) > 0);
+    CHECK_EQ_STR(sget(body, "status"), "FILLED");
+    json_decref(body);
     world_close(&w);
 }
 
