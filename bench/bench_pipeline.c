@@ -18,6 +18,9 @@
  * (b) Throughput: bfq_merge of 200-record batches (all records newer, so all written and
  *     published), 32 batches in flight on one connection, in records per second, next to
  *     `redis-benchmark -t set -n 200000 -q` against the same server, as a ratio.
+ * (c) bfq_merge's run time inside Redis per record (slow log, median of 20 rounds of
+ *     200-record batches, all newer): flat positions in replace and merge mode, open positions
+ *     and open orders in merge mode: what the account writers and the openOrders poll cost.
  * All figures printed come from this one run.
  *
  * Usage: BFQ_BIN=build/bfq build/bench/bench_pipeline (BFQ_BIN: the bfq binary to start the
@@ -375,6 +378,99 @@ static double bench_merge(struct bench *b)
     return (double)TPUT_BATCHES * BATCH_SYMS / dt;
 }
 
+/* ---- (c) bfq_merge's cost inside Redis, by mode and record shape --------------------------- */
+
+#define MODE_ROUNDS 21
+
+/* The run time (us) of the one FCALL on key in the slow log, then reset; -1 when absent. */
+static double slowlog_fcall_us(redisContext *sc, const char *key)
+{
+    redisReply *r = redisCommand(sc, "SLOWLOG GET -1");
+    double us = -1;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *e = r->element[i], *a = e->elements >= 4 ? e->element[3] : NULL;
+        if (a && a->type == REDIS_REPLY_ARRAY && a->elements >= 4 &&
+            !strcmp(a->element[0]->str, "FCALL") && !strcmp(a->element[3]->str, key))
+            us = (double)e->element[2]->integer;
+    }
+    freeReplyObject(r);
+    freeReplyObject(redisCommand(sc, "SLOWLOG RESET"));
+    return us;
+}
+
+/* Median us per record of MODE_ROUNDS bfq_merge calls of BATCH_SYMS records, each round
+ * newer than the last (so every record is taken), records made by fmt(buf, cap, t). */
+static double mode_cost(redisContext *sc, const char *key, const char *mode,
+                        int (*fmt)(char *, size_t, long long))
+{
+    static const char *argv[8 + 5 * BATCH_SYMS];
+    static char recs[BATCH_SYMS][640], fields[BATCH_SYMS][32], ts[24];
+    char tskey[64];
+    double us[MODE_ROUNDS];
+    int n = 0;
+    snprintf(tskey, sizeof tskey, "%s:ts", key);
+    for (int round = 0; round < MODE_ROUNDS; round++) {
+        long long t = 1700000000000LL + round * 1000;
+        snprintf(ts, sizeof ts, "%lld", t);
+        const char *head[] = {"FCALL", "bfq_merge", "2", key, tskey, "", "m", mode};
+        memcpy(argv, head, sizeof head);
+        for (int i = 0; i < BATCH_SYMS; i++) {
+            snprintf(fields[i], sizeof fields[i], "SYM%03dUSDT:BOTH", i);
+            if (fmt(recs[i], sizeof recs[i], t) < 0) return -1;
+            const char *rec[] = {fields[i], recs[i], ts, "0", ""};
+            memcpy(argv + 8 + 5 * i, rec, sizeof rec);
+        }
+        freeReplyObject(redisCommandArgv(sc, 8 + 5 * BATCH_SYMS, argv, NULL));
+        double v = slowlog_fcall_us(sc, key);
+        if (v >= 0 && round > 0) us[n++] = v / BATCH_SYMS; /* round 0 creates the fields */
+    }
+    if (n == 0) return -1;
+    qsort(us, (size_t)n, sizeof us[0], cmp_double);
+    return us[n / 2];
+}
+
+static int fmt_flat(char *buf, size_t cap, long long t)
+{
+    return snprintf(buf, cap, "{\"amt\":\"0\",\"entry\":\"0\",\"upnl\":\"0\",\"t\":%lld,"
+                    "\"src\":\"positionrisk\"}", t) < (int)cap ? 0 : -1;
+}
+
+static int fmt_open(char *buf, size_t cap, long long t)
+{
+    return snprintf(buf, cap, "{\"amt\":\"0.5\",\"entry\":\"2000.1\",\"upnl\":\"%lld.25\","
+                    "\"t\":1700000000000,\"src\":\"positionrisk\",\"ft\":{\"upnl\":%lld}}",
+                    t % 97, t) < (int)cap ? 0 : -1;
+}
+
+static int fmt_order(char *buf, size_t cap, long long t)
+{
+    return snprintf(buf, cap, "{\"symbol\":\"BTCUSDT\",\"status\":\"NEW\",\"side\":\"BUY\","
+                    "\"type\":\"LIMIT\",\"origType\":\"LIMIT\",\"price\":\"1000\",\"origQty\":\"0.1\","
+                    "\"executedQty\":\"0\",\"avgPrice\":\"0\",\"stopPrice\":\"0\",\"orderId\":%lld,"
+                    "\"positionSide\":\"BOTH\",\"reduceOnly\":false,\"timeInForce\":\"GTC\","
+                    "\"time\":1700000000000,\"updateTime\":%lld,\"t\":%lld,\"src\":\"userstream\"}",
+                    t % 1000 + 4000000000LL, t, t) < (int)cap ? 0 : -1;
+}
+
+/* Prints bfq_merge's run time inside Redis per record (slow log, median of the rounds). */
+static void bench_modes(redisContext *sc)
+{
+    slowlog_setup(sc, 1);
+    double flat_r = mode_cost(sc, "bfq:bench:posr", "replace", fmt_flat);
+    double flat_m = mode_cost(sc, "bfq:bench:posm", "merge", fmt_flat);
+    double open_m = mode_cost(sc, "bfq:bench:poso", "merge", fmt_open);
+    double order_m = mode_cost(sc, "bfq:bench:ord", "merge", fmt_order);
+    slowlog_setup(sc, 0);
+    printf("\n| %-44s | %14s |\n", "bfq_merge inside Redis, 200-record batches", "us per record");
+    printf("|----------------------------------------------|----------------|\n");
+    printf("| %-44s | %14.2f |\n", "flat position, replace mode", flat_r);
+    printf("| %-44s | %14.2f |\n", "flat position, merge mode", flat_m);
+    printf("| %-44s | %14.2f |\n", "open position (upnl in ft), merge mode", open_m);
+    printf("| %-44s | %14.2f |\n", "open order (18 members), merge mode", order_m);
+    printf("(an openOrders poll re-merging 1000 orders: %.1f ms inside Redis)\n",
+           order_m * 1000 / 1000.0);
+}
+
 static double redis_benchmark_set(int port)
 {
     char p[16], *out = NULL;
@@ -449,6 +545,8 @@ int main(void)
         fprintf(stderr, "bench_pipeline: latency rounds failed\n");
     printf("(tick batch: %d symbols of a %zu-byte answer)\n\n", syms, strlen(tbody));
 
+    bench_modes(sync);
+    printf("\n");
     double merge = bench_merge(b);
     double set = redis_benchmark_set(red.port);
     printf("| %-44s | %14s |\n", "throughput", "per second");

@@ -5,6 +5,7 @@
 #include "collectors/accounts.h"
 #include "collectors/collectors.h"
 #include "collectors/tick.h"
+#include "reconciler/setup.h"
 #include "reconciler/watchdog.h"
 #include "sim/sim.h"
 
@@ -19,5 +20,6 @@ const struct bfq_command bfq_commands[] = {
     {&userstream_cli, userstream_main},
     {&watchdog_cli, watchdog_main},
     {&status_cli, status_main},
+    {&redis_setup_cli, redis_setup_main},
 };
 const int bfq_commands_count = (int)(sizeof(bfq_commands) / sizeof(bfq_commands[0]));

@@ -7,6 +7,7 @@
 #define BFQ_COMMANDS_H
 
 #include "core/cli.h"
+#include "core/version.h"
 
 struct bfq_command {
     const struct cli_command *cli;
@@ -15,8 +16,5 @@ struct bfq_command {
 
 extern const struct bfq_command bfq_commands[];
 extern const int bfq_commands_count;
-
-extern const char *bfq_version;
-extern const char *bfq_revision;
 
 #endif

@@ -28,13 +28,17 @@ int main(int argc, char **argv)
         usage(stderr);
         return 2;
     }
+    static const struct cli_command *all[64];
+    int nall = bfq_commands_count < 64 ? bfq_commands_count : 64;
+    for (int i = 0; i < nall; i++) all[i] = bfq_commands[i].cli;
+    cli_register(all, nall); /* lets each role tell another command's section from a typo */
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
         usage(stdout);
         return 0;
     }
     if (!strcmp(name, "--version") || !strcmp(name, "version")) {
-        printf("bfq %s (%s)\n", bfq_version, bfq_revision);
+        printf("bfq %s\n", bfq_version_text);
         return 0;
     }
     for (int i = 0; i < bfq_commands_count; i++)

@@ -18,6 +18,7 @@ const struct cli_command account_cli = {
              "api_key, api_secret.\n",
     .options = account_options,
     .role_options = 1,
+    .keys = NULL, /* every [account] key is an option */
 };
 
 static const struct acctpoll_spec account_spec = {

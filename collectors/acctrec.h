@@ -5,7 +5,11 @@
  * turns each answer or event into one batch of records and writes the batch through the
  * reconciler (bfq_merge), so "freshest wins" is decided inside Redis:
  *
- *   <p>acct:<a>:pos      field SYM:SIDE -> {"amt","entry","upnl","t","src"}  (replace mode)
+ *   <p>acct:<a>:pos      field SYM:SIDE -> {"amt","entry","upnl","t","src"}  (open
+ *                        positions in merge mode, per member: REST records time "upnl" with
+ *                        the snapshot's time, acctrec_upnl_t, so it stays live; flat ones,
+ *                        amt, entry and upnl "0", in replace mode: nothing in them is
+ *                        snapshot-timed, and replace costs a tenth of merge inside Redis)
  *   <p>acct:<a>:bal      field ASSET    -> {"wallet","cross","available","t","src"} (merge mode,
  *                        per member: members a source lacks, e.g. "available" on the stream,
  *                        are kept, and each member is taken only when its own time is newer;
@@ -14,8 +18,9 @@
  *   <p>acct:<a>:pos:ts, <p>acct:<a>:bal:ts   the reconciler's "t:uid" companions
  *   <p>ch:acct:<a>       {"t":..,"pos":{changed}} and {"t":..,"bal":{changed}}: two messages,
  *                        one per bfq_merge call (a batch with both kinds sends both)
- *   <p>acct:<a>:view:<src>  plain HSET of this source's latest position records (no freshest
- *                        wins): what the watchdog compares to detect disagreeing sources
+ *   <p>acct:<a>:view:<src>  this source's latest position records (bfq_merge replace mode,
+ *                        no publish, timed by the position's change alone): what the watchdog
+ *                        compares to detect disagreeing sources
  *   <p>acct:<a>:src:<src>   health: t (exchange ms of the last good answer), seen (local wall
  *                        ms of it), err and err_at (last error and when)
  *
@@ -106,6 +111,14 @@ int acctrec_batch_check_time(const struct acctrec_batch *b, int64_t limit, char 
  * >= this, so it is a safe freshness for values the answer does not time-stamp: any event
  * newer than it is newer than the snapshot. */
 int64_t acctrec_sent_exch_ms(const struct binance_client *bc, const struct binance_result *res);
+
+/* The time of a REST snapshot's unrealized PnL: its send time on the exchange clock
+ * (snap_t, acctrec_sent_exch_ms) minus ACCTREC_SNAP_MARGIN_MS, 0 when there is no snapshot.
+ * The margin covers the clock-sync error, so a position closed just after the snapshot was
+ * sent (its flat record: upnl "0" at its updateTime or event time) always wins over the
+ * snapshot's last PnL, and a flat position never keeps one. */
+#define ACCTREC_SNAP_MARGIN_MS 1000
+int64_t acctrec_upnl_t(int64_t snap_t);
 
 /* Normalises a decimal string field into out (DEC_STR_MAX): "0.000" -> "0", "1.50" -> "1.5".
  * Returns 0 or -1 (not a decimal). */

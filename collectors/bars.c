@@ -6,6 +6,7 @@
 #include <string.h>
 
 #define BARS_FIELDS 12
+#define BARS_DAY_MS 86400000LL
 
 static int bars_fail(char *err, size_t cap, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -80,6 +81,11 @@ static int bars_check_bar(const json_t *bar, size_t idx, int64_t interval_ms, in
                          (long long)close_t);
     if (interval_ms == 0 && close_t <= *open_t)
         return bars_fail(err, cap, "bar %zu: close time before open time", idx);
+    /* intervals up to a day start on UTC multiples of themselves (3d and 1w have their own
+     * epochs, 1M the calendar: only their spacing is checked) */
+    if (interval_ms > 0 && BARS_DAY_MS % interval_ms == 0 && *open_t % interval_ms != 0)
+        return bars_fail(err, cap, "bar %zu: open time %lld not on the interval's grid", idx,
+                         (long long)*open_t);
     return 0;
 }
 
@@ -97,12 +103,34 @@ int bars_validate(const json_t *window, int64_t interval_ms, size_t max_bars, ch
             return -1;
         if (i > 0 && t <= prev)
             return bars_fail(err, errcap, "bar %zu: open time not increasing", i);
-        if (i > 0 && interval_ms > 0 && t != prev + interval_ms)
-            return bars_fail(err, errcap, "bar %zu: open time %lld not consecutive", i,
+        if (i > 0 && interval_ms > 0 && (t - prev) % interval_ms != 0)
+            return bars_fail(err, errcap, "bar %zu: open time %lld not on the interval grid", i,
                              (long long)t);
         prev = t;
     }
     return 0;
+}
+
+size_t bars_gaps(const json_t *window, int64_t interval_ms)
+{
+    size_t n = json_array_size(window), gaps = 0;
+    if (interval_ms <= 0) return 0;
+    for (size_t i = 1; i < n; i++) {
+        int64_t prev = 0, t = 0;
+        if (bars_int_at(json_array_get(window, i - 1), 0, &prev) < 0 ||
+            bars_int_at(json_array_get(window, i), 0, &t) < 0 || t <= prev)
+            continue;
+        gaps += (size_t)((t - prev) / interval_ms - 1);
+    }
+    return gaps;
+}
+
+int64_t bars_last_open(const json_t *window)
+{
+    int64_t t = 0;
+    size_t n = json_array_size(window);
+    if (n == 0 || bars_int_at(json_array_get(window, n - 1), 0, &t) < 0) return 0;
+    return t;
 }
 
 /* A [price, qty] level: price parsed into *p, its text in *s. */
@@ -133,8 +161,8 @@ int bars_book_from_depth(const json_t *depth, struct bars_book *out, char *err, 
     const json_t *e = json_object_get(depth, "E"), *t = json_object_get(depth, "T");
     memset(out, 0, sizeof(*out));
     if (!json_is_object(depth)) return bars_fail(err, errcap, "depth: not an object");
-    if (json_is_integer(e)) out->t = json_integer_value(e);
-    else if (json_is_integer(t)) out->t = json_integer_value(t);
+    if (json_is_integer(t)) out->t = json_integer_value(t);
+    else if (json_is_integer(e)) out->t = json_integer_value(e);
     if (bars_level(json_object_get(depth, "bids"), &out->bid, &out->bid_s) < 0 ||
         bars_level(json_object_get(depth, "asks"), &out->ask, &out->ask_s) < 0)
         return bars_fail(err, errcap, "depth: missing or malformed best bid or ask");

@@ -26,9 +26,18 @@ int bars_interval_ms(const char *interval, int64_t *ms);
 
 /* Checks a window: a non-empty array of at most max_bars bars of the layout above, decimals
  * that parse, low <= open, close <= high, closeTime = openTime + interval - 1, open times
- * strictly increasing and (interval_ms > 0) consecutive. Returns 0, or -1 with a reason. */
+ * strictly increasing and (interval_ms > 0) on the interval's grid: whole intervals apart
+ * (and, for intervals up to 1d, on UTC multiples of the interval), but not necessarily
+ * consecutive, since an exchange halt leaves bars out (bars_gaps counts them).
+ * Returns 0, or -1 with a reason. */
 int bars_validate(const json_t *window, int64_t interval_ms, size_t max_bars, char *err,
                   size_t errcap);
+
+/* The number of bars missing between the bars of a validated window (0 for "1M"). */
+size_t bars_gaps(const json_t *window, int64_t interval_ms);
+
+/* The open time of a validated window's last bar (0 when empty). */
+int64_t bars_last_open(const json_t *window);
 
 /* The best bid and ask of a book snapshot, with its exchange time. The strings point into the
  * JSON they came from (valid while it lives). */
@@ -38,8 +47,10 @@ struct bars_book {
     int64_t t;
 };
 
-/* From GET /fapi/v1/depth (t = E, or T when E is absent): first bid and first ask, each a
- * [price, qty] pair of decimal strings, bid <= ask. Returns 0 or -1 with a reason. */
+/* From GET /fapi/v1/depth (t = T, the time of the book itself, or E only when T is absent:
+ * E is when an API node answered, which says nothing of how fresh its data is): first bid
+ * and first ask, each a [price, qty] pair of decimal strings, bid <= ask. Returns 0 or -1 with
+ * a reason. */
 int bars_book_from_depth(const json_t *depth, struct bars_book *out, char *err, size_t errcap);
 
 /* From GET /fapi/v1/ticker/bookTicker?symbol= (t = time). Returns 0 or -1 with a reason. */

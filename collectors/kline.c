@@ -7,8 +7,11 @@
  * (weight 1/2/5/10 by limit) and the book (depth limit 5, weight 2, or the symbol's book ticker,
  * weight 2, by [kline] book). Both go through the per-IP weight budget. When both answered and
  * validated (bars.h), the last bar is corrected from the book ([kline] correct) and the window
- * is written through bfq_put into <prefix>kline:<interval>:<SYM> with t = the book's exchange
- * time, published on <prefix>ch:kline:<interval> as {"s","t","bars":[last two]}. A bad answer
+ * is written through bfq_put into <prefix>kline:<interval>:<SYM> with t = the book's data time
+ * (depth T, the ticker's time; never when a node answered), uid and "last" = the last bar's
+ * open time (bfq_put refuses a window whose last bar is older than the stored one's), published
+ * on <prefix>ch:kline:<interval> as {"s","t","bars":[last two]}. Missing bars (an exchange
+ * halt) are accepted and counted (heartbeat gap_windows, gap_bars). A bad answer
  * of either request writes nothing for that symbol, is counted, and pauses this instance
  * (250 ms doubling to 5 s; a 429/418 also stops the IP in the budget); the loop goes on with the
  * next symbol.
@@ -64,6 +67,7 @@ struct kline {
     int64_t backoff_ms;
     int hot_known, fallback;
     int64_t written, kept, redis_errors, empty;
+    int64_t gap_windows, gap_bars; /* windows taken with missing bars, and the bars missing */
     char chan[KLINE_KEY_MAX];
 };
 
@@ -77,6 +81,9 @@ static const struct cli_option kline_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* [kline] keys no option sets (core/role reports any other key of the section). */
+static const char *const kline_keys[] = {"correct", "hot_max_age", NULL};
+
 const struct cli_command kline_cli = {
     .name = "kline",
     .summary = "kline windows for the next symbol of a shared cursor, last bar corrected",
@@ -84,6 +91,7 @@ const struct cli_command kline_cli = {
              "[kline] correct = false keeps the exchange's last bar as it is.\n",
     .options = kline_options,
     .role_options = 1,
+    .keys = kline_keys,
 };
 
 /* Binance's klines weight by limit. */
@@ -158,15 +166,21 @@ static char *kline_message(const char *sym, int64_t t, const json_t *window)
     return text;
 }
 
+/* Writes the window with t = the book's data time and uid = the last bar's open time (so a
+ * new bar wins a tie with an unchanged book); its "last" field makes bfq_put refuse it when
+ * the stored window's last bar is newer (a stale klines answer beside a fresh book). */
 static int kline_write(struct kline *k, const char *sym, int64_t t, const json_t *window)
 {
-    char key[KLINE_KEY_MAX];
+    char key[KLINE_KEY_MAX], last[24];
     char *bars = jv_dump(window), *msg = kline_message(sym, t, window);
+    int64_t open_t = bars_last_open(window);
     int rc = -1;
+    snprintf(last, sizeof(last), "%lld", (long long)open_t);
     if (bars && msg && role_key(&k->r, key, sizeof(key), "kline:%s:%s", k->interval, sym) > 0) {
-        const char *fields[] = {"bars", "src"};
-        const char *values[] = {bars, k->r.instance};
-        rc = recon_put(k->r.rc, key, k->chan, msg, t, 0, 2, fields, values, kline_on_put, k);
+        const char *fields[] = {"bars", "src", "last"};
+        const char *values[] = {bars, k->r.instance, last};
+        rc = recon_put(k->r.rc, key, k->chan, msg, t, open_t, 3, fields, values, kline_on_put,
+                       k);
     }
     if (rc < 0) k->redis_errors++;
     free(bars);
@@ -198,6 +212,11 @@ static void kline_finish(struct kline_job *j)
         role_count_invalid(&k->r, what, err);
         kline_backoff(k);
         return;
+    }
+    size_t gaps = bars_gaps(j->bars, k->interval_ms);
+    if (gaps > 0) {
+        k->gap_windows++;
+        k->gap_bars += (int64_t)gaps;
     }
     json_t *window = k->correct ? bars_correct(j->bars, &book) : json_incref(j->bars);
     if (window) kline_write(k, j->sym, book.t, window);
@@ -388,6 +407,8 @@ static void kline_fill(struct role *r, json_t *obj, void *privdata)
     json_object_set_new(obj, "kept", json_integer(k->kept));
     json_object_set_new(obj, "redis_errors", json_integer(k->redis_errors));
     json_object_set_new(obj, "in_flight", json_integer(k->in_flight));
+    json_object_set_new(obj, "gap_windows", json_integer(k->gap_windows));
+    json_object_set_new(obj, "gap_bars", json_integer(k->gap_bars));
 }
 
 /* ---- entry point ---------------------------------------------------------------------------- */

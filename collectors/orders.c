@@ -17,6 +17,8 @@
 
 #define ORDERS_KEY_MAX 256
 #define ORDERS_ID_MAX 64
+#define ORDERS_SYM_MAX 64
+#define ORDERS_FIELD_MAX (ORDERS_SYM_MAX + ORDERS_ID_MAX + 8) /* SYM:algo:id */
 #define ORDERS_MAX 10000 /* orders in one openOrders answer; more is refused */
 
 struct orders {
@@ -27,6 +29,8 @@ struct orders {
     int pruning;            /* a recon_prune walk is in flight */
     json_t *pending;        /* poll answer waiting for HKEYS: [[field, json, t], ...] */
     int64_t pending_absent_t;
+    json_t *sent;           /* field -> the JSON text the poll last sent for it (owned) */
+    mono_ms_t sent_since;   /* when sent was last emptied */
     struct orders_stats st;
 };
 
@@ -34,12 +38,18 @@ struct orders *orders_new(struct role *r, const char *src)
 {
     struct orders *o = calloc(1, sizeof *o);
     if (!o) return NULL;
+    o->sent = json_object();
+    if (!o->sent) {
+        free(o);
+        return NULL;
+    }
+    o->sent_since = timebase_mono_ms();
     o->r = r;
     snprintf(o->src, sizeof o->src, "%s", src);
     if (acctrec_key(r, o->key, sizeof o->key, "orders") < 0 ||
         acctrec_key(r, o->ts, sizeof o->ts, "orders:ts") < 0 ||
         role_key(r, o->channel, sizeof o->channel, "ch:order:%s", r->account) < 0) {
-        free(o);
+        orders_free(o);
         return NULL;
     }
     return o;
@@ -49,7 +59,14 @@ void orders_free(struct orders *o)
 {
     if (!o) return;
     json_decref(o->pending);
+    json_decref(o->sent);
     free(o);
+}
+
+void orders_forget(struct orders *o)
+{
+    json_object_clear(o->sent);
+    o->sent_since = timebase_mono_ms();
 }
 
 static void prune_done(int64_t pruned, const char *err, void *privdata)
@@ -96,6 +113,38 @@ static int valid_id(const char *id)
             return 0;
     }
     return 1;
+}
+
+/* A symbol as a field prefix: 1..ORDERS_SYM_MAX-1 bytes, no ':' (the separator) and no
+ * control character (symbols may hold UTF-8 since 2025-10). */
+static int valid_symbol(const char *sym)
+{
+    size_t n = strlen(sym);
+    if (n == 0 || n >= ORDERS_SYM_MAX) return 0;
+    for (size_t i = 0; i < n; i++)
+        if (sym[i] == ':' || (unsigned char)sym[i] < 0x20 || sym[i] == 0x7f) return 0;
+    return 1;
+}
+
+/* The field of an order: "SYM:clientOrderId", or "SYM:algo:clientAlgoId" (algo nonzero).
+ * Binance names an order by its symbol and its id, and keeps a client id unique only among
+ * open orders, so two symbols may hold the same one. Returns 0, or -1 with err. */
+static int order_field(char *out, const char *sym, const char *id, int algo, char *err,
+                       size_t errcap)
+{
+    if (!valid_symbol(sym) || !valid_id(id)) {
+        snprintf(err, errcap, "bad symbol or client id");
+        return -1;
+    }
+    snprintf(out, ORDERS_FIELD_MAX, "%s:%s%s", sym, algo ? "algo:" : "", id);
+    return 0;
+}
+
+/* Is field an algo order's ("SYM:algo:id")? */
+static int algo_field(const char *field)
+{
+    const char *c = strchr(field, ':');
+    return c && !strncmp(c + 1, "algo:", 5);
 }
 
 /* Copies member `from` of src to `to` in dst: strings that are decimals are normalised, other
@@ -174,17 +223,20 @@ int orders_apply_order_event(struct orders *o, const json_t *ev, int64_t uid, ch
                              size_t errcap)
 {
     int64_t e = 0;
-    const char *cid = NULL, *status = NULL, *x = NULL;
+    const char *cid = NULL, *status = NULL, *x = NULL, *sym = NULL;
+    char field[ORDERS_FIELD_MAX];
     const json_t *ob = json_object_get(ev, "o");
     if (jv_get_int64(ev, "E", &e, err, errcap) < 0) return -1;
     if (!json_is_object(ob)) {
         snprintf(err, errcap, "field 'o' missing or not an object");
         return -1;
     }
-    if (jv_get_str(ob, "c", &cid, err, errcap) < 0 || jv_get_str(ob, "X", &status, err, errcap) < 0)
+    if (jv_get_str(ob, "c", &cid, err, errcap) < 0 || jv_get_str(ob, "X", &status, err, errcap) < 0 ||
+        jv_get_str(ob, "s", &sym, err, errcap) < 0)
         return -1;
-    if (!valid_id(cid) || e < 0) {
-        snprintf(err, errcap, "bad client order id or event time");
+    if (order_field(field, sym, cid, 0, err, errcap) < 0) return -1;
+    if (e < 0) {
+        snprintf(err, errcap, "bad event time");
         return -1;
     }
     json_t *rec = json_object();
@@ -196,7 +248,7 @@ int orders_apply_order_event(struct orders *o, const json_t *ev, int64_t uid, ch
     if (jv_opt_str(ob, "x", &x, NULL, 0) == 0 && x && !strcmp(x, "NEW"))
         (void)copy_member(rec, "time", ob, "T", 0, err, errcap);
     o->st.events++;
-    return write_record(o, cid, rec, e, uid, finished(status, 0)) < 0 ? 1 : 0;
+    return write_record(o, field, rec, e, uid, finished(status, 0)) < 0 ? 1 : 0;
 }
 
 static const struct member_map algo_event_members[] = {
@@ -211,7 +263,8 @@ int orders_apply_algo_event(struct orders *o, const json_t *ev, int64_t uid, cha
                             size_t errcap)
 {
     int64_t e = 0;
-    const char *caid = NULL, *status = NULL;
+    const char *caid = NULL, *status = NULL, *sym = NULL;
+    char field[ORDERS_FIELD_MAX];
     const json_t *ob = json_object_get(ev, "o");
     if (jv_get_int64(ev, "E", &e, err, errcap) < 0) return -1;
     if (!json_is_object(ob)) {
@@ -219,10 +272,12 @@ int orders_apply_algo_event(struct orders *o, const json_t *ev, int64_t uid, cha
         return -1;
     }
     if (jv_get_str(ob, "caid", &caid, err, errcap) < 0 ||
-        jv_get_str(ob, "X", &status, err, errcap) < 0)
+        jv_get_str(ob, "X", &status, err, errcap) < 0 ||
+        jv_get_str(ob, "s", &sym, err, errcap) < 0)
         return -1;
-    if (!valid_id(caid) || e < 0) {
-        snprintf(err, errcap, "bad client algo id or event time");
+    if (order_field(field, sym, caid, 1, err, errcap) < 0) return -1;
+    if (e < 0) {
+        snprintf(err, errcap, "bad event time");
         return -1;
     }
     json_t *rec = json_object();
@@ -231,8 +286,6 @@ int orders_apply_algo_event(struct orders *o, const json_t *ev, int64_t uid, cha
         json_decref(rec);
         return -1;
     }
-    char field[ORDERS_ID_MAX];
-    snprintf(field, sizeof field, "algo:%s", caid);
     o->st.events++;
     return write_record(o, field, rec, e, uid, finished(status, 1)) < 0 ? 1 : 0;
 }
@@ -268,10 +321,13 @@ static const struct member_map rest_order_members[] = {
 /* One openOrders element as [field, json, t]. */
 static json_t *rest_order(struct orders *o, const json_t *row, char *err, size_t errcap)
 {
-    const char *cid = NULL;
+    const char *cid = NULL, *sym = NULL;
+    char field[ORDERS_FIELD_MAX];
     int64_t t = 0;
     if (!json_is_object(row) || jv_get_str(row, "clientOrderId", &cid, err, errcap) < 0 ||
-        jv_get_int64(row, "updateTime", &t, err, errcap) < 0 || !valid_id(cid) || t < 0) {
+        jv_get_str(row, "symbol", &sym, err, errcap) < 0 ||
+        jv_get_int64(row, "updateTime", &t, err, errcap) < 0 ||
+        order_field(field, sym, cid, 0, err, errcap) < 0 || t < 0) {
         if (!err[0]) snprintf(err, errcap, "bad order element");
         return NULL;
     }
@@ -285,48 +341,108 @@ static json_t *rest_order(struct orders *o, const json_t *row, char *err, size_t
     char *j = jv_dump(rec);
     json_decref(rec);
     if (!j) return NULL;
-    json_t *item = json_pack("[s,s,I]", cid, j, (json_int_t)t);
+    json_t *item = json_pack("[s,s,I]", field, j, (json_int_t)t);
     free(j);
     return item;
 }
 
-static void poll_write(struct orders *o, const redisReply *keys)
+/* The batches of one poll round, sent only when all were built. */
+struct poll_round {
+    struct orders *o;
+    struct recon_batch *b[ORDERS_MAX / ORDERS_BATCH_MAX + 2];
+    int n;
+};
+
+static void round_free(struct poll_round *pr)
 {
-    struct recon_batch *b = recon_batch_new(o->key, o->ts, o->channel, "orders", RECON_MERGE);
-    if (!b) return;
-    json_t *listed = json_object(), *item;
-    size_t i;
-    if (!listed) {
-        recon_batch_free(b);
-        return;
+    for (int i = 0; i < pr->n; i++) recon_batch_free(pr->b[i]);
+    pr->n = 0;
+}
+
+/* Adds a record to the round's last batch, opening a new one every ORDERS_BATCH_MAX. */
+static int round_add(struct poll_round *pr, const char *field, const char *json, int64_t t)
+{
+    struct orders *o = pr->o;
+    if (pr->n == 0 || recon_batch_count(pr->b[pr->n - 1]) >= ORDERS_BATCH_MAX) {
+        if (pr->n == (int)(sizeof pr->b / sizeof pr->b[0])) return -1;
+        pr->b[pr->n] = recon_batch_new(o->key, o->ts, o->channel, "orders", RECON_MERGE);
+        if (!pr->b[pr->n]) return -1;
+        pr->n++;
     }
+    return recon_batch_add(pr->b[pr->n - 1], field, json, t, 0, NULL);
+}
+
+static void poll_written(int64_t value, const char *err, void *privdata)
+{
+    struct orders *o = privdata;
+    (void)value;
+    if (!err) return;
+    o->st.poll_errors++;
+    orders_forget(o); /* what the poll sent may be lost: send everything again */
+    log_warn("orders: poll write failed", "err=\"%s\"", err);
+}
+
+/* The listed orders that differ from what the poll last sent; sent becomes the listed set. */
+static int poll_changed(struct orders *o, struct poll_round *pr, json_t *listed, json_t *sent)
+{
+    json_t *item;
+    size_t i;
     json_array_foreach(o->pending, i, item) {
         const char *f = json_string_value(json_array_get(item, 0));
+        const char *j = json_string_value(json_array_get(item, 1));
+        const char *old = json_string_value(json_object_get(o->sent, f));
         json_object_set_new(listed, f, json_true());
-        if (recon_batch_add(b, f, json_string_value(json_array_get(item, 1)),
-                            json_integer_value(json_array_get(item, 2)), 0, NULL) < 0) {
-            /* a partial list would delete the open orders it failed to name: drop the round */
-            o->st.poll_errors++;
-            json_decref(listed);
-            recon_batch_free(b);
-            return;
-        }
+        json_object_set_new(sent, f, json_string(j));
+        if (old && !strcmp(old, j)) continue;
+        if (round_add(pr, f, j, json_integer_value(json_array_get(item, 2))) < 0) return -1;
     }
+    return 0;
+}
+
+/* Deletes every non-algo field of Redis (keys: HKEYS) that the answer no longer lists. */
+static int poll_absent(struct orders *o, struct poll_round *pr, const json_t *listed,
+                       const redisReply *keys, int64_t *deleted)
+{
     for (size_t k = 0; keys && k < keys->elements; k++) {
         const redisReply *e = keys->element[k];
-        if (e->type != REDIS_REPLY_STRING || !strncmp(e->str, "algo:", 5) ||
-            json_object_get(listed, e->str))
+        if (e->type != REDIS_REPLY_STRING || algo_field(e->str) || json_object_get(listed, e->str))
             continue;
-        if (recon_batch_add(b, e->str, "", o->pending_absent_t, 0, NULL) == 0)
-            o->st.deleted_by_poll++;
+        if (round_add(pr, e->str, "", o->pending_absent_t) < 0) return -1;
+        (*deleted)++;
     }
-    o->st.open = (int64_t)json_array_size(o->pending);
-    json_decref(listed);
-    if (recon_batch_count(b) == 0) {
-        recon_batch_free(b);
+    return 0;
+}
+
+/* Writes what the answer changed: the orders that differ from what the poll last sent, and
+ * the deletions, in batches of ORDERS_BATCH_MAX records (one FCALL each, so Redis is never
+ * held long). Built whole before anything is sent: a partial list would delete the open
+ * orders it failed to name, so a failure drops the round. */
+static void poll_write(struct orders *o, const redisReply *keys)
+{
+    struct poll_round pr = {.o = o};
+    json_t *listed = json_object(), *sent = json_object();
+    int64_t deleted = 0;
+    if (timebase_mono_ms() - o->sent_since > ORDERS_RESEND_MS) orders_forget(o);
+    if (!listed || !sent || poll_changed(o, &pr, listed, sent) < 0 ||
+        poll_absent(o, &pr, listed, keys, &deleted) < 0) {
+        o->st.poll_errors++;
+        round_free(&pr);
+        orders_forget(o);
+        json_decref(listed);
+        json_decref(sent);
         return;
     }
-    (void)recon_batch_send(o->r->rc, b, NULL, NULL);
+    json_decref(listed);
+    json_decref(o->sent);
+    o->sent = sent;
+    o->st.open = (int64_t)json_array_size(o->pending);
+    o->st.deleted_by_poll += deleted;
+    for (int i = 0; i < pr.n; i++) {
+        o->st.poll_records += (int64_t)recon_batch_count(pr.b[i]);
+        o->st.poll_batches++;
+        if (recon_batch_send(o->r->rc, pr.b[i], poll_written, o) < 0) orders_forget(o);
+        pr.b[i] = NULL;
+    }
 }
 
 static void poll_keys(struct rconn *rc, struct redisReply *reply, void *privdata)

@@ -17,6 +17,7 @@ const struct cli_command positionrisk_cli = {
              ":src:positionrisk. Config: [positionrisk] every, api_version, account.\n",
     .options = positionrisk_options,
     .role_options = 1,
+    .keys = NULL, /* every [positionrisk] key is an option */
 };
 
 static const struct acctpoll_spec positionrisk_spec = {

@@ -21,7 +21,7 @@
 #include "cli/commands.h"
 #include "collectors/collectors.h"
 #include "core/jsonval.h"
-#include "core/rconn.h"
+#include "core/rblock.h"
 
 #define STATUS_KEYS_MAX 20000 /* keys one section reads at most */
 #define STATUS_ERR_MAX 256
@@ -38,6 +38,7 @@ const struct cli_command status_cli = {
     .usage = NULL,
     .options = status_options,
     .role_options = 1,
+    .keys = NULL, /* every [status] key is an option */
 };
 
 /* ---- helpers ----------------------------------------------------------------------------------- */
@@ -211,18 +212,18 @@ static void status_print_instances(const json_t *arr, const struct status_ctx *c
     const json_t *hb;
     (void)ctx;
     fprintf(out, "instances: %zu\n", json_array_size(arr));
-    fprintf(out, "  %-12s %-24s %-15s %8s %8s %8s %8s %7s\n", "ROLE", "INSTANCE", "SOURCE IP",
-            "LAST OK", "IP W/MIN", "REQS", "WEIGHT", "ERRORS");
+    fprintf(out, "  %-12s %-24s %-15s %8s %8s %8s %8s %7s  %s\n", "ROLE", "INSTANCE", "SOURCE IP",
+            "LAST OK", "IP W/MIN", "REQS", "WEIGHT", "ERRORS", "VERSION");
     json_array_foreach(arr, i, hb) {
         char age[32];
         status_format_age(status_json_int(hb, "last_success_age_ms"), age, sizeof(age));
-        fprintf(out, "  %-12s %-24s %-15s %8s %8lld %8lld %8lld %7lld\n",
+        fprintf(out, "  %-12s %-24s %-15s %8s %8lld %8lld %8lld %7lld  %s\n",
                 status_json_str(hb, "role"), status_json_str(hb, "instance"),
                 status_json_str(hb, "source_ip"), age,
                 (long long)status_json_int(hb, "ip_weight_minute"),
                 (long long)status_json_int(hb, "requests"),
                 (long long)status_json_int(hb, "weight"),
-                (long long)status_json_int(hb, "errors_total"));
+                (long long)status_json_int(hb, "errors_total"), status_json_str(hb, "version"));
         if (json_is_true(json_object_get(hb, "fallback")))
             fprintf(out, "  %-12s   hot set stale: walking the whole universe\n", "");
     }
@@ -416,43 +417,6 @@ static void status_print(const json_t *rep, const struct status_ctx *ctx, FILE *
 
 /* ---- connection and entry point ------------------------------------------------------------------ */
 
-static redisContext *status_connect(const char *url, char *err, size_t cap)
-{
-    struct rconn_url u;
-    if (rconn_parse_url(url, &u, err, cap) < 0) return NULL;
-    struct timeval tv = {2, 0};
-    redisContext *c = redisConnectWithTimeout(u.host, u.port, tv);
-    if (!c || c->err) {
-        snprintf(err, cap, "cannot connect to %.100s:%d: %.100s", u.host, u.port, c ? c->errstr : "oom");
-        if (c) redisFree(c);
-        return NULL;
-    }
-    redisSetTimeout(c, tv);
-    redisReply *r = NULL;
-    if (u.pass[0])
-        r = u.user[0] ? redisCommand(c, "AUTH %s %s", u.user, u.pass)
-                      : redisCommand(c, "AUTH %s", u.pass);
-    if (u.pass[0] && (!r || r->type == REDIS_REPLY_ERROR)) {
-        snprintf(err, cap, "AUTH failed: %.200s", r ? r->str : c->errstr);
-        goto fail;
-    }
-    if (r) freeReplyObject(r);
-    r = NULL;
-    if (u.db > 0) {
-        r = redisCommand(c, "SELECT %d", u.db);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(err, cap, "SELECT failed: %.200s", r ? r->str : c->errstr);
-            goto fail;
-        }
-        freeReplyObject(r);
-    }
-    return c;
-fail:
-    if (r) freeReplyObject(r);
-    redisFree(c);
-    return NULL;
-}
-
 static volatile sig_atomic_t status_stop;
 
 static void status_on_signal(int sig)
@@ -500,7 +464,7 @@ int status_main(int argc, char **argv)
         config_free(cfg);
         return 1;
     }
-    redisContext *c = status_connect(url, err, sizeof(err));
+    redisContext *c = rblock_connect(url, 2000, err, sizeof(err));
     if (!c) {
         fprintf(stderr, "bfq status: %s\n", err);
         config_free(cfg);

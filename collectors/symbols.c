@@ -81,6 +81,7 @@ const struct cli_command symbols_cli = {
     .usage = "Writes bfq:symbol:<SYM>, bfq:exchange and bfq:universe (see docs/redis.md).\n",
     .options = symbols_options,
     .role_options = 1,
+    .keys = NULL, /* every [symbols] key is an option */
 };
 
 /* ---- lists and fields --------------------------------------------------------------------- */

@@ -63,6 +63,7 @@ struct tick {
     int in_flight;
     /* counters for the heartbeat */
     int64_t fired, skipped_busy, skipped_empty, skipped_down, refused, batches, changed;
+    int64_t dropped; /* malformed entries left out of answers otherwise taken */
     int64_t write_errors, lease_errors, replans, max_t, unchanged;
 };
 
@@ -90,6 +91,7 @@ const struct cli_command tick_cli = {
              "[exchange] timeout defaults to 1s for this command.\n",
     .options = tick_options,
     .role_options = 1,
+    .keys = NULL, /* every [tick] key is an option */
 };
 
 /* ---- universe ------------------------------------------------------------------------- */
@@ -296,7 +298,9 @@ static void tick_answer(const struct binance_result *res, void *privdata)
         recon_batch_free(b);
         return;
     }
-    if (st.future > 0) role_count_invalid(&t->role, "bookTicker", st.err); /* others kept */
+    t->dropped += (int64_t)st.dropped;
+    if (st.future > 0 || st.dropped > 0) /* those entries left out, the others kept */
+        role_count_invalid(&t->role, "bookTicker", st.err);
     if (st.max_t > t->max_t) t->max_t = st.max_t;
     t->unchanged += (int64_t)st.same;
     if (recon_batch_count(b) == 0) {
@@ -357,6 +361,7 @@ static void tick_fill(struct role *r, json_t *obj, void *privdata)
     json_object_set_new(obj, "skipped_empty", json_integer(t->skipped_empty));
     json_object_set_new(obj, "skipped_down", json_integer(t->skipped_down));
     json_object_set_new(obj, "refused", json_integer(t->refused));
+    json_object_set_new(obj, "dropped", json_integer(t->dropped));
     json_object_set_new(obj, "batches", json_integer(t->batches));
     json_object_set_new(obj, "changed", json_integer(t->changed));
     json_object_set_new(obj, "unchanged", json_integer(t->unchanged));

@@ -282,7 +282,7 @@ static int fill_one(const json_t *e, struct tick_universe *u, unsigned char *see
     seen[idx] = 1;
     if (read_prices(e, &x, why, sizeof why) < 0) goto bad;
     if (u->time_limit > 0 && x.t > u->time_limit) {
-        if (st->future++ == 0)
+        if (st->future++ == 0 && st->dropped == 0)
             snprintf(st->err, sizeof st->err,
                      "entry %zu: %s time %lld is ahead of the exchange clock (limit %lld)",
                      st->entries - 1, x.sym, (long long)x.t, (long long)u->time_limit);
@@ -292,15 +292,19 @@ static int fill_one(const json_t *e, struct tick_universe *u, unsigned char *see
         st->same++;
         return 0;
     }
-    if (add_record(b, &x, why, sizeof why) < 0) goto bad;
+    if (add_record(b, &x, why, sizeof why) < 0) {
+        snprintf(st->err, sizeof st->err, "entry %zu: %s", st->entries - 1, why);
+        return -1; /* the batch itself failed: nothing can be sent */
+    }
     u->last_t[idx] = x.t;
     u->last_uid[idx] = x.uid;
     st->kept++;
     if (x.t > st->max_t) st->max_t = x.t;
     return 0;
-bad:
-    snprintf(st->err, sizeof st->err, "entry %zu: %s", st->entries - 1, why);
-    return -1;
+bad: /* this entry alone is left out */
+    if (st->dropped++ == 0 && st->future == 0)
+        snprintf(st->err, sizeof st->err, "entry %zu: %s", st->entries - 1, why);
+    return 0;
 }
 
 int tickparse_fill(const json_t *arr, struct tick_universe *u, struct recon_batch *b,
@@ -328,7 +332,14 @@ int tickparse_fill(const json_t *arr, struct tick_universe *u, struct recon_batc
         rc = fill_one(json_array_get(arr, i), u, seen, b, st);
     }
     free(seen);
-    if (rc < 0) tick_universe_forget(u); /* entries before the bad one were marked but not sent */
+    if (rc == 0 && n > 0 && st->dropped == n) {
+        char why[TICKPARSE_ERR_MAX - 32];
+        memcpy(why, st->err, sizeof why - 1);
+        why[sizeof why - 1] = '\0';
+        snprintf(st->err, sizeof st->err, "every entry refused (%s)", why);
+        rc = -1; /* nothing usable: not the answer's shape Binance sends */
+    }
+    if (rc < 0) tick_universe_forget(u); /* entries before the failure were marked, not sent */
     return rc;
 }
 

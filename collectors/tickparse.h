@@ -4,13 +4,15 @@
  *   {"symbol","bidPrice","bidQty","askPrice","askQty" (decimal strings), "time" (ms)
  *    [, "lastUpdateId"]}.
  * Entries are matched BY SYMBOL, never by position (Binance once sent the array unsorted), and
- * only symbols of the universe are kept. Every kept entry is validated (decimal strings that
- * parse exactly and are not negative, a positive time, an integer lastUpdateId when present, a
- * symbol at most once); one bad entry rejects the whole answer, so a malformed answer never
- * reaches Redis. The one exception is a well-formed entry whose time is later than the
- * universe's time_limit (binance_time_limit: the exchange clock plus a tolerance): that entry
- * alone is left out and counted in `future` (it would otherwise win its record until real time
- * caught up), the other entries are kept. For each kept symbol the batch gets the record
+ * only symbols of the universe are kept. Every entry of a universe symbol is validated
+ * (decimal strings that parse exactly and are not negative, a positive time, an integer
+ * lastUpdateId when present, a symbol at most once); a bad entry is left out alone and counted
+ * in `dropped` (a second entry of a symbol is the one left out), so one malformed entry never
+ * silences the other symbols. The whole answer is refused only for a bad shape: not an array,
+ * more than TICKPARSE_ENTRIES_MAX entries, or not one usable entry. A well-formed entry whose
+ * time is later than the universe's time_limit (binance_time_limit: the exchange clock plus a
+ * tolerance) is left out too and counted in `future` (it would otherwise win its record until
+ * real time caught up). For each kept symbol the batch gets the record
  *   field SYM -> {"b":bid,"B":bidQty,"a":ask,"A":askQty,"T":time}, t = time,
  *   uid = lastUpdateId or 0, published as [bid,ask,T]
  * with the exchange's strings kept verbatim. A symbol whose (time, lastUpdateId) is not newer
@@ -66,17 +68,19 @@ struct tickparse_stats {
     size_t same;                 /* universe symbols left out: not newer than already batched */
     size_t foreign;              /* entries of symbols outside the universe (ignored) */
     size_t future;               /* universe entries refused: time after u->time_limit */
+    size_t dropped;              /* malformed entries left out (the others kept) */
     int64_t max_t;               /* greatest time among kept entries */
-    char err[TICKPARSE_ERR_MAX]; /* why the answer was refused, or (return 0 with future > 0)
-                                  * why the first entry was left out */
+    char err[TICKPARSE_ERR_MAX]; /* why the answer was refused, or (return 0 with future or
+                                  * dropped > 0) why the first entry was left out */
 };
 
 /* The batch bfq tick sends: keys and channel built from prefix ("bfq:"). NULL on allocation
  * failure or a too-long prefix. The caller owns it (recon_batch_send consumes it). */
 struct recon_batch *tickparse_batch_new(const char *prefix);
 
-/* Validates the parsed answer arr and adds one record per universe symbol to b. Returns 0, or
- * -1 with st->err set when the answer must be refused: the caller then frees b unsent. */
+/* Validates the parsed answer arr and adds one record per good universe entry to b. Returns
+ * 0 (bad entries left out and counted in st), or -1 with st->err set when the answer must be
+ * refused whole: the caller then frees b unsent. */
 int tickparse_fill(const json_t *arr, struct tick_universe *u, struct recon_batch *b,
                    struct tickparse_stats *st) __attribute__((warn_unused_result));
 

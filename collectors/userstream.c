@@ -295,6 +295,7 @@ static void us_key_done(const struct binance_result *res, void *privdata)
         return;
     }
     memcpy(u->key, k, strlen(k) + 1);
+    (void)log_add_rotating_secret(u->key); /* a credential: the stream's URL holds it */
     u->keys_created++;
     int rollover = u->rollover_wanted && u->cur;
     u->rollover_wanted = 0;
@@ -392,6 +393,7 @@ static void us_up(struct role *r, void *privdata)
     struct us *u = privdata;
     if (!u->sink) return;
     acctrec_sink_forget(u->sink);
+    if (u->orders) orders_forget(u->orders);
     if (u->cur) us_snapshot(u); /* writes made while Redis was away were lost */
 }
 
@@ -413,6 +415,8 @@ static void us_fill(struct role *r, json_t *obj, void *privdata)
     struct orders_stats os = orders_stats(u->orders);
     json_object_set_new(obj, "order_polls", json_integer(os.polls));
     json_object_set_new(obj, "orders_deleted_by_poll", json_integer(os.deleted_by_poll));
+    json_object_set_new(obj, "orders_poll_records", json_integer(os.poll_records));
+    json_object_set_new(obj, "orders_poll_batches", json_integer(os.poll_batches));
     json_object_set_new(obj, "orders_tombstones_pruned", json_integer(os.pruned));
 }
 
@@ -500,6 +504,9 @@ static const struct cli_option userstream_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* [userstream] keys no option sets (core/role reports any other key of the section). */
+static const char *const userstream_keys[] = {"prune_every", "tombstone_retention", "ws_path", "backoff_min", "backoff_max", "ping", "hangup", NULL};
+
 const struct cli_command userstream_cli = {
     .name = "userstream",
     .summary = "user-data WebSocket: positions, balances and open orders of one account",
@@ -510,6 +517,7 @@ const struct cli_command userstream_cli = {
              "backoff_max, ping, hangup, account; [exchange] ws_url (default: from rest_url).\n",
     .options = userstream_options,
     .role_options = 1,
+    .keys = userstream_keys,
 };
 
 static int us_start(struct role *r, void *state, char *err, size_t cap)

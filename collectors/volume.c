@@ -15,8 +15,11 @@
  * fresher record wins. The instance whose record won also rewrites <prefix>hot:list (through
  * bfq_universe, so a symbol that stays hot keeps its index) for `bfq kline --hot`.
  *
- * The 24h answer is checked whole (every entry's symbol, quoteVolume and closeTime); a bad
- * answer writes nothing that round. A bad premiumIndex answer only drops the funding field. */
+ * Every 24h entry is checked (symbol, quoteVolume, closeTime not ahead of the exchange clock);
+ * a bad entry is left out alone and counted (heartbeat `dropped`), so one odd entry, even of a
+ * symbol outside the universe, never freezes the hot set. An answer that is not a non-empty
+ * array, or has no good entry, writes nothing that round. A bad premiumIndex answer only drops
+ * the funding field; a bad entry of it only that symbol's rate. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +61,7 @@ struct volume {
     int64_t t;
     /* counters */
     int64_t rounds, written, kept, redis_errors, last_count;
+    int64_t dropped; /* malformed 24h ticker and premiumIndex entries left out */
 };
 
 static const struct cli_option volume_options[] = {
@@ -68,12 +72,16 @@ static const struct cli_option volume_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* [volume] keys no option sets (core/role reports any other key of the section). */
+static const char *const volume_keys[] = {"kline_interval", "kline_max_age", NULL};
+
 const struct cli_command volume_cli = {
     .name = "volume",
     .summary = "24h tickers and funding rates -> the hot set (run two; the fresher wins)",
     .usage = "Writes bfq:hot and bfq:hot:list and publishes on bfq:ch:hot.\n",
     .options = volume_options,
     .role_options = 1,
+    .keys = volume_keys,
 };
 
 static void volume_schedule(struct volume *v, int64_t ms)
@@ -105,12 +113,32 @@ static struct vol_sym *volume_find(struct volume *v, const char *name)
 
 /* ---- rules ------------------------------------------------------------------------------- */
 
-/* Checks the 24h answer whole and records each universe symbol's quoteVolume and the largest
- * closeTime. Returns 0 or -1 with a reason. */
+/* One 24h ticker entry: its symbol, quoteVolume and closeTime (not ahead of the exchange
+ * clock). Returns 0 or -1 with a reason. */
+static int volume_ticker_entry(struct volume *v, const json_t *e, const char **sym,
+                               struct dec *qv, int64_t *ct, char *err, size_t cap)
+{
+    if (jv_get_str(e, "symbol", sym, err, cap) < 0 ||
+        jv_get_dec(e, "quoteVolume", qv, err, cap) < 0 ||
+        jv_get_int64(e, "closeTime", ct, err, cap) < 0)
+        return -1;
+    if (!binance_time_plausible(v->r.bc, *ct)) {
+        snprintf(err, cap, "%s closeTime %lld is ahead of the exchange clock", *sym,
+                 (long long)*ct);
+        return -1;
+    }
+    return 0;
+}
+
+/* Records each universe symbol's quoteVolume and the largest closeTime of the 24h answer. A
+ * bad entry is left out alone and counted in v->dropped. Returns 0; 1 when entries were left
+ * out (how many, and why the first was, in err); -1 with the reason when the answer is not a
+ * non-empty array or no entry is good (nothing to write). */
 static int volume_take_tickers(struct volume *v, const json_t *arr, char *err, size_t cap)
 {
-    size_t i;
+    size_t i, dropped = 0;
     const json_t *e;
+    char why[JV_ERR_MAX + 64] = "";
     v->t = 0;
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
         snprintf(err, cap, "ticker/24hr: not a non-empty array");
@@ -120,14 +148,10 @@ static int volume_take_tickers(struct volume *v, const json_t *arr, char *err, s
         const char *sym = NULL;
         struct dec qv;
         int64_t ct = 0;
-        if (jv_get_str(e, "symbol", &sym, err, cap) < 0 ||
-            jv_get_dec(e, "quoteVolume", &qv, err, cap) < 0 ||
-            jv_get_int64(e, "closeTime", &ct, err, cap) < 0)
-            return -1;
-        if (!binance_time_plausible(v->r.bc, ct)) {
-            snprintf(err, cap, "ticker/24hr: %s closeTime %lld is ahead of the exchange clock",
-                     sym, (long long)ct);
-            return -1;
+        char one[JV_ERR_MAX + 64] = "";
+        if (volume_ticker_entry(v, e, &sym, &qv, &ct, one, sizeof one) < 0) {
+            if (dropped++ == 0) snprintf(why, sizeof why, "entry %zu: %s", i, one);
+            continue;
         }
         if (ct > v->t) v->t = ct;
         struct vol_sym *s = volume_find(v, sym);
@@ -136,9 +160,14 @@ static int volume_take_tickers(struct volume *v, const json_t *arr, char *err, s
             s->qv = qv;
         }
     }
+    v->dropped += (int64_t)dropped;
     if (v->t <= 0) {
-        snprintf(err, cap, "ticker/24hr: no closeTime");
+        snprintf(err, cap, "ticker/24hr: no good entry (%s)", why[0] ? why : "no closeTime");
         return -1;
+    }
+    if (dropped > 0) {
+        snprintf(err, cap, "ticker/24hr: %zu entries left out, first %s", dropped, why);
+        return 1;
     }
     return 0;
 }
@@ -244,6 +273,7 @@ static json_t *volume_funding(struct volume *v)
 {
     size_t i;
     const json_t *e;
+    size_t dropped = 0;
     if (!json_is_array(v->premium)) return NULL;
     json_t *out = json_object();
     json_array_foreach(v->premium, i, e) {
@@ -252,11 +282,14 @@ static json_t *volume_funding(struct volume *v)
         if (jv_get_str(e, "symbol", &sym, NULL, 0) < 0 ||
             jv_get_dec(e, "lastFundingRate", &d, NULL, 0) < 0 ||
             jv_get_str(e, "lastFundingRate", &rate, NULL, 0) < 0) {
-            json_decref(out);
-            role_count_invalid(&v->r, "premiumIndex", "entry without symbol or lastFundingRate");
-            return NULL;
+            dropped++; /* this entry alone is left out */
+            continue;
         }
         if (volume_find(v, sym)) json_object_set_new(out, sym, json_string(rate));
+    }
+    if (dropped > 0) {
+        v->dropped += (int64_t)dropped;
+        role_count_invalid(&v->r, "premiumIndex", "entries without symbol or lastFundingRate");
     }
     return out;
 }
@@ -344,11 +377,10 @@ static void volume_step_done(struct volume *v)
 {
     if (--v->pending > 0) return;
     if (v->tickers_ok && !role_stopping(&v->r)) {
-        char err[JV_ERR_MAX + 64] = "";
-        if (volume_take_tickers(v, v->tickers, err, sizeof(err)) < 0)
-            role_count_invalid(&v->r, "ticker/24hr", err);
-        else
-            volume_write(v);
+        char err[2 * JV_ERR_MAX + 160] = "";
+        int rc = volume_take_tickers(v, v->tickers, err, sizeof(err));
+        if (rc != 0) role_count_invalid(&v->r, "ticker/24hr", err); /* refused, or entries */
+        if (rc >= 0) volume_write(v);
     }
     volume_round_end(v);
 }
@@ -467,6 +499,7 @@ static void volume_fill(struct role *r, json_t *obj, void *privdata)
     json_object_set_new(obj, "written", json_integer(v->written));
     json_object_set_new(obj, "kept", json_integer(v->kept));
     json_object_set_new(obj, "hot_count", json_integer(v->last_count));
+    json_object_set_new(obj, "dropped", json_integer(v->dropped));
     json_object_set_new(obj, "redis_errors", json_integer(v->redis_errors));
 }
 

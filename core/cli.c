@@ -33,6 +33,15 @@ static const struct cli_option role_opts[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* The config key an option sets ("--source-ip" -> "source_ip") into buf. */
+static void option_key(const struct cli_option *o, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", o->key ? o->key : o->name);
+    if (o->key == NULL)
+        for (char *p = buf; *p; p++)
+            *p = *p == '-' ? '_' : *p;
+}
+
 struct cli_table {
     const struct cli_option *opts[CLI_OPTIONS_MAX];
     struct option longopts[CLI_OPTIONS_MAX + 2];
@@ -142,10 +151,7 @@ static void apply(const struct cli_command *cmd, const struct cli_table *t,
         if (acc == NULL)
             continue;
         char key[CLI_NAME_MAX];
-        snprintf(key, sizeof key, "%s", o->key ? o->key : o->name);
-        if (o->key == NULL)
-            for (char *p = key; *p; p++)
-                *p = *p == '-' ? '_' : *p;
+        option_key(o, key, sizeof key);
         config_set(cfg, o->section ? o->section : cmd->name, key, acc);
         free(acc);
     }
@@ -202,6 +208,59 @@ enum cli_result cli_parse(const struct cli_command *cmd, int argc, char **argv,
     }
     free(pairs);
     return res;
+}
+
+/* ---- the command registry ------------------------------------------------------------- */
+
+static const struct cli_command *const *cli_all;
+static int cli_nall;
+
+void cli_register(const struct cli_command *const *cmds, int n)
+{
+    cli_all = cmds;
+    cli_nall = n;
+}
+
+int cli_registered(void)
+{
+    return cli_all != NULL;
+}
+
+const struct cli_command *cli_section_owner(const struct cli_command *cmd, const char *section)
+{
+    for (int i = 0; i < cli_nall; i++)
+        if (strcmp(cli_all[i]->name, section) == 0)
+            return cli_all[i];
+    return cmd && strcmp(cmd->name, section) == 0 ? cmd : NULL;
+}
+
+/* Nonzero when one of opts (terminated by {NULL}) sets [section] key for command cmd. */
+static int options_set(const struct cli_command *cmd, const struct cli_option *opts,
+                       const char *section, const char *key)
+{
+    char k[CLI_NAME_MAX];
+    for (const struct cli_option *o = opts; o && o->name; o++) {
+        if (o == &role_opts[0])
+            continue; /* --config is not a key */
+        option_key(o, k, sizeof k);
+        if (strcmp(o->section ? o->section : cmd->name, section) == 0 && strcmp(k, key) == 0)
+            return 1;
+    }
+    return 0;
+}
+
+int cli_declares(const struct cli_command *cmd, const char *section, const char *key)
+{
+    if (options_set(cmd, cmd->options, section, key))
+        return 1;
+    if (cmd->role_options && options_set(cmd, role_opts, section, key))
+        return 1;
+    if (strcmp(section, cmd->name) != 0)
+        return 0;
+    for (const char *const *k = cmd->keys; k && *k; k++)
+        if (strcmp(*k, key) == 0)
+            return 1;
+    return 0;
 }
 
 void cli_instance(struct config *cfg, const char *command, char *buf, size_t cap)

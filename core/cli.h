@@ -36,6 +36,11 @@ struct cli_command {
     const char *usage;          /* extra usage text printed after the options, may be NULL */
     const struct cli_option *options; /* terminated by {NULL}; may be NULL */
     int role_options;           /* nonzero: accept the common role options above */
+    /* Keys of the command's own section [<name>] that no option sets, NULL-terminated (NULL:
+     * none). With its options' keys (and instance, source_ip, account for a role) they are all
+     * its section may hold: core/role reports anything else at start as an unknown key. So a
+     * new command declares its configuration here and needs no edit in core/. */
+    const char *const *keys;
 };
 
 enum cli_result { CLI_RUN = 0, CLI_EXIT_OK = 1, CLI_EXIT_USAGE = 2 };
@@ -48,6 +53,21 @@ enum cli_result cli_parse(const struct cli_command *cmd, int argc, char **argv,
 
 /* Prints the command's usage to stdout. */
 void cli_usage(const struct cli_command *cmd);
+
+/* Registers every command of the binary (cli/main.c, once, before dispatching), so that a
+ * role can tell another command's section from a typo. cmds is borrowed for the process. */
+void cli_register(const struct cli_command *const *cmds, int n);
+
+/* The registered command whose section is `section`, else cmd when its name is `section`,
+ * else NULL. */
+const struct cli_command *cli_section_owner(const struct cli_command *cmd, const char *section);
+
+/* Nonzero once cli_register ran. */
+int cli_registered(void);
+
+/* Nonzero when cmd declares [section] key: an option that sets it, a key of cmd->keys (own
+ * section), or a common role key (own section, role commands). */
+int cli_declares(const struct cli_command *cmd, const char *section, const char *key);
 
 /* The instance id: [<command>] instance, or "<hostname>-<pid>", into buf. */
 void cli_instance(struct config *cfg, const char *command, char *buf, size_t cap);

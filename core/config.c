@@ -35,6 +35,7 @@
 #define CONFIG_FILE_MAX (1u << 20) /* a config file above 1 MiB is refused */
 #define CONFIG_INI_LINE_MAX 199    /* libinih's INI_MAX_LINE (200) less the NUL */
 #define CONFIG_NAME_MAX 256        /* section and key names, and env var names */
+#define CONFIG_SECRET_KEY "api_secret" /* a file holding this key must be private */
 
 enum config_layer { LAYER_CLI, LAYER_FILE };
 
@@ -247,6 +248,25 @@ static int overlong_line(const char *buf)
     return 0;
 }
 
+/* A file that holds a secret itself (api_secret, not api_secret_file) must be private, as
+ * ssh demands of its keys: refused when group or others may read or write it. Entries from
+ * index `from` on are the file's. */
+static int config_check_private(struct config *cfg, const char *path, const struct stat *st,
+                                size_t from)
+{
+    if ((st->st_mode & 077) == 0)
+        return 0;
+    for (size_t i = from; i < cfg->n; i++) {
+        if (strcmp(cfg->entries[i].key, CONFIG_SECRET_KEY) != 0)
+            continue;
+        set_err(cfg, "%s: holds [%s] %s but is accessible by group or others (mode %04o): "
+                     "chmod 600 %s", path, cfg->entries[i].section, CONFIG_SECRET_KEY,
+                (unsigned)(st->st_mode & 07777), path);
+        return -1;
+    }
+    return 0;
+}
+
 int config_load(struct config *cfg, const char *path)
 {
     size_t len;
@@ -271,6 +291,7 @@ int config_load(struct config *cfg, const char *path)
     }
     cfg->loading = path;
     cfg->load_err = 0;
+    size_t before = cfg->n;
     int rc = ini_parse_string(buf, config_ini_entry, cfg);
     cfg->loading = NULL;
     free(buf);
@@ -280,7 +301,7 @@ int config_load(struct config *cfg, const char *path)
                     path, rc);
         return -1;
     }
-    return 0;
+    return config_check_private(cfg, path, &st, before);
 }
 
 /* ---- lookup ---- */
@@ -466,32 +487,44 @@ int config_bool(struct config *cfg, const char *section, const char *key, int de
     return -1;
 }
 
-/* "250ms", "5s", "30m", "8h" or plain milliseconds. */
-static int parse_duration(const char *s, int64_t *out)
+/* Milliseconds of a unit ("h", "m", "s", "ms") of length n at u, or 0 when it is none. */
+static int64_t duration_unit(const char *u, size_t n)
 {
     static const struct {
-        const char *suffix;
+        const char *name;
         int64_t ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}, {"", 1}};
-    size_t n = strlen(s);
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        size_t sl = strlen(units[i].suffix);
-        if (n <= sl || strcmp(s + n - sl, units[i].suffix) != 0)
-            continue;
-        char num[32];
-        if (n - sl >= sizeof num)
+    } units[] = {{"h", 3600000}, {"m", 60000}, {"s", 1000}, {"ms", 1}};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (strlen(units[i].name) == n && strncmp(units[i].name, u, n) == 0)
+            return units[i].ms;
+    return 0;
+}
+
+/* Plain milliseconds ("1500"), or one or more number+unit parts, largest unit first, each
+ * unit at most once: "250ms", "5s", "30m", "23h30m", "1h2m3s500ms". */
+static int parse_duration(const char *s, int64_t *out)
+{
+    int64_t total = 0, last_unit = INT64_MAX;
+    if (*s != '\0' && strspn(s, "0123456789") == strlen(s))
+        return strlen(s) < 19 && parse_i64(s, out) == 0 ? 0 : -1;
+    if (*s == '\0')
+        return -1;
+    while (*s) {
+        size_t nd = strspn(s, "0123456789"), nu = strspn(s + nd, "hms");
+        int64_t v, unit = duration_unit(s + nd, nu);
+        char num[20];
+        if (nd == 0 || nd >= sizeof num || unit == 0 || unit >= last_unit)
             return -1;
-        memcpy(num, s, n - sl);
-        num[n - sl] = '\0';
-        int64_t v;
-        if (strspn(num, "0123456789") != n - sl || parse_i64(num, &v) != 0)
+        memcpy(num, s, nd);
+        num[nd] = '\0';
+        if (parse_i64(num, &v) != 0 || v > (INT64_MAX - total) / unit)
             return -1;
-        if (v > INT64_MAX / units[i].ms)
-            return -1;
-        *out = v * units[i].ms;
-        return 0;
+        total += v * unit;
+        last_unit = unit;
+        s += nd + nu;
     }
-    return -1;
+    *out = total;
+    return 0;
 }
 
 int config_duration_ms(struct config *cfg, const char *section, const char *key, int64_t def,
@@ -503,7 +536,8 @@ int config_duration_ms(struct config *cfg, const char *section, const char *key,
         return -1;
     int64_t v = def;
     if (rc == 1 && parse_duration(s, &v) != 0) {
-        set_err(cfg, "[%s] %s: '%.64s' is not a duration (250ms, 5s, 30m, 8h or milliseconds)",
+        set_err(cfg, "[%s] %s: '%.64s' is not a duration (250ms, 5s, 30m, 8h, 23h30m or "
+                     "milliseconds)",
                 section, key, s);
         return -1;
     }
@@ -664,7 +698,41 @@ static int pattern_matches(const char *pat, const char *section, const char *key
     return strcmp(kp, key) == 0;
 }
 
+int config_key_matches(const char *const *known, const char *section, const char *key)
+{
+    for (size_t k = 0; known && known[k]; k++)
+        if (pattern_matches(known[k], section, key))
+            return 1;
+    return 0;
+}
+
+static int patterns_known(const char *section, const char *key, void *privdata)
+{
+    return config_key_matches(privdata, section, key);
+}
+
 int config_unknown_keys(struct config *cfg, const char *const *known, char *buf, size_t cap)
+{
+    return config_unknown_keys_by(cfg, patterns_known, (void *)known, buf, cap);
+}
+
+/* known() for key, and for "k" when key is "k_file". */
+static int key_known(config_known_fn *known, void *privdata, const char *section,
+                     const char *key)
+{
+    char stem[CONFIG_NAME_MAX];
+    size_t n = strlen(key);
+    if (known(section, key, privdata))
+        return 1;
+    if (n <= 5 || n - 5 >= sizeof stem || strcmp(key + n - 5, "_file") != 0)
+        return 0;
+    memcpy(stem, key, n - 5);
+    stem[n - 5] = '\0';
+    return known(section, stem, privdata);
+}
+
+int config_unknown_keys_by(struct config *cfg, config_known_fn *known, void *privdata,
+                           char *buf, size_t cap)
 {
     int count = 0;
     size_t o = 0;
@@ -674,10 +742,7 @@ int config_unknown_keys(struct config *cfg, const char *const *known, char *buf,
         const struct config_entry *e = &cfg->entries[i];
         if (e->layer != LAYER_FILE)
             continue;
-        int ok = 0;
-        for (size_t k = 0; known && known[k] && !ok; k++)
-            ok = pattern_matches(known[k], e->section, e->key);
-        if (ok)
+        if (key_known(known, privdata, e->section, e->key))
             continue;
         count++;
         if (cap > 0 && o < cap) {

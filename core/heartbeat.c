@@ -16,6 +16,7 @@
 #include "core/log.h"
 #include "core/rconn.h"
 #include "core/timebase.h"
+#include "core/version.h"
 
 #define HB_KEY_MAX 512
 #define HB_TEXT_MAX 512
@@ -92,7 +93,7 @@ struct heartbeat *heartbeat_new(struct ev_loop *loop, struct rconn *rc,
     if (!hb) return NULL;
     if (hb_copy(hb->role, sizeof hb->role, opts->role, "unknown") < 0 ||
         hb_copy(hb->instance, sizeof hb->instance, opts->instance, "unknown") < 0 ||
-        hb_copy(hb->version, sizeof hb->version, opts->version, "unknown") < 0) {
+        hb_copy(hb->version, sizeof hb->version, opts->version, bfq_version_text) < 0) {
         free(hb);
         return NULL;
     }

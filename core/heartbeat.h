@@ -2,7 +2,8 @@
  *
  * Every period (default 1 s) the key is SET to a JSON object with PX ttl (default 5 s), so it
  * expires on its own when the process dies or loses Redis. The object always holds host, pid,
- * started (wall ms), version, role and instance; the role adds its counters through the fill
+ * started (wall ms), version ("0.1.0 (git revision)", as `bfq --version` prints), role and
+ * instance; the role adds its counters through the fill
  * callback (requests, weight, errors by kind, last success ...). `bfq status` reads these keys
  * and the tick collectors derive their time slots from them. */
 #ifndef BFQ_HEARTBEAT_H
@@ -24,7 +25,7 @@ struct heartbeat_options {
     const char *instance; /* "host-1234" */
     int64_t period_ms;    /* 0 means 1000 */
     int64_t ttl_ms;       /* 0 means 5000 */
-    const char *version;  /* the program's version string (bfq_version); NULL means "unknown" */
+    const char *version;  /* NULL means this build's bfq_version_text (core/version.h) */
 };
 
 /* Starts beating at once and then every period. Strings are copied. */

@@ -4,10 +4,20 @@
  * then cut to LOG_LINE_MAX, so the cut never leaves half of a secret showing. When the working
  * buffer itself was too small, its end may hold the beginning of a secret: that partial match
  * is dropped before redaction. The message is redacted before it is quoted too (quoting may
- * escape characters of a secret and hide it from the whole-line pass). One write(2) per line. */
+ * escape characters of a secret and hide it from the whole-line pass). One write(2) per line.
+ *
+ * Field values are escaped too: the fields format is walked conversion by conversion (the
+ * printf subset the attribute checks), numbers are formatted as printf would, and each %s or %c
+ * value (which may come from the exchange or from Redis) is redacted, then escaped: inside
+ * quotes the format already has (reason="%s") a '"', '\' or control character becomes \", \\,
+ * \n, \t, \r or '?', and an unquoted value (sym=%s) that holds a space, '=', '"' or a control
+ * character, or is empty, is quoted as well. So no value can end its field or its line. */
 #include "core/log.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,8 +32,10 @@
 
 static char log_role[LOG_ROLE_MAX] = "bfq";
 static enum log_level log_min = LOG_LEVEL_INFO;
-static char *log_secrets[LOG_SECRETS_MAX];
-static int log_nsecrets;
+static char *log_secrets[LOG_SECRETS_MAX + LOG_ROTATING_MAX]; /* fixed ones, then the ring */
+static int log_nsecrets;      /* fixed ones, at the front */
+static int log_nrotating;     /* ring entries in use, at log_secrets[LOG_SECRETS_MAX...] */
+static int log_rotating_next; /* the ring slot replaced next */
 static pthread_mutex_t log_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static const char *const level_names[] = {"debug", "info", "warn", "error"};
@@ -45,14 +57,19 @@ int log_level_parse(const char *name, enum log_level *out)
     return -1;
 }
 
-int log_add_secret(const char *secret)
+/* 1 when secret is to be registered, 0 when too short to redact (ignored), -1 when too long. */
+static int secret_usable(const char *secret)
 {
     size_t n = secret ? strlen(secret) : 0;
-    if (n < 4)
-        return 0;
-    if (n > LOG_SECRET_MAX)
-        return -1;
-    int rc = 0;
+    return n < 4 ? 0 : n > LOG_SECRET_MAX ? -1 : 1;
+}
+
+int log_add_secret(const char *secret)
+{
+    int rc = secret_usable(secret);
+    if (rc <= 0)
+        return rc;
+    rc = 0;
     pthread_mutex_lock(&log_lock);
     int dup = 0;
     for (int i = 0; i < log_nsecrets; i++)
@@ -68,13 +85,47 @@ int log_add_secret(const char *secret)
     return rc;
 }
 
+int log_add_rotating_secret(const char *secret)
+{
+    int ok = secret_usable(secret);
+    if (ok <= 0)
+        return ok;
+    char *copy = strdup(secret);
+    if (!copy)
+        return -1;
+    pthread_mutex_lock(&log_lock);
+    char **slot = &log_secrets[LOG_SECRETS_MAX + log_rotating_next];
+    free(*slot);
+    *slot = copy;
+    log_rotating_next = (log_rotating_next + 1) % LOG_ROTATING_MAX;
+    if (log_nrotating < LOG_ROTATING_MAX)
+        log_nrotating++;
+    pthread_mutex_unlock(&log_lock);
+    return 0;
+}
+
 void log_clear_secrets(void)
 {
     pthread_mutex_lock(&log_lock);
     for (int i = 0; i < log_nsecrets; i++)
         free(log_secrets[i]);
+    for (int i = LOG_SECRETS_MAX; i < LOG_SECRETS_MAX + LOG_ROTATING_MAX; i++) {
+        free(log_secrets[i]);
+        log_secrets[i] = NULL;
+    }
     log_nsecrets = 0;
+    log_nrotating = 0;
+    log_rotating_next = 0;
     pthread_mutex_unlock(&log_lock);
+}
+
+/* Calls fn on every registered secret, fixed and rotating. Caller holds the lock. */
+static void each_secret(void (*fn)(char *buf, const char *s), char *buf)
+{
+    for (int i = 0; i < log_nsecrets; i++)
+        fn(buf, log_secrets[i]);
+    for (int i = 0; i < log_nrotating; i++)
+        fn(buf, log_secrets[LOG_SECRETS_MAX + i]);
 }
 
 /* Replaces each occurrence of s in buf by "***" (in place: a secret is at least 4 long). */
@@ -89,18 +140,14 @@ static void redact_one(char *buf, const char *s)
     }
 }
 
-/* buf was cut at its end: drops a tail that is the start of a secret. Caller holds the lock. */
-static void drop_partial_tail(char *buf)
+/* buf was cut at its end: drops a tail that is the start of secret s. Caller holds the lock. */
+static void drop_partial_tail(char *buf, const char *s)
 {
-    size_t len = strlen(buf);
-    for (int i = 0; i < log_nsecrets; i++) {
-        size_t sl = strlen(log_secrets[i]);
-        for (size_t k = sl - 1 < len ? sl - 1 : len; k > 0; k--) {
-            if (memcmp(buf + len - k, log_secrets[i], k) == 0) {
-                len -= k;
-                buf[len] = '\0';
-                break;
-            }
+    size_t len = strlen(buf), sl = strlen(s);
+    for (size_t k = sl - 1 < len ? sl - 1 : len; k > 0; k--) {
+        if (memcmp(buf + len - k, s, k) == 0) {
+            buf[len - k] = '\0';
+            return;
         }
     }
 }
@@ -110,7 +157,7 @@ static void redact_cut(char *buf, int cap, int truncated)
 {
     if (truncated) {
         pthread_mutex_lock(&log_lock);
-        drop_partial_tail(buf);
+        each_secret(drop_partial_tail, buf);
         pthread_mutex_unlock(&log_lock);
     }
     log_redact(buf, cap);
@@ -122,8 +169,7 @@ void log_redact(char *buf, int cap)
         return;
     buf[cap - 1] = '\0';
     pthread_mutex_lock(&log_lock);
-    for (int i = 0; i < log_nsecrets; i++)
-        redact_one(buf, log_secrets[i]);
+    each_secret(redact_one, buf);
     pthread_mutex_unlock(&log_lock);
 }
 
@@ -161,6 +207,147 @@ static void append_msg(char *buf, size_t cap, size_t *o, const char *msg)
     buf[*o] = '\0';
 }
 
+/* Appends value to buf at *o: inside the format's own quotes (inq) escaped, else quoted and
+ * escaped when logfmt needs it, else as it is. Always NUL-terminated. */
+static void append_value(char *buf, size_t cap, size_t *o, const char *value, int inq)
+{
+    if (inq) {
+        char tmp[LOG_WORK_MAX];
+        size_t t = 0;
+        append_msg(tmp, sizeof tmp, &t, value); /* quoted when needed: strip the quotes */
+        const char *p = tmp;
+        size_t n = t;
+        if (n >= 2 && tmp[0] == '"' && needs_quotes(value)) {
+            p++;
+            n -= 2;
+        }
+        for (size_t i = 0; i < n && *o + 1 < cap; i++) buf[(*o)++] = p[i];
+        buf[*o] = '\0';
+        return;
+    }
+    append_msg(buf, cap, o, value);
+}
+
+/* One conversion of a fields format: flags, width, precision and length as parsed. */
+struct log_spec {
+    char text[32]; /* "%-8.3lld" */
+    char conv;     /* 'd', 's', ... */
+    int len;       /* 0 none, 'H' hh, 'h', 'l', 'L' ll, 'z', 'j', 't', 'D' long double */
+    int star_w, star_p;
+};
+
+/* Parses the conversion at fmt (just after '%'); returns its length, or 0 when unsupported. */
+static size_t parse_spec(const char *fmt, struct log_spec *sp)
+{
+    const char *p = fmt;
+    memset(sp, 0, sizeof *sp);
+    p += strspn(p, "-+ #0");
+    if (*p == '*') sp->star_w = 1, p++;
+    else p += strspn(p, "0123456789");
+    if (*p == '.') {
+        p++;
+        if (*p == '*') sp->star_p = 1, p++;
+        else p += strspn(p, "0123456789");
+    }
+    if (p[0] == 'h' && p[1] == 'h') sp->len = 'H', p += 2;
+    else if (p[0] == 'l' && p[1] == 'l') sp->len = 'L', p += 2;
+    else if (*p == 'L') sp->len = 'D', p++;
+    else if (strchr("hlzjt", *p) && *p) sp->len = *p++;
+    if (!*p || !strchr("diouxXcsfFeEgGaAp", *p)) return 0;
+    sp->conv = *p++;
+    size_t n = (size_t)(p - fmt);
+    if (n + 2 > sizeof sp->text) return 0;
+    sp->text[0] = '%';
+    memcpy(sp->text + 1, fmt, n);
+    sp->text[n + 1] = '\0';
+    return n;
+}
+
+/* Formats one argument of sp into tmp as printf would (sp->text was parsed from a format the
+ * compiler checked against the arguments). */
+#define LOG_FMT_ARG(type)                                                                     \
+    do {                                                                                      \
+        type v_ = va_arg(*ap, type);                                                          \
+        if (sp->star_w && sp->star_p) snprintf(tmp, cap, sp->text, w, pr, v_);                \
+        else if (sp->star_w) snprintf(tmp, cap, sp->text, w, v_);                             \
+        else if (sp->star_p) snprintf(tmp, cap, sp->text, pr, v_);                            \
+        else snprintf(tmp, cap, sp->text, v_);                                                \
+    } while (0)
+
+static void format_arg(char *tmp, size_t cap, const struct log_spec *sp, int w, int pr,
+                       va_list *ap)
+{
+    int c = sp->conv;
+    tmp[0] = '\0';
+    if (c == 's') {
+        const char *v = va_arg(*ap, const char *);
+        if (!v) v = "(null)";
+        if (sp->star_w && sp->star_p) snprintf(tmp, cap, sp->text, w, pr, v);
+        else if (sp->star_w) snprintf(tmp, cap, sp->text, w, v);
+        else if (sp->star_p) snprintf(tmp, cap, sp->text, pr, v);
+        else snprintf(tmp, cap, sp->text, v);
+    } else if (c == 'p') {
+        LOG_FMT_ARG(void *);
+    } else if (strchr("fFeEgGaA", c)) {
+        if (sp->len == 'D') LOG_FMT_ARG(long double);
+        else LOG_FMT_ARG(double);
+    } else if (strchr("di", c)) {
+        if (sp->len == 'l') LOG_FMT_ARG(long);
+        else if (sp->len == 'L') LOG_FMT_ARG(long long);
+        else if (sp->len == 'z') LOG_FMT_ARG(ssize_t);
+        else if (sp->len == 'j') LOG_FMT_ARG(intmax_t);
+        else if (sp->len == 't') LOG_FMT_ARG(ptrdiff_t);
+        else LOG_FMT_ARG(int); /* int, and hh/h, promoted */
+    } else if (c == 'c') {
+        LOG_FMT_ARG(int);
+    } else {
+        if (sp->len == 'l') LOG_FMT_ARG(unsigned long);
+        else if (sp->len == 'L') LOG_FMT_ARG(unsigned long long);
+        else if (sp->len == 'z') LOG_FMT_ARG(size_t);
+        else if (sp->len == 'j') LOG_FMT_ARG(uintmax_t);
+        else if (sp->len == 't') LOG_FMT_ARG(ptrdiff_t);
+        else LOG_FMT_ARG(unsigned);
+    }
+}
+
+/* Formats fields with ap into buf at *o (see the top). Returns nonzero when cut. */
+static int format_fields(char *buf, size_t cap, size_t *o, const char *fmt, va_list ap)
+{
+    char tmp[LOG_WORK_MAX];
+    int inq = 0;
+    va_list cp;
+    va_copy(cp, ap);
+    for (const char *f = fmt; *f && *o + 1 < cap; f++) {
+        struct log_spec sp;
+        size_t n = f[0] == '%' && f[1] != '%' ? parse_spec(f + 1, &sp) : 0;
+        if (f[0] == '%' && f[1] == '%') {
+            buf[(*o)++] = *++f;
+            continue;
+        }
+        if (n == 0) { /* literal text (an unsupported conversion is shown as it is) */
+            if (*f == '"' && (f == fmt || f[-1] != '\\')) inq = !inq;
+            buf[(*o)++] = *f;
+            continue;
+        }
+        int w = sp.star_w ? va_arg(cp, int) : 0, pr = sp.star_p ? va_arg(cp, int) : 0;
+        format_arg(tmp, sizeof tmp, &sp, w, pr, &cp);
+        if (sp.conv == 's' || sp.conv == 'c') {
+            redact_cut(tmp, (int)sizeof tmp, strlen(tmp) + 1 >= sizeof tmp);
+            if (tmp[0] || inq || (*o > 0 && buf[*o - 1] == '=')) /* k="" but no bare "" */
+                append_value(buf, cap, o, tmp, inq);
+        } else {
+            size_t tl = strlen(tmp);
+            if (tl > cap - 1 - *o) tl = cap - 1 - *o;
+            memcpy(buf + *o, tmp, tl);
+            *o += tl;
+        }
+        f += n;
+    }
+    va_end(cp);
+    buf[*o < cap ? *o : cap - 1] = '\0';
+    return *o + 4 >= cap;
+}
+
 /* Builds the whole line (no newline) into out[0..cap), cap <= LOG_LINE_MAX; returns length. */
 static int build_line(char *out, int cap, enum log_level level, const char *msg,
                       const char *fields, va_list ap) __attribute__((format(printf, 5, 0)));
@@ -181,10 +368,10 @@ static int build_line(char *out, int cap, enum log_level level, const char *msg,
     append_msg(work, sizeof work, &o, raw);
     cut = o + 4 >= sizeof work;
     if (fields && *fields && o + 2 < sizeof work) {
-        work[o++] = ' ';
-        n = vsnprintf(work + o, sizeof work - o, fields, ap);
-        cut |= n < 0 || (size_t)n >= sizeof work - o;
-        if (n <= 0)
+        size_t start = ++o;
+        work[start - 1] = ' ';
+        cut |= format_fields(work, sizeof work, &o, fields, ap);
+        if (o == start)
             work[--o] = '\0'; /* fields came out empty: no trailing space */
     }
     redact_cut(work, (int)sizeof work, cut);

@@ -27,6 +27,13 @@ int log_level_parse(const char *name, enum log_level *out);
  * would redact half of every line). Returns -1 when the table is full. */
 int log_add_secret(const char *secret);
 
+/* Registers a credential that the exchange replaces now and then (a user-data listenKey): kept
+ * in a ring of the LOG_ROTATING_MAX most recent ones beside the fixed secrets, so a process
+ * that rolls over keys for months never fills the table, while the key being replaced stays
+ * redacted until the next one arrives. Same length rules; returns 0 or -1. */
+#define LOG_ROTATING_MAX 4
+int log_add_rotating_secret(const char *secret);
+
 /* Forgets every registered secret (tests). */
 void log_clear_secrets(void);
 

@@ -1,8 +1,8 @@
 /* rconn: a Redis connection that stays up, on the libev loop (hiredis 0.14 async API).
  *
  * States: DOWN (waiting for the retry timer) -> CONNECTING (TCP under way) -> HANDSHAKE
- * (AUTH, SELECT, CLIENT SETNAME, function library check and load, each waiting for the
- * previous answer) -> UP (re-subscribed, up() called). Any failure goes back to DOWN and arms
+ * (AUTH, SELECT, CLIENT SETNAME, function library check, each waiting for the previous
+ * answer) -> UP (re-subscribed, up() called). Any failure goes back to DOWN and arms
  * the retry timer with capped exponential backoff and full jitter in [delay/2, delay].
  *
  * hiredis ownership: a redisAsyncContext is freed by hiredis itself after the connect
@@ -12,6 +12,13 @@
  * ("kick"), outside hiredis, so that hiredis never runs on a freed context. A connect that
  * hangs is cut by the connect timer (hiredis 0.14 has no async connect timeout); the same
  * timer bounds the handshake.
+ *
+ * The library check (FUNCTION LIST LIBRARYNAME <name> WITHCODE, judged by core/libcheck) is a
+ * handshake step: a missing or foreign library fails the handshake like a refused AUTH, after
+ * one XADD to the alert stream per streak (the alert's reply is awaited, so it is not lost
+ * with the connection). An up connection repeats the check from the libcheck timer; a
+ * mismatch there refuses commands at once, reports down and drops the connection, and the
+ * handshake takes over from there.
  *
  * rc->depth counts the hiredis callbacks of this connection that are running; rconn_free
  * defers the real free while it is nonzero. */
@@ -28,7 +35,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/libcheck.h"
 #include "core/log.h"
+#include "core/timebase.h"
 
 #define RCONN_SUBS_MAX 256
 #define RCONN_NAME_MAX 128
@@ -48,7 +57,15 @@ struct rconn {
     struct rconn_url url;
     char name[RCONN_NAME_MAX];
     const char *lua;          /* library source (borrowed: static storage), or NULL */
-    int64_t lua_version;      /* parsed from the source, -1 when none found */
+    char lib_name[LIBCHECK_NAME_MAX];      /* from the source's "#!lua name=" line */
+    char lib_hash[LIBCHECK_HEX_LEN + 1];   /* SHA-256 of the source */
+    char lib_why[RCONN_ERR_MAX];           /* why the last check failed */
+    char alert_key[RCONN_NAME_MAX];        /* "" when no alert stream */
+    int lib_logged;           /* a failed check was logged since the last good one */
+    int lib_alerted;          /* ... and alerted */
+    int lib_inflight;         /* a periodic check awaits its reply */
+    int64_t lib_check_ms;
+    ev_timer libtimer;
     int64_t backoff_min, backoff_max, connect_timeout;
     struct rconn_callbacks cbs;
 
@@ -372,7 +389,7 @@ static void rc_connect(struct rconn *rc)
 
 /* ---- handshake ---------------------------------------------------------------------- */
 
-enum { HS_AUTH, HS_SELECT, HS_NAME, HS_VERSION, HS_LOAD, HS_SUBSCRIBE, HS_DONE };
+enum { HS_AUTH, HS_SELECT, HS_NAME, HS_LIBCHECK, HS_ALERT, HS_SUBSCRIBE, HS_DONE };
 
 static void rc_handshake_fail(struct rconn *rc, const char *what, const redisReply *r)
 {
@@ -380,6 +397,87 @@ static void rc_handshake_fail(struct rconn *rc, const char *what, const redisRep
     snprintf(buf, sizeof buf, "%s: %s", what, r && r->str ? r->str : "no answer");
     rc->stats.errors++;
     rc_drop_later(rc, buf); /* rc_lost logs it, once per streak of failures */
+}
+
+/* ---- function library check ---------------------------------------------------------- */
+
+static void on_handshake(redisAsyncContext *ac, void *reply, void *privdata);
+
+/* Judges a FUNCTION LIST reply: 0 when the library is ours; else -1 with rc->lib_why set and
+ * the failure logged once per streak. */
+static int rc_lib_judge(struct rconn *rc, const redisReply *r)
+{
+    char why[RCONN_ERR_MAX];
+    if (libcheck_reply(r, rc->lib_name, rc->lib_hash, why, sizeof why) == LIBCHECK_OK) {
+        if (rc->lib_logged) log_info("redis function library verified, resuming", NULL);
+        rc->lib_logged = rc->lib_alerted = 0;
+        return 0;
+    }
+    snprintf(rc->lib_why, sizeof rc->lib_why, "%s", why);
+    if (!rc->lib_logged)
+        log_error("redis function library refused: writing nothing until the admin loads this "
+                  "build's library (bfq redis-setup)", "why=\"%s\"", why);
+    rc->lib_logged = 1;
+    return -1;
+}
+
+/* Fails the handshake after a refused library; the backoff retries it. */
+static void rc_lib_fail(struct rconn *rc)
+{
+    rc->lib_alerted = 1;
+    rc->stats.errors++;
+    rc_drop_later(rc, rc->lib_why);
+}
+
+/* XADD <alert_key> MAXLEN ~ 10000 * level error key ... once per streak, as a handshake step.
+ * Returns 0 when sent (its reply continues the handshake), -1 when there is nothing to send. */
+static int rc_lib_alert(struct rconn *rc)
+{
+    char t[24];
+    if (rc->lib_alerted || !rc->alert_key[0]) return -1;
+    snprintf(t, sizeof t, "%lld", (long long)timebase_wall_ms());
+    const char *argv[] = {"XADD", rc->alert_key, "MAXLEN", "~", "10000", "*",
+                          "level", "error", "key", "redis:function-library",
+                          "text", rc->lib_why, "src", rc->name[0] ? rc->name : "bfq", "t", t};
+    size_t lens[16];
+    for (int i = 0; i < 16; i++) lens[i] = strlen(argv[i]);
+    return redisAsyncCommandArgv(rc->ctx, on_handshake, (void *)(intptr_t)HS_ALERT, 16, argv,
+                                 lens) == REDIS_OK ? 0 : -1;
+}
+
+/* Reply of a periodic check on an up connection. A refused library stops commands at once,
+ * reports down, and drops the connection: the handshake then alerts and retries. */
+static void on_libcheck(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct rconn *rc = ac->data;
+    (void)privdata;
+    if (!rc) return;
+    rc->lib_inflight = 0;
+    if (!reply || rc->ctx != ac || rc->state != RC_UP) return;
+    rc->depth++;
+    if (rc_lib_judge(rc, reply) < 0) {
+        rc->state = RC_HANDSHAKE; /* no command passes from now on */
+        rc->stats.disconnects++;
+        rc_drop_later(rc, rc->lib_why);
+        if (rc->cbs.down) rc->cbs.down(rc, rc->lib_why, rc->cbs.privdata);
+    }
+    rc->depth--;
+}
+
+static void on_libtimer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct rconn *rc = w->data;
+    (void)loop;
+    (void)revents;
+    /* a subscriber cannot send FUNCTION LIST; its handshake checked the library */
+    if (!rc->lua || rc->state != RC_UP || !rc->ctx || rc->closing || rc->nsubs > 0 ||
+        rc->lib_inflight)
+        return;
+    const char *argv[] = {"FUNCTION", "LIST", "LIBRARYNAME", rc->lib_name, "WITHCODE"};
+    size_t lens[5];
+    for (int i = 0; i < 5; i++) lens[i] = strlen(argv[i]);
+    if (redisAsyncCommandArgv(rc->ctx, on_libcheck, NULL, 5, argv, lens) == REDIS_OK)
+        rc->lib_inflight = 1;
 }
 
 /* Reply of one handshake step; privdata carries the step number. */
@@ -391,24 +489,15 @@ static void on_handshake(redisAsyncContext *ac, void *reply, void *privdata)
     if (!rc || !r || rc->ctx != ac) return; /* lost: on_disconnect handles it */
     rc->depth++;
     int err = r->type == REDIS_REPLY_ERROR;
-    if (step == HS_VERSION) {
-        int64_t have = (!err && r->type == REDIS_REPLY_INTEGER) ? r->integer : -1;
-        if (err && !strstr(r->str, "not found"))
-            log_warn("redis function library version unreadable, loading it", "err=\"%s\"",
-                     r->str);
-        rc_handshake_next(rc, have >= rc->lua_version && rc->lua_version >= 0 ? HS_SUBSCRIBE
-                                                                             : HS_LOAD);
-    } else if (step == HS_LOAD && err) {
-        /* A replica, or a user without FUNCTION LOAD: go on, the functions may be there. */
-        rc->stats.errors++;
-        log_warn("redis function library not loaded, ignored", "err=\"%s\"", r->str);
-        rc_handshake_next(rc, HS_SUBSCRIBE);
+    if (step == HS_LIBCHECK) {
+        rc_handshake_next(rc, rc_lib_judge(rc, r) == 0 ? HS_SUBSCRIBE : HS_ALERT);
+    } else if (step == HS_ALERT) {
+        if (err) log_warn("library alert not written, ignored", "err=\"%s\"", r->str);
+        rc_lib_fail(rc);
     } else if (err) {
         static const char *const what[] = {"AUTH", "SELECT", "CLIENT SETNAME"};
-        rc_handshake_fail(rc, step < HS_VERSION ? what[step] : "handshake", r);
+        rc_handshake_fail(rc, step < HS_LIBCHECK ? what[step] : "handshake", r);
     } else {
-        if (step == HS_LOAD) log_info("redis function library loaded", "version=%lld",
-                                      (long long)rc->lua_version);
         rc_handshake_next(rc, step + 1);
     }
     rc->depth--;
@@ -456,18 +545,19 @@ static void rc_handshake_next(struct rconn *rc, int step)
         } else if (step == HS_NAME && rc->name[0]) {
             rc_send_step(rc, step, 3, (const char *[]){"CLIENT", "SETNAME", rc->name});
             return;
-        } else if (step == HS_VERSION && rc->lua) {
-            rc_send_step(rc, step, 3, (const char *[]){"FCALL_RO", "bfq_version", "0"});
+        } else if (step == HS_LIBCHECK && rc->lua) {
+            rc_send_step(rc, step, 5, (const char *[]){"FUNCTION", "LIST", "LIBRARYNAME",
+                                                       rc->lib_name, "WITHCODE"});
             return;
-        } else if (step == HS_LOAD) {
-            /* reached only from HS_VERSION when loading is needed */
-            rc_send_step(rc, step, 4, (const char *[]){"FUNCTION", "LOAD", "REPLACE", rc->lua});
+        } else if (step == HS_ALERT) {
+            /* reached only from a failed HS_LIBCHECK */
+            if (rc_lib_alert(rc) < 0) rc_lib_fail(rc);
             return;
         } else if (step >= HS_SUBSCRIBE) {
             rc_up(rc);
             return;
         }
-        if (step == HS_VERSION) step = HS_LOAD; /* no library: skip the load as well */
+        if (step == HS_LIBCHECK) step = HS_ALERT; /* no library to check: skip its alert too */
     }
 }
 
@@ -578,16 +668,20 @@ int rconn_command_argv(struct rconn *rc, rconn_reply_fn *fn, void *privdata, int
 
 /* ---- life cycle --------------------------------------------------------------------- */
 
-/* The version the library source declares ("BFQ_VERSION = N"), or -1. */
-static int64_t lua_source_version(const char *src)
+/* The library to check: its name, its hash, where to alert. Returns 0, or -1 with err. */
+static int rc_lib_setup(struct rconn *rc, const struct rconn_options *opts, char *err,
+                        size_t errcap)
 {
-    const char *p = strstr(src, "BFQ_VERSION = ");
-    if (!p) return -1;
-    p += strlen("BFQ_VERSION = ");
-    char *end;
-    long long v = strtoll(p, &end, 10);
-    if (end == p || v < 0) return -1;
-    return v;
+    rc->lua = opts->lua_library;
+    rc->lib_check_ms = opts->library_check_ms > 0 ? opts->library_check_ms : 5000;
+    if (opts->alert_key) snprintf(rc->alert_key, sizeof rc->alert_key, "%s", opts->alert_key);
+    if (!rc->lua) return 0;
+    if (libcheck_name(rc->lua, rc->lib_name, sizeof rc->lib_name) < 0) {
+        snprintf(err, errcap, "function library source lacks its '#!lua name=' line");
+        return -1;
+    }
+    libcheck_sha256_hex(rc->lua, strlen(rc->lua), rc->lib_hash);
+    return 0;
 }
 
 struct rconn *rconn_new(struct ev_loop *loop, const struct rconn_options *opts,
@@ -609,8 +703,10 @@ struct rconn *rconn_new(struct ev_loop *loop, const struct rconn_options *opts,
         for (char *c = rc->name; *c; c++)
             if ((unsigned char)*c <= ' ' || *c == 127) *c = '_';
     }
-    rc->lua = opts->lua_library;
-    rc->lua_version = rc->lua ? lua_source_version(rc->lua) : -1;
+    if (rc_lib_setup(rc, opts, err, errcap) < 0) {
+        free(rc);
+        return NULL;
+    }
     rc->backoff_min = opts->backoff_min_ms > 0 ? opts->backoff_min_ms : 100;
     rc->backoff_max = opts->backoff_max_ms > 0 ? opts->backoff_max_ms : 5000;
     if (rc->backoff_max < rc->backoff_min) rc->backoff_max = rc->backoff_min;
@@ -624,6 +720,10 @@ struct rconn *rconn_new(struct ev_loop *loop, const struct rconn_options *opts,
     ev_timer_init(&rc->timeout, on_timeout, 0.0, 0.0);
     ev_timer_init(&rc->kick, on_kick, 0.0, 0.0);
     rc->retry.data = rc->timeout.data = rc->kick.data = rc;
+    ev_timer_init(&rc->libtimer, on_libtimer, (double)rc->lib_check_ms / 1000.0,
+                  (double)rc->lib_check_ms / 1000.0);
+    rc->libtimer.data = rc;
+    if (rc->lua) ev_timer_start(loop, &rc->libtimer);
     rc_connect(rc);
     return rc;
 }
@@ -633,6 +733,7 @@ static void rc_really_free(struct rconn *rc)
     ev_timer_stop(rc->loop, &rc->retry);
     ev_timer_stop(rc->loop, &rc->timeout);
     ev_timer_stop(rc->loop, &rc->kick);
+    ev_timer_stop(rc->loop, &rc->libtimer);
     if (rc->ctx) {
         redisAsyncContext *ac = rc->ctx;
         redisAsyncFree(ac); /* pending callbacks get NULL; on_disconnect sees closing */

@@ -1,9 +1,13 @@
 /* rconn: a Redis connection that stays up, on the libev loop (hiredis async).
  *
  * Connects from a URL redis://[user:pass@]host:port[/db], authenticates with the ACL user
- * (AUTH user pass), selects the db, loads the Lua function library if the server holds an older
- * version (FUNCTION LOAD REPLACE; idempotent: the library's version is read first with
- * FCALL_RO bfq_version), then reports "up". When the connection drops it reconnects with capped
+ * (AUTH user pass), selects the db, checks that the Lua function library Redis holds is exactly
+ * the one this binary embeds (SHA-256 of its code, core/libcheck.h; rconn never loads it: only
+ * the admin user does, with `bfq redis-setup`), then reports "up". When the library is missing
+ * or differs, the connection never comes up: it logs, appends one alert to the alert stream per
+ * streak, drops and retries with the backoff below, so a role writes nothing until the right
+ * library is there. While up it checks again every library_check_ms and goes down (down
+ * callback) on a mismatch. When the connection drops it reconnects with capped
  * exponential backoff and jitter (100 ms doubling to 5 s by default). Commands issued while
  * down fail at once (rconn_command returns -1 and never calls back); a command in flight when
  * the connection drops gets a NULL reply. So callers never queue unbounded work; they learn
@@ -41,7 +45,7 @@ int rconn_parse_url(const char *url, struct rconn_url *out, char *err, size_t er
  * by hiredis after the callback returns. */
 typedef void rconn_reply_fn(struct rconn *rc, struct redisReply *reply, void *privdata);
 
-/* up: the connection is ready (after AUTH, SELECT, function load, and re-subscribe).
+/* up: the connection is ready (after AUTH, SELECT, the library check, and re-subscribe).
  * down: the connection was lost; errstr says why. Either may be NULL. */
 struct rconn_callbacks {
     void (*up)(struct rconn *rc, void *privdata);
@@ -52,7 +56,9 @@ struct rconn_callbacks {
 struct rconn_options {
     const char *url;            /* copied */
     const char *name;           /* CLIENT SETNAME, e.g. "kline:host-123"; may be NULL */
-    const char *lua_library;    /* function library source to ensure, or NULL */
+    const char *lua_library;    /* function library source Redis must hold, or NULL: no check */
+    const char *alert_key;      /* stream for the library alert ("bfq:alerts"), or NULL: none */
+    int64_t library_check_ms;   /* 0 means 5000: how often an up connection checks again */
     int64_t backoff_min_ms;     /* 0 means 100 */
     int64_t backoff_max_ms;     /* 0 means 5000 */
     int64_t connect_timeout_ms; /* 0 means 2000 */

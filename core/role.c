@@ -67,22 +67,32 @@ static int role_read_log(struct role *r)
     return 0;
 }
 
-/* One file serves every role, so a role accepts the sections of all of them; within the
- * shared sections every key is checked, so a typo such as [exchange] rest_ulr is reported at
- * start instead of silently falling back to a default. */
+/* One file serves every role. The shared sections, which core reads, are checked against
+ * this list; a command's own section against what the command declares (its options and
+ * cli_command.keys, core/cli.h); a section no registered command owns is a typo too. So
+ * [exchange] rest_ulr or [kline] ratee is reported at start instead of silently falling back
+ * to a default, and a new role needs no edit here. */
 static const char *const role_known_keys[] = {
     "exchange.rest_url", "exchange.ws_url", "exchange.timeout", "exchange.weight_limit",
     "exchange.weight_budget_percent", "exchange.ca_file", "redis.url", "redis.prefix", "log.level",
-    "account.*.api_key", "account.*.api_secret", "account.*.balance",
-    "sim.*", "symbols.*", "kline.*", "tick.*", "volume.*", "account.*", "positionrisk.*",
-    "userstream.*", "watchdog.*", "status.*", "trader.*", "gateway.*", "stoploss.*",
-    "sweeper.*", "lossguard.*", "recorder.*", NULL,
+    "redis.library_check", "account.*.api_key", "account.*.api_secret", "account.*.balance", NULL,
 };
+
+static int role_key_known(const char *section, const char *key, void *privdata)
+{
+    const struct role *r = privdata;
+    if (config_key_matches(role_known_keys, section, key)) return 1;
+    const struct cli_command *owner = cli_section_owner(r->opts.cmd, section);
+    if (owner) return cli_declares(owner, section, key);
+    /* without the command table (a test building a role by hand) another section is not ours
+     * to judge */
+    return !cli_registered();
+}
 
 static void role_report_unknown_keys(struct role *r)
 {
     char keys[512];
-    int n = config_unknown_keys(r->cfg, role_known_keys, keys, sizeof keys);
+    int n = config_unknown_keys_by(r->cfg, role_key_known, r, keys, sizeof keys);
     if (n > 0) log_warn("unknown config keys, ignored", "count=%d keys=\"%s\"", n, keys);
 }
 
@@ -186,11 +196,15 @@ static void role_fill(json_t *obj, void *privdata)
 static int role_start_redis(struct role *r)
 {
     const char *url = NULL;
-    char name[ROLE_NAME_MAX + ROLE_ID_MAX + 2], err[RCONN_ERR_MAX];
-    if (config_required(r->cfg, "redis", "url", &url) < 0)
+    char name[ROLE_NAME_MAX + ROLE_ID_MAX + 2], err[RCONN_ERR_MAX], alerts[ROLE_PREFIX_MAX + 8];
+    int64_t check_ms = 0;
+    if (config_required(r->cfg, "redis", "url", &url) < 0 ||
+        config_duration_ms(r->cfg, "redis", "library_check", 5000, 100, 3600000, &check_ms) < 0)
         return role_fail(r, "%s", config_errstr(r->cfg));
     snprintf(name, sizeof(name), "%s:%s", r->name, r->instance);
-    struct rconn_options ro = {.url = url, .name = name, .lua_library = r->opts.lua_library};
+    if (role_key(r, alerts, sizeof alerts, "alerts") < 0) return role_fail(r, "alerts key too long");
+    struct rconn_options ro = {.url = url, .name = name, .lua_library = r->opts.lua_library,
+                               .alert_key = alerts, .library_check_ms = check_ms};
     struct rconn_callbacks cb = {.up = role_on_up, .down = role_on_down, .privdata = r};
     err[0] = '\0';
     r->rc = rconn_new(r->loop, &ro, &cb, err, sizeof(err));
@@ -396,6 +410,7 @@ int role_main(const struct role_entry *e, struct role *r, void *state, int argc,
     enum cli_result cr = cli_parse(e->cmd, argc, argv, &cfg);
     if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
     ro.privdata = state;
+    ro.cmd = e->cmd;
     if (e->config && e->config(state, cfg, err, sizeof err) < 0) {
         const char *why = err[0] ? err : config_errstr(cfg);
         fprintf(stderr, "bfq %s: %s\n", name, why[0] ? why : "bad configuration");

@@ -1,8 +1,10 @@
 /* role: the runtime every long-running bfq role shares, so that no role repeats it.
  *
  * role_init reads the common configuration and builds, on one libev loop: the command Redis
- * connection (rconn, with the Lua function library the caller passes: core does not depend on
- * reconciler/, so collectors pass `bfq_lua_library`), the heartbeat bfq:hb:<role>:<instance>,
+ * connection (rconn, checking that Redis holds the Lua function library the caller passes, by
+ * SHA-256 of its code: core does not depend on reconciler/, so collectors pass
+ * `bfq_lua_library`; until it does the connection never comes up, so the role writes nothing,
+ * and an alert goes to <prefix>alerts), the heartbeat bfq:hb:<role>:<instance>,
  * one http_client, one binance_client for [exchange] rest_url bound to --source-ip (with the
  * account's key and secret when the role asks for them), the per-IP weight budget attached to
  * that client, and SIGINT/SIGTERM watchers that stop the loop (SIGPIPE is ignored for every
@@ -10,13 +12,18 @@
  * every collector shows in its heartbeat (requests, weight, errors by kind, last success).
  *
  * Configuration read here (all overridable by environment and options, see core/config.h):
- *   [log] level (info)            [redis] url (required), prefix ("bfq:")
+ *   [log] level (info)            [redis] url (required), prefix ("bfq:"),
+ *                                 library_check (5s: how often the library is checked again)
  *   [exchange] rest_url (http://127.0.0.1:8080), timeout (5s), weight_limit (2400; when not
  *              set, <prefix>exchange requestWeight1m from `bfq symbols` is used once Redis is
  *              up), weight_budget_percent (90), ca_file (none: the system's CAs; a PEM file
  *              of the CAs that verify https/wss servers, for REST and the WebSocket client)
  *   [<section>] instance (host-pid), source_ip (none), account ("main")
  *   [account.<NAME>] api_key, api_secret (only when needs_account)
+ * Keys of a file that nobody declares are logged once at start ("unknown config keys"): the
+ * shared sections above are declared here, a command's own section by its struct cli_command
+ * (options and keys, core/cli.h), and every command of the binary is registered by cli/main.c,
+ * so a section no command owns is reported too.
  *
  * Life cycle, single-threaded:
  *   role_init -> (caller sets up its own watchers) -> role_run (returns after SIGINT/SIGTERM
@@ -83,6 +90,7 @@ typedef void role_fill_fn(struct role *r, json_t *obj, void *privdata);
 
 struct role_options {
     const char *section;     /* config section of the command ("kline"); NULL = the role name */
+    const struct cli_command *cmd; /* declares the section's keys; role_main sets it */
     const char *lua_library; /* Redis function library source (bfq_lua_library), or NULL */
     int needs_account;       /* build the binance client with [account.NAME] key and secret */
     int no_exchange;         /* the role never talks to the exchange (no http/binance/weight) */

@@ -24,6 +24,8 @@ Functions (ARGV after the keys):
   bfq_version                                                   -> BFQ_VERSION (no-writes)
   bfq_merge  state, ts | channel, msgkey, mode, {field, json, t, uid, pubjson}*  -> changed
   bfq_put    record    | channel, message, t, uid, {field, value}*               -> 1 | 0
+             (a record with a field "last", a non-negative integer, is also refused when the
+             stored record's "last" is greater: a kline window's last bar never goes back)
   bfq_next   cursor, list                                       -> {symbol, index} | nil
   bfq_universe list, version | channel, symbol*                 -> {version, changed}
   bfq_weight_take minute, stop | w, budget, now_ms             -> {granted, used, wait_ms}
@@ -33,7 +35,7 @@ Functions (ARGV after the keys):
   bfq_prune  state, ts | before, cursor, count                  -> {next_cursor, pruned}
 ]]
 
-local BFQ_VERSION = 5
+local BFQ_VERSION = 6
 
 local CHUNK = 1000         -- values per HSET/HMGET/RPUSH call (unpack() allows ~8000)
 local CURSOR_WRAP = 1e12   -- bfq_next folds its cursor back below this
@@ -424,7 +426,7 @@ local function merge_mode(state, tskey, channel, msgkey, args, n)
                 order[norder] = f
             end
             if counts then
-                changed = changed + 1
+                if not pub[f] then changed = changed + 1 end -- a field counts once a batch
                 pub[f] = true
                 if not maxt or cmp(c.t, maxt) > 0 then maxt = c.t end
             end
@@ -547,7 +549,7 @@ local function bfq_merge(keys, args)
         end
         final[f] = value
         if counts then
-            changed = changed + 1
+            if not pub[f] then changed = changed + 1 end -- a field counts once a batch
             pub[f] = pubval
             local t = wint[w]
             if not maxt or cmp(t, maxt) > 0 then maxt = t end
@@ -595,17 +597,25 @@ local function bfq_put(keys, args)
     end
     local channel, message = args[1], args[2]
     local t, uid = num(args[3], 't'), num(args[4], 'uid')
-    local old = redis.call('HMGET', key, 't', 'uid')
+    local pairs_, last = { 't', t, 'uid', uid }, nil
+    for i = 5, #args, 2 do
+        local f = args[i]
+        if f == 'last' then last = num(args[i + 1], 'last') end
+        if f ~= 't' and f ~= 'uid' then
+            pairs_[#pairs_ + 1] = f
+            pairs_[#pairs_ + 1] = args[i + 1]
+        end
+    end
+    local old = redis.call('HMGET', key, 't', 'uid', 'last')
     -- an unreadable stored stamp is written over (as in bfq_merge), never an error forever
     local st, suid
     if old[1] then st, suid = split_ts(old[1] .. ':' .. (old[2] or '0')) end
     if st and not newer(t, uid, st, suid) then return 0 end
-    local pairs_ = { 't', t, 'uid', uid }
-    for i = 5, #args, 2 do
-        if args[i] ~= 't' and args[i] ~= 'uid' then
-            pairs_[#pairs_ + 1] = args[i]
-            pairs_[#pairs_ + 1] = args[i + 1]
-        end
+    -- "last" (a kline window's last open time) never goes back, whatever the record's t
+    local sl = old[3] -- an unreadable stored "last" is written over too
+    if last and sl and #sl > 0 and #sl <= 20 and not sl:find('%D') and
+        cmp(last, num(sl, 'last')) < 0 then
+        return 0
     end
     redis.call('DEL', key)
     chunked('HSET', key, pairs_)

@@ -317,6 +317,9 @@ static const struct cli_option watchdog_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* [watchdog] keys no option sets (core/role reports any other key of the section). */
+static const char *const watchdog_keys[] = {"tolerance", NULL};
+
 const struct cli_command watchdog_cli = {
     .name = "watchdog",
     .summary = "flags silent, stale and disagreeing account sources",
@@ -325,6 +328,7 @@ const struct cli_command watchdog_cli = {
              "every, silent_after, stale_after, disagree_after, tolerance, sources, account.\n",
     .options = watchdog_options,
     .role_options = 1,
+    .keys = watchdog_keys,
 };
 
 static int wd_start(struct role *r, void *state, char *err, size_t cap)

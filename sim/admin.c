@@ -86,6 +86,24 @@ static void price(struct sim_ctx *c, const struct sim_params *p, int64_t now, st
     sbuf_addc(&r->body, '}');
 }
 
+/* The code fault's own parameters: code (mandatory), status, msg. */
+static int fault_code_params(const struct sim_params *p, struct fault_spec *sp, struct sim_response *r)
+{
+    int64_t v = 0;
+    if (get_int(p, "code", &v) || v >= 0 || v < -100000) {
+        bad(r, "Kind 'code' needs parameter 'code', a negative Binance error code.");
+        return -1;
+    }
+    sp->code = (int)v;
+    if (sim_param(p, "status") && (get_int(p, "status", &v) || v < 100 || v > 599)) {
+        bad(r, "Parameter 'status' must be an HTTP status.");
+        return -1;
+    }
+    if (sim_param(p, "status")) sp->status = (int)v;
+    sp->msg = sim_param(p, "msg");
+    return 0;
+}
+
 static void fault(struct sim_ctx *c, const char *method, const struct sim_params *p, int64_t now,
                   struct sim_response *r)
 {
@@ -96,16 +114,28 @@ static void fault(struct sim_ctx *c, const char *method, const struct sim_params
     const char *path = sim_param(p, "path"), *kind = sim_param(p, "kind");
     enum fault_kind k;
     struct dec rate = dec_from_int(1), rate6;
+    struct fault_spec sp;
     int64_t ms = 0;
+    memset(&sp, 0, sizeof sp);
     if (!path || !*path) { bad(r, "Mandatory parameter 'path' was not sent."); return; }
     if (!kind || faults_kind_parse(kind, &k)) { bad(r, "Parameter 'kind' is not a fault kind."); return; }
     if (sim_param(p, "rate") && get_dec(p, "rate", &rate)) { bad(r, "Parameter 'rate' is malformed."); return; }
     if (sim_param(p, "ms") && get_int(p, "ms", &ms)) { bad(r, "Parameter 'ms' is malformed."); return; }
+    if (sim_param(p, "count") && (get_int(p, "count", &sp.count) || sp.count < 0))
+        { bad(r, "Parameter 'count' is malformed."); return; }
+    if (sim_param(p, "for_ms") && (get_int(p, "for_ms", &sp.for_ms) || sp.for_ms < 0))
+        { bad(r, "Parameter 'for_ms' is malformed."); return; }
     if (dec_sign(rate) < 0 || dec_cmp(rate, dec_from_int(1)) > 0 ||
         dec_rescale(rate, 6, &rate6) != DEC_OK)
         { bad(r, "Parameter 'rate' must lie in [0, 1] with at most 6 decimals."); return; }
+    if (k == FAULT_CODE && fault_code_params(p, &sp, r)) return;
     if ((k == FAULT_LATENCY || k == FAULT_429 || k == FAULT_418) && ms <= 0) ms = 1000;
-    if (faults_add(c->faults, path, k, (int)rate6.units, ms, now)) { bad(r, "Too many faults."); return; }
+    if (k == FAULT_ALGO_LAG && ms <= 0) ms = 3000;
+    sp.path = path;
+    sp.kind = k;
+    sp.rate_ppm = (int)rate6.units;
+    sp.ms = ms;
+    if (faults_add(c->faults, &sp, now)) { bad(r, "Too many faults."); return; }
     ok(r);
 }
 
@@ -117,6 +147,21 @@ static void event(struct sim_ctx *c, const struct sim_params *p, int64_t now, st
     struct sim_reply rep = {0, NULL, 0};
     int st = sim_engine_admin_event(c->engine, acct, kind, p, now, &rep);
     r->status = st ? st : (rep.status ? rep.status : 200);
+    char *txt = rep.body ? json_dumps(rep.body, JSON_COMPACT) : NULL;
+    sbuf_adds(&r->body, txt ? txt : "{}");
+    free(txt);
+    if (rep.body) json_decref(rep.body);
+}
+
+/* POST /_sim/income?account=A&type=T&amount=X[&symbol=S]: an income row of any type. */
+static void income(struct sim_ctx *c, const struct sim_params *p, int64_t now, struct sim_response *r)
+{
+    const char *acct = sim_param(p, "account");
+    if (!acct || !*acct) { bad(r, "Mandatory parameter 'account'."); return; }
+    if (!c->engine) { sim_error(r, 503, -1000, "No engine."); return; }
+    struct sim_reply rep = {0, NULL, 0};
+    int st = sim_engine_admin_event(c->engine, acct, "income", p, now, &rep);
+    r->status = st ? st : 200;
     char *txt = rep.body ? json_dumps(rep.body, JSON_COMPACT) : NULL;
     sbuf_adds(&r->body, txt ? txt : "{}");
     free(txt);
@@ -144,6 +189,7 @@ static void route(struct sim_ctx *c, const struct sim_request *q, const struct s
         return;
     }
     if (post && !strcmp(path, "/event")) { event(c, p, now, r); return; }
+    if (post && !strcmp(path, "/income")) { income(c, p, now, r); return; }
     if (post && !strcmp(path, "/clock")) {
         if (get_int(p, "offset_ms", &v)) { bad(r, "Mandatory parameter 'offset_ms'."); return; }
         c->clock_offset_ms = v;

@@ -2,14 +2,16 @@
  *
  *   GET    /_sim/state                      symbols, accounts, listen keys, connections, faults
  *   POST   /_sim/price?symbol=S&pct=P|price=X   move a price now; the walk goes on from there
- *   POST   /_sim/fault?path=P&kind=K&rate=R[&ms=M]   inject a fault (see faults.h)
+ *   POST   /_sim/fault?path=P&kind=K&rate=R[&ms=M][&count=N][&for_ms=D]   inject a fault
+ *          (faults.h; kind=code also takes code=C[&status=S][&msg=M])
  *   DELETE /_sim/fault                      clear every fault
  *   GET    /_sim/requests?since=MS[&limit=N]   the request log
  *   GET    /_sim/weights                    weight used this minute per client IP
  *   POST   /_sim/ws/drop                    close every user-data WebSocket
  *   POST   /_sim/ws/inject?account=A        the raw body as one text frame to each of A's
  *                                           user-data connections (malformed events for tests)
- *   POST   /_sim/event?account=A&kind=trade|funding|transfer&...   an account event
+ *   POST   /_sim/event?account=A&kind=trade|funding|transfer|income&...   an account event
+ *   POST   /_sim/income?account=A&type=T&amount=X[&symbol=S]   an income row of any type
  *   POST   /_sim/clock?offset_ms=N          set the server clock's offset from wall time */
 #ifndef BFQ_SIM_ADMIN_H
 #define BFQ_SIM_ADMIN_H

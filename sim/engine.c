@@ -12,6 +12,7 @@
 
 #include "core/jsonval.h"
 #include "core/log.h"
+#include "core/timebase.h"
 #include "sim/engine_internal.h"
 
 #define ENG_TRANSFER_MAX 1000000000000LL /* |amount| of one admin transfer, in USDT */
@@ -114,6 +115,7 @@ int sim_engine_add_account(struct sim_engine *e, const char *name, const char *a
     snprintf(a->key, sizeof a->key, "%s", api_key);
     snprintf(a->secret, sizeof a->secret, "%s", api_secret);
     a->wallet = eng_round(usdt, ENG_MONEY_SCALE);
+    if (!dec_is_zero(usdt)) a->wallet_time = timebase_wall_ms(); /* funded now */
     for (int s = 0; s < e->nsym; s++) {
         a->pos[s].leverage = ENG_DEFAULT_LEVERAGE;
         a->pos[s].amt = dec_from_int(0);
@@ -164,7 +166,10 @@ int sim_engine_handle(struct sim_engine *e, struct sim_account *a, const char *m
 
 void sim_engine_tick(struct sim_engine *e, int64_t now_ms)
 {
+    int purge = now_ms - e->last_purge_ms >= 1000 || now_ms < e->last_purge_ms;
+    if (purge) e->last_purge_ms = now_ms;
     for (int i = 0; i < e->nacct; i++) {
+        if (purge) eng_history_purge(e, e->acct[i], now_ms);
         eng_orders_tick(e, e->acct[i], now_ms);
         eng_algo_tick(e, e->acct[i], now_ms);
         eng_liquidate_tick(e, e->acct[i], now_ms);
@@ -249,6 +254,44 @@ static int admin_transfer(struct sim_engine *e, struct sim_account *a,
     return 200;
 }
 
+/* An income row of any Binance incomeType with its wallet change and ACCOUNT_UPDATE
+ * (POST /_sim/income): type, amount, optional symbol. */
+static int admin_income(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
+                        int64_t now_ms, struct sim_reply *out)
+{
+    static const struct { int type; const char *reason; } reasons[] = {
+        {INC_FUNDING_FEE, "FUNDING_FEE"}, {INC_INSURANCE_CLEAR, "INSURANCE_CLEAR"},
+        {INC_OPTIONS_PREMIUM_FEE, "OPTIONS_PREMIUM_FEE"},
+        {INC_OPTIONS_SETTLE_PROFIT, "OPTIONS_SETTLE_PROFIT"}, {INC_AUTO_EXCHANGE, "AUTO_EXCHANGE"},
+        {INC_COIN_SWAP_DEPOSIT, "COIN_SWAP_DEPOSIT"}, {INC_COIN_SWAP_WITHDRAW, "COIN_SWAP_WITHDRAW"},
+    };
+    struct eng_err err;
+    struct dec amount;
+    const char *reason = "ADJUSTMENT";
+    int type = eng_enum(sim_param(p, "type"), eng_income_names, INC_COUNT), sym = -1, r;
+    if (type < 0) return admin_fail(out, (eng_err_missing(&err, "type"), &err));
+    if (type == INC_REALIZED_PNL || type == INC_COMMISSION)
+        return admin_fail(out, (eng_set_err(&err, -1100, "Trades book REALIZED_PNL and "
+                                            "COMMISSION: use kind=trade."), &err));
+    if (sim_param(p, "symbol")) {
+        sym = eng_param_symbol(e, p, 1, &err);
+        if (sym < 0) return admin_fail(out, &err);
+    }
+    r = eng_param_dec(p, "amount", ENG_MONEY_SCALE, &amount, &err);
+    if (r < 0) return admin_fail(out, &err);
+    if (r == 0) return admin_fail(out, (eng_err_missing(&err, "amount"), &err));
+    if (dec_cmp(dec_abs(amount), dec_from_int(ENG_TRANSFER_MAX)) > 0)
+        return admin_fail(out, (eng_err_illegal(&err, "amount"), &err));
+    if (type == INC_TRANSFER) reason = dec_sign(amount) >= 0 ? "DEPOSIT" : "WITHDRAW";
+    for (size_t i = 0; i < sizeof reasons / sizeof *reasons; i++)
+        if (reasons[i].type == type) reason = reasons[i].reason;
+    eng_wallet_event(e, a, type, sym, amount, reason, now_ms);
+    eng_reply_json(out, json_pack("{s:b,s:I,s:o}", "ok", 1, "tranId",
+                                  (json_int_t)a->income.v[a->income.n - 1].tran_id, "wallet",
+                                  eng_jdec(a->wallet, ENG_MONEY_SCALE)));
+    return 200;
+}
+
 int sim_engine_admin_event(struct sim_engine *e, const char *account, const char *kind,
                            const struct sim_params *p, int64_t now_ms, struct sim_reply *out)
 {
@@ -265,8 +308,9 @@ int sim_engine_admin_event(struct sim_engine *e, const char *account, const char
     if (kind && !strcmp(kind, "trade")) out->status = admin_trade(e, a, p, now_ms, out);
     else if (kind && !strcmp(kind, "funding")) out->status = admin_funding(e, a, p, now_ms, out);
     else if (kind && !strcmp(kind, "transfer")) out->status = admin_transfer(e, a, p, now_ms, out);
+    else if (kind && !strcmp(kind, "income")) out->status = admin_income(e, a, p, now_ms, out);
     else {
-        eng_set_err(&err, -1100, "kind must be trade, funding or transfer.");
+        eng_set_err(&err, -1100, "kind must be trade, funding, transfer or income.");
         eng_reply_err(out, &err);
     }
     return out->status;
@@ -296,4 +340,9 @@ json_t *sim_engine_state(struct sim_engine *e, int64_t now_ms)
                            (json_int_t)a->income.n));
     }
     return json_pack("{s:o}", "accounts", arr);
+}
+
+void sim_engine_algo_lag(struct sim_engine *e, int64_t ms)
+{
+    e->algo_lag_ms = ms > 0 ? ms : 0;
 }

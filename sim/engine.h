@@ -57,7 +57,8 @@ struct sim_reply {
  * simulator's clock. Covers: account v2/v3, positionRisk v2/v3, balance v2/v3, openOrders,
  * openOrder, order GET/POST/DELETE, batchOrders POST/DELETE, allOpenOrders DELETE, allOrders,
  * userTrades, income, commissionRate, leverage, algoOrder POST/DELETE/GET, openAlgoOrders,
- * allAlgoOrders, algoOpenOrders DELETE. */
+ * allAlgoOrders, algoOpenOrders DELETE, positionSide/dual GET/POST, multiAssetsMargin GET/POST,
+ * marginType POST, leverageBracket, symbolConfig, accountConfig. */
 int sim_engine_handle(struct sim_engine *e, struct sim_account *a, const char *method,
                       const char *path, const struct sim_params *p, int64_t now_ms,
                       struct sim_reply *out);
@@ -66,10 +67,14 @@ int sim_engine_handle(struct sim_engine *e, struct sim_account *a, const char *m
  * charges funding at each funding time. Call every ~50-100 ms. */
 void sim_engine_tick(struct sim_engine *e, int64_t now_ms);
 
-/* Admin: an account event made outside bfq (kind "trade", "funding", "transfer") with its
- * parameters (symbol, side, qty, amount ...). Returns an HTTP status and fills reply. */
+/* Admin: an account event made outside bfq (kind "trade", "funding", "transfer", "income")
+ * with its parameters (symbol, side, qty, amount; income: type, amount[, symbol]). Returns an HTTP status and fills reply. */
 int sim_engine_admin_event(struct sim_engine *e, const char *account, const char *kind,
                            const struct sim_params *p, int64_t now_ms, struct sim_reply *out);
+
+/* Fault algo_lag: the algo order placed by the next call (only) is hidden from GET/DELETE
+ * algoOrder (-2013/-2011) and openAlgoOrders for ms after its placement. 0 clears it. */
+void sim_engine_algo_lag(struct sim_engine *e, int64_t ms);
 
 /* Summary for GET /_sim/state: accounts with balances, positions and open order counts. */
 json_t *sim_engine_state(struct sim_engine *e, int64_t now_ms);

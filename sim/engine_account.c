@@ -8,8 +8,17 @@
  * (eng_liquidate_tick in engine_orders.c).
  *
  * Answers GET /fapi/v2|v3/account, /fapi/v2|v3/positionRisk, /fapi/v2|v3/balance,
- * POST /fapi/v1/leverage and GET /fapi/v1/commissionRate with Binance's key sets. */
+ * POST /fapi/v1/leverage and GET /fapi/v1/commissionRate with Binance's key sets, and the
+ * account-mode endpoints: GET/POST /fapi/v1/positionSide/dual and /fapi/v1/multiAssetsMargin,
+ * POST /fapi/v1/marginType, GET /fapi/v1/leverageBracket (sim/brackets.c), symbolConfig and
+ * accountConfig. Leverage is capped by the symbol's first bracket (-4028 above it) and
+ * maxNotional(Value) is the bracket cap for the leverage. Only one-way, single-asset, cross
+ * margin is simulated: asking for the mode
+ * already in force answers Binance's "no need to change" code (-4059, -4171, -4046); asking
+ * for another answers -4067/-4068 when orders/positions exist (Binance's rule) and otherwise
+ * 400 -1000 "... is not simulated.". An asset's updateTime is the time of its last change. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "sim/brackets.h"
@@ -22,6 +31,12 @@ static const char *const extra_assets[] = {"BNB", "USDC"}; /* listed with zero b
 struct eng_totals {
     struct dec upnl, pos_im, ord_im, maint, avail;
 };
+
+int eng_reduces(const struct sim_account *a, int sym, int side)
+{
+    struct dec amt = a->pos[sym].amt;
+    return (side == ENG_SELL && dec_sign(amt) > 0) || (side == ENG_BUY && dec_sign(amt) < 0);
+}
 
 struct dec eng_mark(struct sim_engine *e, int sym, int64_t now_ms)
 {
@@ -199,22 +214,30 @@ void eng_wallet_event(struct sim_engine *e, struct sim_account *a, int income_ty
     a->wallet = eng_add(a->wallet, eng_round(amount, MS));
     a->wallet_time = now_ms;
     eng_add_income(a, income_type, sym, eng_round(amount, MS), now_ms, 0);
-    eng_emit_account(e, a, reason, -1, income_type == INC_TRANSFER ? amount : dec_from_int(0),
+    /* bc: "balance change except PnL and commission"; funding is reported without it */
+    eng_emit_account(e, a, reason, -1, income_type == INC_FUNDING_FEE ? dec_from_int(0) : amount,
                      now_ms);
 }
 
 /* ---- answers ---- */
 
-/* The largest notional the brackets allow at leverage lev (valid until the next call). */
-static const char *max_notional(struct sim_engine *e, int sym, int lev)
+/* The largest position notional leverage lev allows on sym: the cap of the last bracket
+ * whose initialLeverage is at least lev (sim/brackets.c), as a JSON string. */
+static json_t *max_notional(struct sim_engine *e, int sym, int lev)
 {
-    static char buf[DEC_STR_MAX];
     int n;
     const struct sim_bracket *b = sim_brackets(sim_market_symbol(e->m, sym), &n);
     struct dec cap = b[0].notional_cap;
-    for (int i = 0; i < n && b[i].max_leverage >= lev; i++) cap = b[i].notional_cap;
-    if (dec_format(cap, buf, sizeof buf) < 0) snprintf(buf, sizeof buf, "0");
-    return buf;
+    for (int i = 0; i < n; i++)
+        if (b[i].max_leverage >= lev) cap = b[i].notional_cap;
+    return eng_jdec_trim(cap);
+}
+
+/* The highest leverage sym allows (its first bracket's). */
+static int max_leverage(struct sim_engine *e, int sym)
+{
+    int n;
+    return sim_brackets(sim_market_symbol(e->m, sym), &n)[0].max_leverage;
 }
 
 static json_t *jz(void)
@@ -240,7 +263,7 @@ static json_t *account_position_v2(struct sim_engine *e, const struct sim_accoun
     char lev[16];
     snprintf(lev, sizeof lev, "%d", a->pos[s].leverage);
     return json_pack(
-        "{s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:b,s:o,s:s,s:o,s:o,s:s,s:o,s:I}", "symbol", sy->name,
+        "{s:s,s:o,s:o,s:o,s:o,s:o,s:s,s:b,s:o,s:o,s:o,s:o,s:s,s:o,s:I}", "symbol", sy->name,
         "initialMargin", eng_jdec(eng_add(im, oim), MS), "maintMargin",
         eng_jdec(pos_maint(e, a, s, now_ms), MS), "unrealizedProfit",
         eng_jdec(eng_upnl(e, a, s, now_ms), MS), "positionInitialMargin", eng_jdec(im, MS),
@@ -362,7 +385,7 @@ static json_t *position_risk(struct sim_engine *e, const struct sim_account *a, 
         char lev[16];
         snprintf(lev, sizeof lev, "%d", p->leverage);
         json_object_set_new(o, "leverage", json_string(lev));
-        json_object_set_new(o, "maxNotionalValue", json_string(max_notional(e, s, p->leverage)));
+        json_object_set_new(o, "maxNotionalValue", max_notional(e, s, p->leverage));
         json_object_set_new(o, "marginType", json_string("cross"));
         json_object_set_new(o, "isAutoAddMargin", json_string("false"));
     } else {
@@ -435,8 +458,7 @@ static int leverage_answer(struct sim_engine *e, struct sim_account *a,
         eng_err_missing(&err, "leverage");
         goto fail;
     }
-    int nb;
-    if (lev < 1 || lev > sim_brackets(sim_market_symbol(e->m, sym), &nb)[0].max_leverage) {
+    if (lev < 1 || lev > max_leverage(e, sym)) {
         eng_set_err(&err, -4028, "Leverage %lld is not valid", (long long)lev);
         goto fail;
     }
@@ -444,7 +466,7 @@ static int leverage_answer(struct sim_engine *e, struct sim_account *a,
         a->pos[sym].leverage = (int)lev;
         eng_emit_leverage(e, a, sym, now_ms);
     }
-    eng_reply_json(out, json_pack("{s:I,s:s,s:s}", "leverage", (json_int_t)lev,
+    eng_reply_json(out, json_pack("{s:I,s:o,s:s}", "leverage", (json_int_t)lev,
                                   "maxNotionalValue", max_notional(e, sym, (int)lev), "symbol",
                                   sim_market_symbol(e->m, sym)->name));
     return 1;
@@ -468,6 +490,162 @@ static int commission_answer(struct sim_engine *e, const struct sim_params *p,
     return 1;
 }
 
+/* ---- account modes and brackets ---- */
+
+static int any_position(struct sim_engine *e, const struct sim_account *a)
+{
+    for (int s = 0; s < e->nsym; s++)
+        if (!dec_is_zero(a->pos[s].amt)) return 1;
+    return 0;
+}
+
+/* POST of a mode switch: false is the only simulated value. A position-side switch is
+ * refused while orders or positions exist, as Binance does. */
+static int mode_switch(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
+                       const char *param, int same_code, const char *same_msg, const char *what,
+                       struct sim_reply *out)
+{
+    struct eng_err err;
+    int want = 0, r = eng_param_bool(p, param, &want, &err);
+    int side = !strcmp(param, "dualSidePosition");
+    if (r == 0) eng_err_missing(&err, param);
+    else if (r > 0 && !want) eng_set_err(&err, same_code, "%s", same_msg);
+    else if (r > 0 && side && eng_open_orders(a, -1) + eng_open_algos(a, -1) > 0)
+        eng_set_err(&err, -4067, "Position side cannot be changed if there exists open orders.");
+    else if (r > 0 && side && any_position(e, a))
+        eng_set_err(&err, -4068, "Position side cannot be changed if there exists position.");
+    else if (r > 0)
+        eng_set_err(&err, -1000, "%s is not simulated.", what);
+    eng_reply_err(out, &err);
+    return 1;
+}
+
+static int margin_type(struct sim_engine *e, const struct sim_params *p, struct sim_reply *out)
+{
+    struct eng_err err;
+    const char *mt = sim_param(p, "marginType");
+    int sym = eng_param_symbol(e, p, 1, &err);
+    if (sym >= 0 && (!mt || !*mt)) eng_err_missing(&err, "marginType");
+    else if (sym >= 0 && !strcmp(mt, "CROSSED"))
+        eng_set_err(&err, -4046, "No need to change margin type.");
+    else if (sym >= 0 && !strcmp(mt, "ISOLATED"))
+        eng_set_err(&err, -1000, "Isolated margin is not simulated.");
+    else if (sym >= 0)
+        eng_set_err(&err, -1100,
+                    "Illegal characters found in parameter 'marginType'; legal range is "
+                    "'ISOLATED, CROSSED'.");
+    eng_reply_err(out, &err);
+    return 1;
+}
+
+/* d as a JSON number (Binance serves ratios and cum as numbers). The router dumps reals with
+ * 15 significant digits, so the bracket figures (at most 13 digits) go out exactly. */
+static json_t *jnum(struct dec d)
+{
+    char buf[DEC_STR_MAX];
+    if (dec_format_trim(d, buf, sizeof buf) < 0) return json_integer(0);
+    return d.scale > 0 ? json_real(strtod(buf, NULL)) : json_integer(d.units);
+}
+
+/* The brackets of sym in /fapi/v1/leverageBracket's shape; caps and floors are whole USDT. */
+static json_t *bracket_json(const struct sim_symbol *sym)
+{
+    int n;
+    const struct sim_bracket *b = sim_brackets(sym, &n);
+    json_t *arr = json_array();
+    for (int i = 0; i < n; i++)
+        json_array_append_new(
+            arr, json_pack("{s:i,s:i,s:o,s:o,s:o,s:o}", "bracket", b[i].bracket,
+                           "initialLeverage", b[i].max_leverage, "notionalCap",
+                           jnum(b[i].notional_cap), "notionalFloor", jnum(b[i].notional_floor),
+                           "maintMarginRatio", jnum(b[i].mmr), "cum", jnum(b[i].cum)));
+    return json_pack("{s:s,s:o}", "symbol", sym->name, "brackets", arr);
+}
+
+/* GET /fapi/v1/leverageBracket: every tradable symbol's brackets, or the object of one. */
+static int leverage_bracket(struct sim_engine *e, const struct sim_params *p,
+                            struct sim_reply *out)
+{
+    struct eng_err err;
+    int sym = eng_param_symbol(e, p, 0, &err);
+    json_t *arr;
+    if (sym == -1) {
+        eng_reply_err(out, &err);
+        return 1;
+    }
+    if (sym >= 0) {
+        eng_reply_json(out, bracket_json(sim_market_symbol(e->m, sym)));
+        return 1;
+    }
+    arr = json_array();
+    for (int s = 0; s < e->nsym; s++) {
+        const struct sim_symbol *sy = sim_market_symbol(e->m, s);
+        if (eng_symbol_tradable(sy)) json_array_append_new(arr, bracket_json(sy));
+    }
+    eng_reply_json(out, arr);
+    return 1;
+}
+
+static int symbol_config(struct sim_engine *e, const struct sim_account *a,
+                         const struct sim_params *p, struct sim_reply *out)
+{
+    struct eng_err err;
+    int sym = eng_param_symbol(e, p, 0, &err);
+    json_t *arr;
+    if (sym == -1) {
+        eng_reply_err(out, &err);
+        return 1;
+    }
+    arr = json_array();
+    for (int s = 0; s < e->nsym; s++) {
+        const struct sim_symbol *sy = sim_market_symbol(e->m, s);
+        if ((sym >= 0 && s != sym) || (sym < 0 && !eng_symbol_tradable(sy))) continue;
+        json_array_append_new(
+            arr, json_pack("{s:s,s:s,s:s,s:i,s:o}", "symbol", sy->name, "marginType", "CROSSED",
+                           "isAutoAddMargin", "false", "leverage", a->pos[s].leverage,
+                           "maxNotionalValue", max_notional(e, s, a->pos[s].leverage)));
+    }
+    eng_reply_json(out, arr);
+    return 1;
+}
+
+static json_t *account_config(void)
+{
+    return json_pack("{s:i,s:b,s:b,s:b,s:b,s:i,s:b,s:i}", "feeTier", 0, "canTrade", 1,
+                     "canDeposit", 1, "canWithdraw", 1, "dualSidePosition", 0, "updateTime", 0,
+                     "multiAssetsMargin", 0, "tradeGroupId", -1);
+}
+
+/* The account-mode endpoints; 0 when path is none of them. */
+static int modes_handle(struct sim_engine *e, struct sim_account *a, int get, int post,
+                        const char *path, const struct sim_params *p, struct sim_reply *out)
+{
+    if (!strcmp(path, "/fapi/v1/positionSide/dual")) {
+        if (get) eng_reply_json(out, json_pack("{s:b}", "dualSidePosition", 0));
+        if (post)
+            return mode_switch(e, a, p, "dualSidePosition", -4059,
+                               "No need to change position side.", "Hedge mode", out);
+        return get;
+    }
+    if (!strcmp(path, "/fapi/v1/multiAssetsMargin")) {
+        if (get) eng_reply_json(out, json_pack("{s:b}", "multiAssetsMargin", 0));
+        if (post)
+            return mode_switch(e, a, p, "multiAssetsMargin", -4171,
+                               "Multi-Assets mode is already in force.", "Multi-Assets mode",
+                               out);
+        return get;
+    }
+    if (post && !strcmp(path, "/fapi/v1/marginType")) return margin_type(e, p, out);
+    if (!get) return 0;
+    if (!strcmp(path, "/fapi/v1/leverageBracket")) return leverage_bracket(e, p, out);
+    if (!strcmp(path, "/fapi/v1/symbolConfig")) return symbol_config(e, a, p, out);
+    if (!strcmp(path, "/fapi/v1/accountConfig")) {
+        eng_reply_json(out, account_config());
+        return 1;
+    }
+    return 0;
+}
+
 int eng_account_handle(struct sim_engine *e, struct sim_account *a, const char *method,
                        const char *path, const struct sim_params *p, int64_t now_ms,
                        struct sim_reply *out)
@@ -486,5 +664,5 @@ int eng_account_handle(struct sim_engine *e, struct sim_account *a, const char *
     if (!strcmp(method, "POST") && !strcmp(path, "/fapi/v1/leverage"))
         return leverage_answer(e, a, p, now_ms, out);
     if (get && !strcmp(path, "/fapi/v1/commissionRate")) return commission_answer(e, p, out);
-    return 0;
+    return modes_handle(e, a, get, !strcmp(method, "POST"), path, p, out);
 }

@@ -6,17 +6,26 @@
  * TAKE_PROFIT* the reverse; TRAILING_STOP_MARKET after activatePrice (or at once) when the
  * price comes back callbackRate % from its best. No margin check before the trigger; at most
  * ENG_MAX_ALGO_OPEN open per account (-4045); -2021 when it would trigger at placement.
- * On trigger: ALGO_UPDATE TRIGGERING, a plain MARKET (or LIMIT for STOP/TAKE_PROFIT) order in
- * the matching engine (its own orderId, "ai"), ALGO_UPDATE TRIGGERED, and FINISHED with the
- * executed price and quantity once that order is final. A reduce-only order with nothing to
- * reduce ends CANCELED with rm "Reduce Only reject" (as the documentation's example).
+ * Validation as Binance documents it: timeInForce GTC, IOC, FOK, GTX or GTD (GTD needs
+ * goodTillDate); a goodTillDate must lie more than 600 s ahead (-5040); closePosition takes
+ * neither quantity nor reduceOnly (-1106) and only the _MARKET types; priceMatch (OPPONENT,
+ * QUEUE and their _5/_10/_20) only on STOP/TAKE_PROFIT and never with price.
+ * On trigger, in the order Binance sends them (tests/fixtures/ws_futures_algo_update_*.json):
+ * ALGO_UPDATE TRIGGERING; ALGO_UPDATE TRIGGERED naming the new matching-engine order ("ai",
+ * fill fields "0"); that order's ORDER_TRADE_UPDATE events (a MARKET, or a LIMIT for
+ * STOP/TAKE_PROFIT at price or at its priceMatch level); ALGO_UPDATE FINISHED with the executed
+ * price and quantity once the order is final. A reduce-only order with nothing to reduce ends
+ * CANCELED with rm "Reduce Only reject" (as the documentation's example) and no order.
+ * Fault algo_lag (sim_engine_algo_lag): a fresh algo order stays invisible to GET/DELETE
+ * algoOrder and the lists for a while, as Binance's algo service has been seen to do.
  * At most ENG_ALGO_HISTORY_MAX algo orders are kept per account; the oldest final ones go. */
 #include <stdio.h>
 #include <string.h>
 
 #include "sim/engine_internal.h"
 
-#define ENG_ALGO_TIF_N 3 /* GTC, IOC, FOK */
+#define ENG_ALGO_GTD_MIN_MS 600000LL      /* goodTillDate at least 600 s ahead */
+#define ENG_ALGO_GTD_MAX_MS 253402300799000LL
 
 int eng_open_algos(const struct sim_account *a, int sym)
 {
@@ -79,9 +88,15 @@ static int parse_kind(const struct sim_params *p, struct eng_algo *g, struct eng
     if (ps && strcmp(ps, "BOTH"))
         return eng_set_err(err, -4061, "Order's position side does not match user's setting.");
     g->tif = ENG_GTC;
-    if (eng_param_enum(p, "timeInForce", eng_tif_names, ENG_ALGO_TIF_N, &g->tif, -1115,
+    if (eng_param_enum(p, "timeInForce", eng_tif_names, ENG_TIF_COUNT, &g->tif, -1115,
                        "Invalid timeInForce.", err) < 0)
         return -1;
+    if (eng_param_enum(p, "priceMatch", eng_price_match_names, PM_COUNT, &g->price_match, -1100,
+                       "Illegal characters found in parameter 'priceMatch'.", err) < 0)
+        return -1;
+    if (g->price_match != PM_NONE && g->type != ENG_STOP && g->type != ENG_TAKE_PROFIT)
+        return eng_set_err(err, -5038,
+                           "Price match only supports LIMIT, STOP AND TAKE_PROFIT type");
     if (eng_param_enum(p, "workingType", eng_working_names, 2, &g->working, -1100,
                        "Illegal characters found in parameter 'workingType'.", err) < 0)
         return -1;
@@ -90,6 +105,8 @@ static int parse_kind(const struct sim_params *p, struct eng_algo *g, struct eng
     if (eng_param_bool(p, "priceProtect", &g->price_protect, err) < 0) return -1;
     if (g->close_position && g->type != ENG_STOP_MARKET && g->type != ENG_TAKE_PROFIT_MARKET)
         return eng_set_err(err, -1106, "Parameter 'closePosition' sent when not required.");
+    if (g->close_position && g->reduce_only)
+        return eng_set_err(err, -1106, "Parameter 'reduceOnly' sent when not required.");
     return 0;
 }
 
@@ -106,7 +123,9 @@ static int parse_numbers(struct sim_engine *e, const struct sim_params *p, struc
     if (!g->close_position && !r) return eng_err_missing(err, "quantity");
     r = eng_param_dec(p, "price", ps, &g->price, err);
     if (r < 0) return -1;
-    if (limit && !r) return eng_err_missing(err, "price");
+    if (r && g->price_match != PM_NONE)
+        return eng_set_err(err, -1106, "Parameter 'price' sent when not required.");
+    if (limit && !r && g->price_match == PM_NONE) return eng_err_missing(err, "price");
     r = eng_param_dec(p, "triggerPrice", ps, &g->trigger_price, err);
     if (r < 0) return -1;
     if (g->type != ENG_TRAILING_STOP_MARKET && !r) return eng_err_missing(err, "triggerPrice");
@@ -118,7 +137,22 @@ static int parse_numbers(struct sim_engine *e, const struct sim_params *p, struc
             return eng_err_missing(err, "callbackRate");
         if (eng_param_dec(p, "activatePrice", ps, &g->activate_price, err) < 0) return -1;
     }
-    return eng_param_int(p, "goodTillDate", &g->good_till_date, err) < 0 ? -1 : 0;
+    r = eng_param_int(p, "goodTillDate", &g->good_till_date, err);
+    if (r < 0) return -1;
+    if (g->tif == ENG_GTD && !r) return eng_err_missing(err, "goodTillDate");
+    return 0;
+}
+
+/* goodTillDate, when sent: more than 600 s ahead and before year 10000 (-5040). */
+static int check_gtd(const struct eng_algo *g, int64_t now_ms, struct eng_err *err)
+{
+    if (g->good_till_date <= 0) return 0;
+    if (g->good_till_date <= now_ms + ENG_ALGO_GTD_MIN_MS ||
+        g->good_till_date >= ENG_ALGO_GTD_MAX_MS)
+        return eng_set_err(err, -5040,
+                           "The goodTillDate timestamp must be greater than the current time "
+                           "plus 600 seconds and smaller than 253402300799000");
+    return 0;
 }
 
 static int check_filters(struct sim_engine *e, const struct eng_algo *g, int64_t now_ms,
@@ -126,7 +160,7 @@ static int check_filters(struct sim_engine *e, const struct eng_algo *g, int64_t
 {
     const struct sim_symbol *s = sim_market_symbol(e->m, g->sym);
     int market = eng_type_is_market(g->type);
-    struct dec ref = market ? g->trigger_price : g->price;
+    struct dec ref = market || g->price_match != PM_NONE ? g->trigger_price : g->price;
     enum dec_check c;
     if (g->type == ENG_TRAILING_STOP_MARKET) ref = sim_market_mark(e->m, g->sym, now_ms);
     if (g->type != ENG_TRAILING_STOP_MARKET &&
@@ -155,7 +189,7 @@ static int parse_algo(struct sim_engine *e, struct sim_account *a, const struct 
     }
     if (!eng_symbol_tradable(sim_market_symbol(e->m, g->sym)))
         return eng_set_err(err, -4140, "Invalid symbol status for opening position.");
-    if (check_filters(e, g, now_ms, err) < 0) return -1;
+    if (check_gtd(g, now_ms, err) < 0 || check_filters(e, g, now_ms, err) < 0) return -1;
     if (eng_open_algos(a, -1) >= ENG_MAX_ALGO_OPEN)
         return eng_set_err(err, -4045, "Reach max stop order limit.");
     if (g->type != ENG_TRAILING_STOP_MARKET && algo_reached(e, g, now_ms))
@@ -204,6 +238,8 @@ static int algo_new(struct sim_engine *e, struct sim_account *a, const struct si
     n->status = ALGO_NEW;
     n->create_time = n->update_time = now_ms;
     n->actual_price = n->actual_qty = dec_from_int(0);
+    if (e->algo_lag_ms > 0) n->visible_ms = now_ms + e->algo_lag_ms;
+    e->algo_lag_ms = 0;
     eng_emit_algo(e, a, n, now_ms);
     out->order_count = 1;
     eng_reply_json(out, eng_algo_json(e, n, 0));
@@ -218,8 +254,27 @@ static void algo_set(struct sim_engine *e, struct sim_account *a, size_t gi, int
     struct eng_algo *g = &a->algos.v[gi];
     g->status = status;
     g->update_time = now_ms;
-    if (why) snprintf(g->reject_reason, sizeof g->reject_reason, "%s", why);
+    if (why) snprintf(g->reject_reason, sizeof g->reject_reason, "%.63s", why);
     eng_emit_algo(e, a, g, now_ms);
+}
+
+/* The LIMIT price of a triggered STOP/TAKE_PROFIT: its price, or its priceMatch level in the
+ * book now (OPPONENT_n: n-th level of the other side, QUEUE_n: of its own side; the book's
+ * levels step one tick). */
+static struct dec child_price(struct sim_engine *e, const struct eng_algo *g, int64_t now_ms)
+{
+    static const int level[PM_COUNT] = {0, 1, 5, 10, 20, 1, 5, 10, 20};
+    const struct sim_symbol *s = sim_market_symbol(e->m, g->sym);
+    struct sim_book b;
+    struct dec px, away;
+    int opp = g->price_match >= PM_OPPONENT && g->price_match <= PM_OPPONENT_20;
+    int up;
+    if (g->price_match == PM_NONE) return g->price;
+    sim_market_book(e->m, g->sym, now_ms, &b);
+    px = (g->side == ENG_BUY) == opp ? b.ask : b.bid;
+    up = (g->side == ENG_BUY) == opp; /* deeper levels: asks go up, bids go down */
+    away = eng_mul(s->filters.tick, dec_from_int(level[g->price_match] - 1), px.scale);
+    return up ? eng_add(px, away) : eng_sub(px, away);
 }
 
 static void algo_fire(struct sim_engine *e, struct sim_account *a, size_t gi, int64_t now_ms)
@@ -238,7 +293,7 @@ static void algo_fire(struct sim_engine *e, struct sim_account *a, size_t gi, in
     o.tif = g->tif;
     o.working = g->working;
     o.qty = g->qty;
-    o.price = g->price;
+    o.price = o.type == ENG_LIMIT ? child_price(e, g, now_ms) : g->price;
     o.reduce_only = g->reduce_only || g->close_position;
     o.price_protect = g->price_protect;
     o.algo_id = g->id;
@@ -247,16 +302,17 @@ static void algo_fire(struct sim_engine *e, struct sim_account *a, size_t gi, in
         algo_set(e, a, gi, ALGO_EXPIRED, NULL, now_ms);
         return;
     }
-    g->order_id = e->next_order_id; /* the id the order is about to get */
-    if (eng_order_submit(e, a, &o, now_ms, &err) < 0) {
-        a->algos.v[gi].order_id = 0;
+    if (o.reduce_only && !eng_reduces(a, o.sym, o.side)) {
         algo_set(e, a, gi, ALGO_CANCELED, "Reduce Only reject", now_ms);
         return;
     }
-    g = &a->algos.v[gi];
-    int done = g->status == ALGO_FINISHED; /* set quietly by eng_algo_order_done */
+    g->order_id = e->next_order_id; /* the id the order is about to get */
     algo_set(e, a, gi, ALGO_TRIGGERED, NULL, now_ms);
-    if (done) algo_set(e, a, gi, ALGO_FINISHED, NULL, now_ms);
+    /* the order's events follow; FINISHED comes from eng_algo_order_done when it is final */
+    if (eng_order_submit(e, a, &o, now_ms, &err) < 0) {
+        a->algos.v[gi].order_id = 0;
+        algo_set(e, a, gi, ALGO_CANCELED, err.msg, now_ms);
+    }
 }
 
 void eng_algo_order_done(struct sim_engine *e, struct sim_account *a, const struct eng_order *o,
@@ -267,10 +323,7 @@ void eng_algo_order_done(struct sim_engine *e, struct sim_account *a, const stru
         if (g->id != o->algo_id) continue;
         g->actual_price = o->avg_price;
         g->actual_qty = o->executed;
-        if (g->status == ALGO_TRIGGERING)
-            g->status = ALGO_FINISHED; /* announced by algo_fire after TRIGGERED */
-        else if (g->status == ALGO_TRIGGERED)
-            algo_set(e, a, i, ALGO_FINISHED, NULL, now_ms);
+        if (g->status == ALGO_TRIGGERED) algo_set(e, a, i, ALGO_FINISHED, NULL, now_ms);
         return;
     }
 }
@@ -291,8 +344,14 @@ void eng_algo_tick(struct sim_engine *e, struct sim_account *a, int64_t now_ms)
 
 /* ---- cancel and queries ---- */
 
-static int algo_lookup(struct sim_account *a, const struct sim_params *p, struct eng_algo **out,
-                       struct eng_err *err)
+/* 1 while an algo_lag fault hides g. */
+static int algo_hidden(const struct eng_algo *g, int64_t now_ms)
+{
+    return g->visible_ms > now_ms;
+}
+
+static int algo_lookup(struct sim_account *a, const struct sim_params *p, int64_t now_ms,
+                       struct eng_algo **out, struct eng_err *err)
 {
     int64_t id = 0;
     const char *cid = sim_param(p, "clientAlgoId");
@@ -307,6 +366,7 @@ static int algo_lookup(struct sim_account *a, const struct sim_params *p, struct
     *out = NULL;
     for (size_t i = a->algos.n; i-- > 0;) {
         struct eng_algo *g = &a->algos.v[i];
+        if (algo_hidden(g, now_ms)) continue;
         if (r ? g->id == id : !strcmp(g->client_id, cid)) {
             if (!*out || g->status == ALGO_NEW) *out = g;
             if (r || g->status == ALGO_NEW) break;
@@ -326,7 +386,7 @@ static int algo_delete(struct sim_engine *e, struct sim_account *a, const struct
 {
     struct eng_algo *g;
     struct eng_err err;
-    int r = algo_lookup(a, p, &g, &err);
+    int r = algo_lookup(a, p, now_ms, &g, &err);
     if (r == 0 || (r > 0 && g->status != ALGO_NEW)) eng_set_err(&err, -2011, "Unknown order sent.");
     if (r <= 0 || g->status != ALGO_NEW) {
         eng_reply_err(out, &err);
@@ -340,11 +400,11 @@ static int algo_delete(struct sim_engine *e, struct sim_account *a, const struct
 }
 
 static int algo_get(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
-                    struct sim_reply *out)
+                    int64_t now_ms, struct sim_reply *out)
 {
     struct eng_algo *g;
     struct eng_err err;
-    int r = algo_lookup(a, p, &g, &err);
+    int r = algo_lookup(a, p, now_ms, &g, &err);
     if (r == 0) eng_set_err(&err, -2013, "Order does not exist.");
     if (r <= 0) {
         eng_reply_err(out, &err);
@@ -354,26 +414,43 @@ static int algo_get(struct sim_engine *e, struct sim_account *a, const struct si
     return 1;
 }
 
+struct algo_ctx {
+    const struct sim_account *a;
+    int sym, open_only;
+    const struct eng_range *r;
+    int64_t now_ms;
+};
+
+static int algo_listed(size_t i, void *arg)
+{
+    const struct algo_ctx *c = arg;
+    const struct eng_algo *g = &c->a->algos.v[i];
+    if ((c->sym >= 0 && g->sym != c->sym) || algo_hidden(g, c->now_ms)) return 0;
+    if (c->open_only) return g->status == ALGO_NEW;
+    return (!c->r->has_from || g->id >= c->r->from) && g->create_time >= c->r->start &&
+           g->create_time <= c->r->end;
+}
+
+/* openAlgoOrders (symbol optional, every open one), or allAlgoOrders with allOrders' rules
+ * (eng_range_parse with algoId). */
 static int algo_list(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
-                     int open_only, struct sim_reply *out)
+                     int open_only, int64_t now_ms, struct sim_reply *out)
 {
     struct eng_err err;
-    int64_t start = 0, end = INT64_MAX, limit = 500;
-    int sym = eng_param_symbol(e, p, !open_only, &err), n = 0;
+    struct eng_range rg = {1, ENG_MAX_ALGO_OPEN, 0, 0, INT64_MAX};
+    struct algo_ctx c = {a, 0, open_only, &rg, now_ms};
+    int n = 0;
     json_t *arr;
-    if (sym == -1 || eng_param_int(p, "startTime", &start, &err) < 0 ||
-        eng_param_int(p, "endTime", &end, &err) < 0 || eng_param_int(p, "limit", &limit, &err) < 0) {
+    c.sym = eng_param_symbol(e, p, !open_only, &err);
+    if (c.sym == -1 || (!open_only && eng_range_parse(p, "algoId", 0, now_ms, &rg, &err) < 0)) {
         eng_reply_err(out, &err);
         return 1;
     }
-    if (limit < 1 || limit > 1000) limit = limit < 1 ? 500 : 1000;
     arr = json_array();
-    for (size_t i = 0; i < a->algos.n && n < limit; i++) {
-        const struct eng_algo *g = &a->algos.v[i];
-        if (sym >= 0 && g->sym != sym) continue;
-        if (open_only ? g->status != ALGO_NEW : g->create_time < start || g->create_time > end)
-            continue;
-        json_array_append_new(arr, eng_algo_json(e, g, 1));
+    for (size_t i = open_only ? 0 : eng_range_first(&rg, a->algos.n, algo_listed, &c);
+         i < a->algos.n && (open_only || n < rg.limit); i++) {
+        if (!algo_listed(i, &c)) continue;
+        json_array_append_new(arr, eng_algo_json(e, &a->algos.v[i], 1));
         n++;
     }
     eng_reply_json(out, arr);
@@ -390,7 +467,8 @@ static int algo_cancel_all(struct sim_engine *e, struct sim_account *a,
         return 1;
     }
     for (size_t i = 0; i < a->algos.n; i++)
-        if (a->algos.v[i].sym == sym && a->algos.v[i].status == ALGO_NEW)
+        if (a->algos.v[i].sym == sym && a->algos.v[i].status == ALGO_NEW &&
+            !algo_hidden(&a->algos.v[i], now_ms))
             algo_cancel(e, a, &a->algos.v[i], now_ms);
     eng_reply_json(out, json_pack("{s:i,s:s}", "code", 200, "msg",
                                   "The operation of cancel all open order is done."));
@@ -405,11 +483,12 @@ int eng_algo_handle(struct sim_engine *e, struct sim_account *a, const char *met
     if (!strcmp(path, "/fapi/v1/algoOrder")) {
         if (!strcmp(method, "POST")) return algo_new(e, a, p, now_ms, out);
         if (del) return algo_delete(e, a, p, now_ms, out);
-        if (get) return algo_get(e, a, p, out);
+        if (get) return algo_get(e, a, p, now_ms, out);
         return 0;
     }
-    if (get && !strcmp(path, "/fapi/v1/openAlgoOrders")) return algo_list(e, a, p, 1, out);
-    if (get && !strcmp(path, "/fapi/v1/allAlgoOrders")) return algo_list(e, a, p, 0, out);
+    if (get && !strcmp(path, "/fapi/v1/openAlgoOrders"))
+        return algo_list(e, a, p, 1, now_ms, out);
+    if (get && !strcmp(path, "/fapi/v1/allAlgoOrders")) return algo_list(e, a, p, 0, now_ms, out);
     if (del && !strcmp(path, "/fapi/v1/algoOpenOrders"))
         return algo_cancel_all(e, a, p, now_ms, out);
     return 0;

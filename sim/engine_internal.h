@@ -34,6 +34,13 @@
 #define ENG_ORDER_ID_BASE 8389765739703625000LL /* > 2^53: clients must parse ids as int64 */
 #define ENG_ALGO_ID_BASE 1000000033225000LL
 #define ENG_TRADE_ID_BASE 4467432000LL
+#define ENG_TRAN_ID_BASE 1254563000000000000LL /* income tranIds: 64-bit, > 2^53 like orderIds */
+/* Retention (sim clock): a CANCELED/EXPIRED order with no fill is gone after 3 days, any
+ * order after 90 days, an income row after 3 months (90 days), a trade after 6 months. */
+#define ENG_KEEP_UNFILLED_MS (3 * ENG_DAY_MS)
+#define ENG_KEEP_ORDER_MS (90 * ENG_DAY_MS)
+#define ENG_KEEP_INCOME_MS (90 * ENG_DAY_MS)
+#define ENG_KEEP_TRADE_MS (180 * ENG_DAY_MS)
 
 enum eng_side { ENG_BUY, ENG_SELL };
 enum eng_type {
@@ -49,7 +56,21 @@ enum eng_algo_status {
     ALGO_EXPIRED
 };
 enum eng_working { ENG_CONTRACT_PRICE, ENG_MARK_PRICE };
-enum eng_income { INC_TRANSFER, INC_REALIZED_PNL, INC_FUNDING_FEE, INC_COMMISSION, INC_COUNT };
+/* Every incomeType Binance lists for GET /fapi/v1/income (the first four are booked by the
+ * engine itself, the rest come from POST /_sim/income). */
+enum eng_income {
+    INC_TRANSFER, INC_REALIZED_PNL, INC_FUNDING_FEE, INC_COMMISSION, INC_WELCOME_BONUS,
+    INC_INSURANCE_CLEAR, INC_REFERRAL_KICKBACK, INC_COMMISSION_REBATE, INC_API_REBATE,
+    INC_CONTEST_REWARD, INC_CROSS_COLLATERAL_TRANSFER, INC_OPTIONS_PREMIUM_FEE,
+    INC_OPTIONS_SETTLE_PROFIT, INC_INTERNAL_TRANSFER, INC_AUTO_EXCHANGE,
+    INC_DELIVERED_SETTELMENT, INC_COIN_SWAP_DEPOSIT, INC_COIN_SWAP_WITHDRAW,
+    INC_POSITION_LIMIT_INCREASE_FEE, INC_STRATEGY_UMFUTURES_TRANSFER, INC_FEE_RETURN,
+    INC_BFUSD_REWARD, INC_COUNT
+};
+enum eng_price_match {
+    PM_NONE, PM_OPPONENT, PM_OPPONENT_5, PM_OPPONENT_10, PM_OPPONENT_20, PM_QUEUE, PM_QUEUE_5,
+    PM_QUEUE_10, PM_QUEUE_20, PM_COUNT
+};
 
 /* An order of the matching engine (plain or classic conditional). */
 struct eng_order {
@@ -81,6 +102,8 @@ struct eng_algo {
     int64_t order_id;          /* the matching-engine order once triggered, 0 before */
     struct dec actual_price, actual_qty;
     char reject_reason[64];
+    int price_match;           /* enum eng_price_match */
+    int64_t visible_ms;        /* algo_lag fault: hidden from queries and cancels before this */
 };
 
 struct eng_trade {
@@ -128,6 +151,8 @@ struct sim_engine {
     int64_t next_order_id, next_algo_id, next_trade_id;
     uint64_t client_seq;
     int64_t last_funding_ms;   /* 0 until the first tick */
+    int64_t algo_lag_ms;       /* one-shot: the next algo order placed stays hidden this long */
+    int64_t last_purge_ms;     /* retention sweep, once a second */
 };
 
 /* A fill just applied, for the events and the trade list. */
@@ -151,6 +176,7 @@ extern const char *const eng_status_names[6];
 extern const char *const eng_algo_status_names[7];
 extern const char *const eng_working_names[2];
 extern const char *const eng_income_names[INC_COUNT];
+extern const char *const eng_price_match_names[PM_COUNT];
 int eng_enum(const char *s, const char *const *names, int n); /* index or -1 */
 int eng_is_conditional(int type);
 int eng_type_is_market(int type); /* MARKET, STOP_MARKET, TAKE_PROFIT_MARKET, TRAILING */
@@ -233,6 +259,8 @@ void eng_orders_tick(struct sim_engine *e, struct sim_account *a, int64_t now_ms
 void eng_liquidate_tick(struct sim_engine *e, struct sim_account *a, int64_t now_ms);
 struct eng_order *eng_order_find(struct sim_account *a, int sym, int64_t id, const char *cid);
 int eng_open_orders(const struct sim_account *a, int sym); /* sym -1: all symbols */
+/* 1 when a side-order on sym would shrink the account's position (one-way mode). */
+int eng_reduces(const struct sim_account *a, int sym, int side);
 int eng_order_is_open(const struct eng_order *o);
 /* priceProtect: whether last and mark are more than triggerProtect (5 %) apart now, in which
  * case a protected conditional order does not trigger. */
@@ -275,6 +303,27 @@ int eng_history_handle(struct sim_engine *e, struct sim_account *a, const char *
                        const char *path, const struct sim_params *p, int64_t now_ms,
                        struct sim_reply *out);
 void eng_funding_tick(struct sim_engine *e, int64_t now_ms);
+/* Drops what Binance no longer returns (ENG_KEEP_*), by the sim clock. */
+void eng_history_purge(struct sim_engine *e, struct sim_account *a, int64_t now_ms);
+/* Resolves startTime/endTime with Binance's 7-day rules: none -> the last 7 days; one -> 7
+ * days from/to it; more than 7 days apart -> -1127 (unless allow_long: no cap, open ends). */
+int eng_time_window(const struct sim_params *p, int64_t now_ms, int allow_long, int64_t *start,
+                    int64_t *end, struct eng_err *err);
+/* A history list query (allOrders, allAlgoOrders, userTrades): rows with id >= from (when
+ * has_from) inside [start, end], at most limit. */
+struct eng_range {
+    int has_from, limit;
+    int64_t from, start, end;
+};
+/* Reads the id parameter idname, startTime, endTime and limit (500, max 1000) with Binance's
+ * rules: without the id the 7-day window (eng_time_window); with it, times only if sent
+ * (-1128 when id_alone and times are sent too). 0, or -1 with err. */
+int eng_range_parse(const struct sim_params *p, const char *idname, int id_alone,
+                    int64_t now_ms, struct eng_range *r, struct eng_err *err);
+/* Where the answer starts among n rows, oldest first: 0 with an id (the first `limit` from
+ * it), else the first of the most recent `limit` rows for which match(i, ctx) holds. */
+size_t eng_range_first(const struct eng_range *r, size_t n, int (*match)(size_t i, void *ctx),
+                       void *ctx);
 /* Grows a vector by one zeroed element; returns it (aborts on out of memory). */
 void *eng_vec_push(void *vec_v, size_t *n, size_t *cap, size_t elem);
 

@@ -101,7 +101,7 @@ json_t *eng_algo_json(struct sim_engine *e, const struct eng_algo *g, int query)
     json_object_set_new(j, "icebergQuantity", json_null());
     json_object_set_new(j, "selfTradePreventionMode", json_string("EXPIRE_MAKER"));
     json_object_set_new(j, "workingType", json_string(eng_working_names[g->working]));
-    json_object_set_new(j, "priceMatch", json_string("NONE"));
+    json_object_set_new(j, "priceMatch", json_string(eng_price_match_names[g->price_match]));
     json_object_set_new(j, "closePosition", json_boolean(g->close_position));
     json_object_set_new(j, "priceProtect", json_boolean(g->price_protect));
     json_object_set_new(j, "reduceOnly", json_boolean(g->reduce_only));
@@ -246,20 +246,27 @@ void eng_emit_algo(struct sim_engine *e, const struct sim_account *a, const stru
     json_object_set_new(o, "q", jqty(e, g->sym, g->qty));
     json_object_set_new(o, "X", json_string(eng_algo_status_names[g->status]));
     json_object_set_new(o, "ai", json_string(ai));
-    json_object_set_new(o, "ap", jprice(e, g->sym, g->actual_price));
-    json_object_set_new(o, "aq", jqty(e, g->sym, g->actual_qty));
+    /* Binance sends "0" until the order is done (recorded TRIGGERED), the fill with FINISHED */
+    if (g->status == ALGO_TRIGGERING || g->status == ALGO_TRIGGERED) {
+        json_object_set_new(o, "ap", json_string("0"));
+        json_object_set_new(o, "aq", json_string("0"));
+    } else {
+        json_object_set_new(o, "ap", jprice(e, g->sym, g->actual_price));
+        json_object_set_new(o, "aq", jqty(e, g->sym, g->actual_qty));
+    }
     json_object_set_new(o, "act", json_string(act));
     json_object_set_new(o, "tp", jprice(e, g->sym, g->trigger_price));
     json_object_set_new(o, "p", jprice(e, g->sym, g->price));
     json_object_set_new(o, "V", json_string("EXPIRE_MAKER"));
     json_object_set_new(o, "wt", json_string(eng_working_names[g->working]));
-    json_object_set_new(o, "pm", json_string("NONE"));
+    json_object_set_new(o, "pm", json_string(eng_price_match_names[g->price_match]));
     json_object_set_new(o, "cp", json_boolean(g->close_position));
     json_object_set_new(o, "pP", json_boolean(g->price_protect));
     json_object_set_new(o, "R", json_boolean(g->reduce_only));
     json_object_set_new(o, "tt", json_integer(g->trigger_time));
     json_object_set_new(o, "gtd", json_integer(g->good_till_date));
-    json_object_set_new(o, "rm", json_string(g->reject_reason));
+    if (g->reject_reason[0]) /* only with a reason, as the recorded events show */
+        json_object_set_new(o, "rm", json_string(g->reject_reason));
     eng_emit(e, a,
              json_pack("{s:s,s:I,s:I,s:o}", "e", "ALGO_UPDATE", "T", (json_int_t)now_ms, "E",
                        (json_int_t)now_ms, "o", o));

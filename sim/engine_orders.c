@@ -286,10 +286,7 @@ static int check_filters(struct sim_engine *e, const struct eng_order *o, int64_
 static int check_reduce_only(const struct sim_account *a, const struct eng_order *o,
                              struct eng_err *err)
 {
-    struct dec amt = a->pos[o->sym].amt;
-    int reduces = (o->side == ENG_SELL && dec_sign(amt) > 0) ||
-                  (o->side == ENG_BUY && dec_sign(amt) < 0);
-    if (o->reduce_only && !o->close_position && !reduces)
+    if (o->reduce_only && !o->close_position && !eng_reduces(a, o->sym, o->side))
         return eng_set_err(err, -2022, "ReduceOnly Order is rejected.");
     return 0;
 }
@@ -499,6 +496,10 @@ static void match_new(struct sim_engine *e, struct sim_account *a, size_t idx, i
     best = o->side == ENG_BUY ? b.ask : b.bid;
     crosses = o->type == ENG_MARKET ||
               (o->side == ENG_BUY ? dec_cmp(o->price, best) >= 0 : dec_cmp(o->price, best) <= 0);
+    if (crosses && o->type == ENG_LIMIT && o->tif == ENG_GTX) {
+        expire(e, a, idx, 0, now_ms); /* a post-only algo child would take */
+        return;
+    }
     if (crosses) take(e, a, idx, now_ms);
     o = &a->orders.v[idx];
     if (!eng_order_is_open(o)) return;
@@ -790,44 +791,6 @@ static int cancel_all(struct sim_engine *e, struct sim_account *a, const struct 
     return 1;
 }
 
-static int all_orders(struct sim_engine *e, struct sim_account *a, const struct sim_params *p,
-                      struct sim_reply *out)
-{
-    struct eng_err err;
-    int64_t from = 0, start = 0, end = INT64_MAX;
-    int sym = eng_param_symbol(e, p, 1, &err), limit, n = 0;
-    size_t first = 0, i;
-    json_t *arr;
-    if (sym < 0 || eng_param_int(p, "orderId", &from, &err) < 0 ||
-        eng_param_int(p, "startTime", &start, &err) < 0 ||
-        eng_param_int(p, "endTime", &end, &err) < 0)
-        goto fail;
-    limit = eng_param_limit(p, 500, 1000, &err);
-    if (limit < 0) goto fail;
-    /* Without orderId the most recent `limit` orders are returned (oldest first). */
-    if (!from) {
-        int seen = 0;
-        for (i = a->orders.n; i-- > 0;) {
-            const struct eng_order *o = &a->orders.v[i];
-            if (o->sym != sym || o->time < start || o->time > end) continue;
-            first = i;
-            if (++seen == limit) break;
-        }
-    }
-    arr = json_array();
-    for (i = first; i < a->orders.n && n < limit; i++) {
-        const struct eng_order *o = &a->orders.v[i];
-        if (o->sym != sym || o->id < from || o->time < start || o->time > end) continue;
-        json_array_append_new(arr, eng_order_json(e, o, ENG_VIEW_QUERY));
-        n++;
-    }
-    eng_reply_json(out, arr);
-    return 1;
-fail:
-    eng_reply_err(out, &err);
-    return 1;
-}
-
 /* ---- batches ---- */
 
 /* Turns one batchOrders element into parameters (values copied; free with free_item). */
@@ -982,7 +945,6 @@ int eng_orders_handle(struct sim_engine *e, struct sim_account *a, const char *m
     }
     if (get && !strcmp(path, "/fapi/v1/openOrder")) return query_one(e, a, p, 1, out);
     if (get && !strcmp(path, "/fapi/v1/openOrders")) return open_orders(e, a, p, out);
-    if (get && !strcmp(path, "/fapi/v1/allOrders")) return all_orders(e, a, p, out);
     if (del && !strcmp(path, "/fapi/v1/allOpenOrders")) return cancel_all(e, a, p, now_ms, out);
     if (!strcmp(path, "/fapi/v1/batchOrders")) {
         if (post) return batch_new(e, a, p, now_ms, out);

@@ -21,8 +21,16 @@ const char *const eng_status_names[6] = {"NEW",      "PARTIALLY_FILLED", "FILLED
 const char *const eng_algo_status_names[7] = {"NEW",      "CANCELED", "TRIGGERING", "TRIGGERED",
                                               "FINISHED", "REJECTED", "EXPIRED"};
 const char *const eng_working_names[2] = {"CONTRACT_PRICE", "MARK_PRICE"};
-const char *const eng_income_names[INC_COUNT] = {"TRANSFER", "REALIZED_PNL", "FUNDING_FEE",
-                                                 "COMMISSION"};
+const char *const eng_income_names[INC_COUNT] = {
+    "TRANSFER", "REALIZED_PNL", "FUNDING_FEE", "COMMISSION", "WELCOME_BONUS", "INSURANCE_CLEAR",
+    "REFERRAL_KICKBACK", "COMMISSION_REBATE", "API_REBATE", "CONTEST_REWARD",
+    "CROSS_COLLATERAL_TRANSFER", "OPTIONS_PREMIUM_FEE", "OPTIONS_SETTLE_PROFIT",
+    "INTERNAL_TRANSFER", "AUTO_EXCHANGE", "DELIVERED_SETTELMENT", "COIN_SWAP_DEPOSIT",
+    "COIN_SWAP_WITHDRAW", "POSITION_LIMIT_INCREASE_FEE", "STRATEGY_UMFUTURES_TRANSFER",
+    "FEE_RETURN", "BFUSD_REWARD"};
+const char *const eng_price_match_names[PM_COUNT] = {
+    "NONE", "OPPONENT", "OPPONENT_5", "OPPONENT_10", "OPPONENT_20", "QUEUE", "QUEUE_5",
+    "QUEUE_10", "QUEUE_20"};
 
 int eng_enum(const char *s, const char *const *names, int n)
 {

@@ -56,6 +56,14 @@ static const struct route engine_routes[] = {
     {"GET", "/fapi/v1/openAlgoOrders", 1, 40, 0},
     {"GET", "/fapi/v1/allAlgoOrders", 5, 0, 0},
     {"DELETE", "/fapi/v1/algoOpenOrders", 1, 0, 0},
+    {"GET", "/fapi/v1/positionSide/dual", 30, 0, 0},
+    {"POST", "/fapi/v1/positionSide/dual", 1, 0, 0},
+    {"GET", "/fapi/v1/multiAssetsMargin", 30, 0, 0},
+    {"POST", "/fapi/v1/multiAssetsMargin", 1, 0, 0},
+    {"POST", "/fapi/v1/marginType", 1, 0, 0},
+    {"GET", "/fapi/v1/leverageBracket", 1, 0, 0},
+    {"GET", "/fapi/v1/symbolConfig", 5, 0, 0},
+    {"GET", "/fapi/v1/accountConfig", 5, 0, 0},
 };
 
 void sim_response_init(struct sim_response *r)
@@ -291,7 +299,8 @@ static void engine_call(struct sim_ctx *c, const struct sim_request *q, struct s
         return;
     }
     r->status = rep.status ? rep.status : 200;
-    char *text = rep.body ? json_dumps(rep.body, JSON_COMPACT) : NULL;
+    /* reals (leverageBracket's ratios) as their shortest decimal, not 17 digits */
+    char *text = rep.body ? json_dumps(rep.body, JSON_COMPACT | JSON_REAL_PRECISION(15)) : NULL;
     if (text) sbuf_adds(&r->body, text);
     else sbuf_adds(&r->body, "{}");
     free(text);
@@ -359,6 +368,33 @@ static void damage(const struct fault_effects *fx, struct sim_response *r)
     }
 }
 
+static int is_true(const json_t *v)
+{
+    return json_is_true(v) || (json_is_string(v) && !strcasecmp(json_string_value(v), "true"));
+}
+
+/* A batchOrders list whose every order is reduce-only or close-position. */
+static int batch_reduces(const char *list)
+{
+    json_t *arr = list ? json_loads(list, 0, NULL) : NULL, *o;
+    size_t i;
+    int all = json_is_array(arr) && json_array_size(arr) > 0;
+    json_array_foreach(arr, i, o) all = all && (is_true(json_object_get(o, "reduceOnly")) ||
+                                                is_true(json_object_get(o, "closePosition")));
+    json_decref(arr);
+    return all;
+}
+
+/* Requests Binance's -1008 overload protection lets through: cancels, and reduce-only or
+ * close-position orders (a batch when all of its orders are). */
+static int exempt_from_1008(const struct sim_request *q, const struct sim_params *p)
+{
+    const char *ro = sim_param(p, "reduceOnly"), *cp = sim_param(p, "closePosition");
+    if (!strcmp(q->method, "DELETE")) return 1;
+    if (!strcmp(q->path, "/fapi/v1/batchOrders")) return batch_reduces(sim_param(p, "batchOrders"));
+    return (ro && !strcasecmp(ro, "true")) || (cp && !strcasecmp(cp, "true"));
+}
+
 static int classify(struct sim_ctx *c, const struct sim_request *q, const struct sim_params *p,
                     enum auth *auth, const struct route **rt, int *replay)
 {
@@ -405,6 +441,27 @@ static void dispatch(struct sim_ctx *c, const struct sim_request *q, const struc
         engine_call(c, q, a, p, rt, now, r);
 }
 
+/* The order paths' faults that answer after (executed503) or instead of (code) the engine. */
+static void order_faults(struct sim_ctx *c, const struct sim_request *q,
+                         const struct sim_params *p, enum auth auth, const struct route *rt,
+                         int replay, int64_t now, const struct fault_effects *fx,
+                         struct sim_response *r)
+{
+    if (fx->code) {
+        sim_error(r, fx->code_status, fx->code, fx->code_msg);
+        return;
+    }
+    if (fx->algo_lag_ms && c->engine && !strcmp(q->method, "POST") &&
+        !strcmp(q->path, "/fapi/v1/algoOrder"))
+        sim_engine_algo_lag(c->engine, fx->algo_lag_ms);
+    dispatch(c, q, p, auth, rt, replay, now, fx, r);
+    if (c->engine) sim_engine_algo_lag(c->engine, 0);
+    if (fx->executed503 && r->status == 200)
+        sim_error(r, 503, -1007,
+                  "Timeout waiting for response from backend server. Send status unknown; "
+                  "execution status unknown.");
+}
+
 void sim_router_handle(struct sim_ctx *c, const struct sim_request *q, struct sim_response *r)
 {
     if (!strncmp(q->path, "/_sim/", 6)) {
@@ -435,7 +492,7 @@ void sim_router_handle(struct sim_ctx *c, const struct sim_request *q, struct si
     } else {
         r->retry_after_s = -1;
         struct fault_effects fx;
-        faults_apply(c->faults, q->path, &fx);
+        faults_apply(c->faults, q->path, now, exempt_from_1008(q, &p), &fx);
         r->latency_ms = fx.latency_ms;
         if (fx.hang) {
             r->hang = 1;
@@ -446,7 +503,8 @@ void sim_router_handle(struct sim_ctx *c, const struct sim_request *q, struct si
         } else if (fx.disconnect) {
             sim_error(r, 503, -1001, "Internal error; unable to process your request. Please try again.");
         } else {
-            dispatch(c, q, &p, auth, rt, replay, fx.frozen_at_ms ? fx.frozen_at_ms : now, &fx, r);
+            order_faults(c, q, &p, auth, rt, replay, fx.frozen_at_ms ? fx.frozen_at_ms : now,
+                         &fx, r);
             damage(&fx, r);
         }
     }

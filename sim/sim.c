@@ -46,6 +46,7 @@ const struct cli_command sim_cli = {
     "see docs/sim.md.\n",
     sim_options,
     0,
+    NULL, /* every [sim] key is an option */
 };
 
 static int get_int(struct config *cfg, const char *key, int64_t def, int64_t min, int64_t max,

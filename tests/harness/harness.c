@@ -139,14 +139,19 @@ const char *th_fixtures_dir(void)
     const char *f = getenv("BFQ_FIXTURES_DIR");
     if (f) return f;
     snprintf(buf, sizeof buf, "%s/../shared/binance-fixtures", th_source_dir());
+    if (access(buf, R_OK) != 0) /* no shared set beside the clone: the repository's copies */
+        snprintf(buf, sizeof buf, "%s/tests/fixtures", th_source_dir());
     return buf;
 }
 
 char *th_read_fixture(const char *name, size_t *len)
 {
     char path[1536];
-    snprintf(path, sizeof path, "%s/%s", th_fixtures_dir(), name);
+    /* the repository's own copies (tests/fixtures/) first, then the shared set */
+    snprintf(path, sizeof path, "%s/tests/fixtures/%s", th_source_dir(), name);
     FILE *f = fopen(path, "rb");
+    if (!f) snprintf(path, sizeof path, "%s/%s", th_fixtures_dir(), name);
+    if (!f) f = fopen(path, "rb");
     if (!f) {
         fprintf(stderr, "cannot open fixture %s: %s\n", path, strerror(errno));
         return NULL;
@@ -412,7 +417,28 @@ int th_redis_start(struct th_redis *r, int acl)
         fprintf(stderr, "redis-server on port %d did not answer; see %s\n", r->port, log);
         return -1;
     }
-    return 0;
+    return th_redis_setup(r);
+}
+
+FILE *th_fopen_private(const char *path)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) return NULL;
+    fchmod(fd, 0600); /* an existing file keeps its mode through O_CREAT */
+    FILE *f = fdopen(fd, "w");
+    if (!f) close(fd);
+    return f;
+}
+
+int th_redis_setup(const struct th_redis *r)
+{
+    /* roles never load the library: the admin does, with the command users run */
+    const char *argv[] = {th_bfq_bin(), "redis-setup", "--redis", r->url, NULL};
+    char *out = NULL;
+    int rc = th_run(argv, &out, 10000);
+    if (rc != 0) fprintf(stderr, "bfq redis-setup failed (%d): %s\n", rc, out ? out : "");
+    free(out);
+    return rc == 0 ? 0 : -1;
 }
 
 void th_redis_stop(struct th_redis *r)

@@ -8,6 +8,7 @@
 #define BFQ_HARNESS_H
 
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -48,8 +49,11 @@ struct th_redis {
 };
 /* Starts redis-server on a free port. With acl nonzero it loads redis/users.acl from the
  * source tree (passwords from the test's environment, see redis/README). Waits until it answers
- * PING. Returns 0 or -1. */
+ * PING, then loads the function library as users do (th_redis_setup). Returns 0 or -1. */
 int th_redis_start(struct th_redis *r, int acl);
+/* Runs `bfq redis-setup --redis <r->url>` (admin, or the default user without ACL): loads this
+ * build's function library. Returns 0 or -1. */
+int th_redis_setup(const struct th_redis *r);
 void th_redis_stop(struct th_redis *r);
 /* The URL for an ACL user of that file, e.g. th_redis_url_for(r, "kline", buf, cap). */
 void th_redis_url_for(const struct th_redis *r, const char *user, char *buf, size_t cap);
@@ -91,7 +95,12 @@ long th_http(const char *method, const char *url, const char *form_body, const c
  * last value of fn. */
 int th_wait_until(int (*fn)(void *arg), void *arg, int timeout_ms);
 
-/* Reads a fixture file (relative to the fixtures dir) into a malloc'd buffer. */
+/* Opens path for writing, created or truncated with mode 0600 (a config file holding
+ * api_secret must be private, or bfq refuses it). NULL on failure. */
+FILE *th_fopen_private(const char *path);
+
+/* Reads a fixture file (tests/fixtures/NAME, else NAME in the shared fixtures dir) into a
+ * malloc'd buffer. */
 char *th_read_fixture(const char *name, size_t *len);
 
 int64_t th_now_ms(void);

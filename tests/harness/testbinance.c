@@ -10,6 +10,7 @@
 #include "core/binance.h"
 #include "core/decimal.h"
 #include "core/timebase.h"
+#include "tests/harness/harness.h"
 
 #define TB_BODY_MAX (8u << 20)
 
@@ -134,4 +135,50 @@ int tb_dec_eq(const char *a, const char *b)
     if (!a || !b || dec_parse(a, (size_t)-1, &x) != DEC_OK || dec_parse(b, (size_t)-1, &y) != DEC_OK)
         return 0;
     return dec_cmp(x, y) == 0;
+}
+
+/* ---- an account test's processes ---------------------------------------------------------- */
+
+redisContext *tb_start(struct th_redis *r, struct th_sim *s, struct tb_account *a,
+                       const char *acct_arg)
+{
+    const char *simargs[] = {"--account", acct_arg, "--symbols", "20", NULL};
+    if (th_redis_start(r, 1) < 0 || th_sim_start(s, simargs) < 0) return NULL;
+    a->base_url = s->url;
+    return tb_redis(r->port, 1);
+}
+
+int tb_write_config(const char *path, const struct th_redis *r, const struct tb_account *a,
+                    const char *extra)
+{
+    char url[256];
+    th_redis_url_for(r, "account", url, sizeof url);
+    FILE *f = th_fopen_private(path);
+    if (!f) return -1;
+    fprintf(f, "[redis]\nurl = %s\n[exchange]\nrest_url = %s\n[account.main]\napi_key = %s\n"
+               "api_secret = %s\n%s", url, a->base_url, a->key, a->secret, extra ? extra : "");
+    return fclose(f) == 0 ? 0 : -1;
+}
+
+pid_t tb_spawn_role(const char *conf, const char *role, const char *instance)
+{
+    char log[512];
+    snprintf(log, sizeof log, "%s/%s-%s.log", th_tmpdir(), role, instance);
+    const char *argv[] = {th_bfq_bin(), role, "--config", conf, "--instance", instance, NULL};
+    return th_spawn(argv, log);
+}
+
+long long tb_hb_num(redisContext *c, const char *role, const char *instance, const char *name)
+{
+    redisReply *r = redisCommand(c, "GET bfq:hb:%s:%s", role, instance);
+    long long v = -1;
+    if (r && r->type == REDIS_REPLY_STRING) {
+        json_t *j = json_loads(r->str, 0, NULL);
+        json_t *x = json_object_get(j, name);
+        if (json_is_integer(x)) v = json_integer_value(x);
+        else if (json_is_boolean(x)) v = json_is_true(x);
+        json_decref(j);
+    }
+    if (r) freeReplyObject(r);
+    return v;
 }

@@ -9,6 +9,10 @@
 
 #include <hiredis/hiredis.h>
 #include <stddef.h>
+#include <sys/types.h>
+
+struct th_redis;
+struct th_sim;
 
 struct tb_account {
     const char *base_url; /* http://127.0.0.1:PORT */
@@ -35,6 +39,21 @@ char *tb_hget(redisContext *c, const char *key, const char *field);
 char *tb_hget_member(redisContext *c, const char *key, const char *field, const char *member);
 /* HLEN key, or -1. */
 long long tb_hlen(redisContext *c, const char *key);
+
+/* Starts a redis-server with the project's ACL users and `bfq sim --symbols 20 --account
+ * acct_arg` ("main:KEY:SECRET:BALANCE"); sets a->base_url (a->key, a->secret are the
+ * caller's). Returns the admin connection, or NULL. */
+redisContext *tb_start(struct th_redis *r, struct th_sim *s, struct tb_account *a,
+                       const char *acct_arg);
+/* Writes a config file for account main: [redis] url (ACL user account), [exchange]
+ * rest_url, [account.main] api_key and api_secret, then the INI text extra (may be NULL). */
+int tb_write_config(const char *path, const struct th_redis *r, const struct tb_account *a,
+                    const char *extra);
+/* Spawns `bfq <role> --config conf --instance instance`, its log in the test's tmpdir. */
+pid_t tb_spawn_role(const char *conf, const char *role, const char *instance);
+/* Integer (or boolean, as 0/1) member name of the heartbeat bfq:hb:<role>:<instance>; -1 when
+ * absent. */
+long long tb_hb_num(redisContext *c, const char *role, const char *instance, const char *name);
 
 /* Nonzero when decimal strings a and b are equal in value ("0.010" == "0.01"); 0 on NULL. */
 int tb_dec_eq(const char *a, const char *b);

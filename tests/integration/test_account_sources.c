@@ -131,7 +131,7 @@ static void write_config(const char *path, const struct th_redis *r, const struc
 {
     char url[256];
     th_redis_url_for(r, "account", url, sizeof url);
-    FILE *f = fopen(path, "w");
+    FILE *f = th_fopen_private(path);
     if (!f) return;
     fprintf(f,
             "[redis]\nurl = %s\n[exchange]\nrest_url = %s\n[account.main]\napi_key = %s\n"
@@ -233,19 +233,19 @@ int main(void)
                     "price=1000.0&newClientOrderId=h8limit1",
                     &body) == 200);
     free(body);
-    CHECK(th_wait_until(order_open, "h8limit1", 5000));
-    char *st = tb_hget_member(rc, "bfq:acct:main:orders", "h8limit1", "status");
+    CHECK(th_wait_until(order_open, "BTCUSDT:h8limit1", 5000));
+    char *st = tb_hget_member(rc, "bfq:acct:main:orders", "BTCUSDT:h8limit1", "status");
     CHECK_EQ_STR(st, "NEW");
     free(st);
     CHECK(tb_signed(&simacct, "DELETE", "/fapi/v1/order",
                     "symbol=BTCUSDT&origClientOrderId=h8limit1", &body) == 200);
     free(body);
-    CHECK(th_wait_until(order_gone, "h8limit1", 5000));
+    CHECK(th_wait_until(order_gone, "BTCUSDT:h8limit1", 5000));
 
     /* an order the exchange does not have is removed by the openOrders poll */
-    redisReply *rep = redisCommand(rc, "HSET bfq:acct:main:orders h8ghost {\"status\":\"NEW\"}");
+    redisReply *rep = redisCommand(rc, "HSET bfq:acct:main:orders BTCUSDT:h8ghost {\"status\":\"NEW\"}");
     freeReplyObject(rep);
-    CHECK(th_wait_until(order_gone, "h8ghost", 5000));
+    CHECK(th_wait_until(order_gone, "BTCUSDT:h8ghost", 5000));
 
     /* watchdog: two sources stopped -> silent flags; all three -> stale published */
     CHECK(!field_state("bfq:acct:main:flags", "stale", 1));

@@ -94,7 +94,7 @@ static void write_config(const char *path, const struct th_redis *r, const char 
 {
     char url[256];
     th_redis_url_for(r, "account", url, sizeof url);
-    FILE *f = fopen(path, "w");
+    FILE *f = th_fopen_private(path);
     if (!f) return;
     fprintf(f,
             "[redis]\nurl = %s\n[exchange]\nrest_url = %s\n[account.main]\napi_key = %s\n"
@@ -152,7 +152,7 @@ static void phase_listenkey(const char *conf, pid_t *us)
                     "price=1000.0&newClientOrderId=h8lk1",
                     &body) == 200);
     free(body);
-    const char *kf[] = {"bfq:acct:main:orders", "h8lk1"};
+    const char *kf[] = {"bfq:acct:main:orders", "BTCUSDT:h8lk1"};
     CHECK(th_wait_until(hash_has, (void *)kf, 5000));
     CHECK(th_alive(*us));
 }
@@ -210,7 +210,7 @@ static void phase_inject(const char *sim_url, pid_t us)
     static const char *const keys[][2] = {
         {"bfq:acct:main:pos", "ETHUSDT:BOTH"},
         {"bfq:acct:main:bal", "USDT"},
-        {"bfq:acct:main:orders", "h8lk1"},
+        {"bfq:acct:main:orders", "BTCUSDT:h8lk1"},
         {"bfq:acct:main:view:userstream", "ETHUSDT:BOTH"},
     };
     char *before[4];

@@ -1,8 +1,8 @@
 /* test_acl: redis/users.acl.in, rendered by the harness (password "test-<user>"), loaded by a
  * real redis-server.
  *
- * The default user is off; the kline collector's user can load the library and run its own
- * functions (bfq_put on its kline records, bfq_next over the universe, the weight budget) but
+ * The default user is off; only admin may load, delete, flush or restore the function library
+ * (every role user is refused each); the kline collector's user can run its own functions (bfq_put on its kline records, bfq_next over the universe, the weight budget) but
  * can write neither bfq:risk:ban (directly or through a function) nor the universe; other
  * roles are spot-checked the same way. Function writes survive a restart from the AOF. */
 #include <hiredis/hiredis.h>
@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "core/libcheck.h"
 #include "reconciler/recon.h"
 #include "tests/harness/harness.h"
 
@@ -126,6 +127,47 @@ static void test_other_roles(void)
     redisFree(k);
 }
 
+/* The library every role runs: no role user may load, delete, flush or restore it; each may
+ * read it (FUNCTION LIST WITHCODE, for its hash check) and append an alert, but not trim or
+ * delete the alert stream. */
+static void test_library_admin_only(redisContext *admin)
+{
+    static const char *const roles[] = {"symbols", "kline", "tick", "volume", "account",
+                                        "status", "trader", "risk", "recorder", "watchdog"};
+    redisReply *dump = redisCommand(admin, "FUNCTION DUMP");
+    CHECK(dump && dump->type == REDIS_REPLY_STRING);
+    if (!dump || dump->type != REDIS_REPLY_STRING) return;
+    static const char evil[] = "#!lua name=bfq\nredis.register_function('bfq_version', "
+                               "function() return 999 end)";
+    for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
+        redisContext *c = as(roles[i]);
+        CHECK(try_cmd(c, "FUNCTION LOAD REPLACE %s", evil) == 0);
+        CHECK(try_cmd(c, "FUNCTION LOAD %s", evil) == 0);
+        CHECK(try_cmd(c, "FUNCTION DELETE bfq") == 0);
+        CHECK(try_cmd(c, "FUNCTION FLUSH") == 0);
+        CHECK(try_cmd(c, "FUNCTION FLUSH SYNC") == 0);
+        CHECK(try_cmd(c, "FUNCTION RESTORE %b REPLACE", dump->str, dump->len) == 0);
+        CHECK(try_cmd(c, "FUNCTION RESTORE %b FLUSH", dump->str, dump->len) == 0);
+        CHECK(try_cmd(c, "EVAL %s 0", "return 1") == 0);
+        CHECK(try_cmd(c, "DEL bfq:alerts") == 0);
+        CHECK(try_cmd(c, "XTRIM bfq:alerts MAXLEN 0") == 0);
+        if (strcmp(roles[i], "status") != 0) {
+            CHECK(try_cmd(c, "FUNCTION LIST LIBRARYNAME bfq WITHCODE") == 1);
+            CHECK(try_cmd(c, "XADD bfq:alerts MAXLEN ~ 10000 * level error key k text t "
+                             "src %s t 1", roles[i]) == 1);
+        }
+        redisFree(c);
+    }
+    freeReplyObject(dump);
+    /* still the library admin loaded */
+    redisReply *r = redisCommand(admin, "FUNCTION LIST LIBRARYNAME bfq WITHCODE");
+    char want[LIBCHECK_HEX_LEN + 1], why[256];
+    libcheck_sha256_hex(bfq_lua_library, strlen(bfq_lua_library), want);
+    CHECK(libcheck_reply(r, "bfq", want, why, sizeof why) == LIBCHECK_OK);
+    freeReplyObject(r);
+    CHECK(try_cmd(admin, "FUNCTION LOAD REPLACE %s", bfq_lua_library) == 1);
+}
+
 static int answers_ping(void *arg)
 {
     (void)arg;
@@ -201,10 +243,7 @@ int main(void)
     }
     port = r.port;
     redisContext *admin = as("admin");
-    /* the kline user loads the library itself, as every process does at start */
-    redisContext *k = as("kline");
-    CHECK(try_cmd(k, "FUNCTION LOAD REPLACE %s", bfq_lua_library) == 1);
-    redisFree(k);
+    test_library_admin_only(admin); /* th_redis_start loaded it as admin (bfq redis-setup) */
     test_default_off();
     test_kline(admin);
     test_other_roles();

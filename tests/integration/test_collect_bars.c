@@ -40,9 +40,26 @@ static void test_validate(void)
     CHECK(check("[[1000020000,\"10.0\",\"10.1\",\"9.8\",\"10.2\",\"5\",1000079999,\"50\",3,\"1\",\"10\",\"0\"]]") == -1);
     /* wrong close time */
     CHECK(check("[[1000020000,\"10.0\",\"10.5\",\"9.8\",\"10.2\",\"5\",1000080000,\"50\",3,\"1\",\"10\",\"0\"]]") == -1);
-    /* a gap between bars */
+    /* a gap between bars (an exchange halt): taken, the missing bar counted */
+    const char *gap =
+        "[[1000020000,\"10.0\",\"10.5\",\"9.8\",\"10.2\",\"5\",1000079999,\"50\",3,\"1\",\"10\",\"0\"],"
+        " [1000140000,\"10.2\",\"10.4\",\"10.1\",\"10.1\",\"6\",1000199999,\"60\",4,\"2\",\"20\",\"0\"],"
+        " [1000380000,\"10.2\",\"10.4\",\"10.1\",\"10.1\",\"6\",1000439999,\"60\",4,\"2\",\"20\",\"0\"]]";
+    CHECK(check(gap) == 0);
+    json_t *gw = json_loads(gap, 0, NULL), *gw0 = json_loads(good, 0, NULL);
+    CHECK(bars_gaps(gw, 60000) == 4); /* 1 + 3 missing */
+    CHECK(bars_gaps(gw0, 60000) == 0);
+    CHECK(bars_last_open(gw) == 1000380000);
+    json_decref(gw);
+    json_decref(gw0);
+    /* a bar off the interval's grid */
     CHECK(check("[[1000020000,\"10.0\",\"10.5\",\"9.8\",\"10.2\",\"5\",1000079999,\"50\",3,\"1\",\"10\",\"0\"],"
-                " [1000140000,\"10.2\",\"10.4\",\"10.1\",\"10.1\",\"6\",1000199999,\"60\",4,\"2\",\"20\",\"0\"]]") == -1);
+                " [1000110000,\"10.2\",\"10.4\",\"10.1\",\"10.1\",\"6\",1000169999,\"60\",4,\"2\",\"20\",\"0\"]]") == -1);
+    /* a window shifted off the UTC minute grid, its spacing right */
+    CHECK(check("[[1000050000,\"10.0\",\"10.5\",\"9.8\",\"10.2\",\"5\",1000109999,\"50\",3,\"1\",\"10\",\"0\"]]") == -1);
+    /* open times going back */
+    CHECK(check("[[1000080000,\"10.0\",\"10.5\",\"9.8\",\"10.2\",\"5\",1000139999,\"50\",3,\"1\",\"10\",\"0\"],"
+                " [1000020000,\"10.2\",\"10.4\",\"10.1\",\"10.1\",\"6\",1000079999,\"60\",4,\"2\",\"20\",\"0\"]]") == -1);
     /* junk decimal */
     CHECK(check("[[1000020000,\"10.0\",\"10.5\",\"9.8\",\"1e1\",\"5\",1000079999,\"50\",3,\"1\",\"10\",\"0\"]]") == -1);
     /* more bars than the limit */
@@ -65,7 +82,8 @@ static void test_correct(void)
     /* falling bar (close 10.1 < open 10.2): close -> bid; ask above high widens it */
     json_t *d = json_loads("{\"E\":1000100000,\"T\":1000099990,\"bids\":[[\"10.05\",\"3\"]],"
                            "\"asks\":[[\"10.45\",\"1\"]]}", 0, NULL);
-    CHECK(bars_book_from_depth(d, &b, err, sizeof(err)) == 0 && b.t == 1000100000);
+    /* t is the book's own time T, not E (when the API node answered) */
+    CHECK(bars_book_from_depth(d, &b, err, sizeof(err)) == 0 && b.t == 1000099990);
     json_t *c = bars_correct(w, &b);
     CHECK_EQ_STR(last(c, 2), "10.45");
     CHECK_EQ_STR(last(c, 3), "10.05");

@@ -12,7 +12,8 @@
  *   kept symbol's filters are the fixture's strings.
  * - `bfq kline --interval 1w`: the documentation's bar is a weekly one (closeTime = openTime +
  *   1 week - 1); its record equals the fixture's bar with the last-bar correction from the
- *   depth's best bid and ask (computed here with core/decimal), with t = the depth's E.
+ *   depth's best bid and ask (computed here with core/decimal), with t = the depth's T (the
+ *   book's own time, never E, when the API node answered).
  *   `bfq kline` at the default 1m refuses the same bar (counted malformed, nothing written).
  * - `bfq tick`: bfq:ticks holds exactly the fixture's symbols that are in the universe, with the
  *   fixture's decimal strings and `time`. The replayed answer also carries an entry for
@@ -178,7 +179,7 @@ static void test_kline(const json_t *universe)
             stored ? stored : "-", want_s ? want_s : "-");
     CHECK(got && want && json_equal(got, want));
     char e[32];
-    snprintf(e, sizeof e, "%lld", (long long)json_integer_value(json_object_get(depth, "E")));
+    snprintf(e, sizeof e, "%lld", (long long)json_integer_value(json_object_get(depth, "T")));
     CHECK_EQ_STR(t, e);
     free(want_s);
     free(t);

@@ -151,6 +151,18 @@ static __attribute__((unused)) json_t *cu_universe(void)
     return out;
 }
 
+/* Integer member name of the heartbeat bfq:hb:<role>:<id>, -1 when absent. */
+static __attribute__((unused)) long long cu_hb_int(const char *role, const char *id, const char *name)
+{
+    char *s = cu_str("GET bfq:hb:%s:%s", role, id);
+    json_t *j = s ? json_loads(s, 0, NULL) : NULL;
+    json_t *v = json_object_get(j, name);
+    long long n = json_is_integer(v) ? (long long)json_integer_value(v) : -1;
+    json_decref(j);
+    free(s);
+    return n;
+}
+
 /* Checks one stored kline record: t > 0, src set, bars a valid window of the interval.
  * Returns 1 when present and valid, 0 when absent, -1 when present and invalid. */
 static __attribute__((unused)) int cu_kline_record(const char *interval, const char *sym, int64_t limit)

@@ -54,7 +54,7 @@ static void write_config(const char *path, const char *ca, const char *ws_host)
 {
     char url[256];
     th_redis_url_for(&cu_red, "account", url, sizeof url);
-    FILE *f = fopen(path, "w");
+    FILE *f = th_fopen_private(path);
     if (!f) return;
     fprintf(f,
             "[redis]\nurl = %s\n[exchange]\nrest_url = https://127.0.0.1:%d\n"

@@ -516,7 +516,7 @@ static void test_merge_same_batch(void)
                                       "A {\"v\":1} 0070 000 %s B {\"v\":2} 5 0 %s "
                                       "A {\"v\":3} 70 1 %s A {\"v\":4} 70 0 %s",
                                  "", "", "[3]", "");
-    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 3);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 2); /* A counts once */
     freeReplyObject(r);
     CHECK(check_hget("sb:ts", "A", "70:1"));
     CHECK(check_hget("sb", "A", "{\"v\":3}"));
@@ -524,7 +524,7 @@ static void test_merge_same_batch(void)
     /* a create then a delete of a new field in one batch: nothing stored, one tombstone */
     r = redisCommand(cmd, "FCALL bfq_merge 2 sb sb:ts ch ticks replace C {\"v\":1} 8 0 %s "
                           "C %s 9 0 %s", "", "", "");
-    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 2);
+    CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 1);
     freeReplyObject(r);
     CHECK(hget("sb", "C") == NULL);
     CHECK(check_hget("sb:ts", "C", "9:0"));
@@ -534,7 +534,46 @@ static void test_merge_same_batch(void)
     freeReplyObject(r);
 }
 
+/* A field replaced several times in one batch is one changed record, in both modes (the
+ * count is what the collectors report as "changed"). */
+static void test_count_once(void)
+{
+    const struct rec rep[] = {
+        {"X", "{\"v\":1}", 10, 0, NULL}, {"X", "{\"v\":2}", 11, 0, NULL},
+        {"X", "{\"v\":3}", 12, 0, NULL}, {"Y", "{\"v\":1}", 10, 0, NULL},
+    };
+    CHECK(merge("co", "k", RECON_REPLACE, rep, 4) == 2);
+    CHECK(check_hget("co", "X", "{\"v\":3}"));
+    CHECK(check_published("{\"t\":12,\"k\":{\"X\":{\"v\":3},\"Y\":{\"v\":1}}}"));
+    const struct rec mer[] = {
+        {"M", "{\"a\":\"1\"}", 10, 0, NULL}, {"M", "{\"b\":\"2\"}", 11, 0, NULL},
+        {"N", "{\"a\":\"1\"}", 10, 0, NULL},
+    };
+    CHECK(merge("com", "k", RECON_MERGE, mer, 3) == 2);
+    CHECK(check_published("{\"t\":11,\"k\":{\"M\":{\"a\":\"1\",\"b\":\"2\"},"
+                          "\"N\":{\"a\":\"1\"}}}"));
+}
+
 /* ---- bfq_put ------------------------------------------------------------------------ */
+
+/* A record with "last" (a kline window's last bar open time) is refused when the stored one's
+ * "last" is greater, even with a newer t: a stale klines answer beside a fresh depth. */
+static void test_put_last(void)
+{
+    const char *f[] = {"bars", "last"};
+    const char *v1[] = {"[[120]]", "120"}, *v0[] = {"[[60]]", "60"}, *v2[] = {"[[120,2]]", "120"};
+    const char *v3[] = {"[[180]]", "180"}, *bad[] = {"[[1]]", "x1"};
+    CHECK(put("kll", "a", 100, 0, 2, f, v1) == 1);
+    CHECK(put("kll", "b", 200, 0, 2, f, v0) == 0); /* newer t, older last bar */
+    CHECK(check_hget("kll", "bars", "[[120]]"));
+    CHECK(put("kll", "c", 200, 0, 2, f, v2) == 1); /* same bar, newer t */
+    CHECK(put("kll", "d", 150, 0, 2, f, v3) == 0); /* newer bar, older t: t still rules */
+    CHECK(put("kll", "e", 201, 0, 2, f, v3) == 1);
+    CHECK(check_hget("kll", "last", "180"));
+    CHECK(check_published("a\nc\ne"));
+    CHECK(put("kll", "f", 300, 0, 2, f, bad) == -1); /* not an integer: an error */
+    CHECK(check_hget("kll", "last", "180"));
+}
 
 static void test_put(void)
 {
@@ -778,7 +817,9 @@ int main(void)
     test_merge_big();
     test_prune();
     test_merge_same_batch();
+    test_count_once();
     test_put();
+    test_put_last();
     test_next_empty();
     test_universe();
     test_next_shrinking();

@@ -21,11 +21,11 @@ static const struct cli_option kline_opts[] = {
 
 static const struct cli_command kline_cmd = {
     "kline", "klines for the next symbol of a shared cursor", "Example: bfq kline --hot",
-    kline_opts, 1,
+    kline_opts, 1, NULL,
 };
 
 static const struct cli_command bare_cmd = {"status", "what every instance is doing", NULL,
-                                            NULL, 0};
+                                            NULL, 0, NULL};
 
 struct captured {
     enum cli_result res;

@@ -114,14 +114,17 @@ static void test_durations_bools(void)
         const char *text;
         int64_t ms;
     } ok[] = {{"250ms", 250}, {"5s", 5000}, {"30m", 1800000}, {"8h", 28800000}, {"1500", 1500},
-              {"0", 0}, {"0s", 0}};
+              {"0", 0}, {"0s", 0}, {"23h30m", 84600000}, {"1m30s", 90000},
+              {"1h2m3s500ms", 3723500}, {"2s250ms", 2250}};
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         int64_t v = -1;
         config_set(cfg, "t", "d", ok[i].text);
         CHECK(config_duration_ms(cfg, "t", "d", 0, 0, INT64_MAX, &v) == 0 && v == ok[i].ms);
     }
     static const char *const bad[] = {"", "s", "ms", "-5s", "5 s", " 5s", "1.5s", "5d", "5S",
-                                      "99999999999999999999h", "9223372036854775807h", NULL};
+                                      "99999999999999999999h", "9223372036854775807h",
+                                      "30m23h", "1h1h", "1h 30m", "h30m", "1hm", "30m5", "1h-5m",
+                                      "2562047788015h2562047788015h", NULL};
     for (int i = 0; bad[i]; i++) {
         int64_t v;
         config_set(cfg, "t", "d", bad[i]);
@@ -306,8 +309,37 @@ static void test_load_errors(void)
     config_free(cfg);
 }
 
+/* A file holding api_secret itself is refused unless private, naming the file and the fix;
+ * api_secret_file in a readable file is fine (the secret file itself is checked). */
+static void test_private_config(void)
+{
+    static const char text[] = "[account.main]\napi_key = K\napi_secret = SECRETSECRET\n";
+    static const mode_t open_modes[] = {0644, 0640, 0604, 0660, 0622};
+    for (size_t i = 0; i < sizeof open_modes / sizeof open_modes[0]; i++) {
+        struct config *cfg = config_new();
+        char name[32];
+        snprintf(name, sizeof name, "holds-secret-%o.ini", (unsigned)open_modes[i]);
+        char *p = write_file(name, text, open_modes[i]);
+        CHECK(config_load(cfg, p) == -1);
+        CHECK(strstr(config_errstr(cfg), p) != NULL);
+        CHECK(strstr(config_errstr(cfg), "api_secret") != NULL);
+        CHECK(strstr(config_errstr(cfg), "chmod 600") != NULL);
+        CHECK(strstr(config_errstr(cfg), "SECRETSECRET") == NULL);
+        config_free(cfg);
+    }
+    struct config *cfg = config_new();
+    CHECK(config_load(cfg, write_file("holds-secret-600.ini", text, 0600)) == 0);
+    CHECK(config_load(cfg, write_file("holds-secret-400.ini", text, 0400)) == 0);
+    CHECK(config_load(cfg, write_file("secret-by-file.ini", "[account.main]\napi_key = K\n"
+                                      "api_secret_file = /x\n", 0644)) == 0);
+    CHECK(config_load(cfg, write_file("no-secret.ini", "[redis]\nurl = redis://h:1\n", 0644)) ==
+          0);
+    config_free(cfg);
+}
+
 int main(void)
 {
+    test_private_config();
     test_file();
     test_durations_bools();
     test_env_and_cli();

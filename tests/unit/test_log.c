@@ -51,6 +51,54 @@ static void test_format(void)
     CHECK(log_level_parse("verbose", &lv) == -1);
 }
 
+/* Field values from the exchange or Redis cannot break the line or the field: escaped inside
+ * the format's quotes, quoted and escaped when bare; numbers as printf formats them. */
+static void test_field_escaping(void)
+{
+    char buf[LOG_LINE_MAX];
+    log_init("kline", LOG_LEVEL_INFO);
+    log_format(buf, sizeof buf, LOG_LEVEL_WARN, "bad answer", "reason=\"%s\" sym=%s",
+               "code \"-1121\"\nlevel=error fake=1\\", "BTC USDT");
+    CHECK_EQ_STR(after_ts(buf), "level=warn role=kline msg=\"bad answer\" "
+                                "reason=\"code \\\"-1121\\\"\\nlevel=error fake=1\\\\\" "
+                                "sym=\"BTC USDT\"");
+    CHECK(strchr(buf, '\n') == NULL);
+    log_format(buf, sizeof buf, LOG_LEVEL_INFO, "m", "a=%s b=%s c=%s d=%s", "", "x=y", "q\"",
+               "\x01\t");
+    CHECK_EQ_STR(after_ts(buf), "level=info role=kline msg=m a=\"\" b=\"x=y\" c=\"q\\\"\" "
+                                "d=\"?\\t\"");
+    log_format(buf, sizeof buf, LOG_LEVEL_INFO, "m", "n=%lld w=%5d f=%.3f z=%zu u=%u x=%x "
+               "s=%.3s t=%.*s c=%c pct=100%%", -12LL, 42, 1.5, (size_t)7, 3u, 255u, "abcdef", 2,
+               "xyz", 'k');
+    CHECK_EQ_STR(after_ts(buf), "level=info role=kline msg=m n=-12 w=   42 f=1.500 z=7 u=3 x=ff "
+                                "s=abc t=xy c=k pct=100%");
+    /* a secret that escaping would change is redacted first */
+    CHECK(log_add_secret("pw\"with\nquote") == 0);
+    log_format(buf, sizeof buf, LOG_LEVEL_INFO, "m", "err=\"%s\" v=%s", "AUTH pw\"with\nquote",
+               "pw\"with\nquote");
+    CHECK_EQ_STR(after_ts(buf), "level=info role=kline msg=m err=\"AUTH ***\" v=***");
+    log_clear_secrets();
+}
+
+/* listenKeys rotate: the most recent LOG_ROTATING_MAX stay redacted, the fixed table stays free. */
+static void test_rotating(void)
+{
+    char buf[LOG_LINE_MAX], key[LOG_ROTATING_MAX + 3][40];
+    log_clear_secrets();
+    CHECK(log_add_secret("fixed-secret-1") == 0);
+    for (int i = 0; i < LOG_ROTATING_MAX + 3; i++) {
+        snprintf(key[i], sizeof key[i], "listenkey-%02d-abcdefghij", i);
+        CHECK(log_add_rotating_secret(key[i]) == 0);
+    }
+    for (int i = 0; i < LOG_ROTATING_MAX + 3; i++) {
+        log_format(buf, sizeof buf, LOG_LEVEL_INFO, "ws", "url=ws://h/ws/%s", key[i]);
+        CHECK((strstr(buf, key[i]) == NULL) == (i >= 3));
+    }
+    log_format(buf, sizeof buf, LOG_LEVEL_INFO, "fixed-secret-1", NULL);
+    CHECK(strstr(buf, "fixed-secret-1") == NULL);
+    log_clear_secrets();
+}
+
 static void test_redaction(void)
 {
     char buf[LOG_LINE_MAX];
@@ -182,6 +230,8 @@ static void test_write(void)
 
 int main(void)
 {
+    test_field_escaping();
+    test_rotating();
     test_format();
     test_redaction();
     test_overlong();

@@ -388,17 +388,22 @@ static void test_round_trip(void)
     check_shape("doc_examples/balance_v2.json", body, NULL, NULL);
     json_decref(body);
 
-    /* income: 2 COMMISSION (tranId 1, 2), 1 REALIZED_PNL (tranId 1) */
+    /* income: 2 COMMISSION, 1 REALIZED_PNL; tranIds 64-bit (> 2^53), consecutive per type */
     CHECK(req(&w, "GET", "/fapi/v1/income", "", t1, &rows) == 200);
     CHECK(json_array_size(rows) == 3);
     int ncomm = 0, npnl = 0;
+    int64_t comm0 = 0;
     for (size_t i = 0; i < json_array_size(rows); i++) {
         json_t *r = json_array_get(rows, i);
         const char *t = sget(r, "incomeType");
         int64_t tid = json_integer_value(json_object_get(r, "tranId"));
-        if (t && !strcmp(t, "COMMISSION")) CHECK(tid == ++ncomm);
+        CHECK(tid > (1LL << 53));
+        if (t && !strcmp(t, "COMMISSION")) {
+            if (!ncomm++) comm0 = tid;
+            else CHECK(tid == comm0 + 1);
+        }
         if (t && !strcmp(t, "REALIZED_PNL")) {
-            CHECK(tid == ++npnl);
+            ++npnl;
             CHECK(dec_eq(dget(r, "income"), pnl));
         }
     }
@@ -734,7 +739,7 @@ static void test_algo_stop(void)
     json_decref(body);
     ev = ev_find(&w.ev, "ALGO_UPDATE", "NEW", 0);
     CHECK(ev != NULL);
-    if (ev) check_shape("doc_examples/ws_ALGO_UPDATE.json", ev, NULL, NULL);
+    if (ev) check_shape("doc_examples/ws_ALGO_UPDATE.json", ev, "rm", NULL); /* rm: with a reason */
     json_decref(ev);
     sim_engine_tick(w.e, T0 + 100);
     CHECK(!ev_has(&w.ev, "ALGO_UPDATE", "TRIGGERING"));
@@ -1269,6 +1274,410 @@ static void test_liquidation(void)
     world_close(&w);
 }
 
+/* ---- the API side: algo event order, validation, account modes, history rules ---- */
+
+/* Index in the event log of the first event of type (and state, as ev_find), -1 if none. */
+static int ev_index(struct evlog *l, const char *type, const char *state)
+{
+    for (int i = 0; i < l->n; i++) {
+        json_t *j = json_loads(l->v[i], 0, NULL);
+        const char *et = sget(j, "e");
+        json_t *o = json_object_get(j, "o");
+        const char *x = sget(o, "x"), *X = sget(o, "X");
+        int match = et && !strcmp(et, type) &&
+                    (!state || (x && !strcmp(x, state)) || (!x && X && !strcmp(X, state)));
+        json_decref(j);
+        if (match) return i;
+    }
+    return -1;
+}
+
+/* A recorded ALGO_UPDATE (nautilus' {"stream","data"} wrapper removed). */
+static json_t *recorded_algo(const char *name)
+{
+    json_t *f = fixture(name), *d = json_incref(json_object_get(f, "data"));
+    json_decref(f);
+    return d;
+}
+
+static void test_algo_event_order(void)
+{
+    struct world w;
+    char q[512], qs[DEC_STR_MAX], ps[DEC_STR_MAX];
+    json_t *body;
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = pick(&w, -1, -1);
+    if (!s) return;
+    struct dec qty = go_long(&w, s, T0);
+    fmt(qty, qs);
+    struct dec trig = tick_mul(s, sim_market_last(w.m, s->index, T0), -30);
+    fmt(trig, ps);
+    snprintf(q, sizeof q, "algoType=CONDITIONAL&symbol=%s&side=SELL&type=STOP_MARKET&quantity=%s"
+             "&triggerPrice=%s&reduceOnly=true", s->name, qs, ps);
+    CHECK(req(&w, "POST", "/fapi/v1/algoOrder", q, T0, &body) == 200);
+    json_decref(body);
+    ev_clear(&w.ev);
+    CHECK(sim_market_set_price(w.m, s->index, T0 + 200, tick_mul(s, trig, -20)) == 0);
+    sim_engine_tick(w.e, T0 + 200);
+    int i_ing = ev_index(&w.ev, "ALGO_UPDATE", "TRIGGERING");
+    int i_ed = ev_index(&w.ev, "ALGO_UPDATE", "TRIGGERED");
+    int i_new = ev_index(&w.ev, "ORDER_TRADE_UPDATE", "NEW");
+    int i_fill = ev_index(&w.ev, "ORDER_TRADE_UPDATE", "TRADE");
+    int i_fin = ev_index(&w.ev, "ALGO_UPDATE", "FINISHED");
+    /* Binance's order: TRIGGERING, TRIGGERED (names the order), the order's events, FINISHED */
+    CHECK(i_ing >= 0 && i_ing < i_ed && i_ed < i_new && i_new < i_fill && i_fill < i_fin);
+    json_t *trg = ev_find(&w.ev, "ALGO_UPDATE", "TRIGGERED", 0);
+    json_t *fin = ev_find(&w.ev, "ALGO_UPDATE", "FINISHED", 0);
+    json_t *fill = ev_find(&w.ev, "ORDER_TRADE_UPDATE", "TRADE", 0);
+    json_t *rt = recorded_algo("ws_futures_algo_update_triggered.nautilus.json");
+    json_t *rf = recorded_algo("ws_futures_algo_update_finished.nautilus.json");
+    CHECK(trg && fin && fill && rt && rf);
+    if (trg && fin && fill && rt && rf) {
+        json_t *to = json_object_get(trg, "o"), *fo = json_object_get(fin, "o");
+        char ai[32];
+        snprintf(ai, sizeof ai, "%lld",
+                 (long long)json_integer_value(json_object_get(json_object_get(fill, "o"), "i")));
+        CHECK_EQ_STR(sget(to, "ai"), ai);
+        CHECK_EQ_STR(sget(to, "ap"), "0"); /* as recorded: no fill before FINISHED */
+        CHECK_EQ_STR(sget(to, "aq"), "0");
+        CHECK_EQ_STR(sget(to, "act"), "MARKET");
+        CHECK_EQ_STR(sget(fo, "ai"), ai);
+        CHECK(dec_eq(dget(fo, "aq"), qty) && dec_sign(dget(fo, "ap")) > 0);
+        /* exactly the recorded key sets and JSON types */
+        CHECK(shape_eq("TRIGGERED", rt, trg, NULL, NULL));
+        CHECK(shape_eq("FINISHED", rf, fin, NULL, NULL));
+    }
+    json_decref(trg);
+    json_decref(fin);
+    json_decref(fill);
+    json_decref(rt);
+    json_decref(rf);
+    world_close(&w);
+}
+
+static void test_algo_validation(void)
+{
+    struct world w;
+    char q[640], base[400], ps[DEC_STR_MAX], qs[DEC_STR_MAX];
+    json_t *body;
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = pick(&w, -1, -1);
+    if (!s) return;
+    struct sim_book b;
+    sim_market_book(w.m, s->index, T0, &b);
+    fmt(qty_for(s, b.ask, 100), qs);
+    fmt(tick_mul(s, sim_market_last(w.m, s->index, T0), 40), ps); /* a BUY stop above */
+    snprintf(base, sizeof base, "algoType=CONDITIONAL&symbol=%s&side=BUY&triggerPrice=%s",
+             s->name, ps);
+    snprintf(q, sizeof q, "%s&type=STOP_MARKET&closePosition=true&reduceOnly=true", base);
+    CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == -1106);
+    snprintf(q, sizeof q, "%s&type=STOP_MARKET&closePosition=true&quantity=%s", base, qs);
+    CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == -1106);
+    const char *tifs[] = {"GTC", "IOC", "FOK", "GTX"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(q, sizeof q, "%s&type=STOP&quantity=%s&price=%s&timeInForce=%s", base, qs, ps,
+                 tifs[i]);
+        CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == 0);
+    }
+    snprintf(q, sizeof q, "%s&type=STOP&quantity=%s&price=%s&timeInForce=GTD", base, qs, ps);
+    CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == -1102);
+    snprintf(q, sizeof q, "%s&type=STOP&quantity=%s&price=%s&timeInForce=GTD&goodTillDate=%lld",
+             base, qs, ps, (long long)(T0 + 500000));
+    CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == -5040);
+    snprintf(q, sizeof q, "%s&type=STOP&quantity=%s&price=%s&timeInForce=GTD&goodTillDate=%lld",
+             base, qs, ps, (long long)(T0 + 700000));
+    CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == 0);
+    snprintf(q, sizeof q, "%s&type=STOP_MARKET&quantity=%s&priceMatch=OPPONENT", base, qs);
+    CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == -5038);
+    snprintf(q, sizeof q, "%s&type=STOP&quantity=%s&price=%s&priceMatch=QUEUE", base, qs, ps);
+    CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == -1106);
+    snprintf(q, sizeof q, "%s&type=STOP&quantity=%s&priceMatch=BEST", base, qs);
+    CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == -1100);
+    snprintf(q, sizeof q, "%s&type=STOP&quantity=%s&priceMatch=OPPONENT&clientAlgoId=pm-1", base,
+             qs);
+    CHECK(req(&w, "POST", "/fapi/v1/algoOrder", q, T0, &body) == 200);
+    CHECK_EQ_STR(sget(body, "priceMatch"), "OPPONENT");
+    json_decref(body);
+    snprintf(q, sizeof q, "%s&type=STOP&quantity=%s&priceMatch=OPPONENT&timeInForce=GTX"
+             "&clientAlgoId=pm-gtx", base, qs);
+    CHECK(req_code(&w, "POST", "/fapi/v1/algoOrder", q, T0) == 0);
+    /* triggered: the LIMIT child is priced at the opposite best (the ask, for a BUY) */
+    struct dec up = tick_mul(s, sim_market_last(w.m, s->index, T0), 80);
+    CHECK(sim_market_set_price(w.m, s->index, T0 + 100, up) == 0);
+    sim_engine_tick(w.e, T0 + 100);
+    sim_market_book(w.m, s->index, T0 + 100, &b);
+    CHECK(req(&w, "GET", "/fapi/v1/algoOrder", "clientAlgoId=pm-1", T0 + 100, &body) == 200);
+    const char *aid = sget(body, "actualOrderId");
+    CHECK(aid && *aid);
+    if (aid && *aid) {
+        char oq[128];
+        json_t *o;
+        snprintf(oq, sizeof oq, "symbol=%s&orderId=%s", s->name, aid);
+        CHECK(req(&w, "GET", "/fapi/v1/order", oq, T0 + 100, &o) == 200);
+        CHECK_EQ_STR(sget(o, "type"), "LIMIT");
+        CHECK(dec_eq(dget(o, "price"), b.ask));
+        json_decref(o);
+    }
+    json_decref(body);
+    /* a post-only child at the opposite best would take: it expires instead of filling */
+    CHECK(req(&w, "GET", "/fapi/v1/algoOrder", "clientAlgoId=pm-gtx", T0 + 100, &body) == 200);
+    aid = sget(body, "actualOrderId");
+    if (aid && *aid) {
+        char oq[128];
+        json_t *o;
+        snprintf(oq, sizeof oq, "symbol=%s&orderId=%s", s->name, aid);
+        CHECK(req(&w, "GET", "/fapi/v1/order", oq, T0 + 100, &o) == 200);
+        CHECK_EQ_STR(sget(o, "status"), "EXPIRED");
+        CHECK(dec_is_zero(dget(o, "executedQty")));
+        json_decref(o);
+    }
+    CHECK(aid && *aid);
+    json_decref(body);
+    world_close(&w);
+}
+
+static void test_account_modes(void)
+{
+    struct world w;
+    char q[256];
+    json_t *body;
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = pick(&w, -1, -1);
+    if (!s) return;
+    CHECK(req(&w, "GET", "/fapi/v1/positionSide/dual", "", T0, &body) == 200);
+    CHECK(json_is_false(json_object_get(body, "dualSidePosition")));
+    check_shape("doc_examples/positionSide_dual_GET.json", body, NULL, NULL);
+    json_decref(body);
+    CHECK(req_code(&w, "POST", "/fapi/v1/positionSide/dual", "dualSidePosition=false", T0) == -4059);
+    CHECK(req_code(&w, "POST", "/fapi/v1/positionSide/dual", "dualSidePosition=true", T0) == -1000);
+    CHECK(req_code(&w, "POST", "/fapi/v1/positionSide/dual", "", T0) == -1102);
+    CHECK(req(&w, "GET", "/fapi/v1/multiAssetsMargin", "", T0, &body) == 200);
+    CHECK(json_is_false(json_object_get(body, "multiAssetsMargin")));
+    check_shape("doc_examples/multiAssetsMargin_GET.json", body, NULL, NULL);
+    json_decref(body);
+    snprintf(q, sizeof q, "symbol=%s&marginType=CROSSED", s->name);
+    CHECK(req_code(&w, "POST", "/fapi/v1/marginType", q, T0) == -4046);
+    snprintf(q, sizeof q, "symbol=%s&marginType=BOTH", s->name);
+    CHECK(req_code(&w, "POST", "/fapi/v1/marginType", q, T0) == -1100);
+    /* leverageBracket: an object with symbol, an array of every tradable symbol without */
+    snprintf(q, sizeof q, "symbol=%s", s->name);
+    CHECK(req(&w, "GET", "/fapi/v1/leverageBracket", q, T0, &body) == 200);
+    CHECK_EQ_STR(sget(body, "symbol"), s->name);
+    json_t *br = json_array_get(json_object_get(body, "brackets"), 0);
+    CHECK(json_is_integer(json_object_get(br, "bracket")) &&
+          json_is_integer(json_object_get(br, "initialLeverage")) &&
+          json_is_integer(json_object_get(br, "notionalCap")) &&
+          json_is_integer(json_object_get(br, "notionalFloor")) &&
+          json_is_number(json_object_get(br, "maintMarginRatio")) &&
+          json_is_number(json_object_get(br, "cum")));
+    check_shape("doc_examples/leverageBracket.json", body, "notionalCoef", NULL); /* one element */
+    json_decref(body);
+    CHECK(req(&w, "GET", "/fapi/v1/leverageBracket", "", T0, &body) == 200);
+    CHECK(json_is_array(body) && json_array_size(body) >= 12);
+    check_shape("doc_examples/leverageBracket.json", body, "notionalCoef", NULL);
+    json_decref(body);
+    CHECK(req(&w, "GET", "/fapi/v1/symbolConfig", q, T0, &body) == 200);
+    json_t *sc = json_array_get(body, 0);
+    CHECK(json_array_size(body) == 1 && !strcmp(sget(sc, "marginType"), "CROSSED") &&
+          json_is_integer(json_object_get(sc, "leverage")) &&
+          !strcmp(sget(sc, "isAutoAddMargin"), "false") && sget(sc, "maxNotionalValue"));
+    check_shape("doc_examples/symbolConfig.json", body, NULL, NULL);
+    json_decref(body);
+    CHECK(req(&w, "GET", "/fapi/v1/accountConfig", "", T0, &body) == 200);
+    CHECK(json_is_false(json_object_get(body, "dualSidePosition")) &&
+          json_is_boolean(json_object_get(body, "canTrade")) &&
+          json_is_integer(json_object_get(body, "feeTier")));
+    check_shape("doc_examples/accountConfig.json", body, NULL, NULL);
+    json_decref(body);
+    /* a funded asset's updateTime is the time it last changed, never 0 */
+    CHECK(req(&w, "GET", "/fapi/v2/balance", "", T0, &body) == 200);
+    CHECK(json_integer_value(json_object_get(json_array_get(body, 0), "updateTime")) > 0);
+    json_decref(body);
+    go_long(&w, s, T0 + 5);
+    CHECK(req(&w, "GET", "/fapi/v3/account", "", T0 + 6, &body) == 200);
+    CHECK(json_integer_value(json_object_get(
+              json_array_get(json_object_get(body, "assets"), 0), "updateTime")) == T0 + 5);
+    json_decref(body);
+    CHECK(req_code(&w, "POST", "/fapi/v1/positionSide/dual", "dualSidePosition=true", T0) == -4068);
+    /* leverage capped by the first bracket; maxNotionalValue from the brackets */
+    CHECK(req(&w, "POST", "/fapi/v1/leverage", "symbol=BTCUSDT&leverage=125", T0, &body) == 200);
+    CHECK_EQ_STR(sget(body, "maxNotionalValue"), "50000");
+    json_decref(body);
+    const char *alt = NULL;
+    for (int i = 0; i < sim_market_count(w.m) && !alt; i++) {
+        const struct sim_symbol *y = sim_market_symbol(w.m, i);
+        if (!strcmp(y->status, "TRADING") && strcmp(y->name, "BTCUSDT") && strcmp(y->name, "ETHUSDT"))
+            alt = y->name;
+    }
+    CHECK(alt != NULL);
+    snprintf(q, sizeof q, "symbol=%s&leverage=51", alt ? alt : "");
+    CHECK(req_code(&w, "POST", "/fapi/v1/leverage", q, T0) == -4028);
+    snprintf(q, sizeof q, "symbol=%s&leverage=25", alt ? alt : "");
+    CHECK(req(&w, "POST", "/fapi/v1/leverage", q, T0, &body) == 200);
+    CHECK_EQ_STR(sget(body, "maxNotionalValue"), "25000");
+    json_decref(body);
+    world_close(&w);
+}
+
+static int admin_income(struct world *w, const char *type, const char *amount, int64_t now)
+{
+    struct sim_params p;
+    struct sim_reply r;
+    char q[128];
+    int st;
+    memset(&p, 0, sizeof p);
+    snprintf(q, sizeof q, "type=%s&amount=%s", type, amount);
+    if (sim_params_parse(&p, q, "")) return -1;
+    st = sim_engine_admin_event(w->e, "main", "income", &p, now, &r);
+    json_decref(r.body);
+    sim_params_free(&p);
+    return st;
+}
+
+static void test_income_rules(void)
+{
+    static const char *const types[] = {
+        "TRANSFER", "WELCOME_BONUS", "FUNDING_FEE", "INSURANCE_CLEAR", "REFERRAL_KICKBACK",
+        "COMMISSION_REBATE", "API_REBATE", "CONTEST_REWARD", "INTERNAL_TRANSFER", "FEE_RETURN"};
+    struct world w;
+    json_t *rows;
+    char q[128];
+    world_open(&w, 0, 0);
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        CHECK(admin_income(&w, types[i], "1.5", T0 + (int64_t)i) == 200);
+        snprintf(q, sizeof q, "incomeType=%s", types[i]);
+        CHECK(req(&w, "GET", "/fapi/v1/income", q, T0 + 100, &rows) == 200);
+        CHECK(json_array_size(rows) == 1);
+        CHECK(json_integer_value(json_object_get(json_array_get(rows, 0), "tranId")) > (1LL << 53));
+        json_decref(rows);
+    }
+    CHECK(admin_income(&w, "NO_SUCH_TYPE", "1", T0) == 400);
+    CHECK(admin_income(&w, "COMMISSION", "1", T0) == 400);
+    CHECK(req_code(&w, "GET", "/fapi/v1/income", "incomeType=NO_SUCH_TYPE", T0 + 100) == -1102);
+    /* a valid type nothing booked: [] */
+    CHECK(req(&w, "GET", "/fapi/v1/income", "incomeType=BFUSD_REWARD", T0 + 100, &rows) == 200);
+    CHECK(json_array_size(rows) == 0);
+    json_decref(rows);
+    /* page walks forward through the window, oldest first */
+    for (int i = 0; i < 5; i++) CHECK(admin_income(&w, "WELCOME_BONUS", "2", T0 + 200 + i) == 200);
+    int64_t seen[6] = {0};
+    int n = 0;
+    for (int page = 1; page <= 3; page++) {
+        snprintf(q, sizeof q, "incomeType=WELCOME_BONUS&limit=2&page=%d", page);
+        CHECK(req(&w, "GET", "/fapi/v1/income", q, T0 + 1000, &rows) == 200);
+        CHECK((int)json_array_size(rows) == (page < 3 ? 2 : 2)); /* 6 rows: 1 + 5 */
+        for (size_t i = 0; i < json_array_size(rows) && n < 6; i++)
+            seen[n++] = json_integer_value(json_object_get(json_array_get(rows, i), "time"));
+        json_decref(rows);
+    }
+    CHECK(n == 6 && seen[0] == T0 + 1 && seen[5] == T0 + 204);
+    for (int i = 1; i < n; i++) CHECK(seen[i] > seen[i - 1]);
+    CHECK(req(&w, "GET", "/fapi/v1/income", "incomeType=WELCOME_BONUS&limit=2&page=4", T0 + 1000,
+              &rows) == 200);
+    CHECK(json_array_size(rows) == 0);
+    json_decref(rows);
+    /* retention: income rows go after 3 months of sim time */
+    sim_engine_tick(w.e, T0 + 89 * 86400000LL);
+    CHECK(req(&w, "GET", "/fapi/v1/income", "startTime=0", T0 + 89 * 86400000LL, &rows) == 200);
+    CHECK(json_array_size(rows) == 15);
+    json_decref(rows);
+    sim_engine_tick(w.e, T0 + 91 * 86400000LL);
+    CHECK(req(&w, "GET", "/fapi/v1/income", "startTime=0", T0 + 91 * 86400000LL, &rows) == 200);
+    CHECK(json_array_size(rows) == 0);
+    json_decref(rows);
+    world_close(&w);
+}
+
+/* Places a resting BUY LIMIT far under the market; returns its orderId. */
+static int64_t rest_buy(struct world *w, const struct sim_symbol *s, int64_t now)
+{
+    struct sim_book b;
+    char q[256], qs[DEC_STR_MAX], ps[DEC_STR_MAX];
+    json_t *body;
+    int64_t id;
+    sim_market_book(w->m, s->index, now, &b);
+    fmt(tick_mul(s, b.bid, -50), ps);
+    fmt(qty_for(s, b.bid, 100), qs);
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=LIMIT&timeInForce=GTC&quantity=%s&price=%s",
+             s->name, qs, ps);
+    CHECK(req(w, "POST", "/fapi/v1/order", q, now, &body) == 200);
+    id = json_integer_value(json_object_get(body, "orderId"));
+    json_decref(body);
+    return id;
+}
+
+/* Funding every interval of sim time, also across a jump of the clock. */
+static void test_funding_catch_up(void)
+{
+    struct world w;
+    json_t *rows;
+    int want = 0;
+    world_open(&w, 0, 1000);
+    const struct sim_symbol *s = pick(&w, -1, -1);
+    if (!s) return;
+    go_long(&w, s, T0);
+    sim_engine_tick(w.e, T0 + 10);
+    for (int k = 1; k <= 3; k++)
+        want += !dec_is_zero(sim_market_funding_rate(w.m, s->index, T0 / 1000 * 1000 + k * 1000));
+    sim_engine_tick(w.e, T0 + 3010); /* three funding times passed in one step */
+    CHECK(req(&w, "GET", "/fapi/v1/income", "incomeType=FUNDING_FEE", T0 + 3020, &rows) == 200);
+    CHECK(want > 0 && (int)json_array_size(rows) == want);
+    json_decref(rows);
+    world_close(&w);
+}
+
+static void test_order_history_rules(void)
+{
+    struct world w;
+    char q[256];
+    json_t *body;
+    int64_t ids[5];
+    const int64_t day = 86400000LL;
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = pick(&w, -1, -1);
+    if (!s) return;
+    for (int i = 0; i < 5; i++) ids[i] = rest_buy(&w, s, T0 + i);
+    /* over-full window: the most recent `limit`, oldest first */
+    snprintf(q, sizeof q, "symbol=%s&limit=2", s->name);
+    CHECK(req(&w, "GET", "/fapi/v1/allOrders", q, T0 + 10, &body) == 200);
+    CHECK(json_array_size(body) == 2 &&
+          json_integer_value(json_object_get(json_array_get(body, 0), "orderId")) == ids[3] &&
+          json_integer_value(json_object_get(json_array_get(body, 1), "orderId")) == ids[4]);
+    json_decref(body);
+    /* orderId: the first `limit` from it */
+    snprintf(q, sizeof q, "symbol=%s&limit=2&orderId=%lld", s->name, (long long)ids[1]);
+    CHECK(req(&w, "GET", "/fapi/v1/allOrders", q, T0 + 10, &body) == 200);
+    CHECK(json_array_size(body) == 2 &&
+          json_integer_value(json_object_get(json_array_get(body, 0), "orderId")) == ids[1]);
+    json_decref(body);
+    snprintf(q, sizeof q, "symbol=%s&startTime=%lld&endTime=%lld", s->name, (long long)T0,
+             (long long)(T0 + 8 * day));
+    CHECK(req_code(&w, "GET", "/fapi/v1/allOrders", q, T0 + 10) == -1127);
+    snprintf(q, sizeof q, "symbol=%s&startTime=%lld&endTime=%lld", s->name, (long long)T0,
+             (long long)(T0 + 8 * day));
+    CHECK(req_code(&w, "GET", "/fapi/v1/allAlgoOrders", q, T0 + 10) == -1127);
+    /* default window: the last 7 days */
+    snprintf(q, sizeof q, "symbol=%s", s->name);
+    CHECK(req(&w, "GET", "/fapi/v1/allOrders", q, T0 + 8 * day, &body) == 200);
+    CHECK(json_array_size(body) == 0);
+    json_decref(body);
+    snprintf(q, sizeof q, "symbol=%s&startTime=%lld", s->name, (long long)T0);
+    CHECK(req(&w, "GET", "/fapi/v1/allOrders", q, T0 + 8 * day, &body) == 200);
+    CHECK(json_array_size(body) == 5);
+    json_decref(body);
+    /* retention: a cancelled order without fill is gone after 3 days, open ones stay */
+    snprintf(q, sizeof q, "symbol=%s&orderId=%lld", s->name, (long long)ids[0]);
+    CHECK(req_code(&w, "DELETE", "/fapi/v1/order", q, T0 + 20) == 0);
+    sim_engine_tick(w.e, T0 + 20 + 2 * day);
+    CHECK(req_code(&w, "GET", "/fapi/v1/order", q, T0 + 20 + 2 * day) == 0);
+    sim_engine_tick(w.e, T0 + 21 + 3 * day);
+    CHECK(req_code(&w, "GET", "/fapi/v1/order", q, T0 + 21 + 3 * day) == -2013);
+    snprintf(q, sizeof q, "symbol=%s&orderId=%lld", s->name, (long long)ids[1]);
+    sim_engine_tick(w.e, T0 + 100 * day);
+    CHECK(req_code(&w, "GET", "/fapi/v1/order", q, T0 + 100 * day) == 0); /* still open */
+    world_close(&w);
+}
+
 int main(void)
 {
     test_round_trip();
@@ -1286,5 +1695,11 @@ int main(void)
     test_mark_trigger();
     test_liquidation();
     test_price_protect();
+    test_algo_event_order();
+    test_algo_validation();
+    test_account_modes();
+    test_income_rules();
+    test_order_history_rules();
+    test_funding_catch_up();
     return th_done();
 }

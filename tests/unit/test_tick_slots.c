@@ -133,14 +133,20 @@ static void test_parse(void)
     CHECK(count == 0 && st.same == 2 && st.kept == 0);
     tick_universe_forget(&u);
     CHECK(fill(ANSWER, &u, &count, &st) == 0 && count == 2);
-    /* a refused answer forgets, so the entries before the bad one are sent again */
+    /* one bad entry is left out alone and counted; the good one is kept */
     CHECK(fill("[{\"symbol\":\"BTCUSDT\",\"bidPrice\":\"1\",\"bidQty\":\"0.5\",\"askPrice\":\"1\","
                "\"askQty\":\"1\",\"time\":1800000000000},{\"symbol\":\"ETHUSDT\"}]",
-               &u, &count, &st) == -1);
-    CHECK(fill(ANSWER, &u, &count, &st) == 0 && count == 2);
+               &u, &count, &st) == 0);
+    CHECK(count == 1 && st.kept == 1 && st.dropped == 1 && strstr(st.err, "entry 1") != NULL);
+    tick_universe_forget(&u);
+    /* a symbol twice: the second is the one left out */
+    CHECK(fill("[{\"symbol\":\"BTCUSDT\",\"bidPrice\":\"1\",\"bidQty\":\"0.5\",\"askPrice\":\"1\","
+               "\"askQty\":\"1\",\"time\":1},{\"symbol\":\"BTCUSDT\",\"bidPrice\":\"1\",\"bidQty\":"
+               "\"0.5\",\"askPrice\":\"1\",\"askQty\":\"1\",\"time\":2}]", &u, &count, &st) == 0);
+    CHECK(count == 1 && st.dropped == 1 && st.max_t == 1);
     tick_universe_forget(&u);
 
-    /* every refusal writes nothing */
+    /* every refusal writes nothing (a bad shape, or not one usable entry) */
     const char *bad[] = {
         "{\"code\":-1003,\"msg\":\"Too many requests\"}",
         "[{\"symbol\":\"BTCUSDT\",\"bidPrice\":\"40000.0\",\"bidQty\":\"0.5\",\"askPrice\":\"4",
@@ -152,10 +158,6 @@ static void test_parse(void)
         "\"askQty\":\"1\",\"time\":1}]",
         "[{\"symbol\":\"BTCUSDT\",\"bidPrice\":\"1\",\"bidQty\":\"0.5\",\"askPrice\":\"1\","
         "\"askQty\":\"1\"}]",
-        "[{\"symbol\":\"BTCUSDT\",\"bidPrice\":\"1\",\"bidQty\":\"0.5\",\"askPrice\":\"1\","
-        "\"askQty\":\"1\",\"time\":1},{\"symbol\":\"BTCUSDT\",\"bidPrice\":\"1\",\"bidQty\":\"0."
-        "5\","
-        "\"askPrice\":\"1\",\"askQty\":\"1\",\"time\":2}]",
         "[{\"symbol\":\"BTCUSDT\",\"bidPrice\":\"1\",\"bidQty\":\"0.5\",\"askPrice\":\"1\","
         "\"askQty\":\"1\",\"time\":1,\"lastUpdateId\":\"x\"}]",
         "[17]",
@@ -199,15 +201,46 @@ static void test_future(void)
     tick_universe_forget(&u);
     CHECK(fill(ANSWER, &u, &count, &st) == 0 && count == 1 && st.future == 1);
     CHECK(strstr(st.err, "BTCUSDT") != NULL);
-    /* a malformed entry still refuses the whole answer, future entries or not */
+    /* a malformed entry beside a future one: both left out, counted apart */
     CHECK(fill("[{\"symbol\":\"ETHUSDT\",\"bidPrice\":\"1\",\"bidQty\":\"1\","
                "\"askPrice\":\"1\",\"askQty\":\"1\",\"time\":4102444800000},"
-               "{\"symbol\":\"BTCUSDT\"}]", &u, &count, &st) == -1);
-    CHECK(strstr(st.err, "entry 1") != NULL);
+               "{\"symbol\":\"BTCUSDT\"}]", &u, &count, &st) == 0);
+    CHECK(count == 0 && st.future == 1 && st.dropped == 1);
     /* no limit set (0): nothing is refused for its time */
     u.time_limit = 0;
     tick_universe_forget(&u);
     CHECK(fill(answer, &u, &count, &st) == 0 && count == 2 && st.future == 0);
+    tick_universe_free(&u);
+}
+
+/* One bad entry among 200 universe symbols: 199 kept, the bad one counted; an odd entry of
+ * a symbol outside the universe is only foreign. */
+static void test_one_bad_of_200(void)
+{
+    struct tick_universe u = {0};
+    char names[200][16];
+    const char *syms[200];
+    for (int i = 0; i < 200; i++) {
+        snprintf(names[i], sizeof names[i], "S%03dUSDT", i);
+        syms[i] = names[i];
+    }
+    CHECK(tick_universe_set(&u, syms, 200) == 0);
+    json_t *arr = json_array();
+    for (int i = 0; i < 200; i++) {
+        json_t *e = json_pack("{s:s,s:s,s:s,s:s,s:s,s:I}", "symbol", names[i], "bidPrice", "1.5",
+                              "bidQty", "2", "askPrice", "1.6", "askQty", "3", "time",
+                              (json_int_t)1700000000000 + i);
+        if (i == 117) json_object_set_new(e, "askQty", json_string("-3"));
+        json_array_append_new(arr, e);
+    }
+    json_array_append_new(arr, json_pack("{s:s,s:i}", "symbol", "ODDUSDC", "bidPrice", 7));
+    struct recon_batch *b = tickparse_batch_new("bfq:");
+    struct tickparse_stats st;
+    CHECK(tickparse_fill(arr, &u, b, &st) == 0);
+    CHECK(recon_batch_count(b) == 199 && st.kept == 199 && st.dropped == 1 && st.foreign == 1);
+    CHECK(strstr(st.err, "entry 117") != NULL);
+    recon_batch_free(b);
+    json_decref(arr);
     tick_universe_free(&u);
 }
 
@@ -219,5 +252,6 @@ int main(void)
     test_fire_spread();
     test_parse();
     test_future();
+    test_one_bad_of_200();
     return th_done();
 }
