@@ -1595,8 +1595,13 @@ static int64_t rest_buy(struct world *w, const struct sim_symbol *s, int64_t now
     char q[256], qs[DEC_STR_MAX], ps[DEC_STR_MAX];
     json_t *body;
     int64_t id;
+    struct dec ticks_10pct;
     sim_market_book(w->m, s->index, now, &b);
-    fmt(tick_mul(s, b.bid, -50), ps);
+    /* 10 % below the bid (PERCENT_PRICE allows 15 %): out of reach of the trade flow and, in a
+     * calm market, of the path for the 100 days the retention checks need */
+    CHECK(dec_div(b.bid, eng_mul(s->filters.tick, dec_from_int(10), 8), 0, DEC_ROUND_DOWN,
+                  &ticks_10pct) == DEC_OK);
+    fmt(tick_mul(s, b.bid, -(int)ticks_10pct.units), ps);
     fmt(qty_for(s, b.bid, 100), qs);
     snprintf(q, sizeof q, "symbol=%s&side=BUY&type=LIMIT&timeInForce=GTC&quantity=%s&price=%s",
              s->name, qs, ps);
@@ -1633,7 +1638,9 @@ static void test_order_history_rules(void)
     json_t *body;
     int64_t ids[5];
     const int64_t day = 86400000LL;
+    world_volatility = 0.01; /* a calm market: the resting orders stay open for 100 days */
     world_open(&w, 0, 0);
+    world_volatility = 0;
     const struct sim_symbol *s = pick(&w, -1, -1);
     if (!s) return;
     for (int i = 0; i < 5; i++) ids[i] = rest_buy(&w, s, T0 + i);
