@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/jsonval.h"
+#include "sim/brackets.h"
 #include "sim/engine.h"
 #include "sim/engine_internal.h"
 #include "sim/market.h"
@@ -1436,6 +1437,28 @@ static void test_algo_validation(void)
     world_close(&w);
 }
 
+/* The brackets GET /fapi/v1/leverageBracket served for s are the margin table's (brackets.h),
+ * figure by figure. */
+static int brackets_served(json_t *body, const struct sim_symbol *s)
+{
+    int n, ok;
+    const struct sim_bracket *b = sim_brackets(s, &n);
+    json_t *arr = json_object_get(body, "brackets");
+    ok = (int)json_array_size(arr) == n;
+    for (int i = 0; ok && i < n; i++) {
+        json_t *o = json_array_get(arr, (size_t)i);
+        char mmr[DEC_STR_MAX], cum[DEC_STR_MAX], cap[DEC_STR_MAX];
+        ok = dec_format(b[i].mmr, mmr, sizeof mmr) > 0 && dec_format(b[i].cum, cum, sizeof cum) > 0 &&
+             dec_format(b[i].notional_cap, cap, sizeof cap) > 0 &&
+             json_integer_value(json_object_get(o, "bracket")) == b[i].bracket &&
+             json_integer_value(json_object_get(o, "initialLeverage")) == b[i].max_leverage &&
+             json_integer_value(json_object_get(o, "notionalCap")) == strtoll(cap, NULL, 10) &&
+             json_number_value(json_object_get(o, "maintMarginRatio")) == strtod(mmr, NULL) &&
+             json_number_value(json_object_get(o, "cum")) == strtod(cum, NULL);
+    }
+    return ok;
+}
+
 static void test_account_modes(void)
 {
     struct world w;
@@ -1471,6 +1494,7 @@ static void test_account_modes(void)
           json_is_number(json_object_get(br, "maintMarginRatio")) &&
           json_is_number(json_object_get(br, "cum")));
     check_shape("doc_examples/leverageBracket.json", body, "notionalCoef", NULL); /* one element */
+    CHECK(brackets_served(body, s));
     json_decref(body);
     CHECK(req(&w, "GET", "/fapi/v1/leverageBracket", "", T0, &body) == 200);
     CHECK(json_is_array(body) && json_array_size(body) >= 12);
@@ -1510,6 +1534,11 @@ static void test_account_modes(void)
             alt = y->name;
     }
     CHECK(alt != NULL);
+    snprintf(q, sizeof q, "symbol=%s", alt ? alt : "");
+    CHECK(req(&w, "GET", "/fapi/v1/leverageBracket", q, T0, &body) == 200);
+    CHECK(alt && json_array_size(json_object_get(body, "brackets")) == 9 &&
+          brackets_served(body, sim_market_find(w.m, alt)));
+    json_decref(body);
     snprintf(q, sizeof q, "symbol=%s&leverage=51", alt ? alt : "");
     CHECK(req_code(&w, "POST", "/fapi/v1/leverage", q, T0) == -4028);
     snprintf(q, sizeof q, "symbol=%s&leverage=25", alt ? alt : "");
