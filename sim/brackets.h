@@ -1,28 +1,31 @@
-/* brackets: Binance's notional and leverage brackets, as a small static table.
+/* brackets: the leverage and maintenance-margin brackets of every symbol, in one place.
  *
- * Binance sizes maintenance margin and maximum leverage by position notional in brackets
- * (GET /fapi/v1/leverageBracket). The simulator keeps two tables: one for BTCUSDT and
- * ETHUSDT (12 brackets, 125x at the first) and one for every other symbol (6 brackets, 50x),
- * with Binance's published shape: floor and cap in USDT, the maintenance margin ratio and the
- * "cum" maintenance amount (cum[i] = cum[i-1] + floor[i] x (mmr[i] - mmr[i-1])). Ratios and
- * cum are decimal strings so margin arithmetic can stay exact. Read-only, no state. */
+ * Binance sizes maintenance margin by notional bracket: a position of notional N in bracket k
+ * needs N x maintMarginRatio_k - cum_k, where cum_k = cum_{k-1} + floor_k x (mmr_k - mmr_{k-1})
+ * makes the function continuous. The engine's margin, its liquidation and
+ * GET /fapi/v1/leverageBracket all read this table. Two tables, as on Binance's board: BTC and
+ * ETH (deep, up to 125x) and every other symbol (up to 50x). Immutable after start-up. */
 #ifndef BFQ_SIM_BRACKETS_H
 #define BFQ_SIM_BRACKETS_H
 
-#include <stddef.h>
-#include <stdint.h>
+#include "core/decimal.h"
+#include "sim/market.h"
 
 struct sim_bracket {
-    int bracket;            /* 1-based level */
-    int initial_leverage;   /* the highest leverage allowed in this bracket */
-    int64_t notional_floor; /* USDT, inclusive */
-    int64_t notional_cap;   /* USDT, exclusive */
-    const char *maint_ratio; /* decimal string, e.g. "0.004" */
-    const char *cum;         /* decimal string, USDT */
+    int bracket;                       /* 1, 2, ... */
+    int max_leverage;                  /* initialLeverage */
+    struct dec notional_floor, notional_cap; /* USDT, [floor, cap) */
+    struct dec mmr;                    /* maintMarginRatio */
+    struct dec cum;                    /* maintenance amount of the bracket */
 };
 
-/* The brackets of symbol sym (any name; unknown names get the default table), lowest first;
- * *n receives their count. The table is static: never freed, valid for the process. */
-const struct sim_bracket *sim_brackets(const char *sym, size_t *n);
+/* The brackets of symbol s, lowest notional first; *n gets their count. Never NULL. */
+const struct sim_bracket *sim_brackets(const struct sim_symbol *s, int *n);
+
+/* The bracket of a position of notional |notional| (the last one beyond every cap). */
+const struct sim_bracket *sim_bracket_for(const struct sim_symbol *s, struct dec notional);
+
+/* Maintenance margin of a position of notional |notional|, rounded to `scale` decimals. */
+struct dec sim_bracket_maint(const struct sim_symbol *s, struct dec notional, int scale);
 
 #endif

@@ -29,6 +29,7 @@ struct sim_config {
     int64_t ws_ping_ms, ws_max_age_ms;
     int64_t funding_interval_ms;
     int classic_stops;
+    double volatility, correlation; /* price model (market.h) */
     const char *tls_cert, *tls_key; /* owned by the config, may be NULL */
     const char *replay_dir;         /* may be NULL */
 };

@@ -172,6 +172,7 @@ void sim_engine_tick(struct sim_engine *e, int64_t now_ms)
         if (purge) eng_history_purge(e, e->acct[i], now_ms);
         eng_orders_tick(e, e->acct[i], now_ms);
         eng_algo_tick(e, e->acct[i], now_ms);
+        eng_liquidate_tick(e, e->acct[i], now_ms);
     }
     eng_funding_tick(e, now_ms);
 }

@@ -4,7 +4,8 @@
  * price averaged on increase and kept on reduce (a flip starts again at the fill price), and
  * realized PnL on every reduce. Cross margin: available = wallet + unrealized PnL - initial
  * margin of positions (|amt| x mark / leverage) - initial margin of open orders. Maintenance
- * margin is a flat 0.4 % of notional (no brackets, no liquidation: see docs/sim.md).
+ * margin comes from the leverage brackets (brackets.c); below it the account is liquidated
+ * (eng_liquidate_tick in engine_orders.c).
  *
  * Answers GET /fapi/v2|v3/account, /fapi/v2|v3/positionRisk, /fapi/v2|v3/balance,
  * POST /fapi/v1/leverage and GET /fapi/v1/commissionRate with Binance's key sets, and the
@@ -65,8 +66,7 @@ static struct dec pos_im(struct sim_engine *e, const struct sim_account *a, int 
 static struct dec pos_maint(struct sim_engine *e, const struct sim_account *a, int sym,
                             int64_t now_ms)
 {
-    struct dec rate = {4, 3}; /* 0.004 */
-    return eng_mul(dec_abs(pos_notional(e, a, sym, now_ms)), rate, MS);
+    return sim_bracket_maint(sim_market_symbol(e->m, sym), pos_notional(e, a, sym, now_ms), MS);
 }
 
 /* Initial margin of the open (not reduce-only, not untriggered conditional) orders of sym on
@@ -116,6 +116,13 @@ static void totals(struct sim_engine *e, const struct sim_account *a, int64_t no
         t->ord_im = eng_add(t->ord_im, eng_div(n, dec_from_int(a->pos[o->sym].leverage), MS));
     }
     t->avail = eng_sub(eng_sub(eng_add(a->wallet, t->upnl), t->pos_im), t->ord_im);
+}
+
+int eng_below_maintenance(struct sim_engine *e, const struct sim_account *a, int64_t now_ms)
+{
+    struct eng_totals t;
+    totals(e, a, now_ms, &t);
+    return dec_sign(t.maint) > 0 && dec_cmp(eng_add(a->wallet, t.upnl), t.maint) < 0;
 }
 
 struct dec eng_available(struct sim_engine *e, const struct sim_account *a, int64_t now_ms)
@@ -218,22 +225,19 @@ void eng_wallet_event(struct sim_engine *e, struct sim_account *a, int income_ty
  * whose initialLeverage is at least lev (sim/brackets.c), as a JSON string. */
 static json_t *max_notional(struct sim_engine *e, int sym, int lev)
 {
-    size_t n;
-    const struct sim_bracket *b = sim_brackets(sim_market_symbol(e->m, sym)->name, &n);
-    int64_t cap = n ? b[0].notional_cap : 0;
-    char buf[24];
-    for (size_t i = 0; i < n; i++)
-        if (b[i].initial_leverage >= lev) cap = b[i].notional_cap;
-    snprintf(buf, sizeof buf, "%lld", (long long)cap);
-    return json_string(buf);
+    int n;
+    const struct sim_bracket *b = sim_brackets(sim_market_symbol(e->m, sym), &n);
+    struct dec cap = b[0].notional_cap;
+    for (int i = 0; i < n; i++)
+        if (b[i].max_leverage >= lev) cap = b[i].notional_cap;
+    return eng_jdec_trim(cap);
 }
 
 /* The highest leverage sym allows (its first bracket's). */
 static int max_leverage(struct sim_engine *e, int sym)
 {
-    size_t n;
-    const struct sim_bracket *b = sim_brackets(sim_market_symbol(e->m, sym)->name, &n);
-    return n ? b[0].initial_leverage : 125;
+    int n;
+    return sim_brackets(sim_market_symbol(e->m, sym), &n)[0].max_leverage;
 }
 
 static json_t *jz(void)
@@ -534,19 +538,28 @@ static int margin_type(struct sim_engine *e, const struct sim_params *p, struct 
     return 1;
 }
 
-static json_t *bracket_json(const char *sym)
+/* d as a JSON number (Binance serves ratios and cum as numbers). The router dumps reals with
+ * 15 significant digits, so the bracket figures (at most 13 digits) go out exactly. */
+static json_t *jnum(struct dec d)
 {
-    size_t n;
+    char buf[DEC_STR_MAX];
+    if (dec_format_trim(d, buf, sizeof buf) < 0) return json_integer(0);
+    return d.scale > 0 ? json_real(strtod(buf, NULL)) : json_integer(d.units);
+}
+
+/* The brackets of sym in /fapi/v1/leverageBracket's shape; caps and floors are whole USDT. */
+static json_t *bracket_json(const struct sim_symbol *sym)
+{
+    int n;
     const struct sim_bracket *b = sim_brackets(sym, &n);
     json_t *arr = json_array();
-    for (size_t i = 0; i < n; i++)
+    for (int i = 0; i < n; i++)
         json_array_append_new(
-            arr, json_pack("{s:i,s:i,s:I,s:I,s:f,s:f}", "bracket", b[i].bracket,
-                           "initialLeverage", b[i].initial_leverage, "notionalCap",
-                           (json_int_t)b[i].notional_cap, "notionalFloor",
-                           (json_int_t)b[i].notional_floor, "maintMarginRatio",
-                           strtod(b[i].maint_ratio, NULL), "cum", strtod(b[i].cum, NULL)));
-    return json_pack("{s:s,s:o}", "symbol", sym, "brackets", arr);
+            arr, json_pack("{s:i,s:i,s:o,s:o,s:o,s:o}", "bracket", b[i].bracket,
+                           "initialLeverage", b[i].max_leverage, "notionalCap",
+                           jnum(b[i].notional_cap), "notionalFloor", jnum(b[i].notional_floor),
+                           "maintMarginRatio", jnum(b[i].mmr), "cum", jnum(b[i].cum)));
+    return json_pack("{s:s,s:o}", "symbol", sym->name, "brackets", arr);
 }
 
 /* GET /fapi/v1/leverageBracket: every tradable symbol's brackets, or the object of one. */
@@ -561,13 +574,13 @@ static int leverage_bracket(struct sim_engine *e, const struct sim_params *p,
         return 1;
     }
     if (sym >= 0) {
-        eng_reply_json(out, bracket_json(sim_market_symbol(e->m, sym)->name));
+        eng_reply_json(out, bracket_json(sim_market_symbol(e->m, sym)));
         return 1;
     }
     arr = json_array();
     for (int s = 0; s < e->nsym; s++) {
         const struct sim_symbol *sy = sim_market_symbol(e->m, s);
-        if (eng_symbol_tradable(sy)) json_array_append_new(arr, bracket_json(sy->name));
+        if (eng_symbol_tradable(sy)) json_array_append_new(arr, bracket_json(sy));
     }
     eng_reply_json(out, arr);
     return 1;

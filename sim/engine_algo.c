@@ -61,6 +61,7 @@ static int algo_reached(struct sim_engine *e, struct eng_algo *g, int64_t now_ms
     struct dec px = g->working == ENG_MARK_PRICE ? sim_market_mark(e->m, g->sym, now_ms)
                                                  : sim_market_last(e->m, g->sym, now_ms);
     int c = dec_cmp(px, g->trigger_price);
+    if (g->price_protect && eng_price_protected(e, g->sym, now_ms)) return 0;
     if (g->type == ENG_TRAILING_STOP_MARKET)
         return eng_trailing_step(g->side, px, g->activate_price, g->callback_rate,
                                  &g->trail_active, &g->trail_extreme);

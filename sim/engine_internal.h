@@ -86,6 +86,8 @@ struct eng_order {
     int trail_active;
     int64_t time, update_time, good_till_date;
     int64_t algo_id;           /* the algo order that spawned it, 0 if none */
+    struct dec queue_ahead;    /* resting LIMIT: quantity ahead of it at its price */
+    int64_t flow_step;         /* resting LIMIT: last book step whose trades it has seen */
 };
 
 /* A conditional order of the Algo API (algoType CONDITIONAL). */
@@ -222,6 +224,9 @@ int eng_symbol_tradable(const struct sim_symbol *s);
 struct dec eng_mark(struct sim_engine *e, int sym, int64_t now_ms);
 struct dec eng_upnl(struct sim_engine *e, const struct sim_account *a, int sym, int64_t now_ms);
 struct dec eng_available(struct sim_engine *e, const struct sim_account *a, int64_t now_ms);
+/* Whether the margin balance (wallet + unrealized PnL at the mark) is below the maintenance
+ * margin of the positions (brackets.h). */
+int eng_below_maintenance(struct sim_engine *e, const struct sim_account *a, int64_t now_ms);
 /* Initial margin an order of qty at price needs beyond what it reduces; 0 when it only
  * reduces the position. */
 struct dec eng_order_margin(struct sim_engine *e, const struct sim_account *a, int sym, int side,
@@ -249,11 +254,17 @@ long eng_order_submit(struct sim_engine *e, struct sim_account *a, const struct 
 /* Binance code and message for a filter check result; 0 for DEC_CHECK_OK, else -1. */
 int eng_filter_err(enum dec_check c, const struct sim_symbol *s, struct eng_err *err);
 void eng_orders_tick(struct sim_engine *e, struct sim_account *a, int64_t now_ms);
+/* Liquidation: when the account is below maintenance, cancels its open orders and closes every
+ * position at the mark with an exchange order "autoclose-<ms>" (LIMIT IOC, reduce-only). */
+void eng_liquidate_tick(struct sim_engine *e, struct sim_account *a, int64_t now_ms);
 struct eng_order *eng_order_find(struct sim_account *a, int sym, int64_t id, const char *cid);
 int eng_open_orders(const struct sim_account *a, int sym); /* sym -1: all symbols */
 /* 1 when a side-order on sym would shrink the account's position (one-way mode). */
 int eng_reduces(const struct sim_account *a, int sym, int side);
 int eng_order_is_open(const struct eng_order *o);
+/* priceProtect: whether last and mark are more than triggerProtect (5 %) apart now, in which
+ * case a protected conditional order does not trigger. */
+int eng_price_protected(struct sim_engine *e, int sym, int64_t now_ms);
 
 /* ---- engine_algo.c ---- */
 int eng_algo_handle(struct sim_engine *e, struct sim_account *a, const char *method,

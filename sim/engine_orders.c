@@ -9,10 +9,18 @@
  * it would take, FOK -5021 when it cannot fill at once: both reject with an error and leave no
  * order, as Binance does today), classic stop already reached (-2021) and margin (-2019).
  *
- * Matching: whole quantities (the book's sizes are ignored). MARKET and marketable LIMIT fill
- * at once at the best opposite price as taker; a resting LIMIT fills at its own price as maker
- * when the path crosses it (BUY when ask <= price, SELL when bid >= price), checked by
- * eng_orders_tick. A reduce-only fill is cut to the position; the rest expires.
+ * Matching against the market's book (market.h, book.c): MARKET and marketable LIMIT orders
+ * walk the levels as taker, one trade per level, consuming the liquidity (the book shows less
+ * and refills over a few seconds); what a LIMIT cannot take at its price rests (IOC expires,
+ * FOK is refused with -5021 unless the depth holds all of it; a MARKET beyond PERCENT_PRICE of
+ * the mark is refused with -4131). A resting LIMIT joins the back of its level's queue and is
+ * checked by eng_orders_tick over every book step since its last look: the market's takers at
+ * its price consume the queue ahead first, then fill it, partially when the flow is smaller
+ * (PARTIALLY_FILLED lasts until more flow comes); the market trading through its price (BUY:
+ * ask <= price) fills the rest. Maker fills are at the order's price. A reduce-only fill is
+ * cut to the position; the rest expires. Liquidation (eng_liquidate_tick): below maintenance
+ * margin the exchange cancels the account's orders and closes each position at the mark with
+ * an "autoclose-" order.
  * newOrderRespType ACK (the default) answers the order as accepted (status NEW, nothing
  * executed, even for a MARKET order that filled at once); RESULT answers its final state. */
 #include <stdio.h>
@@ -72,6 +80,13 @@ static struct dec watch_price(struct sim_engine *e, int sym, int working, int64_
 {
     return working == ENG_MARK_PRICE ? sim_market_mark(e->m, sym, now_ms)
                                      : sim_market_last(e->m, sym, now_ms);
+}
+
+int eng_price_protected(struct sim_engine *e, int sym, int64_t now_ms)
+{
+    struct dec mark = sim_market_mark(e->m, sym, now_ms), last = sim_market_last(e->m, sym, now_ms);
+    struct dec gap = dec_abs(eng_sub(last, mark)), bound = eng_mul(mark, (struct dec){500, 4}, 12);
+    return dec_cmp(gap, bound) > 0; /* triggerProtect 0.05 of exchangeInfo */
 }
 
 /* STOP*: BUY when price >= stop, SELL when <=; TAKE_PROFIT*: the reverse. */
@@ -276,6 +291,43 @@ static int check_reduce_only(const struct sim_account *a, const struct eng_order
     return 0;
 }
 
+/* Whether the book holds o's whole quantity up to limit (zero: any price) now; *worst is the
+ * last price it would reach. */
+static int book_walk(struct sim_engine *e, const struct eng_order *o, struct dec limit,
+                     int64_t now_ms, struct dec *worst)
+{
+    static struct sim_take lv[SIM_DEPTH_MAX]; /* one loop, one thread */
+    struct dec got;
+    int n = sim_market_take(e->m, o->sym, now_ms, o->side == ENG_BUY, o->qty, limit, 0, lv,
+                            SIM_DEPTH_MAX, &got);
+    if (n > 0) *worst = lv[n - 1].price;
+    return n > 0 && dec_cmp(got, o->qty) >= 0;
+}
+
+static int book_can_fill(struct sim_engine *e, const struct eng_order *o, struct dec limit,
+                         int64_t now_ms)
+{
+    struct dec worst;
+    return book_walk(e, o, limit, now_ms, &worst);
+}
+
+/* -4131: a MARKET order that would trade beyond the PERCENT_PRICE bounds around the mark. */
+static int check_market_protect(struct sim_engine *e, const struct eng_order *o, int64_t now_ms,
+                                struct eng_err *err)
+{
+    const struct sim_symbol *s = sim_market_symbol(e->m, o->sym);
+    struct dec mark = sim_market_mark(e->m, o->sym, now_ms), worst = mark, lim;
+    int ps = eng_price_scale(s);
+    if (o->close_position || dec_is_zero(o->qty)) return 0;
+    book_walk(e, o, dec_from_int(0), now_ms, &worst);
+    lim = eng_mul(mark, o->side == ENG_BUY ? s->mult_up : s->mult_down, ps);
+    if (o->side == ENG_BUY ? dec_cmp(worst, lim) > 0 : dec_cmp(worst, lim) < 0)
+        return eng_set_err(err, -4131,
+                           "The counterparty's best price does not meet the PERCENT_PRICE "
+                           "filter limit.");
+    return 0;
+}
+
 static int check_book(struct sim_engine *e, struct sim_account *a, const struct eng_order *o,
                       int64_t now_ms, struct eng_err *err)
 {
@@ -289,9 +341,11 @@ static int check_book(struct sim_engine *e, struct sim_account *a, const struct 
                 !strcmp(a->orders.v[i].client_id, o->client_id))
                 return eng_set_err(err, -4116, "ClientOrderId is duplicated.");
     }
+    if (o->type == ENG_MARKET) return check_market_protect(e, o, now_ms, err);
     if (o->type != ENG_LIMIT) return 0;
     sim_market_book(e->m, o->sym, now_ms, &b);
     crosses = o->side == ENG_BUY ? dec_cmp(o->price, b.ask) >= 0 : dec_cmp(o->price, b.bid) <= 0;
+    if (o->tif == ENG_FOK && crosses && !book_can_fill(e, o, o->price, now_ms)) crosses = 0;
     if (o->tif == ENG_GTX && crosses)
         return eng_set_err(err, -5022,
                            "Due to the order could not be executed as maker, the Post Only "
@@ -357,22 +411,25 @@ static void expire(struct sim_engine *e, struct sim_account *a, size_t idx, int 
     order_final(e, a, idx, now_ms);
 }
 
-/* Fills what is left of order idx at price (cut to the position for reduce-only). */
-static void fill(struct sim_engine *e, struct sim_account *a, size_t idx, struct dec price,
-                 int maker, int64_t now_ms)
+/* Fills qty of order idx at price (cut to the position for reduce-only, the rest expires).
+ * Returns 0, or -1 when the order is no longer open afterwards for a reason other than being
+ * filled. */
+static int fill_qty(struct sim_engine *e, struct sim_account *a, size_t idx, struct dec qty,
+                    struct dec price, int maker, int64_t now_ms)
 {
     struct eng_order *o = &a->orders.v[idx];
-    struct dec qty = eng_sub(o->qty, o->executed), amt = a->pos[o->sym].amt;
+    struct dec amt = a->pos[o->sym].amt, left = eng_sub(o->qty, o->executed);
     struct eng_fill f;
     int cut = 0;
+    if (dec_cmp(qty, left) > 0) qty = left;
     if (o->reduce_only || o->close_position) {
         int reduces = (o->side == ENG_SELL && dec_sign(amt) > 0) ||
                       (o->side == ENG_BUY && dec_sign(amt) < 0);
         if (!reduces) {
             expire(e, a, idx, 4, now_ms);
-            return;
+            return -1;
         }
-        if (dec_cmp(qty, dec_abs(amt)) > 0) {
+        if (dec_cmp(qty, dec_abs(amt)) >= 0 && dec_cmp(left, dec_abs(amt)) > 0) {
             qty = dec_abs(amt);
             cut = 1;
         }
@@ -387,10 +444,44 @@ static void fill(struct sim_engine *e, struct sim_account *a, size_t idx, struct
     eng_emit_trade_lite(e, a, o, &f, now_ms);
     eng_emit_account(e, a, "ORDER", o->sym, dec_from_int(0), now_ms);
     eng_emit_order(e, a, o, "TRADE", &f, now_ms);
-    if (cut)
+    if (cut) {
         expire(e, a, idx, 4, now_ms);
-    else
-        order_final(e, a, idx, now_ms);
+        return -1;
+    }
+    order_final(e, a, idx, now_ms);
+    return 0;
+}
+
+/* Walks the book for order idx as a taker (up to its price for a LIMIT) and fills level by
+ * level; only what was filled is taken from the book (a reduce-only order may stop early).
+ * Returns the quantity filled. */
+static struct dec take(struct sim_engine *e, struct sim_account *a, size_t idx, int64_t now_ms)
+{
+    struct eng_order *o = &a->orders.v[idx];
+    struct sim_take lv[SIM_DEPTH_MAX];
+    struct dec got, done = dec_from_int(0), zero = dec_from_int(0);
+    struct dec limit = o->type == ENG_LIMIT ? o->price : zero;
+    int sym = o->sym, buy = o->side == ENG_BUY;
+    int n = sim_market_take(e->m, sym, now_ms, buy, eng_sub(o->qty, o->executed), limit, 0, lv,
+                            SIM_DEPTH_MAX, &got);
+    for (int k = 0; k < n; k++) {
+        struct dec before = a->orders.v[idx].executed;
+        int r = fill_qty(e, a, idx, lv[k].qty, lv[k].price, 0, now_ms);
+        done = eng_add(done, eng_sub(a->orders.v[idx].executed, before));
+        if (r < 0 || !eng_order_is_open(&a->orders.v[idx])) break;
+    }
+    if (dec_sign(done) > 0)
+        sim_market_take(e->m, sym, now_ms, buy, done, limit, 1, lv, SIM_DEPTH_MAX, &got);
+    return done;
+}
+
+/* Queues a resting LIMIT at its price: behind what rests there now on its side (nothing when
+ * it improves on the best), seeing the market's trades from the next book step on. */
+static void join_queue(struct sim_engine *e, struct eng_order *o, int front, int64_t now_ms)
+{
+    o->queue_ahead = front ? dec_from_int(0)
+                           : sim_market_qty_at(e->m, o->sym, now_ms, o->side == ENG_SELL, o->price);
+    o->flow_step = sim_market_step_of(now_ms);
 }
 
 /* What a fresh (or just triggered) order does against the book now. */
@@ -399,19 +490,24 @@ static void match_new(struct sim_engine *e, struct sim_account *a, size_t idx, i
     struct eng_order *o = &a->orders.v[idx];
     struct sim_book b;
     struct dec best;
+    int crosses;
     if (o->type != ENG_MARKET && o->type != ENG_LIMIT) return;
     sim_market_book(e->m, o->sym, now_ms, &b);
     best = o->side == ENG_BUY ? b.ask : b.bid;
-    if (o->type == ENG_MARKET ||
-        (o->side == ENG_BUY ? dec_cmp(o->price, best) >= 0 : dec_cmp(o->price, best) <= 0)) {
-        if (o->type == ENG_LIMIT && o->tif == ENG_GTX) { /* a post-only algo child would take */
-            expire(e, a, idx, 0, now_ms);
-            return;
-        }
-        fill(e, a, idx, best, 0, now_ms);
+    crosses = o->type == ENG_MARKET ||
+              (o->side == ENG_BUY ? dec_cmp(o->price, best) >= 0 : dec_cmp(o->price, best) <= 0);
+    if (crosses && o->type == ENG_LIMIT && o->tif == ENG_GTX) {
+        expire(e, a, idx, 0, now_ms); /* a post-only algo child would take */
         return;
     }
-    if (o->tif == ENG_IOC || o->tif == ENG_FOK) expire(e, a, idx, o->tif == ENG_IOC ? 2 : 0, now_ms);
+    if (crosses) take(e, a, idx, now_ms);
+    o = &a->orders.v[idx];
+    if (!eng_order_is_open(o)) return;
+    if (o->type == ENG_MARKET || o->tif == ENG_IOC || o->tif == ENG_FOK) {
+        expire(e, a, idx, o->tif == ENG_FOK ? 0 : 2, now_ms);
+        return;
+    }
+    join_queue(e, o, crosses, now_ms);
 }
 
 /* Keeps the order list bounded: when full, drops the oldest half of the finished orders
@@ -485,16 +581,51 @@ static int new_order(struct sim_engine *e, struct sim_account *a, const struct s
 static int classic_trigger(struct sim_engine *e, struct eng_order *o, int64_t now_ms)
 {
     struct dec px = watch_price(e, o->sym, o->working, now_ms);
+    if (o->price_protect && eng_price_protected(e, o->sym, now_ms)) return 0;
     if (o->type == ENG_TRAILING_STOP_MARKET)
         return eng_trailing_step(o->side, px, o->activate_price, o->callback_rate,
                                  &o->trail_active, &o->trail_extreme);
     return stop_reached(o->type, o->side, px, o->stop_price);
 }
 
+/* A resting LIMIT over the book steps since it last looked: the market traded through its
+ * price (BUY: ask <= price) fills the rest; at its price, the sellers' (buyers') flow first
+ * consumes the queue ahead, then fills it, partially when the flow is smaller; a price better
+ * than the market's best puts it at the front. One fill per tick at its own price, as maker. */
+#define ENG_FLOW_STEPS_MAX 36000 /* an hour of book steps at most per tick */
+static void rest_tick(struct sim_engine *e, struct sim_account *a, size_t idx, int64_t now_ms)
+{
+    struct eng_order *o = &a->orders.v[idx];
+    int64_t last = sim_market_step_of(now_ms), st = o->flow_step + 1;
+    struct dec left = eng_sub(o->qty, o->executed), got = dec_from_int(0);
+    int buy = o->side == ENG_BUY;
+    if (last - st >= ENG_FLOW_STEPS_MAX) st = last - ENG_FLOW_STEPS_MAX + 1;
+    for (; st <= last && dec_cmp(got, left) < 0; st++) {
+        struct sim_step k;
+        sim_market_step(e->m, o->sym, st, &k);
+        int through = buy ? dec_cmp(k.ask, o->price) <= 0 : dec_cmp(k.bid, o->price) >= 0;
+        if (through) {
+            got = left;
+            break;
+        }
+        int c = buy ? dec_cmp(k.bid, o->price) : dec_cmp(o->price, k.ask);
+        if (c > 0) continue; /* the market's best is better: behind it */
+        if (c < 0) o->queue_ahead = dec_from_int(0);
+        struct dec flow = buy ? k.sell_flow : k.buy_flow;
+        if (dec_cmp(o->queue_ahead, flow) >= 0) {
+            o->queue_ahead = eng_sub(o->queue_ahead, flow);
+            continue;
+        }
+        got = eng_add(got, eng_sub(flow, o->queue_ahead));
+        o->queue_ahead = dec_from_int(0);
+    }
+    o->flow_step = last;
+    if (dec_sign(got) > 0) fill_qty(e, a, idx, got, o->price, 1, now_ms);
+}
+
 static void tick_order(struct sim_engine *e, struct sim_account *a, size_t idx, int64_t now_ms)
 {
     struct eng_order *o = &a->orders.v[idx];
-    struct sim_book b;
     if (o->tif == ENG_GTD && o->good_till_date > 0 && now_ms >= o->good_till_date) {
         expire(e, a, idx, 6, now_ms);
         return;
@@ -514,9 +645,7 @@ static void tick_order(struct sim_engine *e, struct sim_account *a, size_t idx, 
         return;
     }
     if (o->type != ENG_LIMIT) return;
-    sim_market_book(e->m, o->sym, now_ms, &b);
-    if (o->side == ENG_BUY ? dec_cmp(b.ask, o->price) <= 0 : dec_cmp(b.bid, o->price) >= 0)
-        fill(e, a, idx, o->price, 1, now_ms);
+    rest_tick(e, a, idx, now_ms);
 }
 
 void eng_orders_tick(struct sim_engine *e, struct sim_account *a, int64_t now_ms)
@@ -554,6 +683,33 @@ static json_t *cancel(struct sim_engine *e, struct sim_account *a, struct eng_or
     eng_emit_order(e, a, o, "CANCELED", NULL, now_ms);
     order_final(e, a, idx, now_ms);
     return eng_order_json(e, &a->orders.v[idx], ENG_VIEW_RESPONSE);
+}
+
+void eng_liquidate_tick(struct sim_engine *e, struct sim_account *a, int64_t now_ms)
+{
+    int n = 0;
+    if (!eng_below_maintenance(e, a, now_ms)) return;
+    for (size_t i = 0; i < a->orders.n; i++)
+        if (eng_order_is_open(&a->orders.v[i])) json_decref(cancel(e, a, &a->orders.v[i], now_ms));
+    for (int s = 0; s < e->nsym; s++) {
+        struct dec amt = a->pos[s].amt;
+        struct eng_order t;
+        if (dec_is_zero(amt)) continue;
+        memset(&t, 0, sizeof t);
+        t.sym = s;
+        t.side = dec_sign(amt) > 0 ? ENG_SELL : ENG_BUY;
+        t.type = t.orig_type = ENG_LIMIT;
+        t.tif = ENG_IOC;
+        t.reduce_only = 1;
+        t.qty = dec_abs(amt);
+        t.price = sim_market_mark(e->m, s, now_ms);
+        if (n++)
+            snprintf(t.client_id, sizeof t.client_id, "autoclose-%lld-%d", (long long)now_ms, n);
+        else
+            snprintf(t.client_id, sizeof t.client_id, "autoclose-%lld", (long long)now_ms);
+        size_t idx = place(e, a, &t, now_ms);
+        fill_qty(e, a, idx, t.qty, t.price, 0, now_ms);
+    }
 }
 
 /* The order named by symbol plus orderId / origClientOrderId, for a single-order endpoint;

@@ -1,17 +1,21 @@
 /* market: the simulated universe and its deterministic price paths (see market.h).
  *
- * The log-price of a symbol at millisecond t is
- *     ln p0 + sum over octaves k of amp_k * noise_k(t / period_k) + the moves made by admin
- * where noise_k is smooth value noise: a hashed value in [-1, 1] at each integer lattice point,
- * interpolated with a smoothstep. It costs a dozen hashes to evaluate at any millisecond, past
- * or present, and needs no state, so every interval's bars, the book and the mark price come
- * from the same path and the same seed always gives the same history. The floating point is
- * only the generator of the path: every price handed out is an integer count of ticks turned
- * into a struct dec, so prices lie on the tick grid and no money passes through a double.
+ * The log-price of symbol i at step s (100 ms) is
+ *     ln p0_i + beta_i * M(s) + E_i(s) + the moves made by admin
+ * where M is the market factor and E_i the symbol's own walk, both sim_walk (walk.c): random
+ * walks with clustered volatility (a hashed multiplicative variance cascade), fat tails and
+ * jumps, that are pure functions of (seed, symbol, step) and cheap at any past or present
+ * step. Per-symbol daily volatility comes from a realistic range (majors calmer than small
+ * caps) times --volatility; beta_i is set so that the symbol's correlation with the market
+ * is rho_i, drawn around --correlation. The doubles are only the generator of the path:
+ * every price handed out is an integer count of ticks turned into a struct dec.
  *
  * The book changes every SIM_BOOK_STEP_MS: best bid = floor(path / tick), best ask one or two
- * ticks above. Bars sample the path at most SIM_BAR_SAMPLES times, aligned to the bar, so a
- * closed bar never changes and a 1500-bar request stays cheap. */
+ * ticks above, sizes per level and the trade flow from book.c. Last price = the path rounded
+ * to the tick; index = the path without the premium; mark = the index averaged over the last
+ * MARK_WINDOW_MS plus the premium (which follows the funding rate), so the mark lags a sudden
+ * move by a few seconds. Bars sample the path at most SIM_BAR_SAMPLES times, aligned to the
+ * bar, so a closed bar never changes and a 1500-bar request stays cheap. */
 #include "sim/market.h"
 
 #include <math.h>
@@ -20,12 +24,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "sim/book.h"
+#include "sim/walk.h"
+
 #define SIM_BOOK_STEP_MS 100
 #define SIM_BAR_SAMPLES 60
-#define OCTAVES 6
-
-static const double octave_period_ms[OCTAVES] = {2e3, 3e4, 3e5, 3.6e6, 8.64e7, 6.048e8};
-static const double octave_amp[OCTAVES] = {0.0004, 0.0012, 0.003, 0.008, 0.02, 0.05};
+#define MARKET_DAILY_VOL 0.03
+#define CASCADE 1.0
+#define REGIME_CASCADE 0.25
+#define JUMPS_PER_DAY 3.0
+#define VOL_CALIBRATION 0.9
+#define JUMP_SIZE 0.25 /* of the daily volatility */
+#define REGIME_LEVEL 14 /* nodes of 2^14 steps (27 min) and more: market-wide volatility */
+#define MARK_WINDOW_MS 5000
+#define MARK_SAMPLES 5
+#define BOOK_SCAN_MAX SIM_DEPTH_MAX /* levels a taker may walk */
 
 struct shift {
     int64_t from_ms;
@@ -37,8 +50,12 @@ struct sym_path {
     double ln_p0;
     double tick;       /* tick as a double, for the generator only */
     double vol_scale;  /* steps traded per second on average */
-    struct shift shifts[SIM_MARKET_MAX_SHIFTS];
-    int nshifts;
+    double daily_vol, rho, beta;
+    struct sim_walk *walk; /* the symbol's own part */
+    struct shift *shifts;  /* sorted by from_ms; cum[i] = sum of deltas 0..i */
+    double *cum;
+    int nshifts, cap;
+    struct sim_booksym book;
 };
 
 /* Closed bars never change (a price move only shifts the path from now on), so they are kept
@@ -58,60 +75,44 @@ struct sim_market {
     int n;
     uint64_t seed;
     int64_t funding_interval_ms;
+    double volatility, correlation;
+    uint64_t regime_key;     /* shared slow volatility of every walk */
+    struct sim_walk *factor; /* the market factor M */
+    uint64_t book_version;
 };
-
-static uint64_t mix64(uint64_t x)
-{
-    x += 0x9e3779b97f4a7c15ULL;
-    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-    return x ^ (x >> 31);
-}
-
-static uint64_t hash2(uint64_t a, uint64_t b)
-{
-    return mix64(a ^ mix64(b + 0x632be59bd9b4e019ULL));
-}
 
 static uint64_t hash_str(uint64_t seed, const char *s)
 {
-    uint64_t h = mix64(seed);
-    for (; *s; s++) h = mix64(h ^ (unsigned char)*s);
+    uint64_t h = sim_mix64(seed);
+    for (; *s; s++) h = sim_mix64(h ^ (unsigned char)*s);
     return h;
 }
 
-/* A value in [-1, 1] for lattice point i of octave k. */
-static double lattice(uint64_t key, int k, int64_t i)
+static double shift_sum(const struct sym_path *p, int64_t t)
 {
-    uint64_t h = hash2(key + (uint64_t)k * 0x1000193ULL, (uint64_t)i);
-    return (double)(h >> 11) * (2.0 / 9007199254740992.0) - 1.0;
+    int lo = 0, hi = p->nshifts; /* first shift with from_ms > t */
+    while (lo < hi) {
+        int mid = (lo + hi) / 2;
+        if (p->shifts[mid].from_ms <= t) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo ? p->cum[lo - 1] : 0.0;
 }
 
-static double noise(uint64_t key, int k, double x)
+static double log_price_at(struct sim_market *m, int i, int64_t t)
 {
-    double fl = floor(x);
-    double f = x - fl;
-    double s = f * f * (3.0 - 2.0 * f);
-    int64_t i = (int64_t)fl;
-    double a = lattice(key, k, i), b = lattice(key, k, i + 1);
-    return a + (b - a) * s;
-}
-
-static double log_price(const struct sym_path *p, int64_t t)
-{
-    double lp = p->ln_p0;
-    for (int k = 0; k < OCTAVES; k++)
-        lp += octave_amp[k] * noise(p->key, k, (double)t / octave_period_ms[k]);
-    for (int i = 0; i < p->nshifts; i++)
-        if (t >= p->shifts[i].from_ms) lp += p->shifts[i].delta;
+    struct sym_path *p = &m->path[i];
+    int64_t s = t / SIM_BOOK_STEP_MS;
+    double lp = p->ln_p0 + sim_walk_at(p->walk, s) + shift_sum(p, t);
+    if (p->beta != 0) lp += p->beta * sim_walk_at(m->factor, s);
     return lp;
 }
 
 /* The path at t in ticks (as a double; callers floor or round). */
-static double path_ticks(const struct sym_path *p, int64_t t)
+static double path_ticks_at(struct sim_market *m, int i, int64_t t)
 {
-    double v = exp(log_price(p, t)) / p->tick;
-    return v < 2.0 ? 2.0 : v;
+    double v = exp(log_price_at(m, i, t)) / m->path[i].tick;
+    return v < 2.0 ? 2.0 : v > 9e15 ? 9e15 : v;
 }
 
 static int64_t book_time(int64_t t)
@@ -140,17 +141,19 @@ struct sym_spec {
     int tick_scale;
     int64_t step_units;
     int step_scale;
+    double vol;  /* daily volatility before --volatility */
+    double top;  /* USDT resting at the best level, on average */
 };
 
 /* The first tradable symbols: majors and the tick/step edge cases. */
 static const struct sym_spec fixed_specs[] = {
-    {"BTC", 60000, 10, 2, 1, 3},     /* tick 0.10 */
-    {"ETH", 3000, 1, 2, 1, 3},
-    {"XRP", 0.6, 25, 5, 1, 0},       /* tick 0.00025, step 1 */
-    {"ADA", 3.0, 5, 3, 10, 0},       /* tick 0.005, step 10 */
-    {"BNB", 600, 5, 1, 1, 2},        /* tick 0.5 */
-    {"YFI", 8000, 10, 0, 1, 3},      /* tick 10 */
-    {"1000SHIB", 0.02, 1, 6, 100, 0}, /* step 100 */
+    {"BTC", 60000, 10, 2, 1, 3, 0.022, 400000},     /* tick 0.10 */
+    {"ETH", 3000, 1, 2, 1, 3, 0.03, 200000},
+    {"XRP", 0.6, 25, 5, 1, 0, 0.04, 40000},       /* tick 0.00025, step 1 */
+    {"ADA", 3.0, 5, 3, 10, 0, 0.045, 30000},      /* tick 0.005, step 10 */
+    {"BNB", 600, 5, 1, 1, 2, 0.03, 50000},        /* tick 0.5 */
+    {"YFI", 8000, 10, 0, 1, 3, 0.05, 8000},       /* tick 10 */
+    {"1000SHIB", 0.02, 1, 6, 100, 0, 0.05, 20000}, /* step 100 */
 };
 
 static const char *const major_bases[] = {
@@ -248,10 +251,18 @@ static void name_symbol(struct sim_symbol *s, const char *base, const char *quot
     s->delivery_ms = 4133404800000LL;
 }
 
-static void init_path(struct sim_market *m, int i, double p0)
+static double log_uniform(uint64_t h, double lo, double hi)
+{
+    return exp(log(lo) + sim_hash_unit(h) * (log(hi) - log(lo)));
+}
+
+/* The symbol's path: its volatility, its correlation with the market, its walk and book.
+ * A failed allocation leaves walk NULL (sim_market_new then fails). */
+static void init_path(struct sim_market *m, int i, const struct sym_spec *sp)
 {
     struct sym_path *p = &m->path[i];
     const struct sim_symbol *s = &m->sym[i];
+    double p0 = sp->p0;
     p->key = hash_str(m->seed, s->name);
     p->ln_p0 = log(p0);
     p->tick = (double)s->filters.tick.units / (double)pow10i(s->filters.tick.scale);
@@ -259,9 +270,21 @@ static void init_path(struct sim_market *m, int i, double p0)
     p->vol_scale = 20000.0 / (p0 * step * 86400.0) * 50.0;
     if (p->vol_scale < 1) p->vol_scale = 1;
     if (p->vol_scale > 1e5) p->vol_scale = 1e5;
+    p->daily_vol = sp->vol * VOL_CALIBRATION * m->volatility;
+    p->rho = m->correlation + 0.15 * (2.0 * sim_hash_unit(sim_hash2(p->key, 0x7e57)) - 1.0);
+    if (p->rho < 0) p->rho = 0;
+    if (p->rho > 0.95) p->rho = 0.95;
+    double mkt = MARKET_DAILY_VOL * m->volatility;
+    p->beta = mkt > 0 ? p->rho * p->daily_vol / mkt : 0;
+    struct walk_params wp = {p->daily_vol * sqrt(1.0 - p->rho * p->rho), CASCADE, JUMPS_PER_DAY,
+                             JUMP_SIZE * p->daily_vol, m->regime_key, REGIME_LEVEL,
+                             REGIME_CASCADE};
+    p->walk = sim_walk_new(p->key, &wp);
+    book_init(&p->book, p->key ^ 0xb00cULL, sp->top / (p0 * step));
 }
 
-/* A generated symbol: base name, price log-uniform in [0.01, 500]. */
+/* A generated symbol: base name, price log-uniform in [0.01, 500]; the 50 majors calmer and
+ * deeper than the SIMnnn small caps. */
 static void make_generated(struct sim_market *m, int i, int gen)
 {
     char base[16];
@@ -273,13 +296,16 @@ static void make_generated(struct sim_market *m, int i, int gen)
     struct sim_symbol *s = &m->sym[i];
     name_symbol(s, base, "USDT", "");
     uint64_t h = hash_str(m->seed, base);
-    double u = (double)(h >> 11) / 9007199254740992.0;
-    double p0 = exp(log(0.01) + u * (log(500.0) - log(0.01)));
-    struct sym_spec sp = {base, p0, 0, 0, 0, 0};
+    double p0 = log_uniform(h, 0.01, 500.0);
+    struct sym_spec sp = {base, p0, 0, 0, 0, 0, 0, 0};
+    sp.vol = gen < nm ? log_uniform(sim_mix64(h ^ 1), 0.035, 0.06)
+                      : log_uniform(sim_mix64(h ^ 1), 0.045, 0.10);
+    sp.top = gen < nm ? log_uniform(sim_mix64(h ^ 2), 8000, 60000)
+                      : log_uniform(sim_mix64(h ^ 2), 2000, 15000);
     nice_tick(p0, &sp.tick_units, &sp.tick_scale);
     nice_step(p0, &sp.step_units, &sp.step_scale);
     set_filters(s, &sp, "5");
-    init_path(m, i, p0);
+    init_path(m, i, &sp);
 }
 
 static void make_fixed(struct sim_market *m, int i, const struct sym_spec *sp, const char *quote,
@@ -288,7 +314,7 @@ static void make_fixed(struct sim_market *m, int i, const struct sym_spec *sp, c
     struct sim_symbol *s = &m->sym[i];
     name_symbol(s, sp->base, quote, suffix);
     set_filters(s, sp, notional);
-    init_path(m, i, sp->p0);
+    init_path(m, i, sp);
 }
 
 /* Last Friday 08:00 UTC of the quarter month (Mar, Jun, Sep, Dec) on or after now. */
@@ -322,9 +348,9 @@ static int64_t quarter_delivery(int64_t now_ms)
 
 static void make_extras(struct sim_market *m, int i, int64_t start_ms)
 {
-    static const struct sym_spec btc = {"BTC", 60000, 10, 2, 1, 3};
-    static const struct sym_spec eth = {"ETH", 3000, 1, 2, 1, 3};
-    static const struct sym_spec newc = {"NEWCOIN", 1.0, 1, 4, 1, 0};
+    static const struct sym_spec btc = {"BTC", 60000, 10, 2, 1, 3, 0.022, 100000};
+    static const struct sym_spec eth = {"ETH", 3000, 1, 2, 1, 3, 0.03, 50000};
+    static const struct sym_spec newc = {"NEWCOIN", 1.0, 1, 4, 1, 0, 0.08, 5000};
     make_fixed(m, i, &btc, "USDC", "", "5");
     make_fixed(m, i + 1, &eth, "BUSD", "", "5");
     int64_t del = quarter_delivery(start_ms);
@@ -340,7 +366,7 @@ static void make_extras(struct sim_market *m, int i, int64_t start_ms)
     m->sym[i + 3].contract_type[0] = '\0';
     snprintf(m->sym[i + 3].status, sizeof(m->sym[i + 3].status), "PENDING_TRADING");
     /* A USDT perpetual, trading, that is still not tradable for bfq: its underlying is an index. */
-    static const struct sym_spec dom = {"BTCDOM", 1500, 1, 1, 1, 3};
+    static const struct sym_spec dom = {"BTCDOM", 1500, 1, 1, 1, 3, 0.02, 20000};
     make_fixed(m, i + 4, &dom, "USDT", "", "5");
     snprintf(m->sym[i + 4].underlying_type, sizeof(m->sym[0].underlying_type), "INDEX");
 }
@@ -357,10 +383,17 @@ struct sim_market *sim_market_new(const struct sim_market_options *o)
     m->n = tradable + EXTRAS;
     m->seed = o->seed;
     m->funding_interval_ms = o->funding_interval_ms > 0 ? o->funding_interval_ms : 8 * 3600000LL;
+    m->volatility = o->volatility > 0 ? o->volatility : 1.0;
+    m->correlation = o->correlation > 0 ? o->correlation : SIM_MARKET_CORRELATION;
+    m->regime_key = sim_hash2(m->seed, 0x7e61);
+    struct walk_params fp = {MARKET_DAILY_VOL * m->volatility, CASCADE, 0.3,
+                             0.1 * MARKET_DAILY_VOL * m->volatility, m->regime_key, REGIME_LEVEL,
+                             REGIME_CASCADE};
+    m->factor = sim_walk_new(sim_hash2(m->seed, 0xfac7), &fp);
     m->sym = calloc((size_t)m->n, sizeof(*m->sym));
     m->path = calloc((size_t)m->n, sizeof(*m->path));
     m->cache = calloc(BAR_CACHE_SIZE, sizeof(*m->cache));
-    if (!m->sym || !m->path || !m->cache) {
+    if (!m->factor || !m->sym || !m->path || !m->cache) {
         sim_market_free(m);
         return NULL;
     }
@@ -376,6 +409,10 @@ struct sim_market *sim_market_new(const struct sim_market_options *o)
     for (int i = 0; i < m->n; i++) {
         m->sym[i].index = i;
         m->sym[i].onboard_ms = 1569398400000LL + (int64_t)(hash_str(m->seed, m->sym[i].name) % 1000) * 86400000LL;
+        if (!m->path[i].walk) {
+            sim_market_free(m);
+            return NULL;
+        }
     }
     return m;
 }
@@ -383,6 +420,12 @@ struct sim_market *sim_market_new(const struct sim_market_options *o)
 void sim_market_free(struct sim_market *m)
 {
     if (!m) return;
+    for (int i = 0; m->path && i < m->n; i++) {
+        sim_walk_free(m->path[i].walk);
+        free(m->path[i].shifts);
+        free(m->path[i].cum);
+    }
+    sim_walk_free(m->factor);
     free(m->sym);
     free(m->path);
     free(m->cache);
@@ -409,51 +452,175 @@ const struct sim_symbol *sim_market_find(const struct sim_market *m, const char 
 
 /* ---- prices ------------------------------------------------------------------------ */
 
-static int64_t bid_ticks_at(const struct sim_market *m, int index, int64_t tb)
+static int64_t bid_ticks_at(struct sim_market *m, int index, int64_t tb)
 {
-    return (int64_t)floor(path_ticks(&m->path[index], tb));
+    return (int64_t)floor(path_ticks_at(m, index, tb));
 }
 
 static int spread_at(const struct sim_market *m, int index, int64_t tb)
 {
-    return (hash2(m->path[index].key ^ 0x5bd1e995ULL, (uint64_t)(tb / SIM_BOOK_STEP_MS)) & 3) == 0 ? 2 : 1;
+    return (sim_hash2(m->path[index].key ^ 0x5bd1e995ULL, (uint64_t)(tb / SIM_BOOK_STEP_MS)) & 3) == 0 ? 2 : 1;
 }
 
-void sim_market_level(struct sim_market *m, int index, int64_t now_ms, int ask, int k,
+/* The path's best price of one side at book time tb, in ticks. */
+static int64_t best_ticks(struct sim_market *m, int index, int64_t tb, int ask)
+{
+    int64_t bid = bid_ticks_at(m, index, tb);
+    return ask ? bid + spread_at(m, index, tb) : bid;
+}
+
+/* Up to n non-empty levels of one side at now_ms, best first, scanning at most
+ * n + BOOK_DEPL_MAX prices. Returns how many. */
+static int levels_at(struct sim_market *m, int index, int64_t now_ms, int ask, int n,
+                     int64_t *px, int64_t *qty)
+{
+    int64_t tb = book_time(now_ms), best = best_ticks(m, index, tb, ask);
+    const struct sim_booksym *bk = &m->path[index].book;
+    int got = 0;
+    for (int64_t d = 0; got < n && d < (int64_t)n + BOOK_DEPL_MAX; d++) {
+        int64_t p = ask ? best + d : best - d;
+        if (p < 1) break;
+        int64_t q = book_qty(bk, ask, p, d, now_ms);
+        if (q <= 0) continue;
+        px[got] = p;
+        qty[got] = q;
+        got++;
+    }
+    return got;
+}
+
+int sim_market_levels(struct sim_market *m, int index, int64_t now_ms, int ask, int n,
                       struct dec *price, struct dec *qty)
 {
-    const struct sim_symbol *s = &m->sym[index];
-    int64_t tb = book_time(now_ms);
-    int64_t bid = bid_ticks_at(m, index, tb);
-    int64_t px = ask ? bid + spread_at(m, index, tb) + k : bid - k;
-    if (px < 1) px = 1;
-    uint64_t h = hash2(m->path[index].key ^ (ask ? 0xa5a5ULL : 0x5a5aULL),
-                       (uint64_t)(tb / SIM_BOOK_STEP_MS) * 4096 + (uint64_t)k);
-    int64_t steps = 1 + (int64_t)(h % (uint64_t)(m->path[index].vol_scale * 20 + 1));
-    *price = ticks_dec(s, px);
-    *qty = steps_dec(s, steps);
+    int64_t px[SIM_DEPTH_MAX], q[SIM_DEPTH_MAX];
+    if (n > SIM_DEPTH_MAX) n = SIM_DEPTH_MAX;
+    int got = levels_at(m, index, now_ms, ask, n, px, q);
+    for (int k = 0; k < got; k++) {
+        price[k] = ticks_dec(&m->sym[index], px[k]);
+        qty[k] = steps_dec(&m->sym[index], q[k]);
+    }
+    return got;
 }
 
 void sim_market_book(struct sim_market *m, int index, int64_t now_ms, struct sim_book *out)
 {
-    sim_market_level(m, index, now_ms, 0, 0, &out->bid, &out->bid_qty);
-    sim_market_level(m, index, now_ms, 1, 0, &out->ask, &out->ask_qty);
+    int64_t px, q;
+    const struct sim_symbol *s = &m->sym[index];
+    if (levels_at(m, index, now_ms, 0, 1, &px, &q) < 1) px = 1, q = 0;
+    out->bid = ticks_dec(s, px);
+    out->bid_qty = steps_dec(s, q);
+    if (levels_at(m, index, now_ms, 1, 1, &px, &q) < 1) px = 2, q = 0;
+    out->ask = ticks_dec(s, px);
+    out->ask_qty = steps_dec(s, q);
     out->update_id = book_time(now_ms) / SIM_BOOK_STEP_MS * 16 + (index & 15);
 }
 
-static int64_t mark_ticks(const struct sim_market *m, int index, int64_t t)
+uint64_t sim_market_book_version(const struct sim_market *m)
 {
-    return (int64_t)floor(path_ticks(&m->path[index], book_time(t)) + 0.5);
-}
-
-struct dec sim_market_mark(struct sim_market *m, int index, int64_t now_ms)
-{
-    return ticks_dec(&m->sym[index], mark_ticks(m, index, now_ms));
+    return m->book_version;
 }
 
 struct dec sim_market_last(struct sim_market *m, int index, int64_t now_ms)
 {
-    return sim_market_mark(m, index, now_ms);
+    int64_t t = (int64_t)floor(path_ticks_at(m, index, book_time(now_ms)) + 0.5);
+    return ticks_dec(&m->sym[index], t);
+}
+
+/* The futures premium over the index: the funding rate plus a wobble per 5 s. */
+static double premium_at(struct sim_market *m, int index, int64_t t)
+{
+    struct dec r = sim_market_funding_rate(m, index, t);
+    double rate = (double)r.units / (double)pow10i(r.scale);
+    uint64_t h = sim_hash2(m->path[index].key ^ 0x9e37ULL, (uint64_t)(t / 5000));
+    return rate + 0.0002 * sim_hash_normal(h);
+}
+
+static struct dec round_ticks(struct sim_market *m, int index, double ticks)
+{
+    int64_t t = (int64_t)floor(ticks + 0.5);
+    return ticks_dec(&m->sym[index], t < 1 ? 1 : t);
+}
+
+struct dec sim_market_index(struct sim_market *m, int index, int64_t now_ms)
+{
+    int64_t tb = book_time(now_ms);
+    return round_ticks(m, index, path_ticks_at(m, index, tb) / (1.0 + premium_at(m, index, tb)));
+}
+
+struct dec sim_market_mark(struct sim_market *m, int index, int64_t now_ms)
+{
+    int64_t tb = book_time(now_ms);
+    double sum = 0;
+    for (int k = 0; k < MARK_SAMPLES; k++) {
+        int64_t t = tb - (int64_t)k * (MARK_WINDOW_MS / MARK_SAMPLES);
+        sum += path_ticks_at(m, index, t) / (1.0 + premium_at(m, index, t));
+    }
+    return round_ticks(m, index, sum / MARK_SAMPLES * (1.0 + premium_at(m, index, tb)));
+}
+
+/* ---- liquidity for the matching engine ---------------------------------------------- */
+
+static int64_t dec_to_units(struct dec d, struct dec unit)
+{
+    struct dec r;
+    if (dec_div(d, unit, 0, DEC_ROUND_DOWN, &r) != DEC_OK) return 0;
+    return r.units;
+}
+
+int sim_market_take(struct sim_market *m, int index, int64_t now_ms, int buy, struct dec qty,
+                    struct dec limit, int commit, struct sim_take *out, int n, struct dec *filled)
+{
+    const struct sim_symbol *s = &m->sym[index];
+    struct sim_booksym *bk = &m->path[index].book;
+    int64_t want = dec_to_units(qty, s->filters.step), got = 0;
+    int64_t lim = dec_is_zero(limit) ? 0 : dec_to_units(limit, s->filters.tick);
+    int64_t best = best_ticks(m, index, book_time(now_ms), buy);
+    int used = 0;
+    /* level by level from the best (empty ones skipped), only as deep as the order needs */
+    for (int64_t d = 0; got < want && used < n && d < BOOK_SCAN_MAX + BOOK_DEPL_MAX; d++) {
+        int64_t p = buy ? best + d : best - d;
+        if (p < 1 || (lim && (buy ? p > lim : p < lim))) break;
+        int64_t q = book_qty(bk, buy, p, d, now_ms);
+        if (q <= 0) continue;
+        int64_t take = q < want - got ? q : want - got;
+        out[used].price = ticks_dec(s, p);
+        out[used].qty = steps_dec(s, take);
+        used++;
+        got += take;
+    }
+    for (int k = 0; commit && k < used; k++)
+        book_consume(bk, buy, dec_to_units(out[k].price, s->filters.tick),
+                     dec_to_units(out[k].qty, s->filters.step), now_ms);
+    if (commit && used) m->book_version++;
+    *filled = steps_dec(s, got);
+    return used;
+}
+
+struct dec sim_market_qty_at(struct sim_market *m, int index, int64_t now_ms, int ask,
+                             struct dec price)
+{
+    const struct sim_symbol *s = &m->sym[index];
+    int64_t tb = book_time(now_ms), best = best_ticks(m, index, tb, ask);
+    int64_t p = dec_to_units(price, s->filters.tick);
+    int64_t d = ask ? p - best : best - p;
+    if (d < 0) return dec_from_int(0);
+    return steps_dec(s, book_qty(&m->path[index].book, ask, p, d, now_ms));
+}
+
+void sim_market_step(struct sim_market *m, int index, int64_t step, struct sim_step *out)
+{
+    const struct sim_symbol *s = &m->sym[index];
+    int64_t tb = step * SIM_BOOK_STEP_MS;
+    int64_t bid = bid_ticks_at(m, index, tb);
+    out->bid = ticks_dec(s, bid);
+    out->ask = ticks_dec(s, bid + spread_at(m, index, tb));
+    out->sell_flow = steps_dec(s, book_flow(&m->path[index].book, 0, step));
+    out->buy_flow = steps_dec(s, book_flow(&m->path[index].book, 1, step));
+}
+
+int64_t sim_market_step_of(int64_t now_ms)
+{
+    return book_time(now_ms) / SIM_BOOK_STEP_MS;
 }
 
 void sim_market_clear_cache(struct sim_market *m)
@@ -461,13 +628,27 @@ void sim_market_clear_cache(struct sim_market *m)
     for (int i = 0; i < BAR_CACHE_SIZE; i++) m->cache[i].index = -1;
 }
 
-static int add_shift(struct sim_market *m, struct sym_path *p, int64_t now_ms, double delta)
+/* Inserts a move at from_ms (after any at the same time) and recomputes the running sums. */
+static int add_shift(struct sim_market *m, struct sym_path *p, int64_t from_ms, double delta)
 {
     sim_market_clear_cache(m);
-    if (p->nshifts >= SIM_MARKET_MAX_SHIFTS) return -1;
-    p->shifts[p->nshifts].from_ms = now_ms;
-    p->shifts[p->nshifts].delta = delta;
+    if (p->nshifts == p->cap) {
+        int cap = p->cap ? p->cap * 2 : 8;
+        struct shift *ns = realloc(p->shifts, sizeof(*ns) * (size_t)cap);
+        if (!ns) return -1;
+        p->shifts = ns;
+        double *nc = realloc(p->cum, sizeof(*nc) * (size_t)cap);
+        if (!nc) return -1;
+        p->cum = nc;
+        p->cap = cap;
+    }
+    int at = p->nshifts;
+    while (at > 0 && p->shifts[at - 1].from_ms > from_ms) at--;
+    memmove(&p->shifts[at + 1], &p->shifts[at], sizeof(p->shifts[0]) * (size_t)(p->nshifts - at));
+    p->shifts[at] = (struct shift){from_ms, delta};
     p->nshifts++;
+    for (int i = at; i < p->nshifts; i++)
+        p->cum[i] = (i ? p->cum[i - 1] : 0.0) + p->shifts[i].delta;
     return 0;
 }
 
@@ -479,9 +660,9 @@ static double dec_to_double(struct dec d)
 int sim_market_set_price(struct sim_market *m, int index, int64_t now_ms, struct dec price)
 {
     if (index < 0 || index >= m->n || dec_sign(price) <= 0) return -1;
-    struct sym_path *p = &m->path[index];
+    int64_t tb = book_time(now_ms);
     double want = log(dec_to_double(price));
-    return add_shift(m, p, book_time(now_ms), want - log_price(p, book_time(now_ms)));
+    return add_shift(m, &m->path[index], tb, want - log_price_at(m, index, tb));
 }
 
 int sim_market_move_pct(struct sim_market *m, int index, int64_t now_ms, struct dec pct)
@@ -549,7 +730,7 @@ static void bar_sample(const struct sim_market *m, int index, int64_t t, int64_t
                        __int128 *tbq, int64_t *trades)
 {
     const struct sym_path *p = &m->path[index];
-    uint64_t h = hash2(p->key ^ 0x77ULL, (uint64_t)t);
+    uint64_t h = sim_hash2(p->key ^ 0x77ULL, (uint64_t)t);
     double secs = (double)span_ms / 1000.0;
     int64_t steps = (int64_t)((double)(1 + h % 100) / 50.0 * p->vol_scale * secs);
     if (steps < 1) steps = 1;
@@ -573,7 +754,6 @@ static void bar_compute(struct sim_market *m, int index, int64_t open_ms, int64_
                         int64_t now_ms, struct sim_bar *out)
 {
     const struct sim_symbol *s = &m->sym[index];
-    const struct sym_path *p = &m->path[index];
     int64_t n = interval_ms / 1000;
     if (n > SIM_BAR_SAMPLES) n = SIM_BAR_SAMPLES;
     if (n < 1) n = 1;
@@ -585,7 +765,7 @@ static void bar_compute(struct sim_market *m, int index, int64_t open_ms, int64_
     for (int64_t k = 0; k <= n; k++) {
         int64_t t = k < n ? open_ms + k * span : end;
         if (t > now_ms) t = now_ms;
-        int64_t ticks = (int64_t)floor(path_ticks(p, book_time(t)) + 0.5);
+        int64_t ticks = (int64_t)floor(path_ticks_at(m, index, book_time(t)) + 0.5);
         if (k == 0) first = ticks;
         last = ticks;
         if (ticks > hi) hi = ticks;
@@ -614,7 +794,7 @@ void sim_market_bar(struct sim_market *m, int index, int64_t open_ms, int64_t in
         bar_compute(m, index, open_ms, interval_ms, now_ms, out);
         return;
     }
-    uint64_t h = hash2((uint64_t)index * 0x100000001b3ULL ^ (uint64_t)interval_ms, (uint64_t)open_ms);
+    uint64_t h = sim_hash2((uint64_t)index * 0x100000001b3ULL ^ (uint64_t)interval_ms, (uint64_t)open_ms);
     struct bar_slot *s = &m->cache[h % BAR_CACHE_SIZE];
     if (s->index == index && s->interval_ms == interval_ms && s->bar.open_ms == open_ms) {
         *out = s->bar;
@@ -629,7 +809,7 @@ void sim_market_bar(struct sim_market *m, int index, int64_t open_ms, int64_t in
 struct dec sim_market_funding_rate(struct sim_market *m, int index, int64_t now_ms)
 {
     int64_t period = floor_div(now_ms, m->funding_interval_ms);
-    uint64_t h = hash2(m->path[index].key ^ 0xf00dULL, (uint64_t)period);
+    uint64_t h = sim_hash2(m->path[index].key ^ 0xf00dULL, (uint64_t)period);
     struct dec d = {10000 + ((int64_t)(h % 201) - 100) * 100, 8};
     return d;
 }

@@ -13,6 +13,7 @@ struct mdata {
     struct sbuf einfo_tail;   /* exchangeInfo after "serverTime": */
     struct sbuf bt_all;       /* cached all-symbol bookTicker */
     int64_t bt_all_step;      /* book step of the cache, -1 when empty */
+    uint64_t bt_all_version;  /* the market's book version of the cache */
 };
 
 static const char *const ERR_SYMBOL = "Invalid symbol.";
@@ -347,16 +348,15 @@ static void ep_depth(struct mdata *md, const struct sim_params *p, int64_t now,
     sbuf_adds(b, ",\"T\":");
     sbuf_addi(b, now - 3);
     for (int side = 0; side < 2; side++) {
+        static struct dec px[SIM_DEPTH_MAX], q[SIM_DEPTH_MAX]; /* one loop, one thread */
+        int n = sim_market_levels(md->c->market, idx, now, side, (int)limit, px, q);
         sbuf_adds(b, side ? "],\"asks\":[" : ",\"bids\":[");
-        for (int k = 0; k < limit; k++) {
-            struct dec px, q;
-            sim_market_level(md->c->market, idx, now, side, k, &px, &q);
-            if (dec_sign(px) <= 0) break;
+        for (int k = 0; k < n; k++) {
             if (k) sbuf_addc(b, ',');
             sbuf_addc(b, '[');
-            sbuf_add_decq(b, px);
+            sbuf_add_decq(b, px[k]);
             sbuf_addc(b, ',');
-            sbuf_add_decq(b, q);
+            sbuf_add_decq(b, q[k]);
             sbuf_addc(b, ']');
         }
     }
@@ -411,10 +411,12 @@ static void ep_book_ticker(struct mdata *md, const struct sim_params *p, int64_t
         book_ticker_all(md, &r->body, now, unsorted);
         return;
     }
-    if (step != md->bt_all_step) {
+    uint64_t version = sim_market_book_version(md->c->market);
+    if (step != md->bt_all_step || version != md->bt_all_version) {
         sbuf_reset(&md->bt_all);
         book_ticker_all(md, &md->bt_all, now, 0);
         md->bt_all_step = step;
+        md->bt_all_version = version;
     }
     sbuf_add(&r->body, md->bt_all.buf, md->bt_all.len);
 }
@@ -481,10 +483,10 @@ static void price_json(struct sbuf *b, struct sim_market *m, int idx, int64_t no
 
 static void premium_json(struct sbuf *b, struct sim_market *m, int idx, int64_t now)
 {
-    struct dec mark = sim_market_mark(m, idx, now), mark8 = mark, index8;
+    struct dec mark = sim_market_mark(m, idx, now), mark8 = mark;
+    struct dec index = sim_market_index(m, idx, now), index8 = index;
     if (dec_rescale(mark, 8, &mark8) != DEC_OK) mark8 = mark;
-    index8 = mark8;
-    index8.units -= (mark8.units / 10000) * ((now / 1000 + idx) % 7 - 3);
+    if (dec_rescale(index, 8, &index8) != DEC_OK) index8 = index;
     sbuf_adds(b, "{\"symbol\":");
     sbuf_add_jstr(b, sim_market_symbol(m, idx)->name);
     sbuf_adds(b, ",\"markPrice\":");

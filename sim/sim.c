@@ -33,6 +33,8 @@ static const struct cli_option sim_options[] = {
     {"ws-max-age", "SECONDS", NULL, NULL, "WebSocket connection lifetime (default 86400)", 0},
     {"funding-interval", "SECONDS", NULL, NULL, "funding period (default 28800)", 0},
     {"classic-stops", NULL, NULL, NULL, "accept STOP*/TAKE_PROFIT* on /fapi/v1/order", 0},
+    {"volatility", "X", NULL, NULL, "scale of every price volatility (default 1)", 0},
+    {"correlation", "R", NULL, NULL, "mean 1-minute correlation with the market (default 0.5)", 0},
     {"log-level", "LEVEL", "log", "level", "debug, info, warn or error", 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
@@ -52,6 +54,24 @@ static int get_int(struct config *cfg, const char *key, int64_t def, int64_t min
 {
     if (config_int(cfg, "sim", key, def, min, max, out)) {
         fprintf(stderr, "bfq sim: %s\n", config_errstr(cfg));
+        return -1;
+    }
+    return 0;
+}
+
+/* A real number in [min, max] from [sim] key (def when absent). */
+static int get_real(struct config *cfg, const char *key, const char *def, double min, double max,
+                    double *out)
+{
+    const char *v = NULL;
+    char *end = NULL;
+    if (config_str(cfg, "sim", key, def, &v)) {
+        fprintf(stderr, "bfq sim: %s\n", config_errstr(cfg));
+        return -1;
+    }
+    *out = strtod(v, &end);
+    if (end == v || *end || !(*out >= min && *out <= max)) {
+        fprintf(stderr, "bfq sim: [sim] %s: expected a number in [%g, %g]\n", key, min, max);
         return -1;
     }
     return 0;
@@ -96,6 +116,8 @@ static int read_config(struct config *cfg, struct sim_config *sc)
         fprintf(stderr, "bfq sim: %s\n", config_errstr(cfg));
         return -1;
     }
+    if (get_real(cfg, "volatility", "1", 0.01, 100, &sc->volatility)) return -1;
+    if (get_real(cfg, "correlation", "0.5", 0.01, 0.95, &sc->correlation)) return -1;
     sc->tls_cert = config_get(cfg, "sim", "tls_cert");
     sc->tls_key = config_get(cfg, "sim", "tls_key");
     sc->replay_dir = config_get(cfg, "sim", "replay");
@@ -184,7 +206,7 @@ static int setup_accounts(struct sim_ctx *c, struct config *cfg)
 static int build(struct sim_ctx *c, struct config *cfg)
 {
     struct sim_market_options mo = {c->cfg.seed, c->cfg.symbols, c->cfg.funding_interval_ms,
-                                    timebase_wall_ms()};
+                                    timebase_wall_ms(), c->cfg.volatility, c->cfg.correlation};
     c->market = sim_market_new(&mo);
     c->limits = limits_new(c->cfg.weight_limit, c->cfg.ban_base_ms, 300, 1200);
     c->log = reqlog_new();

@@ -99,7 +99,7 @@ int main(void)
     char path[256];
     snprintf(path, sizeof path, "%s/_sim/price?symbol=ETHUSDT&pct=5", simacct.base_url);
     CHECK(th_http("POST", path, NULL, NULL, NULL) == 200);
-    th_sleep_ms(300);
+    th_sleep_ms(5300); /* the mark (upnl's price) averages the index over 5 s (docs/sim.md) */
     double want = sim_upnl();
     CHECK(th_wait_until(upnl_live, &want, 6000));
     char *u1 = member("upnl"), *src = member("src");

@@ -59,8 +59,8 @@ static void batch_order_counts(void)
     CHECK(th_sim_start(&s, args) == 0);
     char body[2048] = "batchOrders=";
     form_escape(body, sizeof(body),
-                "[{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\",\"quantity\":\"0.002\"},"
-                "{\"symbol\":\"BTCUSDT\",\"side\":\"SELL\",\"type\":\"MARKET\",\"quantity\":\"0.002\"}]");
+                "[{\"symbol\":\"BTCUSDT\",\"side\":\"BUY\",\"type\":\"MARKET\",\"quantity\":\"0.004\"},"
+                "{\"symbol\":\"BTCUSDT\",\"side\":\"SELL\",\"type\":\"MARKET\",\"quantity\":\"0.004\"}]");
     struct simresp r;
     CHECK(simq_signed(&s, "POST", "/fapi/v1/batchOrders", "", body, KEY, SECRET, 0, &r) == 200);
     CHECK(strstr(r.body, "\"orderId\"") != NULL);
@@ -68,7 +68,7 @@ static void batch_order_counts(void)
     CHECK(r.used_weight >= 5);
     simresp_free(&r);
     /* a single order still counts 1 and 1 */
-    CHECK(simq_signed(&s, "POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.002",
+    CHECK(simq_signed(&s, "POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.004",
                       NULL, KEY, SECRET, 0, &r) == 200);
     CHECK(r.oc10s == 6 && r.oc1m == 2);
     simresp_free(&r);

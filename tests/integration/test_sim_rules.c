@@ -61,7 +61,7 @@ static void signing(void)
     CHECK(has(&r, "-1021"));
     simresp_free(&r);
     /* order answers carry the order counts */
-    CHECK(simq_signed(&s, "POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.002",
+    CHECK(simq_signed(&s, "POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.004",
                       NULL, "vector-key", VEC_SECRET, 0, &r) == 200);
     CHECK(r.oc10s == 1 && r.oc1m == 1);
     CHECK(r.used_weight >= 0);

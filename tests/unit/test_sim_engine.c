@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "core/jsonval.h"
+#include "sim/brackets.h"
 #include "sim/engine.h"
 #include "sim/engine_internal.h"
 #include "sim/market.h"
@@ -71,10 +72,12 @@ struct world {
     struct evlog ev;
 };
 
+static double world_volatility; /* 0: the default model; tests of the queue want a calm one */
+
 static void world_open(struct world *w, int classic, int64_t funding_ms)
 {
     struct sim_market_options mo = {.seed = 42, .tradable = 12, .funding_interval_ms = 8 * 3600000LL,
-                                     .start_ms = T0};
+                                     .start_ms = T0, .volatility = world_volatility};
     struct sim_engine_options eo;
     memset(&eo, 0, sizeof eo);
     eo.classic_stops = classic;
@@ -457,7 +460,11 @@ static void test_limit_resting(void)
     const struct sim_symbol *s = pick(&w, -1, -1);
     if (!s) return;
     sim_market_book(w.m, s->index, T0, &b);
-    struct dec price = tick_mul(s, b.bid, -5);
+    /* 1 % below the bid: out of reach of the next 100 ms (BTC moves several ticks in one) */
+    struct dec ticks_1pct;
+    CHECK(dec_div(b.bid, eng_mul(s->filters.tick, dec_from_int(100), 8), 0, DEC_ROUND_DOWN,
+                  &ticks_1pct) == DEC_OK);
+    struct dec price = tick_mul(s, b.bid, -(int)ticks_1pct.units);
     struct dec qty = qty_for(s, price, 200);
     fmt(qty, qs);
     fmt(price, ps);
@@ -952,7 +959,7 @@ static char *run_script(void)
     sim_market_book(w.m, s->index, T0, &b);
     fmt(qty_for(s, b.ask, 100), qs);
     for (int i = 0; i < 6; i++) {
-        json_t *body;
+        json_t *body = NULL;
         snprintf(q, sizeof q, "symbol=%s&side=%s&type=MARKET&quantity=%s&newOrderRespType=RESULT",
                  s->name, i % 2 ? "SELL" : "BUY", qs);
         req(&w, "POST", "/fapi/v1/order", q, T0 + i * 1000, &body);
@@ -973,6 +980,301 @@ static void test_determinism(void)
     CHECK(a && b && strlen(a) > 100 && !strcmp(a, b));
     free(a);
     free(b);
+}
+
+/* ---- the book: queue, partial fills, depth, mark ---- */
+
+static json_t *order_get(struct world *w, const struct sim_symbol *s, int64_t id, int64_t now)
+{
+    char q[256];
+    json_t *body = NULL;
+    snprintf(q, sizeof q, "symbol=%s&orderId=%lld", s->name, (long long)id);
+    if (req(w, "GET", "/fapi/v1/order", q, now, &body) != 200) {
+        json_decref(body);
+        return NULL;
+    }
+    return body;
+}
+
+static int64_t post_order(struct world *w, const char *q, int64_t now, json_t **body)
+{
+    json_t *b = NULL;
+    int64_t id = 0;
+    if (req(w, "POST", "/fapi/v1/order", q, now, &b) == 200)
+        id = json_integer_value(json_object_get(b, "orderId"));
+    if (body)
+        *body = b;
+    else
+        json_decref(b);
+    return id;
+}
+
+/* A GTX buy at the best bid waits behind the level's queue: no fill while the market's sells at
+ * its price have not consumed what was ahead of it (and the price has not traded through),
+ * then partial fills that stay PARTIALLY_FILLED until more flow comes, then FILLED. */
+static void test_queue_and_partial(void)
+{
+    struct world w;
+    struct sim_book b;
+    char q[512], ps[DEC_STR_MAX];
+    world_volatility = 0.01; /* a calm market: the bid stays put, only the flow matters */
+    world_open(&w, 0, 0);
+    world_volatility = 0;
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    CHECK(s != NULL);
+    if (!s) return;
+    sim_market_book(w.m, s->index, T0, &b);
+    fmt(b.bid, ps);
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=LIMIT&timeInForce=GTX&quantity=30000&price=%s",
+             s->name, ps);
+    int64_t id = post_order(&w, q, T0, NULL);
+    CHECK(id > 0);
+    struct dec ahead = b.bid_qty, flow_at_price = dec_from_int(0), executed = dec_from_int(0);
+    int moved = 0, partial_ticks = 0, partial_held = 0, filled = 0, early = 0;
+    int64_t st0 = sim_market_step_of(T0);
+    for (int64_t k = 1; k <= 6000 && !filled; k++) {
+        int64_t now = T0 + k * 100;
+        struct sim_step st;
+        sim_market_step(w.m, s->index, st0 + k, &st);
+        if (dec_cmp(st.bid, b.bid) != 0 || dec_cmp(st.ask, b.bid) <= 0) moved = 1;
+        if (dec_cmp(st.bid, b.bid) == 0) flow_at_price = eng_add(flow_at_price, st.sell_flow);
+        sim_engine_tick(w.e, now);
+        json_t *o = order_get(&w, s, id, now);
+        struct dec ex = o ? dget(o, "executedQty") : dec_from_int(0);
+        const char *x = o ? sget(o, "status") : NULL;
+        if (dec_sign(ex) > 0 && dec_cmp(flow_at_price, ahead) <= 0 && !moved) early = 1;
+        if (x && !strcmp(x, "PARTIALLY_FILLED")) {
+            partial_ticks++;
+            if (dec_cmp(ex, executed) == 0) partial_held++;
+        }
+        if (x && !strcmp(x, "FILLED")) filled = 1;
+        executed = ex;
+        json_decref(o);
+    }
+    CHECK(!early);                 /* nothing before the queue ahead was traded */
+    CHECK(!moved);                 /* the calm market never left the price ... */
+    CHECK(filled);                 /* ... so only the trade flow filled it */
+    CHECK(dec_cmp(flow_at_price, ahead) > 0);
+    CHECK(partial_ticks >= 2);     /* partial fills ... */
+    CHECK(partial_held >= 1);      /* ... that last while no flow comes */
+    int partial_event = 0;
+    for (int n = 0; !partial_event; n++) {
+        json_t *ev = ev_find(&w.ev, "ORDER_TRADE_UPDATE", "TRADE", n);
+        if (!ev) break;
+        partial_event = !strcmp(sget(json_object_get(ev, "o"), "X"), "PARTIALLY_FILLED");
+        json_decref(ev);
+    }
+    CHECK(partial_event);
+    world_close(&w);
+}
+
+/* A MARKET order larger than the best level walks the book: an average price worse than the
+ * best, one trade per level, and the levels it took are gone from the book for a while. */
+static void test_market_walks_book(void)
+{
+    struct world w;
+    struct dec px[3], qt[3], half, want, filled_px;
+    char q[512], qs[DEC_STR_MAX];
+    json_t *body = NULL, *rows = NULL;
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    CHECK(sim_market_levels(w.m, s->index, T0, 1, 3, px, qt) == 3);
+    CHECK(dec_div(qt[1], dec_from_int(2), 0, DEC_ROUND_DOWN, &half) == DEC_OK);
+    want = eng_add(qt[0], half);
+    fmt(want, qs);
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=MARKET&quantity=%s&newOrderRespType=RESULT",
+             s->name, qs);
+    CHECK(post_order(&w, q, T0, &body) > 0);
+    CHECK_EQ_STR(sget(body, "status"), "FILLED");
+    filled_px = dget(body, "avgPrice");
+    CHECK(dec_cmp(filled_px, px[0]) > 0 && dec_cmp(filled_px, px[1]) < 0);
+    CHECK(dec_eq(dget(body, "executedQty"), want));
+    json_decref(body);
+    snprintf(q, sizeof q, "symbol=%s", s->name);
+    CHECK(req(&w, "GET", "/fapi/v1/userTrades", q, T0, &rows) == 200);
+    CHECK(json_array_size(rows) == 2);
+    if (json_array_size(rows) == 2) {
+        CHECK(dec_eq(dget(json_array_get(rows, 0), "price"), px[0]));
+        CHECK(dec_eq(dget(json_array_get(rows, 1), "price"), px[1]));
+    }
+    json_decref(rows);
+    /* the fill moved the book: the best ask is now the second level, with what is left */
+    struct sim_book b;
+    sim_market_book(w.m, s->index, T0, &b);
+    CHECK(dec_eq(b.ask, px[1]));
+    CHECK(dec_cmp(b.ask_qty, qt[1]) < 0);
+    /* FOK against the depth: more than the best level holds at its price is refused, the same
+     * up to the next level's price fills */
+    char ps[DEC_STR_MAX];
+    fmt(eng_add(b.ask_qty, s->filters.step), qs);
+    fmt(b.ask, ps);
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=LIMIT&timeInForce=FOK&quantity=%s&price=%s",
+             s->name, qs, ps);
+    CHECK(req_code(&w, "POST", "/fapi/v1/order", q, T0) == -5021);
+    fmt(px[2], ps);
+    snprintf(q, sizeof q,
+             "symbol=%s&side=BUY&type=LIMIT&timeInForce=FOK&quantity=%s&price=%s"
+             "&newOrderRespType=RESULT",
+             s->name, qs, ps);
+    CHECK(post_order(&w, q, T0, &body) > 0);
+    CHECK_EQ_STR(sget(body, "status"), "FILLED");
+    json_decref(body);
+    world_close(&w);
+}
+
+/* -4131: right after a 20 % jump the mark lags, the asks are beyond PERCENT_PRICE of it. */
+static void test_market_protect(void)
+{
+    struct world w;
+    char q[512];
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    CHECK(sim_market_move_pct(w.m, s->index, T0, (struct dec){20, 0}) == 0);
+    CHECK(dec_cmp(sim_market_mark(w.m, s->index, T0 + 100),
+                  sim_market_last(w.m, s->index, T0 + 100)) < 0);
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=MARKET&quantity=100", s->name);
+    CHECK(req_code(&w, "POST", "/fapi/v1/order", q, T0 + 100) == -4131);
+    /* once the mark has caught up the same order goes through */
+    CHECK(req_code(&w, "POST", "/fapi/v1/order", q, T0 + 6000) == 0);
+    world_close(&w);
+}
+
+/* The two algo orders ids[0] (unguarded) and ids[1] (waiting for the mark) after a jump at
+ * T0 + 1000: only the first has run at T0 + 1100, both at T0 + 7000 (the mark has followed). */
+static void algo_states_after_jump(struct world *w, const int64_t ids[2])
+{
+    static const char *const want[2][2] = {{"FINISHED", "NEW"}, {"FINISHED", "FINISHED"}};
+    const int64_t at[2] = {T0 + 1100, T0 + 7000};
+    char q[64];
+    json_t *body = NULL;
+    for (int t = 0; t < 2; t++) {
+        for (int64_t now = at[t] - 100; now <= at[t]; now += 100) sim_engine_tick(w->e, now);
+        for (int k = 0; k < 2; k++) {
+            snprintf(q, sizeof q, "algoId=%lld", (long long)ids[k]);
+            CHECK(req(w, "GET", "/fapi/v1/algoOrder", q, at[t], &body) == 200);
+            const char *st = sget(body, "algoStatus");
+            if (!st || strcmp(st, want[t][k]))
+                fprintf(stderr, "algo %d at +%lld: %s, want %s\n", k, (long long)(at[t] - T0),
+                        st ? st : "?", want[t][k]);
+            CHECK(st && !strcmp(st, want[t][k]));
+            json_decref(body);
+        }
+    }
+}
+
+/* Places two STOP_MARKET algo orders of 100 on s, triggered at factor x the last price (on the
+ * tick grid), differing by their extra parameters; their ids into ids[]. */
+static void two_algos(struct world *w, const struct sim_symbol *s, const char *side,
+                      struct dec factor, const char *const extra[2], int64_t ids[2])
+{
+    char q[512], ps[DEC_STR_MAX];
+    json_t *body = NULL;
+    struct dec trig;
+    CHECK(dec_div(eng_mul(sim_market_last(w->m, s->index, T0), factor, 8), s->filters.tick, 0,
+                  DEC_ROUND_DOWN, &trig) == DEC_OK);
+    fmt(eng_mul(trig, s->filters.tick, s->filters.tick.scale), ps);
+    for (int k = 0; k < 2; k++) {
+        snprintf(q, sizeof q,
+                 "algoType=CONDITIONAL&symbol=%s&side=%s&type=STOP_MARKET&quantity=100"
+                 "&triggerPrice=%s&%s",
+                 s->name, side, ps, extra[k]);
+        CHECK(req(w, "POST", "/fapi/v1/algoOrder", q, T0, &body) == 200);
+        ids[k] = json_integer_value(json_object_get(body, "algoId"));
+        json_decref(body);
+    }
+}
+
+/* STOP_MARKET algo orders on a sudden drop: CONTRACT_PRICE triggers on the last price at once,
+ * MARK_PRICE only once the (lagging) mark reaches the trigger. */
+static void test_mark_trigger(void)
+{
+    static const char *const extra[2] = {"workingType=CONTRACT_PRICE", "workingType=MARK_PRICE"};
+    struct world w;
+    int64_t ids[2];
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    two_algos(&w, s, "SELL", (struct dec){99, 2}, extra, ids);
+    CHECK(sim_market_move_pct(w.m, s->index, T0 + 1000, (struct dec){-3, 0}) == 0);
+    algo_states_after_jump(&w, ids);
+    world_close(&w);
+}
+
+/* priceProtect: right after a 20 % jump last and mark are more than 5 % apart; a protected
+ * STOP_MARKET on the last price waits until the mark catches up, an unprotected one goes. */
+static void test_price_protect(void)
+{
+    static const char *const extra[2] = {"priceProtect=FALSE", "priceProtect=TRUE"};
+    struct world w;
+    int64_t ids[2];
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    two_algos(&w, s, "BUY", (struct dec){110, 2}, extra, ids);
+    CHECK(sim_market_move_pct(w.m, s->index, T0 + 1000, (struct dec){20, 0}) == 0);
+    algo_states_after_jump(&w, ids);
+    world_close(&w);
+}
+
+/* A leveraged long whose margin falls below maintenance (brackets.h) is closed by the
+ * exchange: an "autoclose-" order filled at the mark, its ORDER_TRADE_UPDATE, a flat position;
+ * a smaller drop leaves it alone. */
+static void test_liquidation(void)
+{
+    struct world w;
+    char q[512], qs[DEC_STR_MAX];
+    json_t *body = NULL;
+    world_open(&w, 0, 0);
+    const struct sim_symbol *s = sim_market_find(w.m, "XRPUSDT");
+    if (!s) return;
+    struct sim_book b;
+    sim_market_book(w.m, s->index, T0, &b);
+    struct dec half = qty_for(s, b.ask, 75000), qty = eng_add(half, half);
+    fmt(half, qs);
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=MARKET&quantity=%s", s->name, qs);
+    CHECK(req_code(&w, "POST", "/fapi/v1/order", q, T0) == 0); /* MARKET_LOT_SIZE: twice */
+    CHECK(req_code(&w, "POST", "/fapi/v1/order", q, T0) == 0);
+    CHECK(dec_eq(w.a->pos[s->index].amt, qty));
+    /* -1 %: still above maintenance */
+    CHECK(sim_market_move_pct(w.m, s->index, T0 + 1000, (struct dec){-1, 0}) == 0);
+    for (int64_t t = T0 + 1000; t <= T0 + 8000; t += 100) sim_engine_tick(w.e, t);
+    CHECK(dec_eq(w.a->pos[s->index].amt, qty));
+    CHECK(!eng_below_maintenance(w.e, w.a, T0 + 8000));
+    /* -6 % more: margin balance below maintenance once the mark follows */
+    ev_clear(&w.ev);
+    CHECK(sim_market_move_pct(w.m, s->index, T0 + 9000, (struct dec){-6, 0}) == 0);
+    int64_t when = 0;
+    for (int64_t t = T0 + 9000; t <= T0 + 20000 && !when; t += 100) {
+        sim_engine_tick(w.e, t);
+        if (dec_is_zero(w.a->pos[s->index].amt)) when = t;
+    }
+    CHECK(when > 0);
+    json_t *ev = NULL;
+    for (int n = 0; !ev; n++) {
+        json_t *x = ev_find(&w.ev, "ORDER_TRADE_UPDATE", "TRADE", n);
+        if (!x) break;
+        const char *c = sget(json_object_get(x, "o"), "c");
+        if (c && !strncmp(c, "autoclose-", 10)) ev = x;
+        else json_decref(x);
+    }
+    CHECK(ev != NULL);
+    if (ev) {
+        json_t *o = json_object_get(ev, "o");
+        CHECK_EQ_STR(sget(o, "X"), "FILLED");
+        CHECK_EQ_STR(sget(o, "S"), "SELL");
+        CHECK(dec_eq(dget(o, "z"), qty));
+        CHECK(dec_eq(dget(o, "L"), sim_market_mark(w.m, s->index, when)));
+    }
+    json_decref(ev);
+    snprintf(q, sizeof q, "symbol=%s", s->name);
+    CHECK(req(&w, "GET", "/fapi/v1/allOrders", q, when, &body) == 200);
+    CHECK(json_array_size(body) == 3);
+    const char *cid = sget(json_array_get(body, 2), "clientOrderId");
+    CHECK(cid && !strncmp(cid, "autoclose-", 10));
+    json_decref(body);
+    world_close(&w);
 }
 
 /* ---- the API side: algo event order, validation, account modes, history rules ---- */
@@ -1137,6 +1439,28 @@ static void test_algo_validation(void)
     world_close(&w);
 }
 
+/* The brackets GET /fapi/v1/leverageBracket served for s are the margin table's (brackets.h),
+ * figure by figure. */
+static int brackets_served(json_t *body, const struct sim_symbol *s)
+{
+    int n, ok;
+    const struct sim_bracket *b = sim_brackets(s, &n);
+    json_t *arr = json_object_get(body, "brackets");
+    ok = (int)json_array_size(arr) == n;
+    for (int i = 0; ok && i < n; i++) {
+        json_t *o = json_array_get(arr, (size_t)i);
+        char mmr[DEC_STR_MAX], cum[DEC_STR_MAX], cap[DEC_STR_MAX];
+        ok = dec_format(b[i].mmr, mmr, sizeof mmr) > 0 && dec_format(b[i].cum, cum, sizeof cum) > 0 &&
+             dec_format(b[i].notional_cap, cap, sizeof cap) > 0 &&
+             json_integer_value(json_object_get(o, "bracket")) == b[i].bracket &&
+             json_integer_value(json_object_get(o, "initialLeverage")) == b[i].max_leverage &&
+             json_integer_value(json_object_get(o, "notionalCap")) == strtoll(cap, NULL, 10) &&
+             json_number_value(json_object_get(o, "maintMarginRatio")) == strtod(mmr, NULL) &&
+             json_number_value(json_object_get(o, "cum")) == strtod(cum, NULL);
+    }
+    return ok;
+}
+
 static void test_account_modes(void)
 {
     struct world w;
@@ -1172,6 +1496,7 @@ static void test_account_modes(void)
           json_is_number(json_object_get(br, "maintMarginRatio")) &&
           json_is_number(json_object_get(br, "cum")));
     check_shape("doc_examples/leverageBracket.json", body, "notionalCoef", NULL); /* one element */
+    CHECK(brackets_served(body, s));
     json_decref(body);
     CHECK(req(&w, "GET", "/fapi/v1/leverageBracket", "", T0, &body) == 200);
     CHECK(json_is_array(body) && json_array_size(body) >= 12);
@@ -1211,9 +1536,14 @@ static void test_account_modes(void)
             alt = y->name;
     }
     CHECK(alt != NULL);
+    snprintf(q, sizeof q, "symbol=%s", alt ? alt : "");
+    CHECK(req(&w, "GET", "/fapi/v1/leverageBracket", q, T0, &body) == 200);
+    CHECK(alt && json_array_size(json_object_get(body, "brackets")) == 9 &&
+          brackets_served(body, sim_market_find(w.m, alt)));
+    json_decref(body);
     snprintf(q, sizeof q, "symbol=%s&leverage=51", alt ? alt : "");
     CHECK(req_code(&w, "POST", "/fapi/v1/leverage", q, T0) == -4028);
-    snprintf(q, sizeof q, "symbol=%s&leverage=20", alt ? alt : "");
+    snprintf(q, sizeof q, "symbol=%s&leverage=25", alt ? alt : "");
     CHECK(req(&w, "POST", "/fapi/v1/leverage", q, T0, &body) == 200);
     CHECK_EQ_STR(sget(body, "maxNotionalValue"), "25000");
     json_decref(body);
@@ -1296,8 +1626,13 @@ static int64_t rest_buy(struct world *w, const struct sim_symbol *s, int64_t now
     char q[256], qs[DEC_STR_MAX], ps[DEC_STR_MAX];
     json_t *body;
     int64_t id;
+    struct dec ticks_10pct;
     sim_market_book(w->m, s->index, now, &b);
-    fmt(tick_mul(s, b.bid, -50), ps);
+    /* 10 % below the bid (PERCENT_PRICE allows 15 %): out of reach of the trade flow and, in a
+     * calm market, of the path for the 100 days the retention checks need */
+    CHECK(dec_div(b.bid, eng_mul(s->filters.tick, dec_from_int(10), 8), 0, DEC_ROUND_DOWN,
+                  &ticks_10pct) == DEC_OK);
+    fmt(tick_mul(s, b.bid, -(int)ticks_10pct.units), ps);
     fmt(qty_for(s, b.bid, 100), qs);
     snprintf(q, sizeof q, "symbol=%s&side=BUY&type=LIMIT&timeInForce=GTC&quantity=%s&price=%s",
              s->name, qs, ps);
@@ -1334,7 +1669,9 @@ static void test_order_history_rules(void)
     json_t *body;
     int64_t ids[5];
     const int64_t day = 86400000LL;
+    world_volatility = 0.01; /* a calm market: the resting orders stay open for 100 days */
     world_open(&w, 0, 0);
+    world_volatility = 0;
     const struct sim_symbol *s = pick(&w, -1, -1);
     if (!s) return;
     for (int i = 0; i < 5; i++) ids[i] = rest_buy(&w, s, T0 + i);
@@ -1390,6 +1727,12 @@ int main(void)
     test_classic_stop();
     test_funding_and_admin();
     test_determinism();
+    test_queue_and_partial();
+    test_market_walks_book();
+    test_market_protect();
+    test_mark_trigger();
+    test_liquidation();
+    test_price_protect();
     test_algo_event_order();
     test_algo_validation();
     test_account_modes();
