@@ -1,0 +1,175 @@
+/* test_trader_demo: the demo strategy end to end, against `bfq sim` and redis-server with the
+ * ACL users: symbols, kline, tick and userstream collectors fill Redis, `bfq trader --strategy
+ * demo` keeps its book and appends intents, `bfq gateway` sends them.
+ *
+ * A +2 % move of ETHUSDT (POST /_sim/price) makes the strategy open a long on it; the order at
+ * the exchange obeys every filter of the symbol (MARKET_LOT_SIZE step, min and max quantity,
+ * minimum notional at the fill price) and the position shows in Redis. In a later minute a
+ * -1 % move closes it (a reduce-only MARKET of the whole position). Three replicated traders
+ * run the same strategy on the same data: each signal is one order at the exchange, of the full
+ * size. The traders' heartbeats show their book ready, no stale symbol, and their intents. */
+#include <sys/wait.h>
+#include <time.h>
+
+#include "trader/book.h"
+#include "tests/integration/test_trader_util.h"
+
+static const char *pos_amt(void)
+{
+    static char buf[64];
+    char *v = tb_hget_member(cu_adm, "bfq:acct:main:pos", "ETHUSDT:BOTH", "amt");
+    snprintf(buf, sizeof buf, "%s", v ? v : "");
+    free(v);
+    return buf;
+}
+
+static int long_open(void *arg)
+{
+    (void)arg;
+    const char *a = pos_amt();
+    return a[0] && a[0] != '-' && !tb_dec_eq(a, "0");
+}
+
+static int flat(void *arg)
+{
+    (void)arg;
+    return tb_dec_eq(pos_amt(), "0");
+}
+
+static int trader_ready(void *arg)
+{
+    char *s = cu_str("GET bfq:hb:trader:%s", (const char *)arg);
+    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+    free(s);
+    int ok = json_is_true(json_object_get(o, "ready")) &&
+             json_integer_value(json_object_get(o, "stale")) == 0;
+    json_decref(o);
+    return ok;
+}
+
+static int emitted_two(void *arg)
+{
+    (void)arg;
+    return tt_hb("trader", "tr1", "emitted") >= 2;
+}
+
+/* The filters of sym as `bfq symbols` stored them. */
+static int filters_of(const char *sym, struct dec_filters *f)
+{
+    redisReply *r = cu_cmd("HGETALL bfq:symbol:%s", sym);
+    const char *kv[64];
+    size_t n = 0;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && n < 64; i++)
+        kv[n++] = r->element[i]->str;
+    int rc = book_parse_filters(kv, n, f, NULL, 0);
+    if (r) freeReplyObject(r);
+    return rc;
+}
+
+/* Every ETHUSDT order of the demo (client id "<class>_d..."), as a JSON array. */
+static json_t *demo_orders(const char *cls)
+{
+    char *body = NULL, prefix[8];
+    snprintf(prefix, sizeof prefix, "%s_d", cls);
+    tb_signed(&tt_acct, "GET", "/fapi/v1/allOrders", "symbol=ETHUSDT&limit=1000", &body);
+    json_t *a = body ? json_loads(body, 0, NULL) : NULL, *out = json_array();
+    free(body);
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e) {
+        const char *c = json_string_value(json_object_get(e, "clientOrderId"));
+        if (c && !strncmp(c, prefix, strlen(prefix))) json_array_append(out, e);
+    }
+    json_decref(a);
+    return out;
+}
+
+static int order_obeys(const json_t *o, const struct dec_filters *f, int reduce)
+{
+    struct dec qty, px;
+    const char *q = json_string_value(json_object_get(o, "origQty"));
+    const char *p = json_string_value(json_object_get(o, "avgPrice"));
+    const char *st = json_string_value(json_object_get(o, "status"));
+    if (!q || !p || dec_parse(q, (size_t)-1, &qty) != DEC_OK || dec_parse(p, (size_t)-1, &px) != DEC_OK)
+        return 0;
+    fprintf(stderr, "# order %s qty %s at %s: %s\n",
+            json_string_value(json_object_get(o, "clientOrderId")), q, p, st ? st : "?");
+    return st && !strcmp(st, "FILLED") && dec_check_order(f, px, qty, 1, reduce) == DEC_CHECK_OK &&
+           json_is_true(json_object_get(o, "reduceOnly")) == reduce;
+}
+
+/* Waits until the wall clock's second within the minute is in [lo, hi]. */
+static void wait_second(int lo, int hi)
+{
+    for (int i = 0; i < 1300; i++) {
+        int s = (int)((th_now_ms() / 1000) % 60);
+        if (s >= lo && s <= hi) return;
+        th_sleep_ms(100);
+    }
+}
+
+int main(void)
+{
+    char acct[128];
+    snprintf(acct, sizeof acct, "main:%s:%s:100000", TT_KEY, TT_SECRET);
+    const char *simargs[] = {"--symbols", "10", "--account", acct, NULL};
+    if (cu_redis_start() < 0 || th_sim_start(&cu_sim, simargs) < 0) {
+        fprintf(stderr, "cannot start redis or the simulator\n");
+        return 1;
+    }
+    tt_acct = (struct tb_account){cu_sim.url, TT_KEY, TT_SECRET};
+    setenv("BFQ_ACCOUNT_MAIN_API_KEY", TT_KEY, 1);
+    setenv("BFQ_ACCOUNT_MAIN_API_SECRET", TT_SECRET, 1);
+    setenv("BFQ_STRATEGY_DEMO_NOTIONAL", "150", 1);
+    const char *once[] = {"--once", NULL};
+    CHECK(cu_run("symbols", NULL, cu_sim.url, once, NULL, 30000) == 0);
+    const char *kargs[] = {"--source-ip", "127.0.0.3", "--rate", "8", "--instance", "k0", NULL};
+    const char *targs[] = {"--source-ip", "127.0.0.2", "--rate", "4", "--instance", "t0", NULL};
+    const char *uargs[] = {"--instance", "us", NULL};
+    const char *gargs[] = {"--instance", "g1", NULL};
+    const char *trargs[3][5] = {{"--strategy", "demo", "--instance", "tr1", NULL},
+                                {"--strategy", "demo", "--instance", "tr2", NULL},
+                                {"--strategy", "demo", "--instance", "tr3", NULL}};
+    pid_t pids[7];
+    pids[0] = cu_spawn("kline", NULL, kargs);
+    pids[1] = cu_spawn("tick", NULL, targs);
+    pids[2] = cu_spawn("userstream", "account", uargs);
+    pids[3] = cu_spawn("gateway", NULL, gargs);
+    CHECK(tt_wait_tick("ETHUSDT", 10000));
+    for (int i = 0; i < 3; i++) pids[4 + i] = cu_spawn("trader", NULL, trargs[i]);
+    CHECK(th_wait_until(trader_ready, "tr1", 15000) && th_wait_until(trader_ready, "tr2", 15000) &&
+          th_wait_until(trader_ready, "tr3", 15000));
+    CHECK(th_wait_until(flat, NULL, 10000));
+
+    struct dec_filters f;
+    CHECK(filters_of("ETHUSDT", &f) == 0);
+    wait_second(5, 40); /* the move and the open in one minute, with time to spare */
+    CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
+    CHECK(th_wait_until(long_open, NULL, 15000));
+    json_t *opens = demo_orders("to");
+    CHECK(json_array_size(opens) == 1);
+    CHECK(order_obeys(json_array_get(opens, 0), &f, 0));
+    const char *q = json_string_value(json_object_get(json_array_get(opens, 0), "origQty"));
+    CHECK(q && tb_dec_eq(q, pos_amt()));
+    json_decref(opens);
+
+    /* next minute: the previous bar closed at the moved price; -1 % is below -0.5 % */
+    int64_t next = (th_now_ms() / 60000 + 1) * 60000 + 3000;
+    while (th_now_ms() < next) th_sleep_ms(200);
+    CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=-1") == 200);
+    CHECK(th_wait_until(flat, NULL, 15000));
+    json_t *closes = demo_orders("tc");
+    CHECK(json_array_size(closes) == 1);
+    CHECK(order_obeys(json_array_get(closes, 0), &f, 1));
+    json_decref(closes);
+    json_t *again = demo_orders("to");
+    CHECK(json_array_size(again) == 1); /* no second open meanwhile */
+    json_decref(again);
+    CHECK(th_wait_until(emitted_two, NULL, 3000)); /* heartbeats are rewritten every second */
+
+    CHECK(tt_hb("gateway", "g1", "duplicates") >= 2); /* the other replicas' copies */
+    int st[7];
+    th_stop_all(pids, 7, 5000, st);
+    for (int i = 0; i < 7; i++) CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
+    return th_done();
+}
