@@ -11,8 +11,11 @@
  * unless the symbol is stale; stale symbols are counted and named in the heartbeat. Intents
  * are appended to <prefix>intents:<acct> for the gateways (send = gateway, the default); an id
  * emitted in the last few minutes is not appended again (the gateway would drop it anyway).
- * Replicas are counted from the live <prefix>hb:trader:* heartbeats of the same strategy and
- * shown in the heartbeat. */
+ * Replicas are counted from the live <prefix>hb:trader:* heartbeats (N, and this one's rank
+ * k among their names) and shown in the heartbeat. In direct mode ([trader] send = direct)
+ * replica k of N sends its 1/N share itself (direct.h) after the gateway's decision made over
+ * its own book; run direct-mode replicas of an account without gateway-mode traders beside
+ * them, since every trader heartbeat counts as a replica. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +28,7 @@
 #include "core/rconn.h"
 #include "core/role.h"
 #include "trader/book.h"
+#include "trader/direct.h"
 #include "trader/strategy.h"
 #include "trader/trader.h"
 
@@ -58,7 +62,10 @@ struct strategy_ctx {
     struct tr_skip skips[TR_SKIPS];
     int64_t emitted, emit_errors, repeats, resyncs, symbol_resyncs, messages, bad_messages,
         stale_skips;
-    int64_t replicas;
+    int64_t replicas, rank;
+    int direct_mode;            /* [trader] send = direct: this replica sends its share */
+    struct direct *dx;          /* direct mode only */
+    enum gate_state state;      /* <prefix>risk:state:<acct>, for direct mode's decisions */
 };
 
 /* ---- the strategy API --------------------------------------------------------------------- */
@@ -99,6 +106,36 @@ static int tr_recent(struct strategy_ctx *c, const char *id)
     return 0;
 }
 
+/* The gateway's view of a symbol, from the trader's own book (direct mode). */
+static int tr_view(const struct strategy_ctx *c, const char *sym, struct gate_view *v)
+{
+    const struct book_sym *s = book_find(&c->book, sym);
+    memset(v, 0, sizeof(*v));
+    if (!s) return -1;
+    v->state = c->state;
+    v->banned = book_is_banned(&c->book, s);
+    v->has_filters = s->has_filters;
+    v->tradable = s->in_universe;
+    v->filters = s->filters;
+    v->pos_amt = s->pos_amt;
+    v->has_book = s->has_tick;
+    v->bid = s->bid;
+    v->ask = s->ask;
+    v->now_ms = timebase_wall_ms();
+    return 0;
+}
+
+static int tr_emit_direct(struct strategy_ctx *c, struct intent *in)
+{
+    struct gate_view v;
+    if (tr_view(c, in->sym, &v) < 0) return -1;
+    int n = c->replicas > 0 ? (int)c->replicas : 1;
+    int rank = c->rank < n ? (int)c->rank : n - 1;
+    if (direct_send(c->dx, in, &v, rank, n) < 0) return -1;
+    c->emitted++;
+    return 0;
+}
+
 int strategy_emit(struct strategy_ctx *c, struct intent *in)
 {
     const char *argv[8 + INTENT_FIELDS_MAX];
@@ -109,6 +146,7 @@ int strategy_emit(struct strategy_ctx *c, struct intent *in)
     }
     in->t = timebase_wall_ms();
     snprintf(in->src, sizeof in->src, "trader:%.50s", c->r.instance);
+    if (c->direct_mode) return tr_emit_direct(c, in);
     int n = 0;
     argv[n++] = "XADD";
     argv[n++] = c->stream;
@@ -371,7 +409,9 @@ static void tr_on_reply(struct rconn *rc, redisReply *reply, void *privdata)
     case TR_POS: if (arr) tr_apply_pos_hash(c, reply); tr_ask_account(c); break;
     case TR_ORDERS: if (arr) tr_apply_orders_hash(c, reply); tr_ask_account(c); break;
     case TR_BAN: tr_apply_list(c, TR_BAN, str); break;
-    case TR_STATE: break; /* the gateway enforces it; shown by bfq status */
+    case TR_STATE: /* the gateway enforces it; direct mode obeys it here (unknown: HALTED) */
+        if (gate_state_parse(str, &c->state) < 0) c->state = GATE_HALTED;
+        break;
     case TR_HOT: tr_apply_list(c, TR_HOT, str); break;
     }
     if (c->loading == 0 && !c->ready) {
@@ -468,15 +508,32 @@ static int tr_subscribe(struct strategy_ctx *c)
 
 /* ---- replicas and the timer --------------------------------------------------------------- */
 
+static int tr_cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* N = live trader heartbeats, rank = this one's place among their names. */
 static void tr_on_replicas(struct rconn *rc, redisReply *reply, void *privdata)
 {
     struct strategy_ctx *c = privdata;
-    int64_t n = 0;
+    const char *names[1024];
+    char mine[TR_KEY_MAX];
+    size_t n = 0;
+    int found = 0;
     (void)rc;
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return;
     const redisReply *keys = reply->element[1];
-    for (size_t i = 0; i < keys->elements; i++) n++;
-    if (n > 0) c->replicas = n;
+    role_key(&c->r, mine, sizeof mine, "hb:trader:%s", c->r.instance);
+    for (size_t i = 0; i < keys->elements && n < 1024; i++) {
+        names[n++] = keys->element[i]->str;
+        if (!strcmp(keys->element[i]->str, mine)) found = 1;
+    }
+    if (!found && n < 1024) names[n++] = mine; /* before our first beat */
+    qsort(names, n, sizeof names[0], tr_cmp_str);
+    for (size_t i = 0; i < n; i++)
+        if (!strcmp(names[i], mine)) c->rank = (int64_t)i;
+    c->replicas = (int64_t)n;
 }
 
 static void tr_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -487,7 +544,7 @@ static void tr_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     if (role_stopping(&c->r)) return;
     role_key(&c->r, pat, sizeof pat, "hb:trader:*");
-    (void)rconn_command(c->r.rc, tr_on_replicas, c, "SCAN 0 MATCH %s COUNT 1000", pat);
+    (void)rconn_command(c->r.rc, tr_on_replicas, c, "SCAN 0 MATCH %s COUNT 100000", pat);
     if (c->ready && c->st->on_timer) c->st->on_timer(c, c->st_state);
 }
 
@@ -507,7 +564,9 @@ static void tr_fill(struct role *r, json_t *o, void *privdata)
     for (int i = 0; i < TR_SKIPS && c->skips[i].reason[0]; i++)
         json_object_set_new(skips, c->skips[i].reason, json_integer(c->skips[i].n));
     json_object_set_new(o, "strategy", json_string(c->st->name));
-    json_object_set_new(o, "send", json_string("gateway"));
+    json_object_set_new(o, "send", json_string(c->direct_mode ? "direct" : "gateway"));
+    json_object_set_new(o, "rank", json_integer(c->rank));
+    if (c->dx) direct_fill(c->dx, o);
     json_object_set_new(o, "interval", json_string(c->interval));
     json_object_set_new(o, "ready", json_boolean(c->ready));
     json_object_set_new(o, "symbols", json_integer(c->book.n));
@@ -546,10 +605,11 @@ static int tr_config(void *state, struct config *cfg, char *err, size_t cap)
         snprintf(err, cap, "[trader] strategy: no strategy '%s'", c->strategy_name);
         return -1;
     }
-    if (strcmp(send, "gateway")) {
-        snprintf(err, cap, "[trader] send: '%s' is not supported (gateway)", send);
+    if (strcmp(send, "gateway") && strcmp(send, "direct")) {
+        snprintf(err, cap, "[trader] send: '%s' is not gateway or direct", send);
         return -1;
     }
+    c->direct_mode = !strcmp(send, "direct");
     if (book_init(&c->book, c->interval, c->max_age_ms) < 0) {
         snprintf(err, cap, "[trader] interval: '%s' is not an interval", c->interval);
         return -1;
@@ -570,6 +630,8 @@ static int tr_start(struct role *r, void *state, char *err, size_t cap)
         snprintf(err, cap, "[redis] url: %s", rerr[0] ? rerr : "cannot subscribe");
         return -1;
     }
+    if (c->direct_mode && !(c->dx = direct_new(r->loop, r->cfg, r->account, err, cap)))
+        return -1;
     ev_timer_init(&c->timer, tr_on_timer, 1.0, 1.0);
     c->timer.data = c;
     ev_timer_start(r->loop, &c->timer);
@@ -582,6 +644,8 @@ static void tr_stop(struct role *r, void *state)
 {
     struct strategy_ctx *c = state;
     ev_timer_stop(r->loop, &c->timer);
+    direct_free(c->dx); /* its callbacks run now, while it is still alive */
+    c->dx = NULL;
     if (c->sub) rconn_free(c->sub);
     c->sub = NULL;
 }
@@ -590,6 +654,7 @@ static const struct cli_option trader_options[] = {
     {"strategy", "NAME", NULL, NULL, "the built-in strategy (default demo)", 0},
     {"interval", "INTERVAL", NULL, NULL, "bar interval of the book (default 1m)", 0},
     {"max-age", "DURATION", NULL, "max_age", "a symbol without fresher data is stale (30s)", 0},
+    {"send", "gateway|direct", NULL, NULL, "intents to the gateway (default), or this replica's 1/N share itself", 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 

@@ -7,7 +7,9 @@
  * minimum notional at the fill price) and the position shows in Redis. In a later minute a
  * -1 % move closes it (a reduce-only MARKET of the whole position). Three replicated traders
  * run the same strategy on the same data: each signal is one order at the exchange, of the full
- * size. The traders' heartbeats show their book ready, no stale symbol, and their intents. */
+ * size. The traders' heartbeats show their book ready, no stale symbol, and their intents.
+ * Then two traders in direct mode ([trader] send = direct) each send their half of the next
+ * signal themselves: two orders of equal size that add up to the position. */
 #include <sys/wait.h>
 #include <time.h>
 
@@ -108,6 +110,47 @@ static void wait_second(int lo, int hi)
     }
 }
 
+static int two_replicas(void *arg)
+{
+    (void)arg;
+    return tt_hb("trader", "dr1", "replicas") == 2 && tt_hb("trader", "dr2", "replicas") == 2 &&
+           tt_hb("trader", "dr1", "rank") != tt_hb("trader", "dr2", "rank");
+}
+
+static void phase_direct(const struct dec_filters *f)
+{
+    const char *a1[] = {"--strategy", "demo", "--send", "direct", "--instance", "dr1", NULL};
+    const char *a2[] = {"--strategy", "demo", "--send", "direct", "--instance", "dr2", NULL};
+    setenv("BFQ_STRATEGY_DEMO_NOTIONAL", "400", 1);
+    pid_t p[2] = {cu_spawn("trader", NULL, a1), cu_spawn("trader", NULL, a2)};
+    CHECK(th_wait_until(trader_ready, "dr1", 15000) && th_wait_until(trader_ready, "dr2", 15000));
+    CHECK(th_wait_until(two_replicas, NULL, 10000));
+    int64_t next = (th_now_ms() / 60000 + 1) * 60000 + 5000; /* a bar without a signal yet */
+    while (th_now_ms() < next) th_sleep_ms(200);
+    json_t *before = demo_orders("to");
+    CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
+    CHECK(th_wait_until(long_open, NULL, 15000));
+    th_sleep_ms(1500); /* both halves */
+    json_t *after = demo_orders("to");
+    CHECK(json_array_size(after) == json_array_size(before) + 2);
+    struct dec sum = {0, 0}, q0 = {0, 0}, q;
+    for (size_t i = json_array_size(before); i < json_array_size(after); i++) {
+        const json_t *o = json_array_get(after, i);
+        const char *qs = json_string_value(json_object_get(o, "origQty"));
+        CHECK(order_obeys(o, f, 0));
+        CHECK(qs && dec_parse(qs, (size_t)-1, &q) == DEC_OK && dec_add(sum, q, &sum) == DEC_OK);
+        if (i == json_array_size(before)) q0 = q;
+        else CHECK(dec_cmp(q, q0) == 0);
+    }
+    char s[DEC_STR_MAX];
+    CHECK(dec_format_trim(sum, s, sizeof s) > 0 && tb_dec_eq(s, pos_amt()));
+    json_decref(before);
+    json_decref(after);
+    int st[2];
+    th_stop_all(p, 2, 5000, st);
+    CHECK(WIFEXITED(st[0]) && WEXITSTATUS(st[0]) == 0 && WIFEXITED(st[1]) && WEXITSTATUS(st[1]) == 0);
+}
+
 int main(void)
 {
     char acct[128];
@@ -169,7 +212,10 @@ int main(void)
 
     CHECK(tt_hb("gateway", "g1", "duplicates") >= 2); /* the other replicas' copies */
     int st[7];
-    th_stop_all(pids, 7, 5000, st);
-    for (int i = 0; i < 7; i++) CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
+    th_stop_all(pids + 4, 3, 5000, st);
+    for (int i = 0; i < 3; i++) CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
+    phase_direct(&f);
+    th_stop_all(pids, 4, 5000, st);
+    for (int i = 0; i < 4; i++) CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
     return th_done();
 }
