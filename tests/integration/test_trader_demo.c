@@ -49,6 +49,17 @@ static int trader_ready(void *arg)
     return ok;
 }
 
+struct resync_want {
+    const char *inst;
+    long long before;
+};
+
+static int resynced(void *arg)
+{
+    const struct resync_want *w = arg;
+    return tt_hb("trader", w->inst, "resyncs") > w->before;
+}
+
 static int emitted_two(void *arg)
 {
     (void)arg;
@@ -183,6 +194,12 @@ int main(void)
     CHECK(th_wait_until(trader_ready, "tr1", 15000) && th_wait_until(trader_ready, "tr2", 15000) &&
           th_wait_until(trader_ready, "tr3", 15000));
     CHECK(th_wait_until(flat, NULL, 10000));
+    /* pub/sub drops messages while down: a killed subscriber connection resyncs from the keys */
+    long long before = tt_hb("trader", "tr1", "resyncs");
+    freeReplyObject(cu_cmd("CLIENT KILL TYPE pubsub"));
+    struct resync_want rw = {"tr1", before};
+    CHECK(th_wait_until(resynced, &rw, 10000));
+    CHECK(th_wait_until(trader_ready, "tr1", 5000));
 
     struct dec_filters f;
     CHECK(filters_of("ETHUSDT", &f) == 0);
