@@ -164,13 +164,21 @@ bad:
     return BOOK_INVALID;
 }
 
+/* Field by field: a struct dec has padding, which memcmp would read. */
+static int book_bar_eq(const struct book_bar *a, const struct book_bar *b)
+{
+    return a->open_time == b->open_time && dec_cmp(a->open, b->open) == 0 &&
+           dec_cmp(a->high, b->high) == 0 && dec_cmp(a->low, b->low) == 0 &&
+           dec_cmp(a->close, b->close) == 0 && a->close.scale == b->close.scale;
+}
+
 /* Places one bar by its open time: replace, append, or refuse a gap. */
 static enum book_result book_place_bar(struct book *b, struct book_sym *s,
                                        const struct book_bar *bar)
 {
     for (int i = s->nbars - 1; i >= 0; i--) {
         if (s->bars[i].open_time == bar->open_time) {
-            if (!memcmp(&s->bars[i], bar, sizeof(*bar))) return BOOK_UNCHANGED;
+            if (book_bar_eq(&s->bars[i], bar)) return BOOK_UNCHANGED;
             s->bars[i] = *bar;
             return BOOK_APPLIED;
         }
