@@ -16,12 +16,18 @@ int64_t book_interval_ms(const char *iv)
     long long n = strtoll(iv, &end, 10);
     if (!end || !end[0] || end[1] || n <= 0 || n > 1000) return -1;
     switch (end[0]) {
-    case 's': return n * 1000LL;
-    case 'm': return n * 60000LL;
-    case 'h': return n * 3600000LL;
-    case 'd': return n * 86400000LL;
-    case 'w': return n * 604800000LL;
-    default: return -1;
+    case 's':
+        return n * 1000LL;
+    case 'm':
+        return n * 60000LL;
+    case 'h':
+        return n * 3600000LL;
+    case 'd':
+        return n * 86400000LL;
+    case 'w':
+        return n * 604800000LL;
+    default:
+        return -1;
     }
 }
 
@@ -34,7 +40,8 @@ int book_init(struct book *b, const char *interval, int64_t max_age_ms)
     b->nslots = BOOK_SLOTS_MIN;
     b->slots = malloc(sizeof(int) * (size_t)b->nslots);
     if (!b->slots) return -1;
-    for (int i = 0; i < b->nslots; i++) b->slots[i] = -1;
+    for (int i = 0; i < b->nslots; i++)
+        b->slots[i] = -1;
     return 0;
 }
 
@@ -50,7 +57,8 @@ void book_free(struct book *b)
 static uint64_t book_hash(const char *s)
 {
     uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return h;
 }
 
@@ -58,7 +66,8 @@ static int book_slot_of(const struct book *b, const char *name)
 {
     unsigned mask = (unsigned)b->nslots - 1;
     unsigned i = (unsigned)book_hash(name) & mask;
-    while (b->slots[i] >= 0 && strcmp(b->syms[b->slots[i]].name, name)) i = (i + 1) & mask;
+    while (b->slots[i] >= 0 && strcmp(b->syms[b->slots[i]].name, name))
+        i = (i + 1) & mask;
     return (int)i;
 }
 
@@ -66,11 +75,13 @@ static int book_rehash(struct book *b, int nslots)
 {
     int *slots = malloc(sizeof(int) * (size_t)nslots);
     if (!slots) return -1;
-    for (int i = 0; i < nslots; i++) slots[i] = -1;
+    for (int i = 0; i < nslots; i++)
+        slots[i] = -1;
     free(b->slots);
     b->slots = slots;
     b->nslots = nslots;
-    for (int k = 0; k < b->n; k++) b->slots[book_slot_of(b, b->syms[k].name)] = k;
+    for (int k = 0; k < b->n; k++)
+        b->slots[book_slot_of(b, b->syms[k].name)] = k;
     return 0;
 }
 
@@ -142,8 +153,7 @@ static void book_push_bar(struct book_sym *s, const struct book_bar *bar)
     s->bars[s->nbars++] = *bar;
 }
 
-enum book_result book_load_bars(struct book *b, struct book_sym *s, const json_t *window,
-                                int64_t t)
+enum book_result book_load_bars(struct book *b, struct book_sym *s, const json_t *window, int64_t t)
 {
     size_t n = json_array_size(window), from = n > BOOK_BARS_MAX ? n - BOOK_BARS_MAX : 0;
     struct book_bar tmp[BOOK_BARS_MAX];
@@ -198,8 +208,7 @@ static enum book_result book_place_bar(struct book *b, struct book_sym *s,
     return BOOK_APPLIED;
 }
 
-enum book_result book_update_bars(struct book *b, struct book_sym *s, const json_t *bars,
-                                  int64_t t)
+enum book_result book_update_bars(struct book *b, struct book_sym *s, const json_t *bars, int64_t t)
 {
     size_t n = json_array_size(bars);
     struct book_bar tmp[8];
@@ -235,13 +244,12 @@ static struct dec book_min(struct dec a, struct dec b2)
 static struct dec book_tick_close(struct dec open, struct dec bid, struct dec ask)
 {
     struct dec sum, two_open;
-    if (dec_add(bid, ask, &sum) != DEC_OK || dec_add(open, open, &two_open) != DEC_OK)
-        return ask;
+    if (dec_add(bid, ask, &sum) != DEC_OK || dec_add(open, open, &two_open) != DEC_OK) return ask;
     return dec_cmp(sum, two_open) >= 0 ? ask : bid;
 }
 
-enum book_result book_apply_tick(struct book *b, struct book_sym *s, struct dec bid,
-                                 struct dec ask, int64_t t_ms)
+enum book_result book_apply_tick(struct book *b, struct book_sym *s, struct dec bid, struct dec ask,
+                                 int64_t t_ms)
 {
     if (dec_sign(bid) <= 0 || dec_cmp(bid, ask) > 0 || t_ms <= 0) {
         b->refused++;
@@ -361,7 +369,8 @@ int book_change_beyond(const struct book *b, const struct book_sym *s, struct de
 void book_set_bans(struct book *b, const char *const *syms, size_t n)
 {
     b->ban_all = 0;
-    for (int i = 0; i < b->n; i++) b->syms[i].banned = 0;
+    for (int i = 0; i < b->n; i++)
+        b->syms[i].banned = 0;
     for (size_t i = 0; i < n; i++) {
         if (!strcmp(syms[i], "ALL")) {
             b->ban_all = 1;

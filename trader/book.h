@@ -27,9 +27,9 @@
 
 #include "core/decimal.h"
 
-#define BOOK_SYM_MAX 32     /* symbol name with NUL */
-#define BOOK_BARS_MAX 64    /* bars kept per symbol (the kline window is 45 by default) */
-#define BOOK_SYMS_MAX 4096  /* symbols a book accepts */
+#define BOOK_SYM_MAX 32    /* symbol name with NUL */
+#define BOOK_BARS_MAX 64   /* bars kept per symbol (the kline window is 45 by default) */
+#define BOOK_SYMS_MAX 4096 /* symbols a book accepts */
 
 struct book_bar {
     int64_t open_time; /* exchange ms */
@@ -38,30 +38,30 @@ struct book_bar {
 
 struct book_sym {
     char name[BOOK_SYM_MAX];
-    int index;                   /* position in the book, stable while the book lives */
-    int in_universe;             /* listed in the last universe snapshot */
+    int index;       /* position in the book, stable while the book lives */
+    int in_universe; /* listed in the last universe snapshot */
     int has_filters;
     struct dec_filters filters;
     struct book_bar bars[BOOK_BARS_MAX]; /* oldest first */
     int nbars;
     int has_tick;
     struct dec bid, ask;
-    int64_t tick_t;              /* exchange ms of the last tick applied */
-    int64_t kline_t;             /* freshness of the last window or update applied */
+    int64_t tick_t;                /* exchange ms of the last tick applied */
+    int64_t kline_t;               /* freshness of the last window or update applied */
     struct dec pos_amt, pos_entry; /* one-way (BOTH) position; zero when flat or unknown */
     int open_orders;
     int banned, hot;
-    int resync;                  /* a gap was seen: reload this symbol from its key */
+    int resync; /* a gap was seen: reload this symbol from its key */
 };
 
 struct book {
     int64_t interval_ms;
-    int64_t max_age_ms;          /* data older than this is stale */
-    struct book_sym *syms;       /* owned, n used of cap */
+    int64_t max_age_ms;    /* data older than this is stale */
+    struct book_sym *syms; /* owned, n used of cap */
     int n, cap;
-    int *slots;                  /* open-addressing index by name: -1 empty, else sym index */
+    int *slots; /* open-addressing index by name: -1 empty, else sym index */
     int nslots;
-    int ban_all;                 /* the ban list holds "ALL" */
+    int ban_all;                                        /* the ban list holds "ALL" */
     int64_t gaps, refused, ticks_applied, bars_applied; /* counters for the heartbeat */
 };
 
@@ -99,8 +99,8 @@ enum book_result book_update_bars(struct book *b, struct book_sym *s, const json
                                   int64_t t);
 
 /* Applies a best bid and ask at exchange time t_ms, see the top. */
-enum book_result book_apply_tick(struct book *b, struct book_sym *s, struct dec bid,
-                                 struct dec ask, int64_t t_ms);
+enum book_result book_apply_tick(struct book *b, struct book_sym *s, struct dec bid, struct dec ask,
+                                 int64_t t_ms);
 
 /* Filters from the field/value pairs of a bfq:symbol:<SYM> hash (kv[2i] field, kv[2i+1]
  * value). Returns 0, or -1 with a reason naming the field when one does not parse. */

@@ -17,8 +17,8 @@ struct direct {
     int64_t sent, rejected, unknown, denied, skipped;
 };
 
-struct direct *direct_new(struct ev_loop *loop, struct config *cfg, const char *account,
-                          char *err, size_t cap)
+struct direct *direct_new(struct ev_loop *loop, struct config *cfg, const char *account, char *err,
+                          size_t cap)
 {
     char sect[96];
     const char *url = NULL, *key = NULL, *secret = NULL;
@@ -98,7 +98,8 @@ int direct_send(struct direct *d, const struct intent *in, const struct gate_vie
         size_t len = strlen(q);
         snprintf(q + len, sizeof q - len, "&price=%s&timeInForce=%s", px, intent_tif_name(in->tif));
     }
-    if (binance_request(d->bc, "POST", "/fapi/v1/order", q, NULL, BINANCE_SIGNED, 0, direct_done, d) < 0)
+    if (binance_request(d->bc, "POST", "/fapi/v1/order", q, NULL, BINANCE_SIGNED, 0, direct_done,
+                        d) < 0)
         return -1;
     log_info("direct order", "cid=%s sym=%s qty=%s share=%d/%d", cid, in->sym, qty, rank, n);
     return 0;

@@ -23,8 +23,8 @@ struct direct;
 
 /* Builds the exchange client for [account.<account>] (key and secret) and [exchange] rest_url.
  * Returns NULL with a reason in err. */
-struct direct *direct_new(struct ev_loop *loop, struct config *cfg, const char *account,
-                          char *err, size_t cap);
+struct direct *direct_new(struct ev_loop *loop, struct config *cfg, const char *account, char *err,
+                          size_t cap);
 /* Cancels what is in flight (counted as unknown) and frees. */
 void direct_free(struct direct *d);
 

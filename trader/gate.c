@@ -8,10 +8,14 @@
 
 int gate_state_parse(const char *s, enum gate_state *out)
 {
-    if (!s || !s[0] || !strcmp(s, "ACTIVE")) *out = GATE_ACTIVE;
-    else if (!strcmp(s, "REDUCING")) *out = GATE_REDUCING;
-    else if (!strcmp(s, "HALTED")) *out = GATE_HALTED;
-    else return -1;
+    if (!s || !s[0] || !strcmp(s, "ACTIVE"))
+        *out = GATE_ACTIVE;
+    else if (!strcmp(s, "REDUCING"))
+        *out = GATE_REDUCING;
+    else if (!strcmp(s, "HALTED"))
+        *out = GATE_HALTED;
+    else
+        return -1;
     return 0;
 }
 
@@ -39,10 +43,14 @@ static int gate_shrinks(const struct intent *in, struct dec amt, struct dec qty)
  * takes from. 0 when none is known. */
 static int gate_ref_price(const struct intent *in, const struct gate_view *v, struct dec *out)
 {
-    if (in->has_price) *out = in->price;
-    else if (!v->has_book) return 0;
-    else if (in->book) *out = gate_book_price(v, in->side);
-    else *out = in->side == INTENT_BUY ? v->ask : v->bid;
+    if (in->has_price)
+        *out = in->price;
+    else if (!v->has_book)
+        return 0;
+    else if (in->book)
+        *out = gate_book_price(v, in->side);
+    else
+        *out = in->side == INTENT_BUY ? v->ask : v->bid;
     return 1;
 }
 
@@ -57,7 +65,8 @@ static int gate_size(const struct intent *in, const struct gate_view *v, struct 
     o->price = o->market ? (struct dec){0, 0} : ref;
     if (in->has_notional) {
         struct size_plan plan;
-        enum size_result r = size_notional(&v->filters, in->notional, ref, o->market, in->reduce, &plan);
+        enum size_result r =
+            size_notional(&v->filters, in->notional, ref, o->market, in->reduce, &plan);
         if (r != SIZE_OK) return gate_deny(reason, "SIZE_%s", size_result_name(r));
         if (plan.parts != 1) return gate_deny(reason, "%s", "SIZE_above_max_qty");
         o->qty = plan.qty[0];

@@ -30,10 +30,10 @@ enum gate_state { GATE_ACTIVE, GATE_REDUCING, GATE_HALTED };
 
 struct gate_view {
     enum gate_state state;
-    int banned;                 /* the symbol, or ALL, is on the ban list */
+    int banned; /* the symbol, or ALL, is on the ban list */
     int has_filters, tradable;
     struct dec_filters filters;
-    struct dec pos_amt;         /* signed one-way position, zero when flat or unknown */
+    struct dec pos_amt; /* signed one-way position, zero when flat or unknown */
     int has_book;
     struct dec bid, ask;
     int64_t now_ms, max_age_ms;
@@ -41,9 +41,9 @@ struct gate_view {
 
 /* The order to send once an intent passed. */
 struct gate_order {
-    struct dec qty, price;      /* price only for LIMIT */
+    struct dec qty, price; /* price only for LIMIT */
     int market;
-    int shrinks;                /* it shrinks the position (for the counters and the log) */
+    int shrinks; /* it shrinks the position (for the counters and the log) */
 };
 
 /* Returns 0 (pass, *out filled) or -1 (deny, reason in reason[GATE_REASON_MAX]). */

@@ -58,14 +58,14 @@ struct gateway;
 struct gw_job {
     struct gateway *g;
     struct gw_job *next;
-    char entry[48];            /* stream entry id */
-    int reclaimed;             /* came from XAUTOCLAIM */
+    char entry[48]; /* stream entry id */
+    int reclaimed;  /* came from XAUTOCLAIM */
     struct intent in;
     char cid[INTENT_CID_MAX];
-    char key[GW_KEY_MAX];      /* the claim key */
+    char key[GW_KEY_MAX]; /* the claim key */
     enum gw_phase phase;
-    int refs;                  /* callbacks outstanding */
-    int reads;                 /* view replies outstanding */
+    int refs;  /* callbacks outstanding */
+    int reads; /* view replies outstanding */
     struct gate_view v;
     struct gate_order o;
     int sends, reprices, queries;
@@ -73,12 +73,12 @@ struct gw_job {
     int64_t rate10, rate1m;
     ev_timer timer;
     int timer_on;
-    int outcome_nx;            /* never overwrite an existing claim (refused intents) */
+    int outcome_nx; /* never overwrite an existing claim (refused intents) */
 };
 
 struct gateway {
     struct role r;
-    struct rconn *rd;          /* blocking reader connection */
+    struct rconn *rd; /* blocking reader connection */
     const char *redis_url;
     int64_t max_age_ms, min_idle_ms, claim_every_ms, query_delay_ms;
     int64_t max_jobs, max_sends, orders_pct;
@@ -162,18 +162,22 @@ static void gw_outcome(struct gw_job *j, const char *status, int64_t order_id,
     char *s = jv_dump(o);
     json_decref(o);
     if (s) {
-        (void)rconn_command(g->r.rc, NULL, NULL, j->outcome_nx ? "SET %s %s NX PX %lld"
-                                                                : "SET %s %s PX %lld",
-                            j->key, s, (long long)GW_CLAIM_TTL_MS);
+        (void)rconn_command(g->r.rc, NULL, NULL,
+                            j->outcome_nx ? "SET %s %s NX PX %lld" : "SET %s %s PX %lld", j->key, s,
+                            (long long)GW_CLAIM_TTL_MS);
         (void)rconn_command(g->r.rc, NULL, NULL, "PUBLISH %s %s", g->ch, s);
     }
     log_info("intent done", "id=%s sym=%s status=%s order=%lld code=%d msg=\"%s\" sends=%d",
              j->in.id, j->in.sym, status, (long long)order_id, code, msg ? msg : "", j->sends);
     free(s);
-    if (!strcmp(status, "sent") || !strcmp(status, "canceled") || !strcmp(status, "ok")) g->sent++;
-    else if (!strcmp(status, "denied")) g->denied++;
-    else if (!strcmp(status, "rejected")) g->rejected++;
-    else g->unknown++;
+    if (!strcmp(status, "sent") || !strcmp(status, "canceled") || !strcmp(status, "ok"))
+        g->sent++;
+    else if (!strcmp(status, "denied"))
+        g->denied++;
+    else if (!strcmp(status, "rejected"))
+        g->rejected++;
+    else
+        g->unknown++;
     gw_finish(j, 1);
 }
 
@@ -199,8 +203,10 @@ static int gw_outcome_unknown(const struct binance_result *res)
     case BINANCE_EMALFORMED:
     case BINANCE_EHTTP:
         return 1;
-    case BINANCE_EAPI: return gw_unknown_code(res->code);
-    default: return 0;
+    case BINANCE_EAPI:
+        return gw_unknown_code(res->code);
+    default:
+        return 0;
     }
 }
 
@@ -243,8 +249,8 @@ static int gw_maker_retry(struct gw_job *j)
         g->reprices++;
         snprintf(q, sizeof q, "symbol=%s", j->in.sym);
         j->refs++;
-        if (binance_request(g->r.bc, "GET", "/fapi/v1/ticker/bookTicker", q, NULL,
-                            BINANCE_PUBLIC, 2, gw_on_book, j) == 0)
+        if (binance_request(g->r.bc, "GET", "/fapi/v1/ticker/bookTicker", q, NULL, BINANCE_PUBLIC,
+                            2, gw_on_book, j) == 0)
             return 1;
         j->refs--;
         return 0;
@@ -310,8 +316,9 @@ static void gw_on_sent(const struct binance_result *res, void *privdata)
     gw_observe_counts(j, res);
     if (res->outcome == BINANCE_OK) {
         int64_t id = gw_order_id(res->json, &st);
-        const char *status = j->in.op == INTENT_ORDER ? "sent"
-                             : j->in.op == INTENT_CANCEL ? "canceled" : "ok";
+        const char *status = j->in.op == INTENT_ORDER    ? "sent"
+                             : j->in.op == INTENT_CANCEL ? "canceled"
+                                                         : "ok";
         gw_outcome(j, status, id, st, 0, "");
     } else if (j->in.op == INTENT_ORDER && gw_outcome_unknown(res)) {
         log_warn("order outcome unknown, will query by client id", "id=%s cid=%s why=\"%s\"",
@@ -347,8 +354,10 @@ static void gw_on_query(const struct binance_result *res, void *privdata)
         } else {
             g->resent_after_query++;
             log_info("order never executed, sending again", "id=%s cid=%s", j->in.id, j->cid);
-            if (j->sends == 0) gw_view(j); /* a takeover: the checks were never made here */
-            else gw_send(j);
+            if (j->sends == 0)
+                gw_view(j); /* a takeover: the checks were never made here */
+            else
+                gw_send(j);
         }
     } else if (j->queries < GW_QUERY_TRIES) {
         gw_unknown(j, timebase_wall_ms() - g->query_delay_ms + 1000 * j->queries);
@@ -429,7 +438,8 @@ static void gw_send(struct gw_job *j)
     j->sends++;
     j->signed_at = timebase_wall_ms();
     j->refs++;
-    if (binance_request(g->r.bc, method, path, q, NULL, BINANCE_SIGNED, weight, gw_on_sent, j) < 0) {
+    if (binance_request(g->r.bc, method, path, q, NULL, BINANCE_SIGNED, weight, gw_on_sent, j) <
+        0) {
         j->refs--;
         gw_outcome(j, "rejected", 0, NULL, 0, "request could not be built");
     }
@@ -449,10 +459,13 @@ static void gw_on_rate(struct rconn *rc, redisReply *reply, void *privdata)
         gw_finish(j, 0); /* Redis trouble: leave it pending, it comes back by XAUTOCLAIM */
         goto out;
     }
-    if (j->rate10 == 0) j->rate10 = reply->integer;
-    else j->rate1m = reply->integer;
+    if (j->rate10 == 0)
+        j->rate10 = reply->integer;
+    else
+        j->rate1m = reply->integer;
     if (j->reads > 0) goto out;
-    if (j->rate10 * 100 > g->limit10s * g->orders_pct || j->rate1m * 100 > g->limit1m * g->orders_pct) {
+    if (j->rate10 * 100 > g->limit10s * g->orders_pct ||
+        j->rate1m * 100 > g->limit1m * g->orders_pct) {
         g->rate_denied++;
         gw_deny(j, "RATE_LIMIT");
     } else {
@@ -473,8 +486,10 @@ static void gw_rate(struct gw_job *j)
     }
     j->phase = GW_RATE;
     j->rate10 = j->rate1m = 0;
-    role_key(&g->r, k10, sizeof k10, "gw:orders:%s:10s:%lld", g->r.account, (long long)(now / 10000));
-    role_key(&g->r, k1m, sizeof k1m, "gw:orders:%s:1m:%lld", g->r.account, (long long)(now / 60000));
+    role_key(&g->r, k10, sizeof k10, "gw:orders:%s:10s:%lld", g->r.account,
+             (long long)(now / 10000));
+    role_key(&g->r, k1m, sizeof k1m, "gw:orders:%s:1m:%lld", g->r.account,
+             (long long)(now / 60000));
     j->reads = 2;
     j->refs += 2;
     int a = rconn_command(g->r.rc, gw_on_rate, j, "INCR %s", k10);
@@ -502,7 +517,8 @@ static void gw_apply_ban(struct gw_job *j, const char *s)
     json_t *a = s ? json_loads(s, 0, NULL) : NULL;
     size_t i;
     json_t *e;
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         const char *v = json_string_value(e);
         if (v && (!strcmp(v, "ALL") || !strcmp(v, j->in.sym))) j->v.banned = 1;
     }
@@ -560,10 +576,14 @@ static void gw_on_read(struct rconn *rc, redisReply *reply, void *privdata)
         goto out;
     }
     const char *s = reply->type == REDIS_REPLY_STRING ? reply->str : NULL;
-    if (kind == GW_R_STATE && gate_state_parse(s, &j->v.state) < 0) j->v.state = GATE_HALTED;
-    else if (kind == GW_R_BAN) gw_apply_ban(j, s);
-    else if (kind == GW_R_SYMBOL && reply->type == REDIS_REPLY_ARRAY) gw_apply_symbol(j, reply);
-    else if (kind == GW_R_POS || kind == GW_R_TICK) gw_apply_json(j, kind, s);
+    if (kind == GW_R_STATE && gate_state_parse(s, &j->v.state) < 0)
+        j->v.state = GATE_HALTED;
+    else if (kind == GW_R_BAN)
+        gw_apply_ban(j, s);
+    else if (kind == GW_R_SYMBOL && reply->type == REDIS_REPLY_ARRAY)
+        gw_apply_symbol(j, reply);
+    else if (kind == GW_R_POS || kind == GW_R_TICK)
+        gw_apply_json(j, kind, s);
     if (j->reads == 0) gw_decide(j);
 out:
     gw_release(j);
@@ -755,7 +775,8 @@ static void gw_entry(struct gateway *g, const redisReply *e, int reclaimed)
 {
     const char *kv[INTENT_FIELDS_MAX * 2];
     char err[160] = "";
-    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 || e->element[0]->type != REDIS_REPLY_STRING)
+    if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+        e->element[0]->type != REDIS_REPLY_STRING)
         return;
     const char *entry = e->element[0]->str;
     const redisReply *f = e->element[1];
@@ -771,7 +792,8 @@ static void gw_entry(struct gateway *g, const redisReply *e, int reclaimed)
     g->njobs++;
     g->entries++;
     size_t n = 0;
-    for (size_t i = 0; f->type == REDIS_REPLY_ARRAY && i < f->elements && n < INTENT_FIELDS_MAX * 2; i++)
+    for (size_t i = 0; f->type == REDIS_REPLY_ARRAY && i < f->elements && n < INTENT_FIELDS_MAX * 2;
+         i++)
         kv[n++] = f->element[i]->str ? f->element[i]->str : "";
     int ok = intent_parse(kv, n, &j->in, err, sizeof err) == 0 &&
              intent_client_id(j->in.cls, j->in.id, j->cid) == 0;
@@ -780,7 +802,8 @@ static void gw_entry(struct gateway *g, const redisReply *e, int reclaimed)
     if (!ok) {
         g->invalid++;
         log_warn("intent refused", "entry=%s reason=\"%s\"", entry, err);
-        if (j->in.id[0] && role_key(&g->r, j->key, sizeof j->key, "intent:%s:%s", g->r.account, j->in.id) > 0) {
+        if (j->in.id[0] &&
+            role_key(&g->r, j->key, sizeof j->key, "intent:%s:%s", g->r.account, j->in.id) > 0) {
             char msg[GW_MSG_MAX];
             snprintf(msg, sizeof msg, "INVALID: %s", err);
             j->outcome_nx = 1;
@@ -951,7 +974,8 @@ static int gw_config(void *state, struct config *cfg, char *err, size_t cap)
     if (config_required(cfg, "redis", "url", &g->redis_url) < 0 ||
         config_duration_ms(cfg, "gateway", "max_age", 60000, 100, 86400000, &g->max_age_ms) < 0 ||
         config_duration_ms(cfg, "gateway", "min_idle", 15000, 1000, 3600000, &g->min_idle_ms) < 0 ||
-        config_duration_ms(cfg, "gateway", "claim_every", 2000, 100, 60000, &g->claim_every_ms) < 0 ||
+        config_duration_ms(cfg, "gateway", "claim_every", 2000, 100, 60000, &g->claim_every_ms) <
+            0 ||
         config_duration_ms(cfg, "gateway", "query_delay", BINANCE_RECV_WINDOW_MS + 1000, 0, 60000,
                            &g->query_delay_ms) < 0 ||
         config_int(cfg, "gateway", "max_jobs", 64, 1, 10000, &g->max_jobs) < 0 ||
@@ -1008,7 +1032,8 @@ static void gw_stop(struct role *r, void *state)
 
 static const struct cli_option gateway_options[] = {
     {"max-age", "DURATION", NULL, "max_age", "deny intents older than this (default 60s)", 0},
-    {"min-idle", "DURATION", NULL, "min_idle", "take over entries pending this long (default 15s)", 0},
+    {"min-idle", "DURATION", NULL, "min_idle", "take over entries pending this long (default 15s)",
+     0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
@@ -1025,7 +1050,9 @@ int gateway_main(int argc, char **argv)
 {
     static const struct role_entry e = {
         .cmd = &gateway_cli,
-        .opts = {.lua_library = bfq_lua_library, .needs_account = 1, .up = gw_redis_up,
+        .opts = {.lua_library = bfq_lua_library,
+                 .needs_account = 1,
+                 .up = gw_redis_up,
                  .fill = gw_fill},
         .config = gw_config,
         .start = gw_start,

@@ -13,10 +13,22 @@ static const char *const classes[] = {"mo", "to", "mc", "tc", "cv", "sl", "hs", 
 
 #define NAMES(a) (int)(sizeof(a) / sizeof(a[0]))
 
-const char *intent_op_name(enum intent_op op) { return op_names[op]; }
-const char *intent_side_name(enum intent_side s) { return side_names[s]; }
-const char *intent_type_name(enum intent_type t) { return type_names[t]; }
-const char *intent_tif_name(enum intent_tif t) { return tif_names[t]; }
+const char *intent_op_name(enum intent_op op)
+{
+    return op_names[op];
+}
+const char *intent_side_name(enum intent_side s)
+{
+    return side_names[s];
+}
+const char *intent_type_name(enum intent_type t)
+{
+    return type_names[t];
+}
+const char *intent_tif_name(enum intent_tif t)
+{
+    return tif_names[t];
+}
 
 static int intent_enum(const char *v, const char *const *names, int n)
 {
@@ -33,8 +45,8 @@ static int intent_fail(char *err, size_t cap, const char *fmt, const char *arg)
 
 static int intent_id_char(char c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-           c == '.' || c == ':' || c == '/' || c == '_' || c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+           c == ':' || c == '/' || c == '_' || c == '-';
 }
 
 static int intent_copy_id(char *dst, size_t cap, const char *v)
@@ -66,47 +78,60 @@ static int intent_field(struct intent *in, const char *k, const char *v, char *e
 {
     int x = 0;
     if (!strcmp(k, "id")) {
-        if (intent_copy_id(in->id, sizeof in->id, v) < 0) return intent_fail(err, cap, "bad id '%.40s'", v);
+        if (intent_copy_id(in->id, sizeof in->id, v) < 0)
+            return intent_fail(err, cap, "bad id '%.40s'", v);
     } else if (!strcmp(k, "op")) {
-        if ((x = intent_enum(v, op_names, NAMES(op_names))) < 0)
-            return intent_fail(err, cap, "unsupported op '%.20s'", v);
+        x = intent_enum(v, op_names, NAMES(op_names));
+        if (x < 0) return intent_fail(err, cap, "unsupported op '%.20s'", v);
         in->op = (enum intent_op)x;
     } else if (!strcmp(k, "sym")) {
-        if (intent_copy_id(in->sym, sizeof in->sym, v) < 0) return intent_fail(err, cap, "bad sym '%.40s'", v);
+        if (intent_copy_id(in->sym, sizeof in->sym, v) < 0)
+            return intent_fail(err, cap, "bad sym '%.40s'", v);
     } else if (!strcmp(k, "side")) {
-        if ((x = intent_enum(v, side_names, NAMES(side_names))) < 0) return intent_fail(err, cap, "bad side '%.20s'", v);
+        x = intent_enum(v, side_names, NAMES(side_names));
+        if (x < 0) return intent_fail(err, cap, "bad side '%.20s'", v);
         in->side = (enum intent_side)x;
     } else if (!strcmp(k, "type")) {
-        if ((x = intent_enum(v, type_names, NAMES(type_names))) < 0) return intent_fail(err, cap, "bad type '%.20s'", v);
+        x = intent_enum(v, type_names, NAMES(type_names));
+        if (x < 0) return intent_fail(err, cap, "bad type '%.20s'", v);
         in->type = (enum intent_type)x;
     } else if (!strcmp(k, "tif")) {
-        if ((x = intent_enum(v, tif_names, NAMES(tif_names))) < 0) return intent_fail(err, cap, "bad tif '%.20s'", v);
+        x = intent_enum(v, tif_names, NAMES(tif_names));
+        if (x < 0) return intent_fail(err, cap, "bad tif '%.20s'", v);
         in->tif = (enum intent_tif)x;
     } else if (!strcmp(k, "qty")) {
         if (intent_pos_dec(v, &in->qty) < 0) return intent_fail(err, cap, "bad qty '%.40s'", v);
         in->has_qty = 1;
     } else if (!strcmp(k, "notional")) {
-        if (intent_pos_dec(v, &in->notional) < 0) return intent_fail(err, cap, "bad notional '%.40s'", v);
+        if (intent_pos_dec(v, &in->notional) < 0)
+            return intent_fail(err, cap, "bad notional '%.40s'", v);
         in->has_notional = 1;
     } else if (!strcmp(k, "price")) {
         if (intent_pos_dec(v, &in->price) < 0) return intent_fail(err, cap, "bad price '%.40s'", v);
         in->has_price = 1;
     } else if (!strcmp(k, "book")) {
-        if (intent_small_int(v, 0, 1, &in->book) < 0) return intent_fail(err, cap, "bad book '%.20s'", v);
+        if (intent_small_int(v, 0, 1, &in->book) < 0)
+            return intent_fail(err, cap, "bad book '%.20s'", v);
     } else if (!strcmp(k, "reduce")) {
-        if (intent_small_int(v, 0, 1, &in->reduce) < 0) return intent_fail(err, cap, "bad reduce '%.20s'", v);
+        if (intent_small_int(v, 0, 1, &in->reduce) < 0)
+            return intent_fail(err, cap, "bad reduce '%.20s'", v);
     } else if (!strcmp(k, "class")) {
-        if (intent_enum(v, classes, NAMES(classes)) < 0) return intent_fail(err, cap, "unknown class '%.20s'", v);
+        if (intent_enum(v, classes, NAMES(classes)) < 0)
+            return intent_fail(err, cap, "unknown class '%.20s'", v);
         memcpy(in->cls, v, strlen(v) + 1);
     } else if (!strcmp(k, "reprice")) {
-        if (intent_small_int(v, 0, 5, &in->reprice) < 0) return intent_fail(err, cap, "bad reprice '%.20s'", v);
+        if (intent_small_int(v, 0, 5, &in->reprice) < 0)
+            return intent_fail(err, cap, "bad reprice '%.20s'", v);
     } else if (!strcmp(k, "fallback")) {
-        if (strcmp(v, "taker") && strcmp(v, "none")) return intent_fail(err, cap, "bad fallback '%.20s'", v);
+        if (strcmp(v, "taker") && strcmp(v, "none"))
+            return intent_fail(err, cap, "bad fallback '%.20s'", v);
         in->fallback_taker = !strcmp(v, "taker");
     } else if (!strcmp(k, "orig")) {
-        if (intent_copy_id(in->orig, sizeof in->orig, v) < 0) return intent_fail(err, cap, "bad orig '%.40s'", v);
+        if (intent_copy_id(in->orig, sizeof in->orig, v) < 0)
+            return intent_fail(err, cap, "bad orig '%.40s'", v);
     } else if (!strcmp(k, "leverage")) {
-        if (intent_small_int(v, 1, 125, &in->leverage) < 0) return intent_fail(err, cap, "bad leverage '%.20s'", v);
+        if (intent_small_int(v, 1, 125, &in->leverage) < 0)
+            return intent_fail(err, cap, "bad leverage '%.20s'", v);
     } else if (!strcmp(k, "src")) {
         snprintf(in->src, sizeof in->src, "%s", v);
     } else if (!strcmp(k, "t")) {
@@ -125,15 +150,18 @@ static int intent_complete(struct intent *in, int has_type, char *err, size_t ca
     if (!in->t) return intent_fail(err, cap, "%s", "t missing");
     if (!in->sym[0]) return intent_fail(err, cap, "%s", "sym missing");
     if (in->op == INTENT_CANCEL && !in->orig[0]) return intent_fail(err, cap, "%s", "orig missing");
-    if (in->op == INTENT_LEVERAGE && !in->leverage) return intent_fail(err, cap, "%s", "leverage missing");
+    if (in->op == INTENT_LEVERAGE && !in->leverage)
+        return intent_fail(err, cap, "%s", "leverage missing");
     if (in->op != INTENT_ORDER) return 0;
-    if (in->has_qty == in->has_notional) return intent_fail(err, cap, "%s", "exactly one of qty and notional");
+    if (in->has_qty == in->has_notional)
+        return intent_fail(err, cap, "%s", "exactly one of qty and notional");
     if (!has_type) in->type = (in->has_price || in->book) ? INTENT_LIMIT : INTENT_MARKET;
     if (in->type == INTENT_LIMIT && in->has_price == in->book)
         return intent_fail(err, cap, "%s", "a LIMIT order needs exactly one of price and book");
     if (in->type == INTENT_MARKET && (in->has_price || in->book))
         return intent_fail(err, cap, "%s", "a MARKET order takes no price");
-    if (in->reprice && in->tif != INTENT_GTX) return intent_fail(err, cap, "%s", "reprice needs tif GTX");
+    if (in->reprice && in->tif != INTENT_GTX)
+        return intent_fail(err, cap, "%s", "reprice needs tif GTX");
     return 0;
 }
 
@@ -174,8 +202,10 @@ static void intent_put(struct intent_writer *w, const char *k, const char *v)
 static void intent_put_dec(struct intent_writer *w, const char *k, struct dec d)
 {
     char s[DEC_STR_MAX];
-    if (dec_format_trim(d, s, sizeof s) < 0) w->failed = 1;
-    else intent_put(w, k, s);
+    if (dec_format_trim(d, s, sizeof s) < 0)
+        w->failed = 1;
+    else
+        intent_put(w, k, s);
 }
 
 static void intent_put_int(struct intent_writer *w, const char *k, long long v)
@@ -213,12 +243,13 @@ int intent_to_fields(const struct intent *in, const char **argv, char *buf, size
 
 static uint64_t intent_fnv(uint64_t h, const char *s)
 {
-    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
     return (h ^ 0x1f) * 1099511628211ULL; /* a separator, so "ab"+"c" differs from "a"+"bc" */
 }
 
-void intent_derive_id(const char *strategy, const char *sym, const char *action,
-                      int64_t bar_open, int part, char out[INTENT_ID_MAX])
+void intent_derive_id(const char *strategy, const char *sym, const char *action, int64_t bar_open,
+                      int part, char out[INTENT_ID_MAX])
 {
     char num[48];
     uint64_t h = 1469598103934665603ULL;

@@ -27,7 +27,7 @@
 
 #include "core/decimal.h"
 
-#define INTENT_ID_MAX 33   /* 32 characters and NUL: "<class>_<id>" stays within 36 */
+#define INTENT_ID_MAX 33 /* 32 characters and NUL: "<class>_<id>" stays within 36 */
 #define INTENT_SYM_MAX 32
 #define INTENT_SRC_MAX 64
 #define INTENT_CID_MAX 40
@@ -68,8 +68,8 @@ int intent_to_fields(const struct intent *in, const char **argv, char *buf, size
 
 /* The id replicated traders agree on: "<strategy-initial><16 hex>" of a 64-bit FNV-1a hash
  * of strategy, symbol, action, the bar's open time and the part number. */
-void intent_derive_id(const char *strategy, const char *sym, const char *action,
-                      int64_t bar_open, int part, char out[INTENT_ID_MAX]);
+void intent_derive_id(const char *strategy, const char *sym, const char *action, int64_t bar_open,
+                      int part, char out[INTENT_ID_MAX]);
 
 /* "<class>_<id>" into out. Returns 0, or -1 when longer than 36. */
 int intent_client_id(const char *cls, const char *id, char out[INTENT_CID_MAX]);

@@ -148,7 +148,8 @@ static struct intent *man_new(struct man *m, const char *sym)
     if (m->n >= MAN_MAX) return NULL;
     struct intent *in = &m->in[m->n];
     memset(in, 0, sizeof(*in));
-    snprintf(in->id, sizeof in->id, "m%lld-%d-%d", (long long)timebase_wall_ms(), (int)getpid(), m->n);
+    snprintf(in->id, sizeof in->id, "m%lld-%d-%d", (long long)timebase_wall_ms(), (int)getpid(),
+             m->n);
     snprintf(in->sym, sizeof in->sym, "%s", sym);
     memcpy(in->cls, "mn", 3);
     snprintf(in->src, sizeof in->src, "manual");
@@ -176,7 +177,8 @@ static void man_on_filters(struct rconn *rc, redisReply *reply, void *privdata)
     (void)rc;
     memset(&plan, 0, sizeof plan);
     m->pending--;
-    for (size_t i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements && n < 64; i++)
+    for (size_t i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i < reply->elements && n < 64;
+         i++)
         kv[n++] = reply->element[i]->str ? reply->element[i]->str : "";
     if (book_parse_filters(kv, n, &f, NULL, 0) < 0 ||
         size_qty(&f, p->amt, dec_from_int(1), 1, 1, &plan) != SIZE_OK) {
@@ -202,7 +204,8 @@ static void man_on_positions(struct rconn *rc, redisReply *reply, void *privdata
     struct man *m = privdata;
     char key[MAN_KEY_MAX];
     (void)rc;
-    for (size_t i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i + 1 < reply->elements; i += 2) {
+    for (size_t i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i + 1 < reply->elements;
+         i += 2) {
         const char *field = reply->element[i]->str, *colon = strchr(field, ':');
         json_t *v = json_loads(reply->element[i + 1]->str, 0, NULL);
         struct dec amt;
@@ -216,8 +219,10 @@ static void man_on_positions(struct rconn *rc, redisReply *reply, void *privdata
                 memcpy(p->sym, field, len);
                 p->amt = amt;
                 man_key(m, key, "symbol:%s%s", p->sym, "");
-                if (rconn_command(m->rc, man_on_filters, p, "HGETALL %s", key) == 0) m->pending++;
-                else free(p);
+                if (rconn_command(m->rc, man_on_filters, p, "HGETALL %s", key) == 0)
+                    m->pending++;
+                else
+                    free(p);
             }
         }
         json_decref(v);
@@ -321,11 +326,12 @@ static int man_run(struct man *m, const struct cli_command *cmd, int argc, char 
     if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
     log_init(m->name, LOG_LEVEL_WARN);
     m->exit_code = 1;
-    int bad = config_required(m->cfg, "redis", "url", &url) < 0 ||
-              config_str(m->cfg, "redis", "prefix", "bfq:", &m->prefix) < 0 ||
-              config_str(m->cfg, m->name, "account", "main", &m->account) < 0 ||
-              config_duration_ms(m->cfg, m->name, "timeout", 20000, 100, 600000, &m->timeout_ms) < 0 ||
-              config_bool(m->cfg, m->name, "all", 0, &m->all) < 0;
+    int bad =
+        config_required(m->cfg, "redis", "url", &url) < 0 ||
+        config_str(m->cfg, "redis", "prefix", "bfq:", &m->prefix) < 0 ||
+        config_str(m->cfg, m->name, "account", "main", &m->account) < 0 ||
+        config_duration_ms(m->cfg, m->name, "timeout", 20000, 100, 600000, &m->timeout_ms) < 0 ||
+        config_bool(m->cfg, m->name, "all", 0, &m->all) < 0;
     if (!bad) m->sym = config_get(m->cfg, m->name, "sym");
     if (bad) {
         fprintf(stderr, "bfq %s: %s\n", m->name, config_errstr(m->cfg));
@@ -362,9 +368,11 @@ static int man_run(struct man *m, const struct cli_command *cmd, int argc, char 
 
 /* ---- the four commands -------------------------------------------------------------------- */
 
-#define MAN_COMMON                                                                              \
-    {"sym", "SYMBOL", NULL, NULL, "the symbol", 0},                                             \
-    {"timeout", "DURATION", NULL, NULL, "wait this long for the outcome (default 20s)", 0}
+#define MAN_COMMON                                                                                 \
+    {"sym", "SYMBOL", NULL, NULL, "the symbol", 0},                                                \
+    {                                                                                              \
+        "timeout", "DURATION", NULL, NULL, "wait this long for the outcome (default 20s)", 0       \
+    }
 
 static const struct cli_option order_options[] = {
     MAN_COMMON,
@@ -378,7 +386,8 @@ static const struct cli_option order_options[] = {
 };
 static const struct cli_option cancel_options[] = {
     MAN_COMMON,
-    {"client-id", "CID", NULL, "client_id", "the order's client id (default: every order of SYMBOL)", 0},
+    {"client-id", "CID", NULL, "client_id",
+     "the order's client id (default: every order of SYMBOL)", 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 static const struct cli_option close_options[] = {
@@ -392,10 +401,17 @@ static const struct cli_option leverage_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
-const struct cli_command order_cli = {"order", "open or close by notional or quantity, market or maker (through the gateway)", NULL, order_options, 1};
-const struct cli_command cancel_cli = {"cancel", "cancel one order, or every order of a symbol (through the gateway)", NULL, cancel_options, 1};
-const struct cli_command close_cli = {"close", "close a symbol or every position: reduce-only MARKET split by maxQty", NULL, close_options, 1};
-const struct cli_command leverage_cli = {"leverage", "set a symbol's leverage (through the gateway)", NULL, leverage_options, 1};
+const struct cli_command order_cli = {
+    "order", "open or close by notional or quantity, market or maker (through the gateway)", NULL,
+    order_options, 1};
+const struct cli_command cancel_cli = {
+    "cancel", "cancel one order, or every order of a symbol (through the gateway)", NULL,
+    cancel_options, 1};
+const struct cli_command close_cli = {
+    "close", "close a symbol or every position: reduce-only MARKET split by maxQty", NULL,
+    close_options, 1};
+const struct cli_command leverage_cli = {
+    "leverage", "set a symbol's leverage (through the gateway)", NULL, leverage_options, 1};
 
 static int man_main(enum man_cmd cmd, const struct cli_command *cli, int argc, char **argv)
 {
@@ -408,7 +424,19 @@ static int man_main(enum man_cmd cmd, const struct cli_command *cli, int argc, c
     return rc;
 }
 
-int order_main(int argc, char **argv) { return man_main(MAN_ORDER, &order_cli, argc, argv); }
-int cancel_main(int argc, char **argv) { return man_main(MAN_CANCEL, &cancel_cli, argc, argv); }
-int close_main(int argc, char **argv) { return man_main(MAN_CLOSE, &close_cli, argc, argv); }
-int leverage_main(int argc, char **argv) { return man_main(MAN_LEVERAGE, &leverage_cli, argc, argv); }
+int order_main(int argc, char **argv)
+{
+    return man_main(MAN_ORDER, &order_cli, argc, argv);
+}
+int cancel_main(int argc, char **argv)
+{
+    return man_main(MAN_CANCEL, &cancel_cli, argc, argv);
+}
+int close_main(int argc, char **argv)
+{
+    return man_main(MAN_CLOSE, &close_cli, argc, argv);
+}
+int leverage_main(int argc, char **argv)
+{
+    return man_main(MAN_LEVERAGE, &leverage_cli, argc, argv);
+}

@@ -38,8 +38,8 @@ static int size_part_ok(const struct dec_filters *f, const struct size_lot *l, s
     return dec_mul(q, price, &v) == DEC_OK && dec_cmp(v, f->min_notional) >= 0;
 }
 
-enum size_result size_qty(const struct dec_filters *f, struct dec qty, struct dec price,
-                          int market, int reduce_only, struct size_plan *out)
+enum size_result size_qty(const struct dec_filters *f, struct dec qty, struct dec price, int market,
+                          int reduce_only, struct size_plan *out)
 {
     struct size_lot l = size_lot_of(f, market);
     struct dec q = dec_abs(qty), rest;
@@ -56,7 +56,8 @@ enum size_result size_qty(const struct dec_filters *f, struct dec qty, struct de
         if (!size_part_ok(f, &l, part, price, reduce_only)) break; /* a tail too small */
         if (out->parts == SIZE_PARTS_MAX) return SIZE_TOO_MANY_PARTS;
         out->qty[out->parts++] = part;
-        if (dec_sub(rest, part, &rest) != DEC_OK || dec_add(out->total, part, &out->total) != DEC_OK)
+        if (dec_sub(rest, part, &rest) != DEC_OK ||
+            dec_add(out->total, part, &out->total) != DEC_OK)
             return SIZE_OVERFLOW;
     }
     out->dropped = rest;

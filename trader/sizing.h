@@ -16,19 +16,19 @@
 
 enum size_result {
     SIZE_OK = 0,
-    SIZE_BAD_PRICE,         /* price <= 0 */
-    SIZE_BELOW_MIN_QTY,     /* the floored quantity is below minQty (or zero) */
-    SIZE_BELOW_MIN_NOTIONAL,/* quantity * price below the minimum notional */
-    SIZE_TOO_MANY_PARTS,    /* more than SIZE_PARTS_MAX parts of maxQty */
-    SIZE_OVERFLOW,          /* the arithmetic does not fit */
+    SIZE_BAD_PRICE,          /* price <= 0 */
+    SIZE_BELOW_MIN_QTY,      /* the floored quantity is below minQty (or zero) */
+    SIZE_BELOW_MIN_NOTIONAL, /* quantity * price below the minimum notional */
+    SIZE_TOO_MANY_PARTS,     /* more than SIZE_PARTS_MAX parts of maxQty */
+    SIZE_OVERFLOW,           /* the arithmetic does not fit */
     SIZE_RESULT_COUNT
 };
 
 struct size_plan {
     struct dec qty[SIZE_PARTS_MAX]; /* each part, every filter obeyed */
     int parts;
-    struct dec total;               /* sum of the parts */
-    struct dec dropped;             /* remainder left out (zero usually) */
+    struct dec total;   /* sum of the parts */
+    struct dec dropped; /* remainder left out (zero usually) */
 };
 
 /* Sizes a notional at price. market selects the MARKET_LOT_SIZE filter. */
@@ -37,8 +37,8 @@ enum size_result size_notional(const struct dec_filters *f, struct dec notional,
 
 /* Splits a quantity (floored to the step first) as above; price is the reference for the
  * minimum notional (ignored when reduce_only). */
-enum size_result size_qty(const struct dec_filters *f, struct dec qty, struct dec price,
-                          int market, int reduce_only, struct size_plan *out);
+enum size_result size_qty(const struct dec_filters *f, struct dec qty, struct dec price, int market,
+                          int reduce_only, struct size_plan *out);
 
 /* Short reason ("below_min_qty") for counters and denials. */
 const char *size_result_name(enum size_result r);

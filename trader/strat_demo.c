@@ -97,16 +97,33 @@ static void demo_open(struct strategy_ctx *c, struct demo *d, const struct book_
     int count;
     struct dec total, after;
     struct size_plan plan;
-    if (!s->has_filters || !s->has_tick) { strategy_skip(c, "no_filters_or_book"); return; }
-    if (book_is_banned(b, s)) { strategy_skip(c, "banned"); return; }
-    if (s->open_orders > 0) { strategy_skip(c, "open_orders"); return; }
+    if (!s->has_filters || !s->has_tick) {
+        strategy_skip(c, "no_filters_or_book");
+        return;
+    }
+    if (book_is_banned(b, s)) {
+        strategy_skip(c, "banned");
+        return;
+    }
+    if (s->open_orders > 0) {
+        strategy_skip(c, "open_orders");
+        return;
+    }
     demo_exposure(b, &count, &total);
-    if (count >= d->max_positions) { strategy_skip(c, "max_positions"); return; }
-    if (dec_add(total, d->notional, &after) != DEC_OK || dec_cmp(after, d->max_notional) > 0)
-        { strategy_skip(c, "max_notional"); return; }
+    if (count >= d->max_positions) {
+        strategy_skip(c, "max_positions");
+        return;
+    }
+    if (dec_add(total, d->notional, &after) != DEC_OK || dec_cmp(after, d->max_notional) > 0) {
+        strategy_skip(c, "max_notional");
+        return;
+    }
     struct dec price = d->maker ? s->bid : s->ask;
     enum size_result r = size_notional(&s->filters, d->notional, price, !d->maker, 0, &plan);
-    if (r != SIZE_OK) { strategy_skip(c, size_result_name(r)); return; }
+    if (r != SIZE_OK) {
+        strategy_skip(c, size_result_name(r));
+        return;
+    }
     struct intent in = {.op = INTENT_ORDER, .side = INTENT_BUY};
     if (d->maker) {
         in.type = INTENT_LIMIT;
@@ -127,9 +144,12 @@ static void demo_close(struct strategy_ctx *c, const struct book_sym *s,
 {
     struct size_plan plan;
     enum size_result r = size_qty(&s->filters, s->pos_amt, last->close, 1, 1, &plan);
-    if (r != SIZE_OK) { strategy_skip(c, size_result_name(r)); return; }
-    struct intent in = {.op = INTENT_ORDER, .side = INTENT_SELL, .type = INTENT_MARKET,
-                        .reduce = 1};
+    if (r != SIZE_OK) {
+        strategy_skip(c, size_result_name(r));
+        return;
+    }
+    struct intent in = {
+        .op = INTENT_ORDER, .side = INTENT_SELL, .type = INTENT_MARKET, .reduce = 1};
     memcpy(in.cls, "tc", 3);
     demo_emit(c, s, "close", last->open_time, &plan, &in);
 }
@@ -141,8 +161,10 @@ static void demo_on_symbol(struct strategy_ctx *c, void *state, const struct boo
     const struct book_bar *last = book_last_bar(s);
     if (!last || !book_prev_bar(b, s)) return;
     int sign = dec_sign(s->pos_amt);
-    if (sign == 0 && book_change_beyond(b, s, d->open_pct, 1)) demo_open(c, d, s, last);
-    else if (sign > 0 && book_change_beyond(b, s, d->close_pct, -1)) demo_close(c, s, last);
+    if (sign == 0 && book_change_beyond(b, s, d->open_pct, 1))
+        demo_open(c, d, s, last);
+    else if (sign > 0 && book_change_beyond(b, s, d->close_pct, -1))
+        demo_close(c, s, last);
 }
 
 static void demo_stop(void *state)

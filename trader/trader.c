@@ -33,8 +33,8 @@
 #include "trader/trader.h"
 
 #define TR_KEY_MAX 256
-#define TR_RECENT 512           /* ids remembered against re-emitting */
-#define TR_RECENT_MS 300000     /* for five minutes */
+#define TR_RECENT 512       /* ids remembered against re-emitting */
+#define TR_RECENT_MS 300000 /* for five minutes */
 #define TR_SKIPS 16
 #define TR_STALE_SHOWN 20
 
@@ -52,9 +52,9 @@ struct strategy_ctx {
     const struct strategy *st;
     void *st_state;
     char stream[TR_KEY_MAX];
-    unsigned gen;               /* snapshot generation: replies of an older one are dropped */
-    int loading;                /* replies of the snapshot outstanding */
-    int ready;                  /* a snapshot completed */
+    unsigned gen; /* snapshot generation: replies of an older one are dropped */
+    int loading;  /* replies of the snapshot outstanding */
+    int ready;    /* a snapshot completed */
     ev_timer timer;
     char recent[TR_RECENT][INTENT_ID_MAX];
     int64_t recent_t[TR_RECENT];
@@ -63,9 +63,9 @@ struct strategy_ctx {
     int64_t emitted, emit_errors, repeats, resyncs, symbol_resyncs, messages, bad_messages,
         stale_skips;
     int64_t replicas, rank;
-    int direct_mode;            /* [trader] send = direct: this replica sends its share */
-    struct direct *dx;          /* direct mode only */
-    enum gate_state state;      /* <prefix>risk:state:<acct>, for direct mode's decisions */
+    int direct_mode;       /* [trader] send = direct: this replica sends its share */
+    struct direct *dx;     /* direct mode only */
+    enum gate_state state; /* <prefix>risk:state:<acct>, for direct mode's decisions */
 };
 
 /* ---- the strategy API --------------------------------------------------------------------- */
@@ -91,7 +91,8 @@ void strategy_skip(struct strategy_ctx *c, const char *reason)
     for (i = 0; i < TR_SKIPS && c->skips[i].reason[0]; i++)
         if (!strcmp(c->skips[i].reason, reason)) break;
     if (i == TR_SKIPS) i = TR_SKIPS - 1; /* the last slot gathers the rest */
-    if (!c->skips[i].reason[0]) snprintf(c->skips[i].reason, sizeof c->skips[i].reason, "%s", reason);
+    if (!c->skips[i].reason[0])
+        snprintf(c->skips[i].reason, sizeof c->skips[i].reason, "%s", reason);
     c->skips[i].n++;
 }
 
@@ -185,7 +186,17 @@ static void tr_ask_account(struct strategy_ctx *c)
 
 /* ---- snapshot ------------------------------------------------------------------------------ */
 
-enum tr_what { TR_UNIVERSE, TR_SYMBOL, TR_KLINE, TR_TICKS, TR_POS, TR_ORDERS, TR_BAN, TR_STATE, TR_HOT };
+enum tr_what {
+    TR_UNIVERSE,
+    TR_SYMBOL,
+    TR_KLINE,
+    TR_TICKS,
+    TR_POS,
+    TR_ORDERS,
+    TR_BAN,
+    TR_STATE,
+    TR_HOT
+};
 
 struct tr_req {
     struct strategy_ctx *c;
@@ -265,7 +276,8 @@ static void tr_resync(struct strategy_ctx *c)
 
 static void tr_apply_universe(struct strategy_ctx *c, const redisReply *r)
 {
-    for (int i = 0; i < c->book.n; i++) c->book.syms[i].in_universe = 0;
+    for (int i = 0; i < c->book.n; i++)
+        c->book.syms[i].in_universe = 0;
     for (size_t i = 0; i < r->elements; i++) {
         if (r->element[i]->type != REDIS_REPLY_STRING) continue;
         struct book_sym *s = book_get(&c->book, r->element[i]->str);
@@ -292,7 +304,8 @@ static void tr_apply_kline(struct strategy_ctx *c, const char *sym, const redisR
 {
     struct book_sym *s = book_get(&c->book, sym);
     if (!s || r->elements != 2 || r->element[1]->type != REDIS_REPLY_STRING) return;
-    int64_t t = r->element[0]->type == REDIS_REPLY_STRING ? strtoll(r->element[0]->str, NULL, 10) : 0;
+    int64_t t =
+        r->element[0]->type == REDIS_REPLY_STRING ? strtoll(r->element[0]->str, NULL, 10) : 0;
     json_t *bars = json_loads(r->element[1]->str, 0, NULL);
     if (book_load_bars(&c->book, s, bars, t) == BOOK_INVALID)
         log_warn("kline window refused", "sym=%s", sym);
@@ -351,7 +364,8 @@ static void tr_apply_pos(struct strategy_ctx *c, const char *field, const json_t
 
 static void tr_apply_pos_hash(struct strategy_ctx *c, const redisReply *r)
 {
-    for (int i = 0; i < c->book.n; i++) c->book.syms[i].pos_amt = dec_from_int(0);
+    for (int i = 0; i < c->book.n; i++)
+        c->book.syms[i].pos_amt = dec_from_int(0);
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         json_t *v = json_loads(r->element[i + 1]->str, 0, NULL);
         tr_apply_pos(c, r->element[i]->str, v);
@@ -362,7 +376,8 @@ static void tr_apply_pos_hash(struct strategy_ctx *c, const redisReply *r)
 /* Open orders per symbol, from each record's "symbol" (fields are SYM:clientOrderId). */
 static void tr_apply_orders_hash(struct strategy_ctx *c, const redisReply *r)
 {
-    for (int i = 0; i < c->book.n; i++) c->book.syms[i].open_orders = 0;
+    for (int i = 0; i < c->book.n; i++)
+        c->book.syms[i].open_orders = 0;
     for (size_t i = 0; i + 1 < r->elements; i += 2) {
         json_t *v = json_loads(r->element[i + 1]->str, 0, NULL);
         const char *sym = json_string_value(json_object_get(v, "symbol"));
@@ -378,11 +393,13 @@ static void tr_apply_list(struct strategy_ctx *c, enum tr_what what, const char 
     const char *v[BOOK_SYMS_MAX];
     size_t n = 0, i;
     json_t *e;
-    json_array_foreach(a, i, e) if (json_is_string(e) && n < BOOK_SYMS_MAX) v[n++] = json_string_value(e);
+    json_array_foreach(a, i, e) if (json_is_string(e) && n < BOOK_SYMS_MAX) v[n++] =
+        json_string_value(e);
     if (what == TR_BAN) {
         book_set_bans(&c->book, v, n);
     } else {
-        for (int k = 0; k < c->book.n; k++) c->book.syms[k].hot = 0;
+        for (int k = 0; k < c->book.n; k++)
+            c->book.syms[k].hot = 0;
         for (size_t k = 0; k < n; k++) {
             struct book_sym *s = book_find(&c->book, v[k]);
             if (s) s->hot = 1;
@@ -402,22 +419,41 @@ static void tr_on_reply(struct rconn *rc, redisReply *reply, void *privdata)
     const char *str = reply->type == REDIS_REPLY_STRING ? reply->str : NULL;
     int arr = reply->type == REDIS_REPLY_ARRAY;
     switch (q->what) {
-    case TR_UNIVERSE: if (arr) tr_apply_universe(c, reply); break;
-    case TR_SYMBOL: if (arr) tr_apply_symbol(c, q->sym, reply); break;
-    case TR_KLINE: if (arr) tr_apply_kline(c, q->sym, reply); break;
-    case TR_TICKS: if (arr) tr_apply_ticks_hash(c, reply); break;
-    case TR_POS: if (arr) tr_apply_pos_hash(c, reply); tr_ask_account(c); break;
-    case TR_ORDERS: if (arr) tr_apply_orders_hash(c, reply); tr_ask_account(c); break;
-    case TR_BAN: tr_apply_list(c, TR_BAN, str); break;
+    case TR_UNIVERSE:
+        if (arr) tr_apply_universe(c, reply);
+        break;
+    case TR_SYMBOL:
+        if (arr) tr_apply_symbol(c, q->sym, reply);
+        break;
+    case TR_KLINE:
+        if (arr) tr_apply_kline(c, q->sym, reply);
+        break;
+    case TR_TICKS:
+        if (arr) tr_apply_ticks_hash(c, reply);
+        break;
+    case TR_POS:
+        if (arr) tr_apply_pos_hash(c, reply);
+        tr_ask_account(c);
+        break;
+    case TR_ORDERS:
+        if (arr) tr_apply_orders_hash(c, reply);
+        tr_ask_account(c);
+        break;
+    case TR_BAN:
+        tr_apply_list(c, TR_BAN, str);
+        break;
     case TR_STATE: /* the gateway enforces it; direct mode obeys it here (unknown: HALTED) */
         if (gate_state_parse(str, &c->state) < 0) c->state = GATE_HALTED;
         break;
-    case TR_HOT: tr_apply_list(c, TR_HOT, str); break;
+    case TR_HOT:
+        tr_apply_list(c, TR_HOT, str);
+        break;
     }
     if (c->loading == 0 && !c->ready) {
         c->ready = 1;
         log_info("book loaded", "symbols=%d", c->book.n);
-        for (int i = 0; i < c->book.n; i++) tr_ask(c, &c->book.syms[i]);
+        for (int i = 0; i < c->book.n; i++)
+            tr_ask(c, &c->book.syms[i]);
     }
 out:
     free(q);
@@ -471,13 +507,20 @@ static void tr_on_message(struct rconn *rc, const char *channel, const char *pay
         return;
     }
     const char *kind = channel + strlen(c->r.prefix) + 3; /* after "<prefix>ch:" */
-    if (!strncmp(kind, "kline:", 6)) tr_on_kline_msg(c, m);
-    else if (!strcmp(kind, "tick")) tr_on_tick_msg(c, m);
-    else if (!strncmp(kind, "acct:", 5)) tr_on_acct_msg(c, m);
-    else if (!strncmp(kind, "order:", 6)) tr_load_account(c);
-    else if (!strcmp(kind, "risk")) tr_load_risk(c);
-    else if (!strcmp(kind, "universe")) tr_resync(c);
-    else if (!strcmp(kind, "hot")) tr_load_hot(c);
+    if (!strncmp(kind, "kline:", 6))
+        tr_on_kline_msg(c, m);
+    else if (!strcmp(kind, "tick"))
+        tr_on_tick_msg(c, m);
+    else if (!strncmp(kind, "acct:", 5))
+        tr_on_acct_msg(c, m);
+    else if (!strncmp(kind, "order:", 6))
+        tr_load_account(c);
+    else if (!strcmp(kind, "risk"))
+        tr_load_risk(c);
+    else if (!strcmp(kind, "universe"))
+        tr_resync(c);
+    else if (!strcmp(kind, "hot"))
+        tr_load_hot(c);
     json_decref(m);
 }
 
@@ -630,8 +673,7 @@ static int tr_start(struct role *r, void *state, char *err, size_t cap)
         snprintf(err, cap, "[redis] url: %s", rerr[0] ? rerr : "cannot subscribe");
         return -1;
     }
-    if (c->direct_mode && !(c->dx = direct_new(r->loop, r->cfg, r->account, err, cap)))
-        return -1;
+    if (c->direct_mode && !(c->dx = direct_new(r->loop, r->cfg, r->account, err, cap))) return -1;
     ev_timer_init(&c->timer, tr_on_timer, 1.0, 1.0);
     c->timer.data = c;
     ev_timer_start(r->loop, &c->timer);
@@ -654,7 +696,8 @@ static const struct cli_option trader_options[] = {
     {"strategy", "NAME", NULL, NULL, "the built-in strategy (default demo)", 0},
     {"interval", "INTERVAL", NULL, NULL, "bar interval of the book (default 1m)", 0},
     {"max-age", "DURATION", NULL, "max_age", "a symbol without fresher data is stale (30s)", 0},
-    {"send", "gateway|direct", NULL, NULL, "intents to the gateway (default), or this replica's 1/N share itself", 0},
+    {"send", "gateway|direct", NULL, NULL,
+     "intents to the gateway (default), or this replica's 1/N share itself", 0},
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 

@@ -13,8 +13,8 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "trader/book.h"
 #include "tests/integration/test_trader_util.h"
+#include "trader/book.h"
 
 static const char *pos_amt(void)
 {
@@ -89,7 +89,8 @@ static json_t *demo_orders(const char *cls)
     free(body);
     size_t i;
     json_t *e;
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         const char *c = json_string_value(json_object_get(e, "clientOrderId"));
         if (c && !strncmp(c, prefix, strlen(prefix))) json_array_append(out, e);
     }
@@ -103,7 +104,8 @@ static int order_obeys(const json_t *o, const struct dec_filters *f, int reduce)
     const char *q = json_string_value(json_object_get(o, "origQty"));
     const char *p = json_string_value(json_object_get(o, "avgPrice"));
     const char *st = json_string_value(json_object_get(o, "status"));
-    if (!q || !p || dec_parse(q, (size_t)-1, &qty) != DEC_OK || dec_parse(p, (size_t)-1, &px) != DEC_OK)
+    if (!q || !p || dec_parse(q, (size_t)-1, &qty) != DEC_OK ||
+        dec_parse(p, (size_t)-1, &px) != DEC_OK)
         return 0;
     fprintf(stderr, "# order %s qty %s at %s: %s\n",
             json_string_value(json_object_get(o, "clientOrderId")), q, p, st ? st : "?");
@@ -137,7 +139,8 @@ static void phase_direct(const struct dec_filters *f)
     CHECK(th_wait_until(trader_ready, "dr1", 15000) && th_wait_until(trader_ready, "dr2", 15000));
     CHECK(th_wait_until(two_replicas, NULL, 10000));
     int64_t next = (th_now_ms() / 60000 + 1) * 60000 + 5000; /* a bar without a signal yet */
-    while (th_now_ms() < next) th_sleep_ms(200);
+    while (th_now_ms() < next)
+        th_sleep_ms(200);
     json_t *before = demo_orders("to");
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
     CHECK(th_wait_until(long_open, NULL, 15000));
@@ -150,8 +153,10 @@ static void phase_direct(const struct dec_filters *f)
         const char *qs = json_string_value(json_object_get(o, "origQty"));
         CHECK(order_obeys(o, f, 0));
         CHECK(qs && dec_parse(qs, (size_t)-1, &q) == DEC_OK && dec_add(sum, q, &sum) == DEC_OK);
-        if (i == json_array_size(before)) q0 = q;
-        else CHECK(dec_cmp(q, q0) == 0);
+        if (i == json_array_size(before))
+            q0 = q;
+        else
+            CHECK(dec_cmp(q, q0) == 0);
     }
     char s[DEC_STR_MAX];
     CHECK(dec_format_trim(sum, s, sizeof s) > 0 && tb_dec_eq(s, pos_amt()));
@@ -159,7 +164,8 @@ static void phase_direct(const struct dec_filters *f)
     json_decref(after);
     int st[2];
     th_stop_all(p, 2, 5000, st);
-    CHECK(WIFEXITED(st[0]) && WEXITSTATUS(st[0]) == 0 && WIFEXITED(st[1]) && WEXITSTATUS(st[1]) == 0);
+    CHECK(WIFEXITED(st[0]) && WEXITSTATUS(st[0]) == 0 && WIFEXITED(st[1]) &&
+          WEXITSTATUS(st[1]) == 0);
 }
 
 int main(void)
@@ -190,7 +196,8 @@ int main(void)
     pids[2] = cu_spawn("userstream", "account", uargs);
     pids[3] = cu_spawn("gateway", NULL, gargs);
     CHECK(tt_wait_tick("ETHUSDT", 10000));
-    for (int i = 0; i < 3; i++) pids[4 + i] = cu_spawn("trader", NULL, trargs[i]);
+    for (int i = 0; i < 3; i++)
+        pids[4 + i] = cu_spawn("trader", NULL, trargs[i]);
     CHECK(th_wait_until(trader_ready, "tr1", 15000) && th_wait_until(trader_ready, "tr2", 15000) &&
           th_wait_until(trader_ready, "tr3", 15000));
     CHECK(th_wait_until(flat, NULL, 10000));
@@ -215,7 +222,8 @@ int main(void)
 
     /* next minute: the previous bar closed at the moved price; -1 % is below -0.5 % */
     int64_t next = (th_now_ms() / 60000 + 1) * 60000 + 3000;
-    while (th_now_ms() < next) th_sleep_ms(200);
+    while (th_now_ms() < next)
+        th_sleep_ms(200);
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=-1") == 200);
     CHECK(th_wait_until(flat, NULL, 15000));
     json_t *closes = demo_orders("tc");
@@ -230,9 +238,11 @@ int main(void)
     CHECK(tt_hb("gateway", "g1", "duplicates") >= 2); /* the other replicas' copies */
     int st[7];
     th_stop_all(pids + 4, 3, 5000, st);
-    for (int i = 0; i < 3; i++) CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
+    for (int i = 0; i < 3; i++)
+        CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
     phase_direct(&f);
     th_stop_all(pids, 4, 5000, st);
-    for (int i = 0; i < 4; i++) CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
+    for (int i = 0; i < 4; i++)
+        CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
     return th_done();
 }

@@ -27,14 +27,14 @@ static pid_t spawn_gateway(const char *inst)
 
 static void set_state(const char *state)
 {
-    freeReplyObject(cu_cmd("HSET bfq:risk:state:main state %s t %lld src test", state,
-                           (long long)th_now_ms()));
+    freeReplyObject(
+        cu_cmd("HSET bfq:risk:state:main state %s t %lld src test", state, (long long)th_now_ms()));
 }
 
 static void set_ban(const char *json)
 {
-    freeReplyObject(cu_cmd("HSET bfq:risk:ban symbols %s t %lld src test", json,
-                           (long long)th_now_ms()));
+    freeReplyObject(
+        cu_cmd("HSET bfq:risk:ban symbols %s t %lld src test", json, (long long)th_now_ms()));
 }
 
 /* "price=P" with P 3 % under the stored bid, on the tick grid. */
@@ -134,13 +134,13 @@ static void phase_checks(void)
     /* a maker bid at the book (re-priced when the stored book is behind), and a resting
      * order 3 % under the book to cancel, placed while ACTIVE */
     set_state("ACTIVE");
-    tt_intent("id=mk1", "op=order", "sym=ETHUSDT", "side=BUY", "type=LIMIT", "tif=GTX",
-              "book=1", "reprice=2", "fallback=taker", "qty=0.050", "class=mo", NULL);
+    tt_intent("id=mk1", "op=order", "sym=ETHUSDT", "side=BUY", "type=LIMIT", "tif=GTX", "book=1",
+              "reprice=2", "fallback=taker", "qty=0.050", "class=mo", NULL);
     CHECK(tt_is("mk1", "sent", NULL, 10000));
     char price[64];
     CHECK(below_book("ETHUSDT", price, sizeof price) == 0);
-    tt_intent("id=rest1", "op=order", "sym=ETHUSDT", "side=BUY", "type=LIMIT", "tif=GTC",
-              price, "qty=0.050", "class=mo", NULL);
+    tt_intent("id=rest1", "op=order", "sym=ETHUSDT", "side=BUY", "type=LIMIT", "tif=GTC", price,
+              "qty=0.050", "class=mo", NULL);
     CHECK(tt_is("rest1", "sent", NULL, 10000));
     set_state("HALTED");
     tt_intent("id=halt1", "op=order", "sym=BTCUSDT", "side=SELL", "qty=0.001", "reduce=1",
@@ -159,7 +159,8 @@ static void phase_checks(void)
     CHECK(tt_is("bad1", "denied", "INVALID: bad side 'UP'", 10000));
     char old[64];
     snprintf(old, sizeof old, "t=%lld", (long long)(th_now_ms() - 120000));
-    tt_intent("id=old1", "op=order", "sym=BTCUSDT", "side=BUY", "notional=300", "class=to", old, NULL);
+    tt_intent("id=old1", "op=order", "sym=BTCUSDT", "side=BUY", "notional=300", "class=to", old,
+              NULL);
     CHECK(tt_is("old1", "denied", "INTENT_EXPIRED", 10000));
     tt_intent("id=small1", "op=order", "sym=BTCUSDT", "side=BUY", "type=MARKET", "qty=0.0001",
               "class=to", NULL);
@@ -183,7 +184,8 @@ static int post_logged(void *arg)
     size_t i;
     json_t *e;
     int found = 0;
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         const char *m = json_string_value(json_object_get(e, "method"));
         const char *pa = json_string_value(json_object_get(e, "path"));
         if (m && pa && !strcmp(m, "POST") && !strcmp(pa, "/fapi/v1/order") &&

@@ -14,7 +14,8 @@ static int run(const char *const *args, char **out)
     int n = 0;
     argv[n++] = "--timeout";
     argv[n++] = "15s";
-    for (int i = 1; args[i]; i++) argv[n++] = args[i];
+    for (int i = 1; args[i]; i++)
+        argv[n++] = args[i];
     argv[n] = NULL;
     int rc = cu_run(args[0], "trader", NULL, argv, out, 30000);
     fprintf(stderr, "# bfq %s ... -> %d %s", args[0], rc, out && *out ? *out : "\n");
@@ -70,8 +71,8 @@ int main(void)
     CHECK(tt_wait_tick("BTCUSDT", 10000));
 
     /* no gateway yet: the command says so and fails */
-    const char *lone[] = {"order", "--sym", "BTCUSDT", "--side", "BUY", "--notional", "300",
-                          "--timeout", "1s", NULL};
+    const char *lone[] = {"order",      "--sym", "BTCUSDT",   "--side", "BUY",
+                          "--notional", "300",   "--timeout", "1s",     NULL};
     CHECK(cu_run("order", "trader", NULL, lone + 1, &out, 10000) == 1);
     CHECK(has(out, "\"status\":\"timeout\""));
     free(out);
@@ -80,7 +81,8 @@ int main(void)
     pids[2] = cu_spawn("gateway", NULL, gargs);
 
     const char *buy[] = {"order", "--sym", "BTCUSDT", "--side", "BUY", "--notional", "300", NULL};
-    CHECK(run(buy, &out) == 0 && has(out, "\"status\":\"sent\"") && has(out, "\"clientOrderId\":\"mn_m"));
+    CHECK(run(buy, &out) == 0 && has(out, "\"status\":\"sent\"") &&
+          has(out, "\"clientOrderId\":\"mn_m"));
     free(out);
     CHECK(th_wait_until(btc_long, NULL, 10000));
     const char *tiny[] = {"order", "--sym", "BTCUSDT", "--side", "BUY", "--qty", "0.0001", NULL};
@@ -110,6 +112,7 @@ int main(void)
 
     int st[3];
     th_stop_all(pids, 3, 5000, st);
-    for (int i = 0; i < 3; i++) CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
+    for (int i = 0; i < 3; i++)
+        CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
     return th_done();
 }

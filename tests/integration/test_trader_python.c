@@ -24,7 +24,8 @@ static int log_has(void *arg)
     FILE *f = fopen(a[0], "r");
     char line[1024];
     int found = 0;
-    while (f && !found && fgets(line, sizeof line, f)) found = strstr(line, a[1]) != NULL;
+    while (f && !found && fgets(line, sizeof line, f))
+        found = strstr(line, a[1]) != NULL;
     if (f) fclose(f);
     return found;
 }
@@ -58,18 +59,21 @@ int main(void)
     th_redis_url_for(&cu_red, "trader", url, sizeof url);
     snprintf(script, sizeof script, "%s/examples/strategy_demo.py", th_source_dir());
     snprintf(log, sizeof log, "%s/python.log", th_tmpdir());
-    const char *py[] = {"/usr/bin/python3", "-u", script, "--redis", url, "--notional", "150", NULL};
+    const char *py[] = {"/usr/bin/python3", "-u",  script, "--redis", url,
+                        "--notional",       "150", NULL};
     pids[4] = th_spawn(py, log);
     const char *ready[] = {log, "ready"};
     CHECK(th_wait_until(log_has, ready, 15000));
     th_sleep_ms(3000); /* the bars catch up with the kline collector */
-    for (int i = 0; i < 600 && (th_now_ms() / 1000) % 60 > 40; i++) th_sleep_ms(100);
+    for (int i = 0; i < 600 && (th_now_ms() / 1000) % 60 > 40; i++)
+        th_sleep_ms(100);
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
     CHECK(th_wait_until(long_open, NULL, 20000));
     const char *sent[] = {log, "\"status\": \"sent\""};
     CHECK(th_wait_until(log_has, sent, 5000));
     int st[5];
     th_stop_all(pids, 5, 5000, st);
-    for (int i = 0; i < 5; i++) CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
+    for (int i = 0; i < 5; i++)
+        CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
     return th_done();
 }

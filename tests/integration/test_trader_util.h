@@ -79,21 +79,24 @@ static __attribute__((unused)) json_t *tt_outcome(const char *id, int ms)
 }
 
 /* Nonzero when intent id ended with status (and, when msg is not NULL, that msg). */
-static __attribute__((unused)) int tt_is(const char *id, const char *status, const char *msg, int ms)
+static __attribute__((unused)) int tt_is(const char *id, const char *status, const char *msg,
+                                         int ms)
 {
     json_t *o = tt_outcome(id, ms);
     const char *st = json_string_value(json_object_get(o, "status"));
     const char *m = json_string_value(json_object_get(o, "msg"));
     int ok = st && !strcmp(st, status) && (!msg || (m && !strcmp(m, msg)));
-    if (!ok) fprintf(stderr, "# intent %s: want %s %s, got %s %s\n", id, status, msg ? msg : "",
-                     st ? st : "(none)", m ? m : "");
+    if (!ok)
+        fprintf(stderr, "# intent %s: want %s %s, got %s %s\n", id, status, msg ? msg : "",
+                st ? st : "(none)", m ? m : "");
     json_decref(o);
     return ok;
 }
 
 /* Orders the exchange holds for symbol with that client id (any status); -1 on error.
  * qty_out (may be NULL) receives the origQty of the last one. */
-static __attribute__((unused)) int tt_orders(const char *sym, const char *cid, char *qty_out, size_t cap)
+static __attribute__((unused)) int tt_orders(const char *sym, const char *cid, char *qty_out,
+                                             size_t cap)
 {
     char params[128], *body = NULL;
     snprintf(params, sizeof params, "symbol=%s&limit=1000", sym);
@@ -107,7 +110,8 @@ static __attribute__((unused)) int tt_orders(const char *sym, const char *cid, c
     int n = 0;
     size_t i;
     json_t *e;
-    json_array_foreach(a, i, e) {
+    json_array_foreach(a, i, e)
+    {
         const char *c = json_string_value(json_object_get(e, "clientOrderId"));
         if (!c || strcmp(c, cid)) continue;
         n++;
@@ -125,7 +129,9 @@ static __attribute__((unused)) long long tt_hb(const char *role, const char *ins
     json_t *o = s ? json_loads(s, 0, NULL) : NULL;
     json_t *v = json_object_get(o, name);
     long long n = json_is_integer(v) ? json_integer_value(v) : -1;
-    if (n < 0) fprintf(stderr, "# heartbeat %s:%s has no %s: %.300s\n", role, inst, name, s ? s : "(none)");
+    if (n < 0)
+        fprintf(stderr, "# heartbeat %s:%s has no %s: %.300s\n", role, inst, name,
+                s ? s : "(none)");
     free(s);
     json_decref(o);
     return n;

@@ -19,10 +19,21 @@ static pid_t vg(const char *name, const char *cmd, const char *user, const char 
     th_redis_url_for(&cu_red, user, url, sizeof url);
     snprintf(logopt, sizeof logopt, "--log-file=%s/vg-%s.log", th_tmpdir(), name);
     snprintf(log, sizeof log, "%s/%s.log", th_tmpdir(), name);
-    const char *argv[] = {"valgrind", "--leak-check=full", "--show-leak-kinds=definite,indirect",
-                          "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=9",
-                          logopt, th_bfq_bin(), cmd, "--redis", url, "--exchange", cu_sim.url,
-                          "--instance", inst, NULL};
+    const char *argv[] = {"valgrind",
+                          "--leak-check=full",
+                          "--show-leak-kinds=definite,indirect",
+                          "--errors-for-leak-kinds=definite,indirect",
+                          "--error-exitcode=9",
+                          logopt,
+                          th_bfq_bin(),
+                          cmd,
+                          "--redis",
+                          url,
+                          "--exchange",
+                          cu_sim.url,
+                          "--instance",
+                          inst,
+                          NULL};
     return th_spawn(argv, log);
 }
 

@@ -14,14 +14,14 @@
 #define MIN 60000LL
 #define T0 1795688460000LL /* a minute boundary */
 
-static struct dec D(const char *s)
-{
+static struct dec D(const char *s) {
     struct dec d = {0, 0};
     if (dec_parse(s, (size_t)-1, &d) != DEC_OK) fprintf(stderr, "bad decimal %s\n", s);
     return d;
 }
 
-static int deq(struct dec a, const char *b)
+static int
+deq(struct dec a, const char *b)
 {
     int ok = dec_cmp(a, D(b)) == 0;
     if (!ok) {
@@ -42,8 +42,8 @@ static json_t *bars(const char *spec)
 
 static json_t *bar(int64_t t, const char *o, const char *h, const char *l, const char *c)
 {
-    return json_pack("[I,s,s,s,s,s,I,s,i,s,s,s]", (json_int_t)t, o, h, l, c, "1", (json_int_t)(t + MIN - 1),
-                     "1", 1, "0", "0", "0");
+    return json_pack("[I,s,s,s,s,s,I,s,i,s,s,s]", (json_int_t)t, o, h, l, c, "1",
+                     (json_int_t)(t + MIN - 1), "1", 1, "0", "0", "0");
 }
 
 static void test_bars(void)
@@ -97,11 +97,12 @@ static void test_ticks(void)
     json_decref(w);
     /* a tick widens the current bar and moves its close (rising: ask) */
     CHECK(book_apply_tick(&b, s, D("101.5"), D("101.6"), T0 + 20000) == BOOK_APPLIED);
-    CHECK(deq(s->bars[0].high, "101.6") && deq(s->bars[0].close, "101.6") && deq(s->bars[0].low, "99"));
+    CHECK(deq(s->bars[0].high, "101.6") && deq(s->bars[0].close, "101.6") &&
+          deq(s->bars[0].low, "99"));
     CHECK(book_apply_tick(&b, s, D("98"), D("98.1"), T0 + 30000) == BOOK_APPLIED);
     CHECK(deq(s->bars[0].low, "98") && deq(s->bars[0].close, "98")); /* falling: bid */
     CHECK(book_apply_tick(&b, s, D("99"), D("99.1"), T0 + 30000) == BOOK_UNCHANGED); /* not newer */
-    CHECK(book_apply_tick(&b, s, D("99"), D("98"), T0 + 40000) == BOOK_INVALID);   /* crossed */
+    CHECK(book_apply_tick(&b, s, D("99"), D("98"), T0 + 40000) == BOOK_INVALID);     /* crossed */
     /* a tick in the next interval opens a bar at the previous close */
     CHECK(book_apply_tick(&b, s, D("99.9"), D("100"), T0 + MIN + 1000) == BOOK_APPLIED);
     CHECK(s->nbars == 2 && s->bars[1].open_time == T0 + MIN && deq(s->bars[1].open, "98"));
@@ -136,10 +137,12 @@ static void test_change_and_bans(void)
         snprintf(name, sizeof name, "S%dUSDT", i);
         CHECK(book_get(&b, name) != NULL);
     }
-    CHECK(b.n == 301 && book_find(&b, "S299USDT") && !strcmp(book_find(&b, "XRPUSDT")->name, "XRPUSDT"));
+    CHECK(b.n == 301 && book_find(&b, "S299USDT") &&
+          !strcmp(book_find(&b, "XRPUSDT")->name, "XRPUSDT"));
     const char *ban[] = {"S7USDT"};
     book_set_bans(&b, ban, 1);
-    CHECK(book_is_banned(&b, book_find(&b, "S7USDT")) && !book_is_banned(&b, book_find(&b, "S8USDT")));
+    CHECK(book_is_banned(&b, book_find(&b, "S7USDT")) &&
+          !book_is_banned(&b, book_find(&b, "S8USDT")));
     const char *all[] = {"ALL"};
     book_set_bans(&b, all, 1);
     CHECK(book_is_banned(&b, book_find(&b, "S8USDT")));
@@ -148,10 +151,11 @@ static void test_change_and_bans(void)
 
 static struct dec_filters btc_filters(void)
 {
-    const char *kv[] = {"tickSize", "0.10", "minPrice", "556.80", "maxPrice", "4529764",
-                        "stepSize", "0.001", "minQty", "0.001", "maxQty", "1000",
-                        "marketStepSize", "0.001", "marketMinQty", "0.001", "marketMaxQty", "120",
-                        "minNotional", "100", "status", "TRADING"};
+    const char *kv[] = {
+        "tickSize",       "0.10",  "minPrice",     "556.80", "maxPrice",     "4529764",
+        "stepSize",       "0.001", "minQty",       "0.001",  "maxQty",       "1000",
+        "marketStepSize", "0.001", "marketMinQty", "0.001",  "marketMaxQty", "120",
+        "minNotional",    "100",   "status",       "TRADING"};
     struct dec_filters f;
     char err[96];
     CHECK(book_parse_filters(kv, sizeof kv / sizeof kv[0], &f, err, sizeof err) == 0);
@@ -185,8 +189,11 @@ static void test_sizing(void)
     CHECK(size_qty(&f, D("120.002"), D("40000"), 1, 0, &p) == SIZE_OK);
     CHECK(p.parts == 1 && deq(p.qty[0], "120") && deq(p.dropped, "0.002"));
     /* odd steps: XRP-like step 1, ADA-like step 10 */
-    struct dec_filters x = {.tick = D("0.00025"), .step = D("10"), .min_qty = D("10"),
-                            .max_qty = D("1000000"), .min_notional = D("5")};
+    struct dec_filters x = {.tick = D("0.00025"),
+                            .step = D("10"),
+                            .min_qty = D("10"),
+                            .max_qty = D("1000000"),
+                            .min_notional = D("5")};
     CHECK(size_notional(&x, D("100"), D("0.3725"), 0, 0, &p) == SIZE_OK && deq(p.qty[0], "260"));
     CHECK(dec_check_order(&x, D("0.3725"), p.qty[0], 0, 0) == DEC_CHECK_OK);
 }
@@ -200,21 +207,23 @@ static void test_intents(void)
 {
     struct intent in, back;
     char err[160], buf[1024], id[INTENT_ID_MAX], id2[INTENT_ID_MAX], cid[INTENT_CID_MAX];
-    const char *kv[] = {"id", "abc", "op", "order", "sym", "BTCUSDT", "side", "BUY", "notional",
-                        "150", "book", "1", "tif", "GTX", "reprice", "2", "fallback", "taker",
-                        "class", "mo", "t", "1795688460000", "future", "ignored"};
+    const char *kv[] = {
+        "id",       "abc",   "op",    "order", "sym", "BTCUSDT",       "side",    "BUY",
+        "notional", "150",   "book",  "1",     "tif", "GTX",           "reprice", "2",
+        "fallback", "taker", "class", "mo",    "t",   "1795688460000", "future",  "ignored"};
     CHECK(parse(&in, kv, 24, err) == 0);
     CHECK(in.type == INTENT_LIMIT && in.book && in.reprice == 2 && in.fallback_taker);
     const char *argv[INTENT_FIELDS_MAX];
     int n = intent_to_fields(&in, argv, buf, sizeof buf);
     CHECK(n > 0 && parse(&back, argv, (size_t)n, err) == 0);
     CHECK(!strcmp(back.id, "abc") && deq(back.notional, "150") && back.tif == INTENT_GTX);
-    const char *nosize[] = {"id", "a", "op", "order", "sym", "S", "side", "BUY", "class", "to", "t", "1"};
+    const char *nosize[] = {"id",   "a",   "op",    "order", "sym", "S",
+                            "side", "BUY", "class", "to",    "t",   "1"};
     CHECK(parse(&in, nosize, 12, err) < 0 && strstr(err, "qty"));
     const char *badid[] = {"id", "a b", "op", "order"};
     CHECK(parse(&in, badid, 4, err) < 0 && strstr(err, "id"));
-    const char *mkt[] = {"id", "a", "op", "order", "sym", "S", "side", "SELL", "type", "MARKET",
-                         "price", "1", "qty", "1", "class", "tc", "t", "1"};
+    const char *mkt[] = {"id",     "a",     "op", "order", "sym", "S",     "side", "SELL", "type",
+                         "MARKET", "price", "1",  "qty",   "1",   "class", "tc",   "t",    "1"};
     CHECK(parse(&in, mkt, 18, err) < 0);
     const char *cls[] = {"id", "a", "op", "cancel_all", "sym", "S", "class", "zz", "t", "1"};
     CHECK(parse(&in, cls, 10, err) < 0 && strstr(err, "class"));
@@ -234,8 +243,8 @@ static void test_intents(void)
 
 static struct intent order(const char *side, const char *qty, int reduce, const char *cls)
 {
-    struct intent in = {.op = INTENT_ORDER, .type = INTENT_MARKET, .has_qty = 1,
-                        .reduce = reduce, .t = T0};
+    struct intent in = {
+        .op = INTENT_ORDER, .type = INTENT_MARKET, .has_qty = 1, .reduce = reduce, .t = T0};
     in.side = strcmp(side, "BUY") ? INTENT_SELL : INTENT_BUY;
     in.qty = D(qty);
     snprintf(in.cls, sizeof in.cls, "%s", cls);
@@ -244,9 +253,15 @@ static struct intent order(const char *side, const char *qty, int reduce, const 
 
 static void test_gate(void)
 {
-    struct gate_view v = {.state = GATE_ACTIVE, .has_filters = 1, .tradable = 1,
-                          .filters = btc_filters(), .pos_amt = D("0.01"), .has_book = 1,
-                          .bid = D("40000"), .ask = D("40000.1"), .now_ms = T0 + 1000,
+    struct gate_view v = {.state = GATE_ACTIVE,
+                          .has_filters = 1,
+                          .tradable = 1,
+                          .filters = btc_filters(),
+                          .pos_amt = D("0.01"),
+                          .has_book = 1,
+                          .bid = D("40000"),
+                          .ask = D("40000.1"),
+                          .now_ms = T0 + 1000,
                           .max_age_ms = 60000};
     struct gate_order o;
     char why[GATE_REASON_MAX];
@@ -257,7 +272,7 @@ static void test_gate(void)
     CHECK(gate_check(&open, &v, &o, why) < 0 && !strcmp(why, "SYMBOL_BANNED"));
     CHECK(gate_check(&close, &v, &o, why) == 0); /* exits are never blocked by bans */
     CHECK(gate_check(&shrink, &v, &o, why) == 0 && o.shrinks);
-    CHECK(gate_check(&flip, &v, &o, why) < 0);   /* grows the other way */
+    CHECK(gate_check(&flip, &v, &o, why) < 0); /* grows the other way */
     v.banned = 0;
     v.state = GATE_REDUCING;
     CHECK(gate_check(&open, &v, &o, why) < 0 && !strcmp(why, "TRADING_REDUCING"));
@@ -268,8 +283,13 @@ static void test_gate(void)
     CHECK(gate_check(&kl, &v, &o, why) == 0 && gate_check(&cancel, &v, &o, why) == 0);
     v.state = GATE_ACTIVE;
     /* sizing a notional at the book, filters, age */
-    struct intent maker = {.op = INTENT_ORDER, .side = INTENT_BUY, .type = INTENT_LIMIT,
-                           .tif = INTENT_GTX, .book = 1, .has_notional = 1, .notional = D("300"),
+    struct intent maker = {.op = INTENT_ORDER,
+                           .side = INTENT_BUY,
+                           .type = INTENT_LIMIT,
+                           .tif = INTENT_GTX,
+                           .book = 1,
+                           .has_notional = 1,
+                           .notional = D("300"),
                            .t = T0};
     memcpy(maker.cls, "mo", 3);
     CHECK(gate_check(&maker, &v, &o, why) == 0 && deq(o.price, "40000") && deq(o.qty, "0.007"));
