@@ -6,7 +6,9 @@
  * appends them to <prefix>intents:<acct>, then reads <prefix>intent:<acct>:<id> until each
  * has a final outcome (or --timeout passes), prints one JSON line per intent and exits 0 when
  * every one was sent (or canceled, or done), 1 when any was denied, rejected, unknown or timed
- * out. It runs one libev loop with one Redis connection (core/rconn). */
+ * out. An intent no gateway claimed by the deadline is claimed by the command itself as
+ * abandoned, so that no gateway sends it later. It runs one libev loop with one Redis
+ * connection (core/rconn). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,7 +43,7 @@ struct man {
     int64_t timeout_ms;
     struct intent in[MAN_MAX];
     int n, done[MAN_MAX], failed, finished, pending;
-    int exit_code, started;
+    int exit_code, started, abandons;
     ev_timer poll, deadline;
     char err[256];
 };
@@ -106,14 +108,39 @@ static void man_on_poll(struct ev_loop *loop, ev_timer *w, int revents)
     if (rconn_command_argv(m->rc, man_on_outcome, m, m->n + 1, argv, NULL) == 0) m->pending++;
 }
 
+static void man_on_abandon(struct rconn *rc, redisReply *reply, void *privdata)
+{
+    struct man *m = privdata;
+    (void)rc;
+    (void)reply;
+    if (--m->abandons > 0) return;
+    man_fail(m, "no outcome from a gateway in time (is `bfq gateway` running?)");
+}
+
+/* Past the deadline: every intent no gateway claimed yet is claimed here as abandoned (SET
+ * NX), so that a gateway starting later drops it instead of sending what the operator was
+ * told had failed. One already claimed is left to its gateway. */
 static void man_on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct man *m = w->data;
+    char key[MAN_KEY_MAX], acct_id[MAN_KEY_MAX], val[256];
     (void)loop;
     (void)revents;
-    for (int i = 0; i < m->n; i++)
-        if (!m->done[i]) printf("{\"id\":\"%s\",\"status\":\"timeout\"}\n", m->in[i].id);
-    man_fail(m, "no outcome from a gateway in time (is `bfq gateway` running?)");
+    ev_timer_stop(m->loop, &m->poll);
+    for (int i = 0; i < m->n; i++) {
+        if (m->done[i]) continue;
+        printf("{\"id\":\"%s\",\"status\":\"timeout\"}\n", m->in[i].id);
+        snprintf(acct_id, sizeof acct_id, "%s:%s", m->account, m->in[i].id);
+        man_key(m, key, "intent:%s%s", acct_id, "");
+        snprintf(val, sizeof val,
+                 "{\"id\":\"%s\",\"status\":\"denied\",\"msg\":\"ABANDONED: no gateway "
+                 "answered in time\",\"by\":\"%s\",\"t\":%lld}",
+                 m->in[i].id, m->name, (long long)timebase_wall_ms());
+        if (rconn_command(m->rc, man_on_abandon, m, "SET %s %s NX PX 86400000", key, val) == 0)
+            m->abandons++;
+    }
+    if (m->abandons == 0)
+        man_fail(m, "no outcome from a gateway in time (is `bfq gateway` running?)");
 }
 
 /* ---- sending the intents ------------------------------------------------------------------ */

@@ -18,24 +18,19 @@
 
 static const char *pos_amt(void)
 {
-    static char buf[64];
-    char *v = tb_hget_member(cu_adm, "bfq:acct:main:pos", "ETHUSDT:BOTH", "amt");
-    snprintf(buf, sizeof buf, "%s", v ? v : "");
-    free(v);
-    return buf;
+    return tt_amt("ETHUSDT");
 }
 
 static int long_open(void *arg)
 {
     (void)arg;
-    const char *a = pos_amt();
-    return a[0] && a[0] != '-' && !tb_dec_eq(a, "0");
+    return tt_long("ETHUSDT");
 }
 
 static int flat(void *arg)
 {
     (void)arg;
-    return tb_dec_eq(pos_amt(), "0");
+    return tt_flat("ETHUSDT");
 }
 
 static int trader_ready(void *arg)
@@ -170,32 +165,14 @@ static void phase_direct(const struct dec_filters *f)
 
 int main(void)
 {
-    char acct[128];
-    snprintf(acct, sizeof acct, "main:%s:%s:100000", TT_KEY, TT_SECRET);
-    const char *simargs[] = {"--symbols", "10", "--account", acct, NULL};
-    if (cu_redis_start() < 0 || th_sim_start(&cu_sim, simargs) < 0) {
-        fprintf(stderr, "cannot start redis or the simulator\n");
-        return 1;
-    }
-    tt_acct = (struct tb_account){cu_sim.url, TT_KEY, TT_SECRET};
-    setenv("BFQ_ACCOUNT_MAIN_API_KEY", TT_KEY, 1);
-    setenv("BFQ_ACCOUNT_MAIN_API_SECRET", TT_SECRET, 1);
+    pid_t pids[7];
     setenv("BFQ_STRATEGY_DEMO_NOTIONAL", "150", 1);
-    const char *once[] = {"--once", NULL};
-    CHECK(cu_run("symbols", NULL, cu_sim.url, once, NULL, 30000) == 0);
-    const char *kargs[] = {"--source-ip", "127.0.0.3", "--rate", "8", "--instance", "k0", NULL};
-    const char *targs[] = {"--source-ip", "127.0.0.2", "--rate", "4", "--instance", "t0", NULL};
-    const char *uargs[] = {"--instance", "us", NULL};
+    if (tt_stack(TT_KLINE | TT_USERSTREAM, pids) != 3) return 1;
     const char *gargs[] = {"--instance", "g1", NULL};
     const char *trargs[3][5] = {{"--strategy", "demo", "--instance", "tr1", NULL},
                                 {"--strategy", "demo", "--instance", "tr2", NULL},
                                 {"--strategy", "demo", "--instance", "tr3", NULL}};
-    pid_t pids[7];
-    pids[0] = cu_spawn("kline", NULL, kargs);
-    pids[1] = cu_spawn("tick", NULL, targs);
-    pids[2] = cu_spawn("userstream", "account", uargs);
     pids[3] = cu_spawn("gateway", NULL, gargs);
-    CHECK(tt_wait_tick("ETHUSDT", 10000));
     for (int i = 0; i < 3; i++)
         pids[4 + i] = cu_spawn("trader", NULL, trargs[i]);
     CHECK(th_wait_until(trader_ready, "tr1", 15000) && th_wait_until(trader_ready, "tr2", 15000) &&

@@ -250,23 +250,10 @@ static void phase_kill(void)
 
 int main(void)
 {
-    char acct[128];
-    snprintf(acct, sizeof acct, "main:%s:%s:100000", TT_KEY, TT_SECRET);
-    const char *simargs[] = {"--symbols", "10", "--account", acct, NULL};
-    if (cu_redis_start() < 0 || th_sim_start(&cu_sim, simargs) < 0) {
-        fprintf(stderr, "cannot start redis or the simulator\n");
-        return 1;
-    }
-    tt_acct = (struct tb_account){cu_sim.url, TT_KEY, TT_SECRET};
-    setenv("BFQ_ACCOUNT_MAIN_API_KEY", TT_KEY, 1);
-    setenv("BFQ_ACCOUNT_MAIN_API_SECRET", TT_SECRET, 1);
+    pid_t tick;
     setenv("BFQ_GATEWAY_MIN_IDLE", "3s", 1);
     setenv("BFQ_EXCHANGE_TIMEOUT", "1500ms", 1);
-    const char *once[] = {"--once", NULL};
-    CHECK(cu_run("symbols", NULL, cu_sim.url, once, NULL, 30000) == 0);
-    const char *targs[] = {"--source-ip", "127.0.0.2", "--rate", "4", "--instance", "t0", NULL};
-    pid_t tick = cu_spawn("tick", NULL, targs);
-    CHECK(tt_wait_tick("ETHUSDT", 10000));
+    if (tt_stack(0, &tick) != 1) return 1;
     gw[0] = spawn_gateway("g1");
     gw[1] = spawn_gateway("g2");
     CHECK(th_wait_until(hb_up, "g1", 5000) && th_wait_until(hb_up, "g2", 5000));

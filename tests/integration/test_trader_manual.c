@@ -27,54 +27,21 @@ static int has(const char *out, const char *what)
     return out && strstr(out, what) != NULL;
 }
 
-static const char *btc_amt(void)
-{
-    static char buf[64];
-    char *v = tb_hget_member(cu_adm, "bfq:acct:main:pos", "BTCUSDT:BOTH", "amt");
-    snprintf(buf, sizeof buf, "%s", v ? v : "");
-    free(v);
-    return buf;
-}
-
-static int btc_long(void *arg)
-{
-    (void)arg;
-    const char *a = btc_amt();
-    return a[0] && a[0] != '-' && !tb_dec_eq(a, "0");
-}
-
-static int btc_flat(void *arg)
-{
-    (void)arg;
-    return tb_dec_eq(btc_amt(), "0");
-}
-
 int main(void)
 {
-    char acct[128], *out = NULL;
-    snprintf(acct, sizeof acct, "main:%s:%s:100000", TT_KEY, TT_SECRET);
-    const char *simargs[] = {"--symbols", "10", "--account", acct, NULL};
-    if (cu_redis_start() < 0 || th_sim_start(&cu_sim, simargs) < 0) {
-        fprintf(stderr, "cannot start redis or the simulator\n");
-        return 1;
-    }
-    tt_acct = (struct tb_account){cu_sim.url, TT_KEY, TT_SECRET};
-    setenv("BFQ_ACCOUNT_MAIN_API_KEY", TT_KEY, 1);
-    setenv("BFQ_ACCOUNT_MAIN_API_SECRET", TT_SECRET, 1);
-    const char *once[] = {"--once", NULL};
-    CHECK(cu_run("symbols", NULL, cu_sim.url, once, NULL, 30000) == 0);
-    const char *targs[] = {"--source-ip", "127.0.0.2", "--rate", "4", "--instance", "t0", NULL};
-    const char *uargs[] = {"--instance", "us", NULL};
+    char *out = NULL;
     pid_t pids[3];
-    pids[0] = cu_spawn("tick", NULL, targs);
-    pids[1] = cu_spawn("userstream", "account", uargs);
-    CHECK(tt_wait_tick("BTCUSDT", 10000));
+    if (tt_stack(TT_USERSTREAM, pids) != 2) return 1;
 
     /* no gateway yet: the command says so and fails */
     const char *lone[] = {"order",      "--sym", "BTCUSDT",   "--side", "BUY",
                           "--notional", "300",   "--timeout", "1s",     NULL};
     CHECK(cu_run("order", "trader", NULL, lone + 1, &out, 10000) == 1);
     CHECK(has(out, "\"status\":\"timeout\""));
+    char lone_id[64] = "", lone_cid[80];
+    const char *at = out ? strstr(out, "{\"id\":\"") : NULL;
+    if (at) sscanf(at + 7, "%63[^\"]", lone_id);
+    snprintf(lone_cid, sizeof lone_cid, "mn_%s", lone_id);
     free(out);
     out = NULL;
     const char *gargs[] = {"--instance", "g1", NULL};
@@ -84,7 +51,10 @@ int main(void)
     CHECK(run(buy, &out) == 0 && has(out, "\"status\":\"sent\"") &&
           has(out, "\"clientOrderId\":\"mn_m"));
     free(out);
-    CHECK(th_wait_until(btc_long, NULL, 10000));
+    CHECK(th_wait_until(tt_long, "BTCUSDT", 10000));
+    /* the intent of the command that timed out is never sent by the gateway that came later */
+    CHECK(lone_id[0] && tt_is(lone_id, "denied", "ABANDONED: no gateway answered in time", 5000));
+    CHECK(tt_orders("BTCUSDT", lone_cid, NULL, 0) == 0);
     const char *tiny[] = {"order", "--sym", "BTCUSDT", "--side", "BUY", "--qty", "0.0001", NULL};
     CHECK(run(tiny, &out) == 1 && has(out, "FILTER_-4004"));
     free(out);
@@ -106,7 +76,7 @@ int main(void)
     const char *close[] = {"close", "--sym", "BTCUSDT", NULL};
     CHECK(run(close, &out) == 0 && has(out, "\"status\":\"sent\""));
     free(out);
-    CHECK(th_wait_until(btc_flat, NULL, 10000));
+    CHECK(th_wait_until(tt_flat, "BTCUSDT", 10000));
     const char *none[] = {"close", "--all", NULL};
     CHECK(run(none, NULL) == 0); /* nothing to close */
 

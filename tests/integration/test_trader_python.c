@@ -9,15 +9,6 @@
 
 #include "tests/integration/test_trader_util.h"
 
-static int long_open(void *arg)
-{
-    (void)arg;
-    char *v = tb_hget_member(cu_adm, "bfq:acct:main:pos", "ETHUSDT:BOTH", "amt");
-    int ok = v && v[0] != '-' && !tb_dec_eq(v, "0");
-    free(v);
-    return ok;
-}
-
 static int log_has(void *arg)
 {
     const char *const *a = arg;
@@ -37,25 +28,11 @@ int main(void)
         printf("SKIP: python3 with the redis module (python3-redis) is not installed\n");
         return 77;
     }
-    char acct[128], url[256], script[512], log[512];
-    snprintf(acct, sizeof acct, "main:%s:%s:100000", TT_KEY, TT_SECRET);
-    const char *simargs[] = {"--symbols", "10", "--account", acct, NULL};
-    if (cu_redis_start() < 0 || th_sim_start(&cu_sim, simargs) < 0) return 1;
-    tt_acct = (struct tb_account){cu_sim.url, TT_KEY, TT_SECRET};
-    setenv("BFQ_ACCOUNT_MAIN_API_KEY", TT_KEY, 1);
-    setenv("BFQ_ACCOUNT_MAIN_API_SECRET", TT_SECRET, 1);
-    const char *once[] = {"--once", NULL};
-    CHECK(cu_run("symbols", NULL, cu_sim.url, once, NULL, 30000) == 0);
-    const char *kargs[] = {"--source-ip", "127.0.0.3", "--rate", "8", "--instance", "k0", NULL};
-    const char *targs[] = {"--source-ip", "127.0.0.2", "--rate", "4", "--instance", "t0", NULL};
-    const char *uargs[] = {"--instance", "us", NULL};
-    const char *gargs[] = {"--instance", "g1", NULL};
+    char url[256], script[512], log[512];
     pid_t pids[5];
-    pids[0] = cu_spawn("kline", NULL, kargs);
-    pids[1] = cu_spawn("tick", NULL, targs);
-    pids[2] = cu_spawn("userstream", "account", uargs);
+    if (tt_stack(TT_KLINE | TT_USERSTREAM, pids) != 3) return 1;
+    const char *gargs[] = {"--instance", "g1", NULL};
     pids[3] = cu_spawn("gateway", NULL, gargs);
-    CHECK(tt_wait_tick("ETHUSDT", 10000));
     th_redis_url_for(&cu_red, "trader", url, sizeof url);
     snprintf(script, sizeof script, "%s/examples/strategy_demo.py", th_source_dir());
     snprintf(log, sizeof log, "%s/python.log", th_tmpdir());
@@ -68,7 +45,7 @@ int main(void)
     for (int i = 0; i < 600 && (th_now_ms() / 1000) % 60 > 40; i++)
         th_sleep_ms(100);
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
-    CHECK(th_wait_until(long_open, NULL, 20000));
+    CHECK(th_wait_until(tt_long, "ETHUSDT", 20000));
     const char *sent[] = {log, "\"status\": \"sent\""};
     CHECK(th_wait_until(log_has, sent, 5000));
     int st[5];

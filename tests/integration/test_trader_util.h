@@ -150,4 +150,62 @@ static __attribute__((unused)) int tt_wait_tick(const char *sym, int ms)
     return th_wait_until(tt_has_tick, (void *)sym, ms);
 }
 
+/* The one-way position amount of sym in bfq:acct:main:pos ("" when none), in a static
+ * buffer valid until the next call. */
+static __attribute__((unused)) const char *tt_amt(const char *sym)
+{
+    static char buf[64];
+    char field[64];
+    snprintf(field, sizeof field, "%s:BOTH", sym);
+    char *v = tb_hget_member(cu_adm, "bfq:acct:main:pos", field, "amt");
+    snprintf(buf, sizeof buf, "%s", v ? v : "");
+    free(v);
+    return buf;
+}
+
+/* th_wait_until predicates on the position of the symbol passed as arg. */
+static __attribute__((unused)) int tt_long(void *sym)
+{
+    const char *a = tt_amt(sym);
+    return a[0] && a[0] != '-' && !tb_dec_eq(a, "0");
+}
+
+static __attribute__((unused)) int tt_flat(void *sym)
+{
+    return tb_dec_eq(tt_amt(sym), "0");
+}
+
+enum { TT_KLINE = 1, TT_USERSTREAM = 2 };
+
+/* The stack every trading test stands on: redis-server with the ACL users, `bfq sim` with 10
+ * symbols and account main (key TT_KEY), the symbols written once, and a tick collector
+ * (source 127.0.0.2, 4 a second); with TT_KLINE a kline collector (127.0.0.3), with
+ * TT_USERSTREAM the user-data stream (positions). The key and secret are put in the
+ * environment of every role spawned later. The collectors' pids go to pids (up to 3); returns
+ * their count, or -1 when Redis or the simulator did not start. */
+static __attribute__((unused)) int tt_stack(unsigned what, pid_t *pids)
+{
+    char acct[128];
+    int n = 0;
+    snprintf(acct, sizeof acct, "main:%s:%s:100000", TT_KEY, TT_SECRET);
+    const char *simargs[] = {"--symbols", "10", "--account", acct, NULL};
+    if (cu_redis_start() < 0 || th_sim_start(&cu_sim, simargs) < 0) {
+        fprintf(stderr, "cannot start redis or the simulator\n");
+        return -1;
+    }
+    tt_acct = (struct tb_account){cu_sim.url, TT_KEY, TT_SECRET};
+    setenv("BFQ_ACCOUNT_MAIN_API_KEY", TT_KEY, 1);
+    setenv("BFQ_ACCOUNT_MAIN_API_SECRET", TT_SECRET, 1);
+    const char *once[] = {"--once", NULL};
+    CHECK(cu_run("symbols", NULL, cu_sim.url, once, NULL, 30000) == 0);
+    const char *targs[] = {"--source-ip", "127.0.0.2", "--rate", "4", "--instance", "t0", NULL};
+    const char *kargs[] = {"--source-ip", "127.0.0.3", "--rate", "8", "--instance", "k0", NULL};
+    const char *uargs[] = {"--instance", "us", NULL};
+    pids[n++] = cu_spawn("tick", NULL, targs);
+    if (what & TT_KLINE) pids[n++] = cu_spawn("kline", NULL, kargs);
+    if (what & TT_USERSTREAM) pids[n++] = cu_spawn("userstream", "account", uargs);
+    CHECK(tt_wait_tick("ETHUSDT", 10000) && tt_wait_tick("BTCUSDT", 10000));
+    return n;
+}
+
 #endif

@@ -62,22 +62,11 @@ int main(void)
         printf("SKIP: valgrind is not installed\n");
         return 77;
     }
-    char acct[128];
-    snprintf(acct, sizeof acct, "main:%s:%s:100000", TT_KEY, TT_SECRET);
-    const char *simargs[] = {"--symbols", "10", "--account", acct, NULL};
-    if (cu_redis_start() < 0 || th_sim_start(&cu_sim, simargs) < 0) return 1;
-    tt_acct = (struct tb_account){cu_sim.url, TT_KEY, TT_SECRET};
-    setenv("BFQ_ACCOUNT_MAIN_API_KEY", TT_KEY, 1);
-    setenv("BFQ_ACCOUNT_MAIN_API_SECRET", TT_SECRET, 1);
     setenv("BFQ_EXCHANGE_TIMEOUT", "20s", 1); /* valgrind is 20-50x slower */
     setenv("BFQ_GATEWAY_QUERY_DELAY", "500ms", 1);
     setenv("BFQ_EXCHANGE_WEIGHT_LIMIT", "100000", 1);
-    const char *once[] = {"--once", NULL};
-    CHECK(cu_run("symbols", NULL, cu_sim.url, once, NULL, 30000) == 0);
-    const char *targs[] = {"--source-ip", "127.0.0.2", "--rate", "4", "--instance", "t0", NULL};
-    const char *kargs[] = {"--source-ip", "127.0.0.3", "--instance", "k0", NULL};
-    pid_t tick = cu_spawn("tick", NULL, targs), kline = cu_spawn("kline", NULL, kargs);
-    CHECK(tt_wait_tick("BTCUSDT", 10000));
+    pid_t rest[2];
+    if (tt_stack(TT_KLINE, rest) != 2) return 1;
     pid_t pg = vg("gateway", "gateway", "gateway", "vg");
     pid_t pt = vg("trader", "trader", "trader", "vt");
     CHECK(th_wait_until(hb_ready, NULL, 90000));
@@ -129,7 +118,6 @@ int main(void)
         if (!(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0))
             fprintf(stderr, "# see %s/vg-%s.log\n", th_tmpdir(), i ? "trader" : "gateway");
     }
-    pid_t rest[2] = {tick, kline};
     th_stop_all(rest, 2, 5000, st);
     return th_done();
 }
