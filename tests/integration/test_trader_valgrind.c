@@ -105,8 +105,8 @@ int main(void)
               "class=to", NULL);
     CHECK(tt_is("v9", "sent", NULL, 60000));
 
-    /* SIGTERM with an intent waiting for its query (hung answer) */
-    CHECK(cu_sim_admin("POST", "/_sim/fault?path=/fapi/v1/order&kind=hang") == 200);
+    /* SIGTERM with an intent waiting for its query */
+    CHECK(cu_sim_admin("POST", "/_sim/fault?path=/fapi/v1/order&kind=5xx") == 200);
     tt_intent("id=v10", "op=order", "sym=ETHUSDT", "side=BUY", "type=MARKET", "qty=0.050",
               "class=to", NULL);
     th_sleep_ms(3000);
