@@ -8,6 +8,8 @@
  * - a banned symbol denies an open and passes a close; REDUCING denies an open and passes a
  *   close; HALTED denies a close of class tc, passes a cancel and a risk-class (kl) close;
  * - bad, expired and filter-breaking intents are denied with their reason;
+ * - a maker order priced from a stale book (-5022) is re-priced at the exchange's book, or sent
+ *   as taker when the intent says so, or rejected;
  * - unknown outcomes: a 503 (not executed) and a late answer past the client timeout
  *   (executed): each is queried by client id and ends as exactly one order;
  * - a gateway killed (SIGKILL) with intents in flight: the other takes its pending entries
@@ -37,22 +39,29 @@ static void set_ban(const char *json)
         cu_cmd("HSET bfq:risk:ban symbols %s t %lld src test", json, (long long)th_now_ms()));
 }
 
-/* "price=P" with P 3 % under the stored bid, on the tick grid. */
-static int below_book(const char *sym, char *out, size_t cap)
+/* The stored bid of sym times factor, on the tick grid, as a decimal string. */
+static int book_times(const char *sym, const char *factor, char *out, size_t cap)
 {
     char *bid = tb_hget_member(cu_adm, "bfq:ticks", sym, "b");
     char *tick = tb_hget(cu_adm, "bfq:symbol:ETHUSDT", "tickSize");
     struct dec b, t, f, p;
-    char s[DEC_STR_MAX];
     int ok = bid && tick && dec_parse(bid, (size_t)-1, &b) == DEC_OK &&
-             dec_parse(tick, (size_t)-1, &t) == DEC_OK && dec_parse("0.97", 4, &f) == DEC_OK &&
-             dec_mul(b, f, &p) == DEC_OK &&
+             dec_parse(tick, (size_t)-1, &t) == DEC_OK &&
+             dec_parse(factor, (size_t)-1, &f) == DEC_OK && dec_mul(b, f, &p) == DEC_OK &&
              dec_snap_to_tick(p, t, (struct dec){0, 0}, DEC_ROUND_DOWN, &p) == DEC_OK &&
-             dec_format_trim(p, s, sizeof s) > 0;
+             dec_format_trim(p, out, cap) > 0;
     free(bid);
     free(tick);
-    if (ok) snprintf(out, cap, "price=%s", s);
     return ok ? 0 : -1;
+}
+
+/* "price=P" with P 3 % under the stored bid. */
+static int below_book(const char *sym, char *out, size_t cap)
+{
+    char p[DEC_STR_MAX];
+    if (book_times(sym, "0.97", p, sizeof p) < 0) return -1;
+    snprintf(out, cap, "price=%s", p);
+    return 0;
 }
 
 static int hb_up(void *arg)
@@ -196,6 +205,47 @@ static int post_logged(void *arg)
     return found;
 }
 
+/* The stored book of ETHUSDT made wrong on purpose: a bid 1 % above the market, with a time
+ * ahead of every real tick (so the tick collector's records lose against it) until cleared. */
+static void fake_high_bid(int on)
+{
+    char b[DEC_STR_MAX], v[256];
+    if (!on) {
+        freeReplyObject(cu_cmd("HDEL bfq:ticks ETHUSDT"));
+        freeReplyObject(cu_cmd("HDEL bfq:ticks:ts ETHUSDT"));
+        return;
+    }
+    CHECK(book_times("ETHUSDT", "1.01", b, sizeof b) == 0);
+    long long t = (long long)th_now_ms() + 300000;
+    snprintf(v, sizeof v, "{\"b\":\"%s\",\"B\":\"1\",\"a\":\"%s\",\"A\":\"1\",\"T\":%lld}", b, b,
+             t);
+    freeReplyObject(cu_cmd("HSET bfq:ticks ETHUSDT %s", v));
+    freeReplyObject(cu_cmd("HSET bfq:ticks:ts ETHUSDT %lld:0", t));
+}
+
+/* A maker bid priced from a stale book crosses: -5022, re-priced at the exchange's book ticker
+ * (rests as NEW), or without re-prices left sent as taker (class to). */
+static void phase_maker(void)
+{
+    char qty[32];
+    fake_high_bid(1);
+    tt_intent("id=mk2", "op=order", "sym=ETHUSDT", "side=BUY", "type=LIMIT", "tif=GTX", "book=1",
+              "reprice=1", "qty=0.050", "class=mo", NULL);
+    CHECK(tt_is("mk2", "sent", NULL, 10000));
+    CHECK(tt_orders("ETHUSDT", "mo_mk2", qty, sizeof qty) == 1);
+    CHECK(hb_sum_reaches("reprices", 1));
+    tt_intent("id=mk3", "op=order", "sym=ETHUSDT", "side=BUY", "type=LIMIT", "tif=GTX", "book=1",
+              "fallback=taker", "qty=0.050", "class=mo", NULL);
+    CHECK(tt_is("mk3", "sent", NULL, 10000));
+    CHECK(tt_orders("ETHUSDT", "to_mk3", NULL, 0) == 1 &&
+          tt_orders("ETHUSDT", "mo_mk3", NULL, 0) == 0);
+    tt_intent("id=mk4", "op=order", "sym=ETHUSDT", "side=BUY", "type=LIMIT", "tif=GTX", "book=1",
+              "qty=0.050", "class=mo", NULL);
+    CHECK(tt_is("mk4", "rejected", NULL, 10000));
+    fake_high_bid(0);
+    CHECK(tt_wait_tick("ETHUSDT", 10000));
+}
+
 static void phase_unknown(void)
 {
     /* 503: not executed; the query finds nothing and it is sent again, once */
@@ -263,6 +313,7 @@ int main(void)
     phase_replicas();
     phase_checks();
     phase_unknown();
+    phase_maker();
     phase_kill();
     int st[2];
     pid_t rest[2] = {gw[1], tick};
