@@ -669,7 +669,12 @@ static void gw_on_take(struct rconn *rc, redisReply *reply, void *privdata)
         goto out;
     }
     g->takeovers++;
-    log_info("taking over an intent of a dead gateway", "id=%s", j->in.id);
+    log_info("taking over an unfinished intent", "id=%s", j->in.id);
+    char v[256]; /* the claim names its new owner, so the others see a live one */
+    snprintf(v, sizeof v, "{\"status\":\"claimed\",\"by\":\"%s\",\"t\":%lld}", g->r.instance,
+             (long long)timebase_wall_ms());
+    (void)rconn_command(g->r.rc, NULL, NULL, "SET %s %s XX PX %lld", j->key, v,
+                        (long long)GW_CLAIM_TTL_MS);
     if (j->in.op == INTENT_ORDER) {
         gw_unknown(j, timebase_wall_ms()); /* whatever it signed must expire first */
     } else {
@@ -692,6 +697,14 @@ static void gw_take_over(struct gw_job *j)
     }
 }
 
+/* Nonzero when another job of this gateway works on the same intent id as j. */
+static int gw_has_intent(const struct gateway *g, const struct gw_job *j)
+{
+    for (const struct gw_job *k = g->jobs; k; k = k->next)
+        if (k != j && k->phase != GW_DONE && !strcmp(k->in.id, j->in.id)) return 1;
+    return 0;
+}
+
 /* An existing claim: final (a copy: drop it), ours, or another gateway's (alive or dead). */
 static void gw_on_existing(struct rconn *rc, redisReply *reply, void *privdata)
 {
@@ -707,9 +720,11 @@ static void gw_on_existing(struct rconn *rc, redisReply *reply, void *privdata)
     if (!o || !status || strcmp(status, "claimed") || !by) {
         g->duplicates++;
         gw_finish(j, o != NULL); /* gone (expired) between SET and GET: try again later */
-    } else if (!strcmp(by, g->r.instance)) {
-        g->duplicates++;
+    } else if (!strcmp(by, g->r.instance) && gw_has_intent(g, j)) {
+        g->duplicates++; /* a copy of what a job of ours is doing */
         gw_finish(j, !j->reclaimed);
+    } else if (!strcmp(by, g->r.instance)) {
+        gw_take_over(j); /* ours, but its job was given up (Redis trouble): resolve it */
     } else if (role_key(&g->r, hb, sizeof hb, "hb:gateway:%s", by) > 0) {
         j->refs++;
         if (rconn_command(g->r.rc, gw_on_alive, j, "EXISTS %s", hb) < 0) {
