@@ -875,7 +875,11 @@ static void gw_on_group(struct rconn *rc, redisReply *reply, void *privdata)
 
 static void gw_read(struct gateway *g)
 {
-    if (g->reading || role_stopping(&g->r) || !g->rd || !rconn_is_up(g->rd)) return;
+    /* both connections: an entry read while the command connection is still down could not
+     * be claimed, and would wait for XAUTOCLAIM */
+    if (g->reading || role_stopping(&g->r) || !g->rd || !rconn_is_up(g->rd) ||
+        !role_redis_up(&g->r))
+        return;
     if (g->group_ok == 0) { /* the group first (idempotent: BUSYGROUP is fine) */
         g->group_ok = -1;
         if (rconn_command(g->rd, gw_on_group, g, "XGROUP CREATE %s %s 0 MKSTREAM", g->stream,
@@ -941,6 +945,7 @@ static void gw_redis_up(struct role *r, void *privdata)
     char k[GW_KEY_MAX];
     if (role_key(r, k, sizeof k, "exchange") > 0)
         (void)rconn_command(r->rc, gw_on_limits, g, "HMGET %s orders10s orders1m", k);
+    gw_read(g); /* when the reader was up first */
 }
 
 static void gw_rd_up(struct rconn *rc, void *privdata)
