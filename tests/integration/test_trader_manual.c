@@ -3,7 +3,8 @@
  *
  * Each prints the outcome and exits 0 when the order went out (or the cancel or leverage was
  * done), 1 when the gateway denied it or the exchange rejected it, 2 on bad usage, and 1 when no
- * gateway answers in time. `bfq close` closes the whole position with reduce-only MARKET parts. */
+ * gateway answers in time. `bfq close` closes the whole position with reduce-only MARKET parts.
+ * A gateway with a small order-rate budget denies what would pass it (RATE_LIMIT). */
 #include <sys/wait.h>
 
 #include "tests/integration/test_trader_util.h"
@@ -45,6 +46,7 @@ int main(void)
     free(out);
     out = NULL;
     const char *gargs[] = {"--instance", "g1", NULL};
+    setenv("BFQ_GATEWAY_ORDERS_PERCENT", "1", 1); /* 3 orders per 10 s, 12 per minute */
     pids[2] = cu_spawn("gateway", NULL, gargs);
 
     const char *buy[] = {"order", "--sym", "BTCUSDT", "--side", "BUY", "--notional", "300", NULL};
@@ -79,6 +81,17 @@ int main(void)
     CHECK(th_wait_until(tt_flat, "BTCUSDT", 10000));
     const char *none[] = {"close", "--all", NULL};
     CHECK(run(none, NULL) == 0); /* nothing to close */
+
+    /* the account's order rate: within 8 orders in a row one is denied (the 10 s window can
+     * roll over once meanwhile, which lets at most 6 through) */
+    freeReplyObject(cu_cmd("HSET bfq:risk:state:main state ACTIVE"));
+    int limited = 0;
+    for (int i = 0; i < 8 && !limited; i++) {
+        CHECK(run(buy, &out) <= 1);
+        limited = has(out, "RATE_LIMIT");
+        free(out);
+    }
+    CHECK(limited);
 
     int st[3];
     th_stop_all(pids, 3, 5000, st);
