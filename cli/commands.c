@@ -8,6 +8,7 @@
 #include "reconciler/setup.h"
 #include "reconciler/watchdog.h"
 #include "sim/sim.h"
+#include "trader/trader.h"
 
 const struct bfq_command bfq_commands[] = {
     {&sim_cli, sim_main},
@@ -18,6 +19,12 @@ const struct bfq_command bfq_commands[] = {
     {&account_cli, account_main},
     {&positionrisk_cli, positionrisk_main},
     {&userstream_cli, userstream_main},
+    {&trader_cli, trader_main},
+    {&gateway_cli, gateway_main},
+    {&order_cli, order_main},
+    {&cancel_cli, cancel_main},
+    {&close_cli, close_main},
+    {&leverage_cli, leverage_main},
     {&watchdog_cli, watchdog_main},
     {&status_cli, status_main},
     {&redis_setup_cli, redis_setup_main},

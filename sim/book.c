@@ -11,7 +11,7 @@
 
 #define BOOK_SIZE_BLOCK_MS 2000
 
-void book_init(struct sim_booksym *b, uint64_t key, double top_steps)
+void sim_book_init(struct sim_booksym *b, uint64_t key, double top_steps)
 {
     memset(b, 0, sizeof(*b));
     b->key = key;
@@ -22,14 +22,14 @@ static int64_t depleted(const struct sim_booksym *b, int ask, int64_t px, int64_
 {
     double gone = 0;
     for (int i = 0; i < b->nd; i++) {
-        const struct book_depl *d = &b->d[i];
+        const struct sim_book_depl *d = &b->d[i];
         if (d->ask != ask || d->px != px || t < d->t || t >= d->t + BOOK_REFILL_MS) continue;
         gone += (double)d->qty * (1.0 - (double)(t - d->t) / BOOK_REFILL_MS);
     }
     return (int64_t)ceil(gone);
 }
 
-int64_t book_qty(const struct sim_booksym *b, int ask, int64_t px, int64_t dist, int64_t t)
+int64_t sim_book_qty(const struct sim_booksym *b, int ask, int64_t px, int64_t dist, int64_t t)
 {
     uint64_t h = sim_hash2(b->key ^ (ask ? 0xa5a5a5a5ULL : 0x5a5a5a5aULL),
                            (uint64_t)px * 0x100000001b3ULL ^ (uint64_t)(t / BOOK_SIZE_BLOCK_MS));
@@ -38,7 +38,7 @@ int64_t book_qty(const struct sim_booksym *b, int ask, int64_t px, int64_t dist,
     return q > 0 ? q : 0;
 }
 
-void book_consume(struct sim_booksym *b, int ask, int64_t px, int64_t qty, int64_t t)
+void sim_book_consume(struct sim_booksym *b, int ask, int64_t px, int64_t qty, int64_t t)
 {
     int w = 0;
     for (int i = 0; i < b->nd; i++) /* drop refilled entries */
@@ -48,10 +48,10 @@ void book_consume(struct sim_booksym *b, int ask, int64_t px, int64_t qty, int64
         memmove(&b->d[0], &b->d[1], sizeof(b->d[0]) * (BOOK_DEPL_MAX - 1));
         b->nd--;
     }
-    b->d[b->nd++] = (struct book_depl){ask, px, qty, t};
+    b->d[b->nd++] = (struct sim_book_depl){ask, px, qty, t};
 }
 
-int64_t book_flow(const struct sim_booksym *b, int ask, int64_t step)
+int64_t sim_book_flow(const struct sim_booksym *b, int ask, int64_t step)
 {
     uint64_t h = sim_hash2(b->key ^ (ask ? 0x3c6ef372fe94f82bULL : 0xa54ff53a5f1d36f1ULL),
                            (uint64_t)step);

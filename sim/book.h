@@ -19,7 +19,7 @@
 #define BOOK_FLOW_PROB 0.3
 #define BOOK_FLOW_MEAN 0.05
 
-struct book_depl {
+struct sim_book_depl {
     int ask;
     int64_t px, qty, t;         /* ticks, steps, when */
 };
@@ -27,20 +27,20 @@ struct book_depl {
 struct sim_booksym {
     uint64_t key;
     double top_steps;           /* mean size of the best level, in lot steps */
-    struct book_depl d[BOOK_DEPL_MAX];
+    struct sim_book_depl d[BOOK_DEPL_MAX];
     int nd;
 };
 
-void book_init(struct sim_booksym *b, uint64_t key, double top_steps);
+void sim_book_init(struct sim_booksym *b, uint64_t key, double top_steps);
 
 /* Steps resting at price px (ticks) on one side at t, dist levels from the path's best. */
-int64_t book_qty(const struct sim_booksym *b, int ask, int64_t px, int64_t dist, int64_t t);
+int64_t sim_book_qty(const struct sim_booksym *b, int ask, int64_t px, int64_t dist, int64_t t);
 
 /* A taker consumed qty steps at px on side ask at t. */
-void book_consume(struct sim_booksym *b, int ask, int64_t px, int64_t qty, int64_t t);
+void sim_book_consume(struct sim_booksym *b, int ask, int64_t px, int64_t qty, int64_t t);
 
 /* Steps the market's takers traded against side ask (1: buyers lifting the ask, 0: sellers
  * hitting the bid) during book step `step`. */
-int64_t book_flow(const struct sim_booksym *b, int ask, int64_t step);
+int64_t sim_book_flow(const struct sim_booksym *b, int ask, int64_t step);
 
 #endif

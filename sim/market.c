@@ -280,7 +280,7 @@ static void init_path(struct sim_market *m, int i, const struct sym_spec *sp)
                              JUMP_SIZE * p->daily_vol, m->regime_key, REGIME_LEVEL,
                              REGIME_CASCADE};
     p->walk = sim_walk_new(p->key, &wp);
-    book_init(&p->book, p->key ^ 0xb00cULL, sp->top / (p0 * step));
+    sim_book_init(&p->book, p->key ^ 0xb00cULL, sp->top / (p0 * step));
 }
 
 /* A generated symbol: base name, price log-uniform in [0.01, 500]; the 50 majors calmer and
@@ -480,7 +480,7 @@ static int levels_at(struct sim_market *m, int index, int64_t now_ms, int ask, i
     for (int64_t d = 0; got < n && d < (int64_t)n + BOOK_DEPL_MAX; d++) {
         int64_t p = ask ? best + d : best - d;
         if (p < 1) break;
-        int64_t q = book_qty(bk, ask, p, d, now_ms);
+        int64_t q = sim_book_qty(bk, ask, p, d, now_ms);
         if (q <= 0) continue;
         px[got] = p;
         qty[got] = q;
@@ -580,7 +580,7 @@ int sim_market_take(struct sim_market *m, int index, int64_t now_ms, int buy, st
     for (int64_t d = 0; got < want && used < n && d < BOOK_SCAN_MAX + BOOK_DEPL_MAX; d++) {
         int64_t p = buy ? best + d : best - d;
         if (p < 1 || (lim && (buy ? p > lim : p < lim))) break;
-        int64_t q = book_qty(bk, buy, p, d, now_ms);
+        int64_t q = sim_book_qty(bk, buy, p, d, now_ms);
         if (q <= 0) continue;
         int64_t take = q < want - got ? q : want - got;
         out[used].price = ticks_dec(s, p);
@@ -589,7 +589,7 @@ int sim_market_take(struct sim_market *m, int index, int64_t now_ms, int buy, st
         got += take;
     }
     for (int k = 0; commit && k < used; k++)
-        book_consume(bk, buy, dec_to_units(out[k].price, s->filters.tick),
+        sim_book_consume(bk, buy, dec_to_units(out[k].price, s->filters.tick),
                      dec_to_units(out[k].qty, s->filters.step), now_ms);
     if (commit && used) m->book_version++;
     *filled = steps_dec(s, got);
@@ -604,7 +604,7 @@ struct dec sim_market_qty_at(struct sim_market *m, int index, int64_t now_ms, in
     int64_t p = dec_to_units(price, s->filters.tick);
     int64_t d = ask ? p - best : best - p;
     if (d < 0) return dec_from_int(0);
-    return steps_dec(s, book_qty(&m->path[index].book, ask, p, d, now_ms));
+    return steps_dec(s, sim_book_qty(&m->path[index].book, ask, p, d, now_ms));
 }
 
 void sim_market_step(struct sim_market *m, int index, int64_t step, struct sim_step *out)
@@ -614,8 +614,8 @@ void sim_market_step(struct sim_market *m, int index, int64_t step, struct sim_s
     int64_t bid = bid_ticks_at(m, index, tb);
     out->bid = ticks_dec(s, bid);
     out->ask = ticks_dec(s, bid + spread_at(m, index, tb));
-    out->sell_flow = steps_dec(s, book_flow(&m->path[index].book, 0, step));
-    out->buy_flow = steps_dec(s, book_flow(&m->path[index].book, 1, step));
+    out->sell_flow = steps_dec(s, sim_book_flow(&m->path[index].book, 0, step));
+    out->buy_flow = steps_dec(s, sim_book_flow(&m->path[index].book, 1, step));
 }
 
 int64_t sim_market_step_of(int64_t now_ms)

@@ -1,0 +1,225 @@
+/* test_trader_demo: the demo strategy end to end, against `bfq sim` and redis-server with the
+ * ACL users: symbols, kline, tick and userstream collectors fill Redis, `bfq trader --strategy
+ * demo` keeps its book and appends intents, `bfq gateway` sends them.
+ *
+ * A +2 % move of ETHUSDT (POST /_sim/price) makes the strategy open a long on it; the order at
+ * the exchange obeys every filter of the symbol (MARKET_LOT_SIZE step, min and max quantity,
+ * minimum notional at the fill price) and the position shows in Redis. In a later minute a
+ * -1 % move closes it (a reduce-only MARKET of the whole position). Three replicated traders
+ * run the same strategy on the same data: each signal is one order at the exchange, of the full
+ * size. The traders' heartbeats show their book ready, no stale symbol, and their intents.
+ * Then two traders in direct mode ([trader] send = direct) each send their half of the next
+ * signal themselves: two orders of equal size that add up to the position. */
+#include <sys/wait.h>
+#include <time.h>
+
+#include "tests/integration/test_trader_util.h"
+#include "trader/book.h"
+
+static const char *pos_amt(void)
+{
+    return tt_amt("ETHUSDT");
+}
+
+static int long_open(void *arg)
+{
+    (void)arg;
+    return tt_long("ETHUSDT");
+}
+
+static int flat(void *arg)
+{
+    (void)arg;
+    return tt_flat("ETHUSDT");
+}
+
+static int trader_ready(void *arg)
+{
+    char *s = cu_str("GET bfq:hb:trader:%s", (const char *)arg);
+    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+    free(s);
+    int ok = json_is_true(json_object_get(o, "ready")) &&
+             json_integer_value(json_object_get(o, "stale")) == 0;
+    json_decref(o);
+    return ok;
+}
+
+struct resync_want {
+    const char *inst;
+    long long before;
+};
+
+static int resynced(void *arg)
+{
+    const struct resync_want *w = arg;
+    return tt_hb("trader", w->inst, "resyncs") > w->before;
+}
+
+static int emitted_two(void *arg)
+{
+    (void)arg;
+    return tt_hb("trader", "tr1", "emitted") >= 2;
+}
+
+/* The filters of sym as `bfq symbols` stored them. */
+static int filters_of(const char *sym, struct dec_filters *f)
+{
+    redisReply *r = cu_cmd("HGETALL bfq:symbol:%s", sym);
+    const char *kv[64];
+    size_t n = 0;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && n < 64; i++)
+        kv[n++] = r->element[i]->str;
+    int rc = book_parse_filters(kv, n, f, NULL, 0);
+    if (r) freeReplyObject(r);
+    return rc;
+}
+
+/* Every ETHUSDT order of the demo (client id "<class>_d..."), as a JSON array. */
+static json_t *demo_orders(const char *cls)
+{
+    char *body = NULL, prefix[8];
+    snprintf(prefix, sizeof prefix, "%s_d", cls);
+    tb_signed(&tt_acct, "GET", "/fapi/v1/allOrders", "symbol=ETHUSDT&limit=1000", &body);
+    json_t *a = body ? json_loads(body, 0, NULL) : NULL, *out = json_array();
+    free(body);
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        const char *c = json_string_value(json_object_get(e, "clientOrderId"));
+        if (c && !strncmp(c, prefix, strlen(prefix))) json_array_append(out, e);
+    }
+    json_decref(a);
+    return out;
+}
+
+static int order_obeys(const json_t *o, const struct dec_filters *f, int reduce)
+{
+    struct dec qty, px;
+    const char *q = json_string_value(json_object_get(o, "origQty"));
+    const char *p = json_string_value(json_object_get(o, "avgPrice"));
+    const char *st = json_string_value(json_object_get(o, "status"));
+    if (!q || !p || dec_parse(q, (size_t)-1, &qty) != DEC_OK ||
+        dec_parse(p, (size_t)-1, &px) != DEC_OK)
+        return 0;
+    fprintf(stderr, "# order %s qty %s at %s: %s\n",
+            json_string_value(json_object_get(o, "clientOrderId")), q, p, st ? st : "?");
+    return st && !strcmp(st, "FILLED") && dec_check_order(f, px, qty, 1, reduce) == DEC_CHECK_OK &&
+           json_is_true(json_object_get(o, "reduceOnly")) == reduce;
+}
+
+/* Waits until the wall clock's second within the minute is in [lo, hi]. */
+static void wait_second(int lo, int hi)
+{
+    for (int i = 0; i < 1300; i++) {
+        int s = (int)((th_now_ms() / 1000) % 60);
+        if (s >= lo && s <= hi) return;
+        th_sleep_ms(100);
+    }
+}
+
+static int two_replicas(void *arg)
+{
+    (void)arg;
+    return tt_hb("trader", "dr1", "replicas") == 2 && tt_hb("trader", "dr2", "replicas") == 2 &&
+           tt_hb("trader", "dr1", "rank") != tt_hb("trader", "dr2", "rank");
+}
+
+static void phase_direct(const struct dec_filters *f)
+{
+    const char *a1[] = {"--strategy", "demo", "--send", "direct", "--instance", "dr1", NULL};
+    const char *a2[] = {"--strategy", "demo", "--send", "direct", "--instance", "dr2", NULL};
+    setenv("BFQ_STRATEGY_DEMO_NOTIONAL", "400", 1);
+    pid_t p[2] = {cu_spawn("trader", NULL, a1), cu_spawn("trader", NULL, a2)};
+    CHECK(th_wait_until(trader_ready, "dr1", 15000) && th_wait_until(trader_ready, "dr2", 15000));
+    CHECK(th_wait_until(two_replicas, NULL, 10000));
+    int64_t next = (th_now_ms() / 60000 + 1) * 60000 + 5000; /* a bar without a signal yet */
+    while (th_now_ms() < next)
+        th_sleep_ms(200);
+    json_t *before = demo_orders("to");
+    CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
+    CHECK(th_wait_until(long_open, NULL, 15000));
+    th_sleep_ms(1500); /* both halves */
+    json_t *after = demo_orders("to");
+    CHECK(json_array_size(after) == json_array_size(before) + 2);
+    struct dec sum = {0, 0}, q0 = {0, 0}, q;
+    for (size_t i = json_array_size(before); i < json_array_size(after); i++) {
+        const json_t *o = json_array_get(after, i);
+        const char *qs = json_string_value(json_object_get(o, "origQty"));
+        CHECK(order_obeys(o, f, 0));
+        CHECK(qs && dec_parse(qs, (size_t)-1, &q) == DEC_OK && dec_add(sum, q, &sum) == DEC_OK);
+        if (i == json_array_size(before))
+            q0 = q;
+        else
+            CHECK(dec_cmp(q, q0) == 0);
+    }
+    char s[DEC_STR_MAX];
+    CHECK(dec_format_trim(sum, s, sizeof s) > 0 && tb_dec_eq(s, pos_amt()));
+    json_decref(before);
+    json_decref(after);
+    int st[2];
+    th_stop_all(p, 2, 5000, st);
+    CHECK(WIFEXITED(st[0]) && WEXITSTATUS(st[0]) == 0 && WIFEXITED(st[1]) &&
+          WEXITSTATUS(st[1]) == 0);
+}
+
+int main(void)
+{
+    pid_t pids[7];
+    setenv("BFQ_STRATEGY_DEMO_NOTIONAL", "150", 1);
+    if (tt_stack(TT_KLINE | TT_USERSTREAM, pids) != 3) return 1;
+    const char *gargs[] = {"--instance", "g1", NULL};
+    const char *trargs[3][5] = {{"--strategy", "demo", "--instance", "tr1", NULL},
+                                {"--strategy", "demo", "--instance", "tr2", NULL},
+                                {"--strategy", "demo", "--instance", "tr3", NULL}};
+    pids[3] = cu_spawn("gateway", NULL, gargs);
+    for (int i = 0; i < 3; i++)
+        pids[4 + i] = cu_spawn("trader", NULL, trargs[i]);
+    CHECK(th_wait_until(trader_ready, "tr1", 15000) && th_wait_until(trader_ready, "tr2", 15000) &&
+          th_wait_until(trader_ready, "tr3", 15000));
+    CHECK(th_wait_until(flat, NULL, 10000));
+    /* pub/sub drops messages while down: a killed subscriber connection resyncs from the keys */
+    long long before = tt_hb("trader", "tr1", "resyncs");
+    freeReplyObject(cu_cmd("CLIENT KILL TYPE pubsub"));
+    struct resync_want rw = {"tr1", before};
+    CHECK(th_wait_until(resynced, &rw, 10000));
+    CHECK(th_wait_until(trader_ready, "tr1", 5000));
+
+    struct dec_filters f;
+    CHECK(filters_of("ETHUSDT", &f) == 0);
+    wait_second(5, 40); /* the move and the open in one minute, with time to spare */
+    CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
+    CHECK(th_wait_until(long_open, NULL, 15000));
+    json_t *opens = demo_orders("to");
+    CHECK(json_array_size(opens) == 1);
+    CHECK(order_obeys(json_array_get(opens, 0), &f, 0));
+    const char *q = json_string_value(json_object_get(json_array_get(opens, 0), "origQty"));
+    CHECK(q && tb_dec_eq(q, pos_amt()));
+    json_decref(opens);
+
+    /* next minute: the previous bar closed at the moved price; -1 % is below -0.5 % */
+    int64_t next = (th_now_ms() / 60000 + 1) * 60000 + 3000;
+    while (th_now_ms() < next)
+        th_sleep_ms(200);
+    CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=-1") == 200);
+    CHECK(th_wait_until(flat, NULL, 15000));
+    json_t *closes = demo_orders("tc");
+    CHECK(json_array_size(closes) == 1);
+    CHECK(order_obeys(json_array_get(closes, 0), &f, 1));
+    json_decref(closes);
+    json_t *again = demo_orders("to");
+    CHECK(json_array_size(again) == 1); /* no second open meanwhile */
+    json_decref(again);
+    CHECK(th_wait_until(emitted_two, NULL, 3000)); /* heartbeats are rewritten every second */
+
+    CHECK(tt_hb("gateway", "g1", "duplicates") >= 2); /* the other replicas' copies */
+    int st[7];
+    th_stop_all(pids + 4, 3, 5000, st);
+    for (int i = 0; i < 3; i++)
+        CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
+    phase_direct(&f);
+    th_stop_all(pids, 4, 5000, st);
+    for (int i = 0; i < 4; i++)
+        CHECK(WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
+    return th_done();
+}
