@@ -137,7 +137,7 @@ static int volume_take_tickers(struct volume *v, const json_t *arr, char *err, s
 {
     size_t i, dropped = 0;
     const json_t *e;
-    char why[JV_ERR_MAX + 64] = "";
+    char why[JV_ERR_MAX + 128] = "";
     v->t = 0;
     if (!json_is_array(arr) || json_array_size(arr) == 0) {
         snprintf(err, cap, "ticker/24hr: not a non-empty array");
