@@ -6,6 +6,7 @@
 #include "collectors/collectors.h"
 #include "collectors/tick.h"
 #include "reconciler/watchdog.h"
+#include "recorder/recorder.h"
 #include "sim/sim.h"
 
 const struct bfq_command bfq_commands[] = {
@@ -18,6 +19,8 @@ const struct bfq_command bfq_commands[] = {
     {&positionrisk_cli, positionrisk_main},
     {&userstream_cli, userstream_main},
     {&watchdog_cli, watchdog_main},
+    {&recorder_cli, recorder_main},
+    {&report_cli, report_main},
     {&status_cli, status_main},
 };
 const int bfq_commands_count = (int)(sizeof(bfq_commands) / sizeof(bfq_commands[0]));

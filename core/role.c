@@ -76,7 +76,7 @@ static const char *const role_known_keys[] = {
     "account.*.api_key", "account.*.api_secret", "account.*.balance",
     "sim.*", "symbols.*", "kline.*", "tick.*", "volume.*", "account.*", "positionrisk.*",
     "userstream.*", "watchdog.*", "status.*", "trader.*", "gateway.*", "stoploss.*",
-    "sweeper.*", "lossguard.*", "recorder.*", NULL,
+    "sweeper.*", "lossguard.*", "recorder.*", "mysql.url", "report.*", NULL,
 };
 
 static void role_report_unknown_keys(struct role *r)
