@@ -9,7 +9,8 @@
  * - MariaDB killed (SIGKILL) and restarted while fills go on: the same holds;
  * - the recorder killed -9 in the middle of a burst and restarted: the same holds, and the
  *   order events are not doubled;
- * - `bfq report --json` over today equals the sum of the simulator's income rows, exactly. */
+ * - `bfq report --json` over today equals the sum of the simulator's income rows, exactly;
+ * - account snapshots are taken from the reconciled balances. */
 #include <signal.h>
 
 #include "tests/integration/test_recorder_util.h"
@@ -161,6 +162,9 @@ int main(void)
     phase_kill_db();
     phase_kill_recorder(&rec);
     phase_report();
+    /* per-minute snapshots (every second here) of the reconciled balances in Redis */
+    CHECK(rt_sql_num(&t, "SELECT COUNT(*) FROM bfq.account_snapshots WHERE asset = 'USDT'"
+                         " AND wallet > 0") > 0);
     CHECK(th_alive(us) && th_alive(rec));
     th_stop(rec, 5000);
     th_stop(us, 5000);
