@@ -3,7 +3,9 @@
  *
  * - fills over four symbols and injected income rows: the trades table equals the simulator's
  *   userTrades row for row and the income table its income history, nothing twice;
- * - the recorder's MariaDB user can write its rows and nothing else, the reader only read;
+ * - the recorder's MariaDB user can write its rows and nothing else, the reader only read, and
+ *   its Redis user can read the feed and add alerts but neither trim nor forge them;
+ * - its MariaDB connection killed by the server: it reconnects, nothing lost;
  * - MariaDB paused (SIGSTOP) for seconds while fills go on, then resumed: the same holds, and
  *   exactly one error alert (and one recovery notice) reached bfq:alerts;
  * - MariaDB killed (SIGKILL) and restarted while fills go on: the same holds;
@@ -46,10 +48,11 @@ static int events_kept(void *arg)
     return n >= want;
 }
 
+/* A recovery notice more than *before (none when arg is NULL). */
 static int recovered(void *arg)
 {
-    (void)arg;
-    return alerts("info") >= 1;
+    long long before = arg ? *(long long *)arg : 0;
+    return alerts("info") > before;
 }
 
 static void phase_permissions(void)
@@ -65,23 +68,61 @@ static void phase_permissions(void)
     CHECK(th_mariadb_sql_as(&t.db, "reader",
                             "UPDATE trades SET qty = 0 WHERE account = 'main'", NULL) != 0);
     CHECK(rt_sql_num(&t, "SELECT MAX(version) FROM bfq.schema_version") == 2);
+    /* and in Redis: the recorder reads the feed and adds alerts, nothing more */
+    redisContext *c = redisConnect("127.0.0.1", t.redis.port);
+    redisReply *r = c ? redisCommand(c, "AUTH recorder test-recorder") : NULL;
+    CHECK(r && r->type == REDIS_REPLY_STATUS);
+    if (r) freeReplyObject(r);
+    const char *denied[] = {"DEL bfq:alerts", "XADD bfq:events:main * data {}",
+                            "XTRIM bfq:events:main MAXLEN 0", "DEL bfq:events:main"};
+    for (size_t i = 0; c && i < sizeof denied / sizeof denied[0]; i++) {
+        r = redisCommand(c, denied[i]);
+        CHECK(r && r->type == REDIS_REPLY_ERROR && !strncmp(r->str, "NOPERM", 6));
+        if (r) freeReplyObject(r);
+    }
+    if (c) redisFree(c);
+}
+
+/* The server kills the recorder's connections (KILL CONNECTION): it reconnects, loses nothing. */
+static void phase_killed_connection(void)
+{
+    char *ids = NULL;
+    CHECK(th_mariadb_sql(&t.db, "SELECT id FROM information_schema.processlist"
+                                " WHERE user = 'recorder'", &ids) == 0);
+    int killed = 0;
+    for (char *p = ids; p && *p;) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "KILL CONNECTION %lld", strtoll(p, NULL, 10));
+        killed += th_mariadb_sql(&t.db, sql, NULL) == 0;
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    free(ids);
+    CHECK(killed >= 1);
+    rt_trade(&t, 3);
+    rt_check_equal(&t, 20000, "after its connection was killed");
+    /* one failed batch, one alert and one recovery notice */
+    CHECK(th_wait_until(recovered, NULL, 10000));
+    CHECK(alerts("error") == 1);
 }
 
 static void phase_pause(void)
 {
+    long long errors = alerts("error"), infos = alerts("info");
     kill(t.db.pid, SIGSTOP);
     rt_trade(&t, 6);
     rt_income(&t, "FUNDING_FEE", "-0.37", "ETHUSDT");
     th_sleep_ms(7000); /* longer than the recorder's 5 s read timeout: its writes fail */
     kill(t.db.pid, SIGCONT);
     rt_check_equal(&t, 30000, "after the pause");
-    CHECK(th_wait_until(recovered, NULL, 10000));
-    CHECK(alerts("error") == 1);
-    CHECK(alerts("info") == 1);
+    CHECK(th_wait_until(recovered, &infos, 10000));
+    CHECK(alerts("error") == errors + 1); /* once for the whole outage, not once a retry */
+    CHECK(alerts("info") == infos + 1);
 }
 
 static void phase_kill_db(void)
 {
+    long long errors = alerts("error");
     kill(t.db.pid, SIGKILL);
     th_stop(t.db.pid, 5000); /* reap it */
     t.db.pid = 0;
@@ -89,7 +130,7 @@ static void phase_kill_db(void)
     th_sleep_ms(1500);
     CHECK(th_mariadb_restart(&t.db) == 0);
     rt_check_equal(&t, 30000, "after MariaDB was killed and restarted");
-    CHECK(alerts("error") == 2);
+    CHECK(alerts("error") == errors + 1);
 }
 
 static void phase_kill_recorder(pid_t *rec)
@@ -158,6 +199,7 @@ int main(void)
     rt_income(&t, "TRANSFER", "500", NULL);
     rt_check_equal(&t, 30000, "after the first fills");
     phase_permissions();
+    phase_killed_connection();
     phase_pause();
     phase_kill_db();
     phase_kill_recorder(&rec);
