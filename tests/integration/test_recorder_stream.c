@@ -15,6 +15,8 @@
  * - account snapshots are taken from the reconciled balances. */
 #include <signal.h>
 
+#include <sys/wait.h>
+
 #include "tests/integration/test_recorder_util.h"
 
 static struct rt t;
@@ -208,7 +210,8 @@ int main(void)
     CHECK(rt_sql_num(&t, "SELECT COUNT(*) FROM bfq.account_snapshots WHERE asset = 'USDT'"
                          " AND wallet > 0") > 0);
     CHECK(th_alive(us) && th_alive(rec));
-    th_stop(rec, 5000);
+    int st = th_stop(rec, 10000); /* a clean exit (and, under ASan, no leak) */
+    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     th_stop(us, 5000);
     th_mariadb_stop(&t.db);
     redisFree(t.rc);
