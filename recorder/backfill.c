@@ -184,6 +184,17 @@ static void bf_income_done(const struct binance_result *res, void *privdata)
     bf_submit(bf, b);
 }
 
+/* from = one past the greatest id of the page (and never backwards) */
+static void bf_after_ids(struct backfill *bf, const json_t *arr, const char *key)
+{
+    size_t i;
+    json_t *e;
+    json_array_foreach(arr, i, e) {
+        int64_t id = json_integer_value(json_object_get(e, key));
+        if (id >= bf->from) bf->from = id + 1;
+    }
+}
+
 static void bf_orders_done(const struct binance_result *res, void *privdata)
 {
     struct backfill *bf = privdata;
@@ -192,11 +203,10 @@ static void bf_orders_done(const struct binance_result *res, void *privdata)
     json_t *o;
     char name[64];
     if (!b) return;
+    bf_after_ids(bf, res->json, "orderId");
     json_array_foreach(res->json, i, o) {
         const char *st = json_string_value(json_object_get(o, "status"));
         int64_t t = json_integer_value(json_object_get(o, "time"));
-        int64_t id = json_integer_value(json_object_get(o, "orderId"));
-        if (id >= bf->from) bf->from = id + 1;
         if (st && (!strcmp(st, "NEW") || !strcmp(st, "PARTIALLY_FILLED")) && t < bf->open_min)
             bf->open_min = t;
     }
@@ -217,14 +227,9 @@ static void bf_trades_done(const struct binance_result *res, void *privdata)
 {
     struct backfill *bf = privdata;
     struct db_batch *b = bf_rows(bf, res, rows_from_rest_trade, "userTrades");
-    size_t i;
-    json_t *t;
     char name[64];
     if (!b) return;
-    json_array_foreach(res->json, i, t) {
-        int64_t id = json_integer_value(json_object_get(t, "id"));
-        if (id >= bf->from) bf->from = id + 1;
-    }
+    bf_after_ids(bf, res->json, "id");
     snprintf(name, sizeof name, "trades:%s", bf->syms[bf->si]);
     bf_set_cursor(bf, b, name, bf->from);
     bf_submit(bf, b);

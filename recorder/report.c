@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "core/config.h"
+#include "core/decimal.h"
 #include "core/timebase.h"
 #include "recorder/db.h"
 #include "recorder/recorder.h"
@@ -61,23 +62,10 @@ struct rep {
     char err[DB_ERR_MAX];
 };
 
-/* "12.340000" -> "12.34", "5.000" -> "5", "-0.00" -> "0"; other text is copied. */
-static void rep_trim(const char *s, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", s ? s : "0");
-    char *dot = strchr(out, '.');
-    if (dot) {
-        char *e = out + strlen(out) - 1;
-        while (e > dot && *e == '0') *e-- = 0;
-        if (e == dot) *e = 0;
-    }
-    if (!strcmp(out, "-0")) snprintf(out, cap, "0");
-}
-
 static json_t *rep_str(const json_t *row, size_t i)
 {
     char buf[96];
-    rep_trim(json_string_value(json_array_get(row, i)), buf, sizeof buf);
+    dec_trim_text(json_string_value(json_array_get(row, i)), buf, sizeof buf);
     return json_string(buf);
 }
 

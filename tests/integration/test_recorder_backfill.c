@@ -17,29 +17,10 @@ static struct rt t;
 /* symbol|orderId|clientOrderId|status|executedQty lines of the simulator's allOrders */
 static char *sim_orders(void)
 {
-    char *out = NULL;
-    size_t len = 0;
-    for (int s = 0; s < RT_NSYM; s++) {
-        char q[128], *body = NULL;
-        snprintf(q, sizeof q, "symbol=%s&limit=1000", rt_symbols[s]);
-        if (tb_signed(&t.acct, "GET", "/fapi/v1/allOrders", q, &body) != 200) {
-            free(body);
-            free(out);
-            return NULL;
-        }
-        json_t *arr = json_loads(body, 0, NULL), *e;
-        size_t i;
-        json_array_foreach(arr, i, e) {
-            char b[5][40];
-            const char *f[] = {rt_jstr(e, "symbol", b[0], 40), rt_jstr(e, "orderId", b[1], 40),
-                               rt_jstr(e, "clientOrderId", b[2], 40),
-                               rt_jstr(e, "status", b[3], 40), rt_jstr(e, "executedQty", b[4], 40)};
-            rt_line(&out, &len, f, 5);
-        }
-        json_decref(arr);
-        free(body);
-    }
-    return rt_sorted(out ? out : strdup(""));
+    static const char *const f[] = {"symbol", "orderId", "clientOrderId", "status",
+                                    "executedQty"};
+    int n = 0;
+    return rt_sim_list(&t, "/fapi/v1/allOrders", "symbol=%s&limit=1000", f, 5, &n);
 }
 
 static char *db_orders(void)
@@ -87,11 +68,17 @@ static void check_orders(const char *when)
     free(want);
 }
 
-static long long order_id_of(const char *body)
+/* A GTC limit BUY of 0.010 far below the price (it rests); its orderId. */
+static long long place_limit(const char *sym, const char *price, const char *cid)
 {
+    char q[256], *body = NULL;
+    snprintf(q, sizeof q, "symbol=%s&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010"
+             "&price=%s&newClientOrderId=%s", sym, price, cid);
+    CHECK(tb_signed(&t.acct, "POST", "/fapi/v1/order", q, &body) == 200);
     json_t *j = json_loads(body ? body : "", 0, NULL);
     long long id = json_integer_value(json_object_get(j, "orderId"));
     json_decref(j);
+    free(body);
     return id;
 }
 
@@ -141,20 +128,9 @@ int main(void)
     rt_trade(&t, 12);
     rt_income(&t, "FUNDING_FEE", "-0.42", "BNBUSDT");
     rt_income(&t, "COMMISSION_REBATE", "0.05", "BTCUSDT");
+    long long open_id = place_limit("BTCUSDT", "30000", "web_open1");
+    long long gone_id = place_limit("ETHUSDT", "1500", "web_gone1");
     char *body = NULL;
-    CHECK(tb_signed(&t.acct, "POST", "/fapi/v1/order",
-                    "symbol=BTCUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010"
-                    "&price=30000&newClientOrderId=web_open1",
-                    &body) == 200);
-    long long open_id = order_id_of(body);
-    free(body);
-    body = NULL;
-    CHECK(tb_signed(&t.acct, "POST", "/fapi/v1/order",
-                    "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.010"
-                    "&price=1500&newClientOrderId=web_gone1",
-                    &body) == 200);
-    long long gone_id = order_id_of(body);
-    free(body);
     char q[128];
     snprintf(q, sizeof q, "symbol=ETHUSDT&orderId=%lld", gone_id);
     body = NULL;

@@ -104,17 +104,7 @@ static void rt_income(struct rt *t, const char *type, const char *amount, const 
 }
 
 /* "12.3400" -> "12.34", "5.0" -> "5", "-0" -> "0" (the columns keep 18 decimals). */
-static void rt_norm(const char *s, char *out, size_t cap)
-{
-    snprintf(out, cap, "%s", s ? s : "");
-    char *dot = strchr(out, '.');
-    if (dot) {
-        char *e = out + strlen(out) - 1;
-        while (e > dot && *e == '0') *e-- = 0;
-        if (e == dot) *e = 0;
-    }
-    if (!strcmp(out, "-0")) snprintf(out, cap, "0");
-}
+#define rt_norm dec_trim_text
 
 /* Appends one line of fields (decimals normalised) to a growing buffer. */
 static void rt_line(char **buf, size_t *len, const char *const *f, int n)
@@ -173,16 +163,18 @@ static char *rt_sorted(char *buf)
     return out;
 }
 
-/* The simulator's userTrades of every test symbol, one line per fill, ordered by symbol, id. */
-static char *rt_sim_trades(struct rt *t, int *count)
+/* One line per element of `path` over every test symbol (query `qfmt` with %s the symbol), the
+ * fields named, sorted. */
+static char *rt_sim_list(struct rt *t, const char *path, const char *qfmt,
+                         const char *const *fields, int nf, int *count)
 {
     char *out = NULL;
     size_t len = 0;
     *count = 0;
     for (int s = 0; s < RT_NSYM; s++) {
-        char q[128], *body = NULL;
-        snprintf(q, sizeof q, "symbol=%s&fromId=1&limit=1000", rt_symbols[s]);
-        if (tb_signed(&t->acct, "GET", "/fapi/v1/userTrades", q, &body) != 200) {
+        char q[160], *body = NULL;
+        snprintf(q, sizeof q, qfmt, rt_symbols[s]);
+        if (tb_signed(&t->acct, "GET", path, q, &body) != 200) {
             free(body);
             free(out);
             return NULL;
@@ -190,21 +182,26 @@ static char *rt_sim_trades(struct rt *t, int *count)
         json_t *arr = json_loads(body, 0, NULL), *e;
         size_t i;
         json_array_foreach(arr, i, e) {
-            char b[12][32];
-            const char *f[] = {
-                rt_jstr(e, "symbol", b[0], 32),     rt_jstr(e, "id", b[1], 32),
-                rt_jstr(e, "orderId", b[2], 32),    rt_jstr(e, "side", b[3], 32),
-                rt_jstr(e, "price", b[4], 32),      rt_jstr(e, "qty", b[5], 32),
-                rt_jstr(e, "quoteQty", b[6], 32),   rt_jstr(e, "commission", b[7], 32),
-                rt_jstr(e, "commissionAsset", b[8], 32), rt_jstr(e, "realizedPnl", b[9], 32),
-                rt_jstr(e, "maker", b[10], 32),     rt_jstr(e, "time", b[11], 32)};
-            rt_line(&out, &len, f, 12);
+            char b[16][48];
+            const char *f[16];
+            for (int k = 0; k < nf && k < 16; k++) f[k] = rt_jstr(e, fields[k], b[k], 48);
+            rt_line(&out, &len, f, nf);
             (*count)++;
         }
         json_decref(arr);
         free(body);
     }
     return rt_sorted(out ? out : strdup(""));
+}
+
+/* The simulator's userTrades of every test symbol, one line per fill. */
+static char *rt_sim_trades(struct rt *t, int *count)
+{
+    static const char *const f[] = {"symbol",     "id",         "orderId",
+                                    "side",       "price",      "qty",
+                                    "quoteQty",   "commission", "commissionAsset",
+                                    "realizedPnl", "maker",     "time"};
+    return rt_sim_list(t, "/fapi/v1/userTrades", "symbol=%s&fromId=1&limit=1000", f, 12, count);
 }
 
 /* The same lines from the trades table. */
