@@ -6,6 +6,7 @@
  *   simulator answered the recorder's source IP no 429 or 418;
  * - an order still open at the first pass and canceled later reaches CANCELED through the next
  *   passes (the allOrders cursor stays at the oldest open order);
+ * - then the user stream too: both sources bring the same fills, each kept once;
  * - a database whose schema is newer than the binary: `bfq recorder --migrate` refuses it and
  *   `bfq recorder` exits 1 at start. */
 #include <sys/wait.h>
@@ -149,6 +150,14 @@ int main(void)
     rt_trade(&t, 2);
     rt_check_equal(&t, 30000, "after more trading");
     check_orders("after the open order was canceled");
+    /* both sources at once: the stream and the 3 s backfill bring the same rows, kept once */
+    pid_t us = rt_spawn(t.us_conf, "userstream", "us");
+    th_sleep_ms(1000);
+    rt_trade(&t, 6);
+    rt_check_equal(&t, 30000, "with the stream and the backfill together");
+    check_orders("with the stream and the backfill together");
+    CHECK(rt_sql_num(&t, "SELECT COUNT(*) FROM bfq.trades WHERE src = 'stream'") > 0);
+    th_stop(us, 5000);
     check_no_429();
     CHECK(th_alive(rec));
     int st = th_stop(rec, 10000); /* a clean exit (and, under ASan, no leak) */

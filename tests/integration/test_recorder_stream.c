@@ -187,6 +187,20 @@ static void phase_report(void)
     json_decref(rep);
     json_decref(rows);
     free(out);
+    /* per symbol, as CSV: a header, one line per symbol traded, the total */
+    const char *csv[] = {th_bfq_bin(), "report", "--mysql", t.db.reader_url, "--by", "symbol",
+                         "--csv", "--rebate", "0.25", NULL};
+    out = NULL;
+    CHECK(th_run(csv, &out, 20000) == 0);
+    const char *head = "key,trades,volume,realized_pnl,commission,commission_net,funding,net,";
+    CHECK(out && !strncmp(out, head, strlen(head)));
+    for (int k = 0; k < RT_NSYM; k++) {
+        char want_line[32];
+        snprintf(want_line, sizeof want_line, "\n%s,", rt_symbols[k]);
+        CHECK(out && strstr(out, want_line));
+    }
+    CHECK(out && strstr(out, "\ntotal,"));
+    free(out);
 }
 
 int main(void)
