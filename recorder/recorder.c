@@ -201,8 +201,10 @@ static void rec_read_done(struct rconn *rc, redisReply *reply, void *privdata)
     }
     if (!reply || reply->type == REDIS_REPLY_NIL || !rec_entries(reply, &entries) ||
         entries->elements == 0) {
-        if (reply && reply->type == REDIS_REPLY_ERROR)
-            log_warn("XREADGROUP failed", "err=\"%s\"", reply->str);
+        if (reply && reply->type == REDIS_REPLY_ERROR && strcmp(reply->str, c->last_read_err)) {
+            log_warn("XREADGROUP failed", "err=\"%s\"", reply->str); /* once per reason */
+            snprintf(c->last_read_err, sizeof c->last_read_err, "%s", reply->str);
+        }
         if (reply && !c->pending_done && reply->type != REDIS_REPLY_ERROR) {
             c->pending_done = 1; /* own pending entries done: new ones from now on */
             rec_poll_soon(c, 0);

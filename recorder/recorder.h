@@ -54,6 +54,7 @@ struct rec {
     int wbatch_in_db;             /* wbatch is with the worker (else waiting for its retry) */
     int64_t events, skipped, rows, commits, failures, acked, snapshots;
     char last_err[DB_ERR_MAX];
+    char last_read_err[128];      /* the last XREADGROUP error logged (logged once per reason) */
 };
 
 /* The back-off before retry number `attempt` (1, 2, ...): min doubling to max, with up to 25%
