@@ -48,7 +48,7 @@ static void fill_to_row(void)
         d[i] = th_now_ms() - t0;
     }
     qsort(d, BENCH_FILLS, sizeof d[0], cmp_ll);
-    printf("fill -> trade row (%d fills, stream poll 50 ms): p50 %lld ms  p99 %lld ms  max %lld ms\n",
+    printf("fill -> trade row (%d fills, XREADGROUP BLOCK): p50 %lld ms  p99 %lld ms  max %lld ms\n",
            BENCH_FILLS, d[BENCH_FILLS / 2], d[BENCH_FILLS * 99 / 100], d[BENCH_FILLS - 1]);
 }
 

@@ -93,7 +93,7 @@ static void rec_ack(struct rec *c)
     argv[2] = c->group;
     for (size_t i = 0; i < c->nids; i++) argv[3 + i] = c->ids[i];
     /* lost (Redis down): the entries come again and their rows are no-ops */
-    if (rconn_command_argv(c->r.rc, NULL, NULL, (int)n, argv, NULL) == 0)
+    if (rconn_command_argv(c->sc, NULL, NULL, (int)n, argv, NULL) == 0)
         c->acked += (int64_t)c->nids;
     free(argv);
     rec_free_ids(c);
@@ -210,7 +210,8 @@ static void rec_read_done(struct rconn *rc, redisReply *reply, void *privdata)
             rec_poll_soon(c, 0);
             return;
         }
-        rec_poll_soon(c, c->poll_ms);
+        /* an empty blocking read waited already */
+        rec_poll_soon(c, reply && c->pending_done && c->block_ms > 0 ? 0 : c->poll_ms);
         return;
     }
     c->wbatch = db_batch_new();
@@ -223,12 +224,19 @@ static void rec_read_done(struct rconn *rc, redisReply *reply, void *privdata)
 
 static void rec_read(struct rec *c)
 {
-    char count[24];
+    char count[24], block[24];
     if (c->reading || c->wbatch || role_stopping(&c->r)) return;
     snprintf(count, sizeof count, "%lld", (long long)c->batch_max);
-    const char *argv[] = {"XREADGROUP", "GROUP",   c->group, c->consumer, "COUNT",
-                          count,        "STREAMS", c->stream, c->pending_done ? ">" : "0"};
-    if (rconn_command_argv(c->r.rc, rec_read_done, c, 9, argv, NULL) < 0) {
+    snprintf(block, sizeof block, "%lld", (long long)c->block_ms);
+    /* new entries wait in Redis for up to `block` (on the recorder's own stream connection,
+     * so the heartbeat and the weight budget never queue behind it) */
+    int blocking = c->pending_done && c->block_ms > 0;
+    const char *argv[] = {"XREADGROUP", "GROUP", c->group, c->consumer, "COUNT", count,
+                          "BLOCK",      block,   "STREAMS", c->stream, c->pending_done ? ">" : "0"};
+    const char *nb[] = {"XREADGROUP", "GROUP",   c->group, c->consumer, "COUNT",
+                        count,        "STREAMS", c->stream, c->pending_done ? ">" : "0"};
+    if (blocking ? rconn_command_argv(c->sc, rec_read_done, c, 11, argv, NULL) < 0
+                 : rconn_command_argv(c->sc, rec_read_done, c, 9, nb, NULL) < 0) {
         rec_poll_soon(c, c->poll_ms); /* Redis down: the up callback polls too */
         return;
     }
@@ -380,11 +388,28 @@ static void rec_db_done(struct db_batch *b, void *privdata)
 
 /* ---- the role ---------------------------------------------------------------------------- */
 
-static void rec_up(struct role *r, void *privdata)
+/* The stream connection is (again) up: read from where the group is. */
+static void rec_stream_up(struct rconn *rc, void *privdata)
 {
-    (void)r;
+    (void)rc;
     struct rec *c = privdata;
+    c->reading = 0;
     rec_poll_soon(c, 0);
+}
+
+static int rec_stream_conn(struct rec *c, char *err, size_t cap)
+{
+    const char *url = NULL;
+    char name[ROLE_ID_MAX + 16];
+    if (config_required(c->r.cfg, "redis", "url", &url) < 0) {
+        snprintf(err, cap, "%s", config_errstr(c->r.cfg));
+        return -1;
+    }
+    snprintf(name, sizeof name, "recorder-stream:%s", c->r.instance);
+    struct rconn_options ro = {.url = url, .name = name};
+    struct rconn_callbacks cb = {.up = rec_stream_up, .privdata = c};
+    c->sc = rconn_new(c->r.loop, &ro, &cb, err, cap);
+    return c->sc ? 0 : -1;
 }
 
 static void rec_fill(struct role *r, json_t *obj, void *privdata)
@@ -418,7 +443,8 @@ static int rec_config(void *state, struct config *cfg, char *err, size_t cap)
         config_int(cfg, s, "backfill_days", 7, 1, 180, &c->backfill_days) < 0 ||
         config_duration_ms(cfg, s, "snapshot_every", 60000, 0, 3600000, &c->snapshot_every_ms) < 0 ||
         config_str(cfg, s, "consumer", "recorder", &consumer) < 0 ||
-        config_str(cfg, s, "symbols", "", &c->symbols) < 0)
+        config_str(cfg, s, "symbols", "", &c->symbols) < 0 ||
+        config_duration_ms(cfg, s, "block", 1000, 0, 60000, &c->block_ms) < 0)
         return -1;
     if (db_parse_url(url, &c->url, err, cap) < 0) return -1;
     snprintf(c->consumer, sizeof c->consumer, "%s", consumer);
@@ -455,7 +481,7 @@ static int rec_start(struct role *r, void *state, char *err, size_t cap)
         snprintf(err, cap, "prefix too long");
         return -1;
     }
-    if (rec_check_schema(c, err, cap) < 0) return -1;
+    if (rec_check_schema(c, err, cap) < 0 || rec_stream_conn(c, err, cap) < 0) return -1;
     c->db = db_new(r->loop, &o, rec_db_done, c, err, cap);
     if (!c->db) return -1;
     c->bf = backfill_new(c);
@@ -478,6 +504,8 @@ static void rec_stop(struct role *r, void *state)
     ev_timer_stop(r->loop, &c->retry);
     ev_timer_stop(r->loop, &c->snap_timer);
     if (c->bf) backfill_stop(c->bf);
+    if (c->sc) rconn_free(c->sc); /* a read in flight gets NULL: nothing starts any more */
+    c->sc = NULL;
     db_free(c->db); /* the batches it still holds are freed there */
     c->db = NULL;
     if (c->wbatch && !c->wbatch_in_db) db_batch_free(c->wbatch); /* waiting for its retry */
@@ -505,14 +533,15 @@ const struct cli_command recorder_cli = {
              "(income, allOrders, userTrades), snapshots bfq:acct:<account>:bal/:pos each minute.\n"
              "Config: [mysql] url; [recorder] poll, batch (500), backoff_min (500ms), backoff_max\n"
              "(30s), backfill_every (10m), income_every (1m), backfill_days (7), snapshot_every\n"
-             "(1m, 0 = off), consumer (recorder), symbols (always backfilled), account.\n",
+             "(1m, 0 = off), consumer (recorder), symbols (always backfilled), block (1s: XREADGROUP\n"
+             "BLOCK on its own connection; 0 = poll), account.\n",
     .options = recorder_options,
     .role_options = 1,
 };
 
 static const struct role_entry recorder_entry = {
     .cmd = &recorder_cli,
-    .opts = {.section = "recorder", .needs_account = 1, .up = rec_up, .fill = rec_fill},
+    .opts = {.section = "recorder", .needs_account = 1, .fill = rec_fill},
     .config = rec_config,
     .start = rec_start,
     .stop = rec_stop,

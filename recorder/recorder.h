@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/cli.h"
+#include "core/rconn.h"
 #include "core/role.h"
 #include "recorder/db.h"
 
@@ -34,7 +35,8 @@ struct rec {
     struct db *db;
     struct db_url url;
     char stream[160], group[64], consumer[128], alerts[160];
-    int64_t poll_ms, batch_max, backoff_min_ms, backoff_max_ms;
+    int64_t poll_ms, batch_max, backoff_min_ms, backoff_max_ms, block_ms;
+    struct rconn *sc;             /* the stream's own connection (XREADGROUP BLOCK, XACK) */
     int64_t backfill_every_ms, income_every_ms, backfill_days, snapshot_every_ms;
     const char *symbols;          /* [recorder] symbols: always backfilled (comma list) */
     /* the stream */
