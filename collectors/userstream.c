@@ -18,6 +18,8 @@
  * Events: ACCOUNT_UPDATE (positions and balances, t = E), ORDER_TRADE_UPDATE and ALGO_UPDATE
  * (open orders, t = E), TRADE_LITE (published as a fast fill notice). Each event gets an update
  * id from an arrival counter, so two events of the same millisecond apply in arrival order.
+ * Every accepted event is also appended as received to bfq:events:<acct> (XADD MAXLEN ~
+ * [userstream] events_maxlen), the recorder's durable feed (docs/recorder.md).
  * Other event types are counted and ignored; malformed events are counted and never written.
  * While connected, the source's health hash is refreshed every second (a quiet open stream is
  * current by construction; lws pings an idle connection and hangs up a dead one). */
