@@ -8,7 +8,7 @@
  *   passes (the allOrders cursor stays at the oldest open order);
  * - then the user stream too: both sources bring the same fills, each kept once;
  * - a database whose schema is newer than the binary: `bfq recorder --migrate` refuses it and
- *   `bfq recorder` exits 1 at start. */
+ *   `bfq recorder` exits 1 at start; an older one: the recorder exits 1 until --migrate ran. */
 #include <sys/wait.h>
 
 #include "tests/integration/test_recorder_util.h"
@@ -115,6 +115,14 @@ static void check_schema_guard(void)
     const char *run[] = {th_bfq_bin(), "recorder", "--config", t.rec_conf, "--instance", "r9",
                          NULL};
     CHECK(th_run(run, NULL, 20000) == 1);
+    /* a schema older than the binary: the recorder waits for --migrate, which (idempotent)
+     * applies every migration again over the existing tables, keeping their rows */
+    long long trades = rt_sql_num(&t, "SELECT COUNT(*) FROM bfq.trades");
+    CHECK(th_mariadb_sql(&t.db, "DELETE FROM bfq.schema_version", NULL) == 0);
+    CHECK(th_run(run, NULL, 20000) == 1);
+    CHECK(th_run(mig, NULL, 20000) == 0);
+    CHECK(rt_sql_num(&t, "SELECT MAX(version) FROM bfq.schema_version") == 2);
+    CHECK(rt_sql_num(&t, "SELECT COUNT(*) FROM bfq.trades") == trades && trades > 0);
 }
 
 int main(void)
