@@ -119,7 +119,7 @@ int main(void)
     if (th_redis_start(&r, 0) < 0 || th_sim_start(&s, simargs) < 0) return 1;
     char conf[512];
     snprintf(conf, sizeof conf, "%s/bench.ini", th_tmpdir());
-    FILE *f = fopen(conf, "w");
+    FILE *f = th_fopen_private(conf);
     if (!f) return 1;
     fprintf(f,
             "[redis]\nurl = %s\n[exchange]\nrest_url = %s\n[account.main]\napi_key = %s\n"

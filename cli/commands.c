@@ -7,6 +7,7 @@
 #include "collectors/tick.h"
 #include "reconciler/setup.h"
 #include "reconciler/watchdog.h"
+#include "recorder/recorder.h"
 #include "sim/sim.h"
 #include "trader/trader.h"
 
@@ -26,6 +27,8 @@ const struct bfq_command bfq_commands[] = {
     {&close_cli, close_main},
     {&leverage_cli, leverage_main},
     {&watchdog_cli, watchdog_main},
+    {&recorder_cli, recorder_main},
+    {&report_cli, report_main},
     {&status_cli, status_main},
     {&redis_setup_cli, redis_setup_main},
 };

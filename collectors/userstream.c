@@ -18,6 +18,8 @@
  * Events: ACCOUNT_UPDATE (positions and balances, t = E), ORDER_TRADE_UPDATE and ALGO_UPDATE
  * (open orders, t = E), TRADE_LITE (published as a fast fill notice). Each event gets an update
  * id from an arrival counter, so two events of the same millisecond apply in arrival order.
+ * Every accepted event is also appended as received to bfq:events:<acct> (XADD MAXLEN ~
+ * [userstream] events_maxlen), the recorder's durable feed (docs/recorder.md).
  * Other event types are counted and ignored; malformed events are counted and never written.
  * While connected, the source's health hash is refreshed every second (a quiet open stream is
  * current by construction; lws pings an idle connection and hangs up a dead one). */
@@ -60,6 +62,7 @@ struct us {
     int64_t prune_every_ms, retention_ms; /* tombstones of finished orders */
     int ping_secs, hangup_secs;
     int64_t uid;
+    int64_t events_maxlen;     /* cap of bfq:events:<acct> (XADD MAXLEN ~), 0 = not kept */
     ev_timer reconnect, keepalive, rollover, alive, orders_timer, prune_timer;
     int64_t connects, disconnects, rollovers, keys_created, keepalives, expired;
     int64_t counts[US_COUNT];
@@ -188,6 +191,20 @@ static int us_dispatch(struct us *u, const json_t *ev, const char *raw, size_t l
     return rc;
 }
 
+/* Appends an accepted event, as received, to the durable feed <prefix>events:<acct> (capped,
+ * XADD MAXLEN ~): what the recorder reads. Redis down: the event is not kept there (the
+ * recorder's REST backfill covers the gap). */
+static void us_keep_event(struct us *u, const char *raw, size_t len)
+{
+    char key[160], cap[24];
+    if (u->events_maxlen <= 0 || role_key(&u->r, key, sizeof key, "events:%s", u->r.account) < 0)
+        return;
+    snprintf(cap, sizeof cap, "%lld", (long long)u->events_maxlen);
+    const char *argv[] = {"XADD", key, "MAXLEN", "~", cap, "*", "data", raw};
+    size_t lens[] = {4, strlen(key), 6, 1, strlen(cap), 1, 4, len};
+    (void)rconn_command_argv(u->r.rc, NULL, NULL, 8, argv, lens);
+}
+
 static void us_message(struct wsc_conn *c, const char *data, size_t len, void *privdata)
 {
     struct us *u = privdata;
@@ -205,8 +222,18 @@ static void us_message(struct wsc_conn *c, const char *data, size_t len, void *p
     }
     const json_t *ev = root, *inner = json_object_get(root, "data");
     if (json_is_object(inner) && json_object_get(root, "stream")) ev = inner; /* combined */
-    if (us_dispatch(u, ev, ev == root ? data : NULL, len, err, sizeof err) < 0)
+    const char *type = json_string_value(json_object_get(ev, "e"));
+    if (us_dispatch(u, ev, ev == root ? data : NULL, len, err, sizeof err) < 0) {
         us_malformed(u, err);
+    } else if (type && strcmp(type, "listenKeyExpired") == 0) {
+        /* not ledger data, and it carries the listenKey (a credential): never kept */
+    } else if (ev == root) {
+        us_keep_event(u, data, len);
+    } else {
+        char *text = jv_dump(ev);
+        if (text) us_keep_event(u, text, strlen(text));
+        free(text);
+    }
     json_decref(root);
 }
 
@@ -461,6 +488,7 @@ static int us_config(void *state, struct config *cfg, char *err, size_t cap)
                            &u->retention_ms) < 0 ||
         config_duration_ms(cfg, s, "ping", 60000, 1000, 600000, &ping) < 0 ||
         config_duration_ms(cfg, s, "hangup", 180000, 2000, 1200000, &hang) < 0 ||
+        config_int(cfg, s, "events_maxlen", 100000, 0, 100000000, &u->events_maxlen) < 0 ||
         config_str(cfg, s, "ws_path", "/private/ws/", &path) < 0)
         return -1;
     backoff_init(&u->backoff, u->backoff_min_ms, u->backoff_max_ms);
@@ -506,7 +534,7 @@ static const struct cli_option userstream_options[] = {
 };
 
 /* [userstream] keys no option sets (core/role reports any other key of the section). */
-static const char *const userstream_keys[] = {"prune_every", "tombstone_retention", "ws_path", "backoff_min", "backoff_max", "ping", "hangup", NULL};
+static const char *const userstream_keys[] = {"prune_every", "tombstone_retention", "ws_path", "backoff_min", "backoff_max", "ping", "hangup", "events_maxlen", NULL};
 
 const struct cli_command userstream_cli = {
     .name = "userstream",
@@ -515,7 +543,8 @@ const struct cli_command userstream_cli = {
              ":src:userstream; publishes on bfq:ch:acct:<account> and bfq:ch:order:<account>.\n"
              "Config: [userstream] keepalive, max_age, orders_every, prune_every (1h, 0 = off),\n"
              "tombstone_retention (24h), ws_path, backoff_min,\n"
-             "backoff_max, ping, hangup, account; [exchange] ws_url (default: from rest_url).\n",
+             "backoff_max, ping, hangup, account, events_maxlen (100000: the cap of\n"
+             "bfq:events:<account>, every accepted event as received; 0 = off); [exchange] ws_url (default: from rest_url).\n",
     .options = userstream_options,
     .role_options = 1,
     .keys = userstream_keys,

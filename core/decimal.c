@@ -12,6 +12,7 @@
  * zero for negative quantities (a short position's size floors like a long one's). */
 #include "core/decimal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 typedef __int128 i128;
@@ -487,4 +488,17 @@ enum dec_check dec_fit_order(const struct dec_filters *f, struct dec price, stru
     *price_out = p;
     *qty_out = q;
     return dec_check_order(f, p, q, market, reduce_only);
+}
+
+void dec_trim_text(const char *s, char *out, size_t cap)
+{
+    if (!cap) return;
+    snprintf(out, cap, "%s", s ? s : "");
+    char *dot = strchr(out, '.');
+    if (dot && strspn(out + (out[0] == '-'), "0123456789.") == strlen(out + (out[0] == '-'))) {
+        char *e = out + strlen(out) - 1;
+        while (e > dot && *e == '0') *e-- = 0;
+        if (e == dot) *e = 0;
+    }
+    if (!strcmp(out, "-0")) snprintf(out, cap, "0");
 }

@@ -45,6 +45,10 @@ int dec_format(struct dec d, char *buf, size_t cap);
 
 /* Writes d with trailing fractional zeros removed ("0.01", "10"). */
 int dec_format_trim(struct dec d, char *buf, size_t cap);
+/* The same trimming on decimal text of any length (a DECIMAL(40,18) column's "12.340000..."
+ * -> "12.34", "5.000" -> "5", "-0.0" -> "0"), copied into out (cut to cap); other text is
+ * copied as it is. For values wider than a struct dec, such as sums from a database. */
+void dec_trim_text(const char *s, char *out, size_t cap);
 
 /* Writes d rounded as asked to exactly `scale` fractional digits (zeros padded). */
 int dec_format_scale(struct dec d, int scale, enum dec_round mode, char *buf, size_t cap);

@@ -76,7 +76,7 @@ static const char *const role_known_keys[] = {
     "exchange.rest_url", "exchange.ws_url", "exchange.timeout", "exchange.weight_limit",
     "exchange.weight_budget_percent", "exchange.ca_file", "redis.url", "redis.prefix", "log.level",
     "redis.library_check", "redis.command_timeout", "account.*.api_key", "account.*.api_secret",
-    "account.*.balance", NULL,
+    "account.*.balance", "mysql.url", NULL,
 };
 
 static int role_key_known(const char *section, const char *key, void *privdata)

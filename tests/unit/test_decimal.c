@@ -655,8 +655,28 @@ static void test_check_generated(void)
     CHECK(bad == 0);
 }
 
+/* dec_trim_text: decimal text wider than a struct dec, as a DECIMAL(40,18) column gives it */
+static void test_trim_text(void)
+{
+    static const char *const cases[][2] = {
+        {"12.340000000000000000", "12.34"}, {"5.000000000000000000", "5"},
+        {"-0.000000000000000000", "0"},     {"-1.250000000000000000", "-1.25"},
+        {"1234567890123456789012.5", "1234567890123456789012.5"},
+        {"100", "100"},                     {"0.000000000000000001", "0.000000000000000001"},
+        {"", ""},                           {"abc.00", "abc.00"},
+    };
+    char out[64];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        dec_trim_text(cases[i][0], out, sizeof out);
+        CHECK_EQ_STR(out, cases[i][1]);
+    }
+    dec_trim_text("1.500", out, 4); /* cut to cap ("1.5"), then trimmed */
+    CHECK_EQ_STR(out, "1.5");
+}
+
 int main(void)
 {
+    test_trim_text();
     test_parse_accepts();
     test_parse_refuses();
     test_format();
