@@ -190,6 +190,7 @@ static void role_fill(json_t *obj, void *privdata)
         struct weight_stats ws = weight_stats(r->wb);
         json_object_set_new(obj, "weight_used_minute", json_integer(ws.used_minute));
         json_object_set_new(obj, "weight_waits", json_integer(ws.waits));
+        json_object_set_new(obj, "weight_timeouts", json_integer(ws.timeouts));
         json_object_set_new(obj, "stopped_until", json_integer(ws.stopped_until));
     }
     if (r->opts.fill) r->opts.fill(r, obj, r->opts.privdata);
@@ -494,8 +495,6 @@ int role_count_result(struct role *r, const struct binance_result *res, const ch
         r->ctr.last_success = timebase_wall_ms();
         return 0;
     }
-    if ((res->outcome == BINANCE_ERATE || res->outcome == BINANCE_EBANNED) && r->wb)
-        weight_observe(r->wb, res->used_weight_1m, res->retry_after_ms);
     char reason[BINANCE_MSG_MAX + 32];
     if (res->code)
         snprintf(reason, sizeof(reason), "http %ld code %d %s", res->http_code, res->code, res->msg);
