@@ -4,7 +4,8 @@
  * <prefix>tick:members, renewed every lease period (500 ms) by the Lua function
  * bfq_tick_lease, which prunes expired leases and answers the live ones. From them the instance
  * derives its slot plan (collectors/slots.h: rank k of N, rate R from the per-IP weight budget
- * shared with the instances on the same IP) and fires GET /fapi/v1/ticker/bookTicker (weight 5)
+ * shared with the instances on the same IP, from the weight limit known at that renewal: the
+ * exchangeInfo limit read from Redis re-plans within one lease period) and fires GET /fapi/v1/ticker/bookTicker (weight 5)
  * at the wall-clock times (j + k/N)/R through an ev_periodic whose reschedule callback asks
  * slots_next_fire: no busy loop, and a join or a death re-spreads the fleet within one lease
  * TTL (2.5 s; a clean exit leaves at once).
@@ -53,7 +54,7 @@ struct tick {
     struct tick_universe uni;
     struct slots_member *members; /* SLOTS_MEMBERS_MAX scratch entries for lease replies */
     /* configuration */
-    int64_t rate_cap, lease_ttl_ms, refresh_ms, max_in_flight, budget;
+    int64_t rate_cap, lease_ttl_ms, refresh_ms, max_in_flight, budget_pct;
     char k_cursor[TICK_KEY_MAX], k_members[TICK_KEY_MAX], k_universe[TICK_KEY_MAX];
     char k_uni_version[TICK_KEY_MAX];
     char uni_version[32]; /* version of the loaded universe, "" = unknown */
@@ -210,7 +211,9 @@ static void tick_lease_reply(struct rconn *rc, redisReply *reply, void *privdata
             n++;
     }
     struct slots_plan p;
-    slots_plan_compute(t->members, n, &t->self, t->budget, TICK_WEIGHT, (double)t->rate_cap, &p);
+    /* the limit known now: the role learns exchangeInfo's from Redis after start-up */
+    int64_t budget = t->role.weight_limit * t->budget_pct / 100;
+    slots_plan_compute(t->members, n, &t->self, budget, TICK_WEIGHT, (double)t->rate_cap, &p);
     tick_apply_plan(t, &p);
 }
 
@@ -423,12 +426,10 @@ static int tick_setup(struct role *r, void *state, char *err, size_t cap)
 {
     struct tick *t = state;
     struct config *cfg = r->cfg;
-    int64_t pct = 90;
-    if (config_int(cfg, "exchange", "weight_budget_percent", 90, 1, 100, &pct) < 0) {
+    if (config_int(cfg, "exchange", "weight_budget_percent", 90, 1, 100, &t->budget_pct) < 0) {
         snprintf(err, cap, "%s", config_errstr(cfg));
         return -1;
     }
-    t->budget = r->weight_limit * pct / 100;
     if (role_key(r, t->k_cursor, TICK_KEY_MAX, "cursor:tick") < 0 ||
         role_key(r, t->k_members, TICK_KEY_MAX, "tick:members") < 0 ||
         role_key(r, t->k_universe, TICK_KEY_MAX, "universe") < 0 ||
