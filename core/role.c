@@ -193,6 +193,9 @@ static void role_fill(json_t *obj, void *privdata)
         json_object_set_new(obj, "weight_timeouts", json_integer(ws.timeouts));
         json_object_set_new(obj, "stopped_until", json_integer(ws.stopped_until));
     }
+    if (r->bc && binance_servertime(r->bc)->synced_at) /* the minute its weight keys use */
+        json_object_set_new(obj, "clock_offset_ms",
+                            json_integer(binance_servertime(r->bc)->offset_ms));
     if (r->opts.fill) r->opts.fill(r, obj, r->opts.privdata);
 }
 
