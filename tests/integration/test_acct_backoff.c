@@ -20,29 +20,12 @@
 static const char *const roles[NSRC] = {"account", "positionrisk"};
 static const char *const paths[NSRC] = {"/fapi/v2/account", "/fapi/v2/positionRisk"};
 
-/* Requests on path logged in [from, to) (wall ms). */
-static int requests(const char *path, long long from, long long to)
-{
-    char q[160];
-    snprintf(q, sizeof q, "/_sim/requests?since=%lld&limit=5000", from);
-    json_t *log = cu_sim_get(q), *e;
-    int n = 0;
-    size_t i;
-    json_array_foreach(log, i, e) {
-        const char *p = json_string_value(json_object_get(e, "path"));
-        long long t = json_integer_value(json_object_get(e, "t"));
-        if (p && !strcmp(p, path) && t < to) n++;
-    }
-    json_decref(log);
-    return n;
-}
-
 /* Requests per source in a window of WINDOW_MS starting now. */
 static void rate_window(int n[NSRC])
 {
     long long from = th_now_ms();
     th_sleep_ms(WINDOW_MS);
-    for (int i = 0; i < NSRC; i++) n[i] = requests(paths[i], from, from + WINDOW_MS);
+    for (int i = 0; i < NSRC; i++) n[i] = cu_sim_requests(paths[i], from, from + WINDOW_MS, NULL);
 }
 
 static long long since_ms;
@@ -58,7 +41,7 @@ static int flowing(void *arg)
 {
     (void)arg;
     for (int i = 0; i < NSRC; i++)
-        if (requests(paths[i], since_ms, since_ms + 60000) < 3) return 0;
+        if (cu_sim_requests(paths[i], since_ms, since_ms + 60000, NULL) < 3) return 0;
     return 1;
 }
 

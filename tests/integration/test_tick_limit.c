@@ -17,19 +17,7 @@
 /* Book-ticker requests logged in [from, to) (wall ms); *n429 counts every 429 since from. */
 static int bt_requests(long long from, long long to, int *n429)
 {
-    char path[160];
-    snprintf(path, sizeof path, "/_sim/requests?since=%lld&limit=5000", from);
-    json_t *log = cu_sim_get(path), *e;
-    int n = 0;
-    size_t i;
-    json_array_foreach(log, i, e) {
-        const char *p = json_string_value(json_object_get(e, "path"));
-        long long t = json_integer_value(json_object_get(e, "t"));
-        if (json_integer_value(json_object_get(e, "status")) == 429) (*n429)++;
-        if (p && !strcmp(p, BT_PATH) && t < to) n++;
-    }
-    json_decref(log);
-    return n;
+    return cu_sim_requests(BT_PATH, from, to, n429);
 }
 
 /* The tick heartbeat (new reference), NULL when absent. */
