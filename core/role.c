@@ -140,6 +140,10 @@ static void role_read_limit(struct role *r)
     (void)rconn_command(r->rc, role_on_limit, r, "HGET %s requestWeight1m", key);
 }
 
+/* Heartbeats between two reads of requestWeight1m: a `bfq symbols` run after the role started
+ * (or a changed limit) is seen within that many seconds. */
+#define ROLE_LIMIT_BEATS 5
+
 static void role_on_up(struct rconn *rc, void *privdata)
 {
     struct role *r = privdata;
@@ -179,6 +183,10 @@ static void role_fill_errors(struct role *r, json_t *obj)
 static void role_fill(json_t *obj, void *privdata)
 {
     struct role *r = privdata;
+    if (++r->limit_beats >= ROLE_LIMIT_BEATS && rconn_is_up(r->rc)) {
+        r->limit_beats = 0;
+        role_read_limit(r);
+    }
     json_object_set_new(obj, "source_ip", json_string(r->weight_ip));
     json_object_set_new(obj, "requests", json_integer(r->ctr.requests));
     json_object_set_new(obj, "ok", json_integer(r->ctr.ok));

@@ -1,8 +1,9 @@
 /* test_tick_limit: `bfq tick` plans its slots from the weight limit it knows NOW.
  *
  * The simulator runs with a weight limit of 1200 a minute (--weight-limit), which `bfq symbols`
- * writes into bfq:exchange requestWeight1m; the tick instance has no [exchange] weight_limit, so
- * it starts with the default 2400 and learns 1200 from Redis once connected. Its slot rate
+ * writes into bfq:exchange requestWeight1m; the tick instance has no [exchange] weight_limit and
+ * starts before `bfq symbols` ran, so it plans from the default 2400 and learns 1200 from Redis
+ * afterwards (the role reads requestWeight1m again every 5 s). Its slot rate
  * must follow: floor(1200 * 90% / 60 / 5) = 3 a second, not the 7 a second of 2400 (before,
  * the plan kept the start-up limit and ran into the budget). Measured from the simulator's
  * request log over a window: the rate fits the budget, no 429, and the budget never made a
@@ -37,6 +38,14 @@ static double slot_rate(void)
     return r;
 }
 
+/* Polled: the start-up plan, from the default limit (floor(2400 * 0.9 / 60 / 5) = 7). */
+static int planned_default(void *arg)
+{
+    (void)arg;
+    double r = slot_rate();
+    return r > 6.99 && r < 7.01;
+}
+
 /* Polled: the plan follows the limit from Redis. */
 static int planned_low(void *arg)
 {
@@ -53,21 +62,25 @@ int main(void)
     const char *simargs[] = {"--symbols", "20", "--weight-limit", lim, NULL};
     CHECK(th_sim_start(&cu_sim, simargs) == 0);
     if (th_failures) return th_done();
-    const char *once[] = {"--once", NULL};
-    (void)cu_run("symbols", NULL, cu_sim.url, once, NULL, 20000);
-    CHECK(cu_int("HGET bfq:exchange requestWeight1m") == SIM_LIMIT);
     long long start = th_now_ms();
     const char *args[] = {"--rate", "20", "--instance", "tl1", NULL};
     pid_t pid = cu_spawn("tick", NULL, args);
-    int ok = th_wait_until(planned_low, NULL, 8000);
-    fprintf(stderr, "# slot rate %.2f after %lld ms\n", slot_rate(), th_now_ms() - start);
+    CHECK(th_wait_until(planned_default, NULL, 8000)); /* no limit in Redis yet: 2400's plan */
+    const char *once[] = {"--once", NULL};
+    (void)cu_run("symbols", NULL, cu_sim.url, once, NULL, 20000);
+    CHECK(cu_int("HGET bfq:exchange requestWeight1m") == SIM_LIMIT);
+    long long learned = th_now_ms();
+    int ok = th_wait_until(planned_low, NULL, 10000); /* read again every 5 s */
+    fprintf(stderr, "# re-planned %lld ms after `bfq symbols`\n", th_now_ms() - learned);
+    fprintf(stderr, "# slot rate %.2f, %lld ms after the spawn\n", slot_rate(),
+            th_now_ms() - start);
     CHECK(ok);
     th_sleep_ms(1000);
     long long from = th_now_ms();
     th_sleep_ms(WINDOW_MS);
     int n429 = 0, n = bt_requests(from, from + WINDOW_MS, &n429);
     n429 = 0;
-    (void)bt_requests(start, start + 600000, &n429);
+    (void)bt_requests(learned, learned + 600000, &n429);
     th_sleep_ms(1200); /* a heartbeat from after the window */
     json_t *hb = tick_hb();
     long long waits = json_integer_value(json_object_get(hb, "weight_waits"));
