@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "collectors/xpause.h"
 #include "core/binance.h"
 #include "core/log.h"
 #include "core/role.h"
@@ -21,7 +22,8 @@ struct acctpoll {
     int version;
     int busy;
     char path[64];
-    int64_t polls, malformed;
+    struct xpause pause; /* exchange trouble: polls pause (the same policy as bfq tick) */
+    int64_t polls, malformed, skipped_backoff;
 };
 
 static void poll_done(const struct binance_result *res, void *privdata)
@@ -30,6 +32,7 @@ static void poll_done(const struct binance_result *res, void *privdata)
     p->busy = 0;
     if (res->outcome == BINANCE_ELOCAL && role_stopping(&p->r)) return;
     p->polls++;
+    xpause_note(&p->pause, res->outcome);
     if (role_count_result(&p->r, res, p->spec->name) < 0) {
         char why[BINANCE_MSG_MAX + 32];
         snprintf(why, sizeof why, "%s: %s", binance_outcome_name(res->outcome), res->msg);
@@ -59,6 +62,10 @@ static void poll_tick(struct ev_loop *loop, ev_timer *w, int revents)
     struct acctpoll *p = w->data;
     /* Redis down or read-only: the answer could not be written, so spend no weight on it */
     if (p->busy || role_stopping(&p->r) || !role_redis_up(&p->r)) return;
+    if (xpause_holds(&p->pause, p->busy)) {
+        p->skipped_backoff++;
+        return;
+    }
     if (binance_request(p->r.bc, "GET", p->path, NULL, NULL, BINANCE_SIGNED, ACCTPOLL_WEIGHT,
                         poll_done, p) < 0) {
         acctrec_sink_error(p->sink, "request could not be queued");
@@ -84,6 +91,7 @@ static void poll_fill(struct role *r, json_t *obj, void *privdata)
     json_object_set_new(obj, "every_ms", json_integer(p->every_ms));
     json_object_set_new(obj, "polls", json_integer(p->polls));
     json_object_set_new(obj, "malformed", json_integer(p->malformed));
+    json_object_set_new(obj, "skipped_backoff", json_integer(p->skipped_backoff));
     json_object_set_new(obj, "records", json_integer(st.records));
     json_object_set_new(obj, "changed", json_integer(st.changed));
     json_object_set_new(obj, "redis_errors", json_integer(st.errors));
@@ -107,6 +115,7 @@ static int poll_start(struct role *r, void *state, char *err, size_t cap)
 {
     struct acctpoll *p = state;
     acctrec_batch_init(&p->batch);
+    xpause_init(&p->pause);
     p->sink = acctrec_sink_new(r, p->spec->name);
     if (!p->sink) {
         snprintf(err, cap, "out of memory");

@@ -5,7 +5,9 @@
  * writes it through acctrec (source name = the command name). One request at a time: a tick
  * that finds the previous request still in flight is skipped. Errors (5xx, 429, transport,
  * malformed answers) are counted, written to the source's health hash and never stop the
- * loop; a malformed answer writes nothing. */
+ * loop; a malformed answer writes nothing. A 5xx, a timeout or a transport error pauses the
+ * polls (collectors/xpause, as `bfq tick`: 250 ms growing to 5 s, one probe at a time, ended
+ * by the next good answer); skipped polls count in the heartbeat's skipped_backoff. */
 #ifndef BFQ_ACCTPOLL_H
 #define BFQ_ACCTPOLL_H
 

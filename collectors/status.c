@@ -1,8 +1,10 @@
 /* status: `bfq status [--json] [--watch]`, what every instance does and how fresh the data is.
  *
  * A one-shot synchronous hiredis client (no loop): it reads every heartbeat <prefix>hb:* (role,
- * instance, source IP, last success, errors) with the weight its IP used this UTC minute
- * (<prefix>weight:<ip>:<minute>), and the freshness of the data: the universe, the ticks
+ * instance, source IP, last success, errors) with the weight its IP used this UTC minute of the
+ * exchange's clock (<prefix>weight:<ip>:<minute>, the minute now + the heartbeat's
+ * clock_offset_ms, as core/weight.c counts it; the local minute when the instance has not
+ * synced its clock yet), and the freshness of the data: the universe, the ticks
  * (oldest and median age of field T in <prefix>ticks), each kline interval's records (t of
  * <prefix>kline:<interval>:*) and the hot set. --json prints one JSON object for scripts;
  * --watch redraws the text every second until SIGINT or SIGTERM. Sections are listed in one
@@ -169,8 +171,11 @@ static void status_enrich_hb(const struct status_ctx *ctx, json_t *hb)
     json_object_set_new(hb, "last_success_age_ms",
                         ls > 0 ? json_integer(ctx->now - ls) : json_null());
     if (strcmp(ip, "-") != 0) {
+        /* the weight keys are minutes of the exchange's clock: the instance's offset to it */
+        json_t *off = json_object_get(hb, "clock_offset_ms");
+        wall_ms_t exch = ctx->now + (json_is_integer(off) ? json_integer_value(off) : 0);
         redisReply *r = redisCommand(ctx->c, "GET %sweight:%s:%lld", ctx->prefix, ip,
-                                     (long long)timebase_utc_minute(ctx->now));
+                                     (long long)timebase_utc_minute(exch));
         int64_t w = status_reply_int(r);
         json_object_set_new(hb, "ip_weight_minute", json_integer(w < 0 ? 0 : w));
         if (r) freeReplyObject(r);

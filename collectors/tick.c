@@ -4,7 +4,8 @@
  * <prefix>tick:members, renewed every lease period (500 ms) by the Lua function
  * bfq_tick_lease, which prunes expired leases and answers the live ones. From them the instance
  * derives its slot plan (collectors/slots.h: rank k of N, rate R from the per-IP weight budget
- * shared with the instances on the same IP) and fires GET /fapi/v1/ticker/bookTicker (weight 5)
+ * shared with the instances on the same IP, from the weight limit known at that renewal: the
+ * exchangeInfo limit read from Redis re-plans within one lease period) and fires GET /fapi/v1/ticker/bookTicker (weight 5)
  * at the wall-clock times (j + k/N)/R through an ev_periodic whose reschedule callback asks
  * slots_next_fire: no busy loop, and a join or a death re-spreads the fleet within one lease
  * TTL (2.5 s; a clean exit leaves at once).
@@ -14,7 +15,7 @@
  * Redis keeps the freshest record per symbol and publishes the changed ones on <prefix>ch:tick.
  * A bad answer writes nothing, is counted in the heartbeat and the next slot goes on; 429/418 stop
  * the IP through the shared weight budget; a 5xx, a timeout or a transport error pauses the
- * slots (core/backoff, 250 ms growing to 5 s, reset by the next good answer), so an exchange
+ * slots (collectors/xpause: 250 ms growing to 5 s, reset by the next good answer), so an exchange
  * in maintenance is not asked once per slot. The universe (<prefix>universe) is reloaded every [tick]
  * universe_refresh and within one lease period of a change: each period reads
  * <prefix>universe:version, which bfq_universe bumps together with its publish on
@@ -34,7 +35,7 @@
 
 #include "collectors/slots.h"
 #include "collectors/tickparse.h"
-#include "core/backoff.h"
+#include "collectors/xpause.h"
 #include "core/heartbeat.h"
 #include "core/log.h"
 #include "core/rconn.h"
@@ -45,15 +46,13 @@
 #define TICK_WEIGHT 5
 #define TICK_LEASE_PERIOD_S 0.5
 #define TICK_KEY_MAX 256
-#define TICK_BACKOFF_MIN_MS 250  /* after a 5xx, a timeout or a transport error, pause the */
-#define TICK_BACKOFF_MAX_MS 5000 /* slots this long, growing to 5 s (core/backoff) */
 
 struct tick {
     struct role role;
     struct tick_universe uni;
     struct slots_member *members; /* SLOTS_MEMBERS_MAX scratch entries for lease replies */
     /* configuration */
-    int64_t rate_cap, lease_ttl_ms, refresh_ms, max_in_flight, budget;
+    int64_t rate_cap, lease_ttl_ms, refresh_ms, max_in_flight, budget_pct;
     char k_cursor[TICK_KEY_MAX], k_members[TICK_KEY_MAX], k_universe[TICK_KEY_MAX];
     char k_uni_version[TICK_KEY_MAX];
     char uni_version[32]; /* version of the loaded universe, "" = unknown */
@@ -67,8 +66,7 @@ struct tick {
     double sched, last;    /* current and previous slot (wall seconds) */
     mono_ms_t universe_at; /* last universe load, 0 = never */
     int in_flight;
-    struct backoff backoff; /* exchange trouble: slots pause until pause_until */
-    mono_ms_t pause_until;
+    struct xpause pause; /* exchange trouble: the slots pause */
     /* counters for the heartbeat */
     int64_t fired, skipped_busy, skipped_empty, skipped_down, skipped_backoff, refused, batches,
         changed;
@@ -210,7 +208,9 @@ static void tick_lease_reply(struct rconn *rc, redisReply *reply, void *privdata
             n++;
     }
     struct slots_plan p;
-    slots_plan_compute(t->members, n, &t->self, t->budget, TICK_WEIGHT, (double)t->rate_cap, &p);
+    /* the limit known now: the role learns exchangeInfo's from Redis after start-up */
+    int64_t budget = t->role.weight_limit * t->budget_pct / 100;
+    slots_plan_compute(t->members, n, &t->self, budget, TICK_WEIGHT, (double)t->rate_cap, &p);
     tick_apply_plan(t, &p);
 }
 
@@ -289,27 +289,11 @@ static void tick_written(int64_t value, const char *err, void *privdata)
     t->changed += value;
 }
 
-/* An exchange in trouble (maintenance, overload: 5xx, timeouts, refused connections) gets
- * fewer requests, not one per slot; answers of a burst already in flight while paused do not
- * lengthen the pause again. Any accepted answer ends it. */
-static void tick_pace(struct tick *t, enum binance_outcome o)
-{
-    if (o == BINANCE_OK) {
-        backoff_reset(&t->backoff);
-        t->pause_until = 0;
-        return;
-    }
-    if (o != BINANCE_ESERVER && o != BINANCE_ETIMEOUT && o != BINANCE_ETRANSPORT) return;
-    mono_ms_t now = timebase_mono_ms();
-    if (now < t->pause_until) return;
-    t->pause_until = now + backoff_next(&t->backoff);
-}
-
 static void tick_answer(const struct binance_result *res, void *privdata)
 {
     struct tick *t = privdata;
     t->in_flight--;
-    if (!role_stopping(&t->role)) tick_pace(t, res->outcome);
+    if (!role_stopping(&t->role)) xpause_note(&t->pause, res->outcome); /* trouble: fewer */
     if (role_count_result(&t->role, res, "bookTicker") < 0 || role_stopping(&t->role)) return;
     struct tickparse_stats st;
     struct recon_batch *b = tickparse_batch_new(t->role.prefix);
@@ -359,7 +343,7 @@ static void tick_fire(struct ev_loop *loop, ev_periodic *w, int revents)
         return;
     }
     /* in trouble: wait out the pause, then one probe at a time until an answer is good */
-    if (timebase_mono_ms() < t->pause_until || (t->backoff.attempts > 0 && t->in_flight > 0)) {
+    if (xpause_holds(&t->pause, t->in_flight)) {
         t->skipped_backoff++;
         return;
     }
@@ -423,12 +407,10 @@ static int tick_setup(struct role *r, void *state, char *err, size_t cap)
 {
     struct tick *t = state;
     struct config *cfg = r->cfg;
-    int64_t pct = 90;
-    if (config_int(cfg, "exchange", "weight_budget_percent", 90, 1, 100, &pct) < 0) {
+    if (config_int(cfg, "exchange", "weight_budget_percent", 90, 1, 100, &t->budget_pct) < 0) {
         snprintf(err, cap, "%s", config_errstr(cfg));
         return -1;
     }
-    t->budget = r->weight_limit * pct / 100;
     if (role_key(r, t->k_cursor, TICK_KEY_MAX, "cursor:tick") < 0 ||
         role_key(r, t->k_members, TICK_KEY_MAX, "tick:members") < 0 ||
         role_key(r, t->k_universe, TICK_KEY_MAX, "universe") < 0 ||
@@ -439,7 +421,7 @@ static int tick_setup(struct role *r, void *state, char *err, size_t cap)
     snprintf(t->self.ip, sizeof t->self.ip, "%s", r->weight_ip);
     snprintf(t->self.instance, sizeof t->self.instance, "%s", r->instance);
     t->plan = (struct slots_plan){.k = 0, .n = 1, .ip_n = 1, .rate = 1.0};
-    backoff_init(&t->backoff, TICK_BACKOFF_MIN_MS, TICK_BACKOFF_MAX_MS);
+    xpause_init(&t->pause);
     ev_periodic_init(&t->fire, tick_fire, 0., 0., tick_reschedule);
     t->fire.data = t;
     ev_timer_init(&t->lease, tick_lease_timer, TICK_LEASE_PERIOD_S, TICK_LEASE_PERIOD_S);

@@ -140,6 +140,10 @@ static void role_read_limit(struct role *r)
     (void)rconn_command(r->rc, role_on_limit, r, "HGET %s requestWeight1m", key);
 }
 
+/* Heartbeats between two reads of requestWeight1m: a `bfq symbols` run after the role started
+ * (or a changed limit) is seen within that many seconds. */
+#define ROLE_LIMIT_BEATS 5
+
 static void role_on_up(struct rconn *rc, void *privdata)
 {
     struct role *r = privdata;
@@ -179,6 +183,10 @@ static void role_fill_errors(struct role *r, json_t *obj)
 static void role_fill(json_t *obj, void *privdata)
 {
     struct role *r = privdata;
+    if (++r->limit_beats >= ROLE_LIMIT_BEATS && rconn_is_up(r->rc)) {
+        r->limit_beats = 0;
+        role_read_limit(r);
+    }
     json_object_set_new(obj, "source_ip", json_string(r->weight_ip));
     json_object_set_new(obj, "requests", json_integer(r->ctr.requests));
     json_object_set_new(obj, "ok", json_integer(r->ctr.ok));
@@ -190,8 +198,12 @@ static void role_fill(json_t *obj, void *privdata)
         struct weight_stats ws = weight_stats(r->wb);
         json_object_set_new(obj, "weight_used_minute", json_integer(ws.used_minute));
         json_object_set_new(obj, "weight_waits", json_integer(ws.waits));
+        json_object_set_new(obj, "weight_timeouts", json_integer(ws.timeouts));
         json_object_set_new(obj, "stopped_until", json_integer(ws.stopped_until));
     }
+    if (r->bc && binance_servertime(r->bc)->synced_at) /* the minute its weight keys use */
+        json_object_set_new(obj, "clock_offset_ms",
+                            json_integer(binance_servertime(r->bc)->offset_ms));
     if (r->opts.fill) r->opts.fill(r, obj, r->opts.privdata);
 }
 
@@ -494,8 +506,6 @@ int role_count_result(struct role *r, const struct binance_result *res, const ch
         r->ctr.last_success = timebase_wall_ms();
         return 0;
     }
-    if ((res->outcome == BINANCE_ERATE || res->outcome == BINANCE_EBANNED) && r->wb)
-        weight_observe(r->wb, res->used_weight_1m, res->retry_after_ms);
     char reason[BINANCE_MSG_MAX + 32];
     if (res->code)
         snprintf(reason, sizeof(reason), "http %ld code %d %s", res->http_code, res->code, res->msg);

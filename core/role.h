@@ -18,8 +18,9 @@
  *                                 drops and reconnects; a weight take's deadline too)
  *   [exchange] rest_url (http://127.0.0.1:8080), timeout (5s), weight_limit (2400; when not
  *              set, <prefix>exchange requestWeight1m from `bfq symbols` is used once Redis is
- *              up), weight_budget_percent (90), ca_file (none: the system's CAs; a PEM file
- *              of the CAs that verify https/wss servers, for REST and the WebSocket client)
+ *              up and read again every 5 s), weight_budget_percent (90), ca_file (none: the
+ *              system's CAs; a PEM file of the CAs that verify https/wss servers, for REST
+ *              and the WebSocket client)
  *   [<section>] instance (host-pid), source_ip (none), account ("main")
  *   [account.<NAME>] api_key, api_secret (only when needs_account)
  * Keys of a file that nobody declares are logged once at start ("unknown config keys"): the
@@ -115,7 +116,8 @@ struct role {
     char weight_ip[ROLE_IP_MAX];        /* source_ip, or "default" */
     char ca_file[ROLE_PATH_MAX];        /* [exchange] ca_file, "" when not set */
     char account[ROLE_NAME_MAX];        /* [<section>] account, "main" by default */
-    int64_t weight_limit;               /* [exchange] weight_limit */
+    int64_t weight_limit;               /* [exchange] weight_limit, or exchangeInfo's */
+    int64_t limit_beats;                /* heartbeats since requestWeight1m was last read */
     struct rconn *rc;
     struct heartbeat *hb;
     struct http_client *http;           /* NULL with no_exchange */

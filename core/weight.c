@@ -19,7 +19,9 @@
  * waits for Redis instead; the up event kicks the queue, and the end of the grace (the retry
  * timer, marked `holding`) lets the fallback serve it.
  *
- * Fallback when the connection is down (or a call fails): a local count for this process and
+ * Past the grace (or when a call fails), a budget with a Redis fails the head as not sent
+ * (wb_give_up): its results could not be written. Only a budget with no Redis, or with no hold
+ * (grace_ms < 0), falls back to a local count for this process and
  * the current exchange minute, starting from the last count Redis or the answer header reported
  * for the minute, with the same budget (greedy: the fallback caps, it does not pace), plus a
  * local stop from weight_answer. Several processes
@@ -206,6 +208,34 @@ static int wb_take_local(struct weight_budget *wb)
     return 1;
 }
 
+/* Pops the head and tells it the request must not go out (WEIGHT_TIMEDOUT): it waited for Redis
+ * as long as it may (its deadline, or the grace of an outage). Its callback may free wb. */
+static void wb_fail_head(struct weight_budget *wb)
+{
+    struct wtake *t = wb->head;
+    wb->head = t->next;
+    if (!wb->head) wb->tail = NULL;
+    wb->st.timeouts++;
+    weight_grant_fn *fn = t->fn;
+    void *pd = t->privdata;
+    free(t);
+    fn(WEIGHT_TIMEDOUT, pd);
+}
+
+/* Redis is unavailable past the grace: a request sent now could not have its results written
+ * (issue 8, item 10), so the head fails instead of taking the local count. Only a budget with
+ * no Redis at all, or with no hold (grace_ms < 0), counts locally. Returns 1 when it failed. */
+static int wb_give_up(struct weight_budget *wb)
+{
+    if (wb->grace_ms < 0 || !wb->rc) return 0;
+    if (!wb->warned_local) {
+        log_warn("weight budget: Redis unavailable, requests not sent", "ip=%s", wb->ip);
+        wb->warned_local = 1;
+    }
+    wb_fail_head(wb);
+    return 1;
+}
+
 /* Holds the queue for Redis instead of the local count: before the first up (until the up
  * event), and within the grace after it went down (until then). Returns 1 when held. */
 static int wb_hold(struct weight_budget *wb)
@@ -259,7 +289,7 @@ static void take_answered(struct weight_budget *wb, const struct redisReply *rep
         reply_int(reply, 1, &used) || reply_int(reply, 2, &wait_ms)) {
         if (reply && reply->type == REDIS_REPLY_ERROR)
             log_warn("weight budget: bfq_weight_take failed", "err=\"%s\"", reply->str);
-        if (wb_take_local(wb)) wb_grant(wb);
+        if (!wb_give_up(wb) && wb_take_local(wb)) wb_grant(wb);
         wb_kick(wb);
         return;
     }
@@ -318,6 +348,7 @@ static void wb_pump(struct weight_budget *wb)
     while (!wb->freeing && wb->head && !wb->inflight && !ev_is_active(&wb->retry)) {
         if (wb_ask_redis(wb) == 0) return;
         if (wb_hold(wb)) return;
+        if (wb_give_up(wb)) continue; /* may mark wb freeing, as a grant may */
         if (!wb_take_local(wb)) return;
         wb_grant(wb); /* may mark wb freeing; the caller's depth keeps it allocated */
     }
@@ -339,18 +370,11 @@ static void on_deadline(struct ev_loop *loop, ev_timer *w, int revents)
     (void)revents;
     wb->depth++;
     while (!wb->freeing && wb->head && wb->head->deadline <= now) {
-        struct wtake *t = wb->head;
-        wb->head = t->next;
-        if (!wb->head) wb->tail = NULL;
-        wb->st.timeouts++;
-        if (wb->st.timeouts == 1 || wb->st.timeouts % 100 == 0)
+        if (wb->st.timeouts == 0 || (wb->st.timeouts + 1) % 100 == 0)
             log_warn("weight budget: take timed out waiting for Redis, request not sent",
                      "ip=%s ms=%lld count=%lld", wb->ip, (long long)wb->timeout_ms,
-                     (long long)wb->st.timeouts);
-        weight_grant_fn *fn = t->fn;
-        void *pd = t->privdata;
-        free(t);
-        fn(WEIGHT_TIMEDOUT, pd);
+                     (long long)wb->st.timeouts + 1);
+        wb_fail_head(wb);
     }
     if (!wb->freeing) {
         wb_arm_deadline(wb);

@@ -26,12 +26,14 @@
  * a take that waited that long for Redis (not for the budget) fails (WEIGHT_TIMEDOUT) and the
  * request is not sent, so a hung Redis never stalls a collector silently.
  *
- * If Redis is down, the budget falls back to a local count for this process (still capped), so
- * a collector never sends blind and never stalls forever on a lost Redis. Not at once: takes
- * are held (queued, not granted) while the connection has never been up yet, since a role
- * starts before its connection is ready and would otherwise log a fallback at every start, and
- * for a short grace (WEIGHT_GRACE_MS) after it went down, which a reconnect usually fits in.
- * The owner of the connection forwards its up and down events with weight_redis_state. */
+ * If Redis is down (or read-only, or the call fails), takes fail with WEIGHT_TIMEDOUT and the
+ * request is not sent: its results could not be written (issue 8, item 10), so a collector
+ * never spends weight blind and never stalls forever on a lost Redis. Not at once: takes are
+ * held (queued, not granted) while the connection has never been up yet, since a role starts
+ * before its connection is ready, and for a short grace (WEIGHT_GRACE_MS) after it went down,
+ * which a reconnect usually fits in. Only a budget without a Redis (rc NULL) or without a hold
+ * (grace_ms < 0) falls back to a local count for this process (still capped). The owner of the
+ * connection forwards its up and down events with weight_redis_state. */
 #ifndef BFQ_WEIGHT_H
 #define BFQ_WEIGHT_H
 
@@ -49,13 +51,13 @@ struct weight_options {
     const char *ip;        /* source IP this budget is for ("127.0.0.2", "default"); copied */
     int64_t limit;         /* exchange limit per minute, e.g. 2400; 1..10^9 */
     int percent;           /* budget as percent of limit, 1..100; 0 means 90 */
-    int64_t grace_ms;      /* hold takes this long after Redis went down before the local
-                              count; 0 means WEIGHT_GRACE_MS; negative: no hold at all (local
-                              count at once, also before the first up) */
+    int64_t grace_ms;      /* hold takes this long after Redis went down before failing
+                              them; 0 means WEIGHT_GRACE_MS; negative: no hold at all and the
+                              local count instead (also before the first up) */
     int64_t timeout_ms;    /* deadline of a take waiting for Redis; 0 means WEIGHT_TIMEOUT_MS */
 };
 
-/* Default hold after Redis went down before takes fall back to the local count. */
+/* Default hold after Redis went down before takes fail (not sent). */
 #define WEIGHT_GRACE_MS 2000
 /* Default deadline of a take waiting for Redis: [redis] command_timeout's default. */
 #define WEIGHT_TIMEOUT_MS 3000
@@ -69,7 +71,8 @@ int weight_options_read(struct weight_options *o, struct config *cfg)
 /* What a take's callback is told. */
 #define WEIGHT_GRANTED 1   /* the weight is taken: send the request now */
 #define WEIGHT_FREED 0     /* the budget was freed: do not send */
-#define WEIGHT_TIMEDOUT -1 /* Redis did not answer within the deadline: do not send, retry later */
+#define WEIGHT_TIMEDOUT -1 /* Redis did not answer within the deadline, or is unavailable past
+                              the grace: do not send, retry later */
 
 /* Called once per take with one of the three values above. */
 typedef void weight_grant_fn(int granted, void *privdata);
@@ -118,7 +121,7 @@ void weight_set_limit(struct weight_budget *wb, int64_t limit);
 struct weight_stats {
     int64_t taken;         /* weight granted by this process, total */
     int64_t waits;         /* takes that had to wait */
-    int64_t timeouts;      /* takes failed by the deadline (WEIGHT_TIMEDOUT) */
+    int64_t timeouts;      /* takes failed as not sent (WEIGHT_TIMEDOUT): deadline or outage */
     int64_t ignored;       /* answer headers ignored: straddling a minute edge */
     int64_t used_minute;   /* last known weight used by this IP in the current minute */
     int64_t stopped_until; /* wall ms until which the IP is stopped, 0 when not */

@@ -102,6 +102,21 @@ static int fallback_on(void *arg)
     return hb_fallback("kh") == 1;
 }
 
+/* Polled until kline --hot has walked the hot set: its heartbeat says no fallback and the
+ * moved symbol's record (deleted before it started) is back; a bad record or a fallback seen
+ * on the way is remembered, so the wait weakens nothing. */
+struct hot_walk {
+    int bad_record, fell_back;
+};
+static int hot_walked(void *arg)
+{
+    struct hot_walk *w = arg;
+    int fb = hb_fallback("kh"), rec = cu_kline_record("1m", moved_sym, 45);
+    if (fb == 1) w->fell_back = 1;
+    if (rec < 0) w->bad_record = 1;
+    return fb == 0 && rec == 1;
+}
+
 static void check_hot_record(const json_t *universe)
 {
     json_t *h = hot_symbols();
@@ -198,7 +213,10 @@ int main(void)
     if (r) freeReplyObject(r);
     pid_t ph = cu_spawn("kline", NULL, kh);
     CHECK(write_tickers(dir) == 0);
-    th_sleep_ms(3000);
+    struct hot_walk walk = {0, 0};
+    CHECK(th_wait_until(hot_walked, &walk, 15000)); /* was a fixed 3 s: flaky under load */
+    CHECK(!walk.fell_back);
+    CHECK(!walk.bad_record);
     CHECK(hb_fallback("kh") == 0);
     CHECK(cu_kline_record("1m", moved_sym, 45) == 1);
     th_stop(pv1, 5000);

@@ -13,6 +13,7 @@
  *    a kline collector on its own IP keeps running, writes nothing, counts "429" in its
  *    heartbeat and sends nothing from that IP while it is stopped (429s come in clusters of
  *    what was on the wire, a Retry-After apart); after the fault is cleared it writes again. */
+#include <glob.h>
 #include <signal.h>
 
 #include "tests/integration/test_collect_util.h"
@@ -123,6 +124,24 @@ static long long max_record_t(void)
     return m;
 }
 
+/* Lines of the kline logs of this run that hold both a and b. */
+static long long log_lines_with(const char *a, const char *b)
+{
+    char pat[512], line[1024];
+    glob_t g;
+    long long n = 0;
+    snprintf(pat, sizeof pat, "%s/kline-*.log", th_tmpdir());
+    if (glob(pat, 0, NULL, &g) != 0) return 0;
+    for (size_t i = 0; i < g.gl_pathc; i++) {
+        FILE *f = fopen(g.gl_pathv[i], "r");
+        while (f && fgets(line, sizeof line, f))
+            n += strstr(line, a) && strstr(line, b);
+        if (f) fclose(f);
+    }
+    globfree(&g);
+    return n;
+}
+
 /* A 429 fault with Retry-After 1 s: the collector waits it out each time, writes nothing,
  * keeps running, and writes again once the fault is gone. */
 static void test_fault_429(void)
@@ -150,11 +169,12 @@ static void test_fault_429(void)
     snprintf(q, sizeof q, "/_sim/requests?since=%lld", f0);
     json_t *log = cu_sim_get(q), *e;
     size_t i;
-    long long last429 = 0, sent = 0, bad_gaps = 0, clusters = 0;
+    long long last429 = 0, sent = 0, bad_gaps = 0, clusters = 0, answered429 = 0;
     json_array_foreach(log, i, e) {
         const char *ip = json_string_value(json_object_get(e, "ip"));
         long long t = json_integer_value(json_object_get(e, "t"));
         long long st = json_integer_value(json_object_get(e, "status"));
+        if (ip && !strcmp(ip, "127.0.0.5") && st == 429) answered429++;
         if (!ip || strcmp(ip, "127.0.0.5") || t > f1) continue;
         sent++;
         /* after a 429: only what was already on the wire (< 250 ms), then nothing for 1 s */
@@ -179,6 +199,10 @@ static void test_fault_429(void)
     (void)count_valid(&bad);
     CHECK(bad == 0);
     th_stop(p, 5000);
+    /* each 429 answer stops the IP once (core/binance.c records it; role.c used to again) */
+    long long stops = log_lines_with("IP stopped", "ip=127.0.0.5");
+    fprintf(stderr, "# %lld answers 429, %lld stops logged\n", answered429, stops);
+    CHECK(stops == answered429);
 }
 
 static void test_rate_limited(void)

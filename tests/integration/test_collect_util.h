@@ -178,6 +178,26 @@ static __attribute__((unused)) long long cu_ticks_max_t(void)
     return m;
 }
 
+/* Requests on path the simulator logged in [from, to) (wall ms); when n429 is not NULL, adds
+ * the 429 answers among every request logged since from to it. */
+static __attribute__((unused)) int cu_sim_requests(const char *path, long long from, long long to,
+                                                   int *n429)
+{
+    char q[160];
+    snprintf(q, sizeof q, "/_sim/requests?since=%lld&limit=5000", from);
+    json_t *log = cu_sim_get(q), *e;
+    int n = 0;
+    size_t i;
+    json_array_foreach(log, i, e) {
+        const char *p = json_string_value(json_object_get(e, "path"));
+        long long t = json_integer_value(json_object_get(e, "t"));
+        if (n429 && json_integer_value(json_object_get(e, "status")) == 429) (*n429)++;
+        if (p && !strcmp(p, path) && t < to) n++;
+    }
+    json_decref(log);
+    return n;
+}
+
 /* Checks one stored kline record: t > 0, src set, bars a valid window of the interval.
  * Returns 1 when present and valid, 0 when absent, -1 when present and invalid. */
 static __attribute__((unused)) int cu_kline_record(const char *interval, const char *sym, int64_t limit)

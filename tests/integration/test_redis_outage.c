@@ -99,6 +99,23 @@ static long long hb_t(const struct role *r)
     return t;
 }
 
+/* Integer field `name` of role r's heartbeat, -1 when absent. */
+static long long hb_int(const struct role *r, const char *name)
+{
+    char key[128];
+    snprintf(key, sizeof key, "bfq:hb:%s:%s", r->args[0], r->name);
+    redisReply *rep = redisCommand(cu_adm, "GET %s", key);
+    long long v = -1;
+    if (rep && rep->type == REDIS_REPLY_STRING) {
+        json_t *j = json_loads(rep->str, 0, NULL);
+        json_t *f = json_object_get(j, name);
+        if (json_is_integer(f)) v = json_integer_value(f);
+        json_decref(j);
+    }
+    freeReplyObject(rep);
+    return v;
+}
+
 /* The newest freshness t among the stored 1m kline windows. */
 static long long klines_max_t(void)
 {
@@ -223,8 +240,10 @@ static void test_readonly(void)
     snprintf(cmd, sizeof cmd, "REPLICAOF 127.0.0.1 %d", th_free_port());
     admin(cmd);
     /* the roles notice at their next write (a heartbeat within 1 s); a weight take already
-     * in flight then may still be served by the budget's local fallback after its grace */
-    th_sleep_ms(5000);
+     * queued then fails as not sent at the end of its grace (2 s) instead of being served by a
+     * local count, so the quiet window starts before that grace could end: only requests
+     * whose weight Redis granted before the switch may still be on their way */
+    th_sleep_ms(1500);
     long long quiet = th_now_ms();
     th_sleep_ms(2500);
     admin("CONFIG SET replica-serve-stale-data no"); /* MASTERDOWN from here */
@@ -240,6 +259,13 @@ static void test_readonly(void)
     fresh_reset(back);
     CHECK(th_wait_until(all_fresh, NULL, RECOVER_MS));
     report_recovery("REPLICAOF NO ONE");
+    /* the takes failed as not sent show in the collectors' heartbeats */
+    for (int i = 0; i < NROLES; i++) {
+        if (!strcmp(roles[i].name, "watchdog")) continue;
+        long long to = hb_int(&roles[i], "weight_timeouts");
+        fprintf(stderr, "# %-12s weight_timeouts %lld\n", roles[i].name, to);
+        CHECK(to >= 0);
+    }
 }
 
 int main(void)

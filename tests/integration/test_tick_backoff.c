@@ -17,20 +17,7 @@
 /* Book-ticker requests the simulator logged in [from, to) (wall ms). */
 static int bt_requests(long long from, long long to)
 {
-    char path[160];
-    snprintf(path, sizeof path, "/_sim/requests?since=%lld&limit=5000", from);
-    json_t *log = cu_sim_get(path);
-    int n = 0;
-    size_t i;
-    json_t *e;
-    json_array_foreach(log, i, e)
-    {
-        const char *p = json_string_value(json_object_get(e, "path"));
-        long long t = json_integer_value(json_object_get(e, "t"));
-        if (p && !strcmp(p, BT_PATH) && t < to) n++;
-    }
-    json_decref(log);
-    return n;
+    return cu_sim_requests(BT_PATH, from, to, NULL);
 }
 
 /* Requests in a window of WINDOW_MS starting now. */

@@ -2,8 +2,8 @@
  *
  * Two budgets sharing an IP share one count; another IP is independent; a stop (429/418) holds
  * every take until it ends; the answer header raises the count; with Redis unreachable the
- * local fallback still caps; takes made before the connection is first up, or within the grace
- * after it went down, wait for Redis instead of the local count. Checks read the keys back with a synchronous hiredis connection. */
+ * local fallback (no hold) still caps; takes made before the connection is first up, or within
+ * the grace after it went down, wait for Redis, and fail as not sent after the grace. Checks read the keys back with a synchronous hiredis connection. */
 #include <ev.h>
 #include <hiredis/hiredis.h>
 #include <arpa/inet.h>
@@ -319,7 +319,8 @@ static void fwd_down(struct rconn *rc, const char *errstr, void *privdata)
 
 /* Start-up: takes made before the connection is first up go to Redis once it is (a role's
  * first take used to hit the local count and log "Redis unavailable" at every start); then,
- * after Redis dies, takes wait out the grace before the local count serves them. */
+ * after Redis dies, takes wait out the grace and then fail as not sent (item 10: no request
+ * whose results cannot be written), never served by the local count. */
 static void test_hold_for_redis(void)
 {
     struct th_redis r2;
@@ -355,10 +356,15 @@ static void test_hold_for_redis(void)
     weight_take(fwd_wb, 10, on_grant, &t[2]);
     weight_take(fwd_wb, 10, on_grant, &t[3]);
     run_for(200);
-    CHECK(g.granted == 2); /* held: inside the 400 ms grace */
-    CHECK(th_loop_until(loop, &g.granted, 4, 3000));
-    CHECK(g.granted == 4 && g.order_ok); /* then the local count */
-    CHECK(weight_stats(fwd_wb).used_minute == 40);
+    CHECK(g.granted == 2 && g.timedout == 0); /* held: inside the 400 ms grace */
+    CHECK(th_loop_until(loop, &g.timedout, 2, 3000));
+    CHECK(g.granted == 2 && g.timedout == 2); /* then failed, not sent: nowhere to write */
+    CHECK(weight_stats(fwd_wb).timeouts == 2);
+    /* a take made later, Redis still down, fails too (no second grace) */
+    struct ticket t4 = {&g, 4};
+    weight_take(fwd_wb, 10, on_grant, &t4);
+    run_for(100);
+    CHECK(g.granted == 2 && g.timedout == 3);
     weight_free(fwd_wb);
     fwd_wb = NULL;
     rconn_free(rc);
