@@ -54,6 +54,7 @@
 #define RCONN_NAME_MAX 128
 #define RCONN_KEEPIDLE_S 5  /* TCP keepalive: first probe after 5 s idle, */
 #define RCONN_KEEPINTVL_S 2 /* then every 2 s, */
+#define RCONN_SENTINEL_CHECK_MS 1000 /* while up, how often the sentinel is asked again */
 #define RCONN_KEEPCNT 3     /* dead after 3 unanswered: an idle dead path is cut in ~11 s */
 
 enum rconn_state { RC_DOWN, RC_RESOLVING, RC_CONNECTING, RC_HANDSHAKE, RC_UP };
@@ -88,6 +89,8 @@ struct rconn {
     redisAsyncContext *ctx;
     redisAsyncContext *sctx;  /* Sentinel: the sentinel being asked (RC_RESOLVING), or NULL */
     int sidx, stried;         /* Sentinel: the one to ask next; how many failed this round */
+    int scheck_pending;       /* Sentinel: a question on sctx awaits its answer */
+    ev_timer stimer;          /* Sentinel: while up, asks again every RCONN_SENTINEL_CHECK_MS */
     enum rconn_state state;
     struct backoff bo;        /* reconnect delays; bo.attempts failed since the last up */
     char lasterr[RCONN_ERR_MAX];
@@ -342,6 +345,7 @@ static void rc_lost(struct rconn *rc, const char *why)
     ev_timer_stop(rc->loop, &rc->timeout);
     ev_timer_stop(rc->loop, &rc->deadline);
     ev_timer_stop(rc->loop, &rc->ping);
+    ev_timer_stop(rc->loop, &rc->stimer);
     rc->ping_pending = 0;
     snprintf(rc->lasterr, sizeof rc->lasterr, "%s", why ? why : "unknown");
     if (rc->closing) return;
@@ -568,6 +572,13 @@ static void rc_connect_addr(struct rconn *rc)
 
 /* ---- Sentinel: where the master is ----------------------------------------------------- */
 
+/* Two uses of one sentinel connection (rc->sctx): while RESOLVING it is asked once and closed,
+ * and the answer starts the connection to the master; while UP it stays open and is asked
+ * again every RCONN_SENTINEL_CHECK_MS (the stimer), and an answer naming another address drops
+ * the master connection, which then resolves again. The second is needed because Sentinel
+ * demotes an old primary that is still running only after several seconds: until then it
+ * takes writes that the new primary never sees. */
+
 /* Forgets the sentinel connection: its callbacks see no rconn from here. From inside one of
  * its hiredis callbacks it is closed by hiredis after the callback; otherwise freed now. */
 static void rc_sentinel_forget(struct rconn *rc, int in_callback)
@@ -575,6 +586,7 @@ static void rc_sentinel_forget(struct rconn *rc, int in_callback)
     redisAsyncContext *ac = rc->sctx;
     if (!ac) return;
     rc->sctx = NULL;
+    rc->scheck_pending = 0;
     ac->data = NULL;
     if (in_callback) redisAsyncDisconnect(ac);
     else redisAsyncFree(ac);
@@ -593,28 +605,65 @@ static void rc_sentinel_next(struct rconn *rc, const char *why)
     rc_sentinel_ask(rc);
 }
 
+/* An answer while RESOLVING: connect to the master it names, or ask the next sentinel. */
+static void rc_sentinel_resolved(struct rconn *rc, const redisReply *r)
+{
+    char err[RCONN_ERR_MAX], was[sizeof rc->url.host + 8], now[sizeof was];
+    snprintf(was, sizeof was, "%s:%d", rc->url.host, rc->url.port);
+    int ok = rconn_sentinel_reply(r, &rc->url, err, sizeof err) == 0;
+    rc_sentinel_forget(rc, 1);
+    if (!ok) {
+        rc_sentinel_next(rc, err);
+        return;
+    }
+    snprintf(now, sizeof now, "%s:%d", rc->url.host, rc->url.port);
+    if (strcmp(was, now) != 0)
+        log_info("sentinel: master address", "master=%s addr=%s was=%s", rc->url.master, now,
+                 was);
+    ev_timer_stop(rc->loop, &rc->timeout);
+    rc_connect_addr(rc);
+}
+
+/* An answer while UP: a master elsewhere drops the connection (it resolves again); a failed
+ * answer closes the sentinel connection, and the next check asks the next sentinel. */
+static void rc_sentinel_checked(struct rconn *rc, const redisReply *r)
+{
+    struct rconn_url u = rc->url;
+    char err[RCONN_ERR_MAX];
+    rc->scheck_pending = 0;
+    if (rconn_sentinel_reply(r, &u, err, sizeof err) < 0) {
+        rc_sentinel_forget(rc, 1);
+        rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
+        return;
+    }
+    if (rc->state != RC_UP || (u.port == rc->url.port && strcmp(u.host, rc->url.host) == 0))
+        return;
+    char why[RCONN_ERR_MAX];
+    snprintf(why, sizeof why, "sentinel: master %.60s moved to %.100s:%d", rc->url.master, u.host,
+             u.port);
+    rc_sentinel_forget(rc, 1);
+    rc->stats.errors++;
+    rc_drop_later(rc, why);
+}
+
 static void on_sentinel_reply(redisAsyncContext *ac, void *reply, void *privdata)
 {
     struct rconn *rc = ac->data;
-    char err[RCONN_ERR_MAX], was[sizeof rc->url.host + 8];
     (void)privdata;
     if (!rc || !reply) return; /* forgotten, or lost: on_sentinel_disconnect handles it */
     rc->depth++;
-    snprintf(was, sizeof was, "%s:%d", rc->url.host, rc->url.port);
-    int ok = rconn_sentinel_reply(reply, &rc->url, err, sizeof err) == 0;
-    rc_sentinel_forget(rc, 1);
-    if (ok) {
-        char now[sizeof was];
-        snprintf(now, sizeof now, "%s:%d", rc->url.host, rc->url.port);
-        if (strcmp(was, now) != 0)
-            log_info("sentinel: master address", "master=%s addr=%s was=%s", rc->url.master, now,
-                     was);
-        ev_timer_stop(rc->loop, &rc->timeout);
-        rc_connect_addr(rc);
-    } else {
-        rc_sentinel_next(rc, err);
-    }
+    if (rc->state == RC_RESOLVING) rc_sentinel_resolved(rc, reply);
+    else rc_sentinel_checked(rc, reply);
     rc->depth--;
+}
+
+/* Sends the question on the sentinel connection. */
+static void rc_sentinel_query(struct rconn *rc)
+{
+    if (redisAsyncCommand(rc->sctx, on_sentinel_reply, NULL,
+                          "SENTINEL get-master-addr-by-name %s", rc->url.master) == REDIS_OK)
+        rc->scheck_pending = 1;
+    /* else the question stays unasked: the timeout, or the next check, moves on */
 }
 
 static void on_sentinel_connect(const redisAsyncContext *ac, int status)
@@ -626,11 +675,11 @@ static void on_sentinel_connect(const redisAsyncContext *ac, int status)
         char buf[RCONN_ERR_MAX];
         snprintf(buf, sizeof buf, "%s", ac->errstr[0] ? ac->errstr : "connect failed");
         rc->sctx = NULL; /* hiredis frees it after we return */
-        rc_sentinel_next(rc, buf);
+        rc->scheck_pending = 0;
+        if (rc->state == RC_RESOLVING) rc_sentinel_next(rc, buf);
+        else rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
     } else {
-        /* a failed send leaves the question unasked: the timeout moves on */
-        (void)redisAsyncCommand(rc->sctx, on_sentinel_reply, NULL,
-                                "SENTINEL get-master-addr-by-name %s", rc->url.master);
+        rc_sentinel_query(rc);
     }
     rc->depth--;
 }
@@ -642,48 +691,82 @@ static void on_sentinel_disconnect(const redisAsyncContext *ac, int status)
     if (!rc || rc->sctx != ac) return;
     rc->depth++;
     rc->sctx = NULL;
-    rc_sentinel_next(rc, ac->errstr[0] ? ac->errstr : "closed before answering");
+    rc->scheck_pending = 0;
+    if (rc->state == RC_RESOLVING)
+        rc_sentinel_next(rc, ac->errstr[0] ? ac->errstr : "closed before answering");
+    else rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
     rc->depth--;
+}
+
+/* Opens the connection to sentinel rc->sidx (its connect callback asks). 0, or -1 with why. */
+static int rc_sentinel_open(struct rconn *rc, char *why, size_t cap)
+{
+    const struct rconn_addr *a = &rc->url.sentinels[rc->sidx];
+    redisAsyncContext *ac = redisAsyncConnect(a->host, a->port);
+    if (!ac || ac->err) {
+        snprintf(why, cap, "%s", ac ? ac->errstr : "out of memory");
+        if (ac) redisAsyncFree(ac);
+        return -1;
+    }
+    ac->data = rc;
+    rc->sctx = ac;
+    rc->scheck_pending = 0;
+    redisLibevAttach(rc->loop, ac);
+    redisAsyncSetConnectCallback(ac, on_sentinel_connect);
+    redisAsyncSetDisconnectCallback(ac, on_sentinel_disconnect);
+    return 0;
 }
 
 /* Asks sentinel rc->sidx where the master is; the answer connects to it. After every
  * sentinel of the URL failed in this round, the connection is down and backs off. */
 static void rc_sentinel_ask(struct rconn *rc)
 {
+    char why[RCONN_ERR_MAX];
     if (rc->stried >= rc->url.nsentinels) {
-        char why[RCONN_ERR_MAX];
         snprintf(why, sizeof why, "%s", rc->lasterr);
         rc_lost(rc, why);
         return;
     }
-    const struct rconn_addr *a = &rc->url.sentinels[rc->sidx];
     rc->state = RC_RESOLVING;
-    redisAsyncContext *ac = redisAsyncConnect(a->host, a->port);
-    if (!ac || ac->err) {
-        char buf[RCONN_ERR_MAX];
-        snprintf(buf, sizeof buf, "%s", ac ? ac->errstr : "out of memory");
-        if (ac) redisAsyncFree(ac);
-        rc_sentinel_next(rc, buf);
+    if (rc_sentinel_open(rc, why, sizeof why) < 0) {
+        rc_sentinel_next(rc, why);
         return;
     }
-    ac->data = rc;
-    rc->sctx = ac;
-    redisLibevAttach(rc->loop, ac);
-    redisAsyncSetConnectCallback(ac, on_sentinel_connect);
-    redisAsyncSetDisconnectCallback(ac, on_sentinel_disconnect);
     ev_timer_stop(rc->loop, &rc->timeout);
     ev_timer_set(&rc->timeout, (double)rc->connect_timeout / 1000.0, 0.0);
     ev_timer_start(rc->loop, &rc->timeout);
 }
 
+/* While up: asks the sentinel again (a question unanswered since the last check closes that
+ * sentinel connection; the next check opens one to the next sentinel). */
+static void on_stimer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct rconn *rc = w->data;
+    char why[RCONN_ERR_MAX];
+    (void)loop;
+    (void)revents;
+    if (rc->state != RC_UP || rc->closing || rc->kick_drop) return;
+    if (rc->sctx && rc->scheck_pending) {
+        rc_sentinel_forget(rc, 0);
+        rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
+    }
+    if (!rc->sctx) {
+        if (rc_sentinel_open(rc, why, sizeof why) < 0)
+            rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
+        return; /* the connect callback asks */
+    }
+    rc_sentinel_query(rc);
+}
+
 /* Starts a connection: straight to the URL's server, or through the sentinels. */
 static void rc_connect(struct rconn *rc)
 {
-    if (rc->closing || rc->ctx || rc->sctx) return;
+    if (rc->closing || rc->ctx) return;
     if (rc->url.nsentinels == 0) {
         rc_connect_addr(rc);
         return;
     }
+    rc_sentinel_forget(rc, 0); /* the check connection of the last up period, if any */
     rc->lasterr[0] = '\0';
     rc->kick_drop = 0;
     rc->stried = 0;
@@ -856,6 +939,7 @@ static void rc_up(struct rconn *rc)
     rc->state = RC_UP;
     backoff_reset(&rc->bo);
     rc_ping_arm(rc);
+    if (rc->url.nsentinels > 0) ev_timer_again(rc->loop, &rc->stimer);
     log_info("redis connected", "host=%s port=%d db=%d", rc->url.host, rc->url.port, rc->url.db);
     if (rc->cbs.up) rc->cbs.up(rc, rc->cbs.privdata);
 }
@@ -1117,6 +1201,8 @@ struct rconn *rconn_new(struct ev_loop *loop, const struct rconn_options *opts,
     ev_timer_init(&rc->libtimer, on_libtimer, (double)rc->lib_check_ms / 1000.0,
                   (double)rc->lib_check_ms / 1000.0);
     rc->libtimer.data = rc;
+    ev_timer_init(&rc->stimer, on_stimer, 0.0, RCONN_SENTINEL_CHECK_MS / 1000.0);
+    rc->stimer.data = rc;
     if (rc->lua) ev_timer_start(loop, &rc->libtimer);
     rc_connect(rc);
     return rc;
@@ -1130,6 +1216,7 @@ static void rc_really_free(struct rconn *rc)
     ev_timer_stop(rc->loop, &rc->libtimer);
     ev_timer_stop(rc->loop, &rc->deadline);
     ev_timer_stop(rc->loop, &rc->ping);
+    ev_timer_stop(rc->loop, &rc->stimer);
     rc_sentinel_forget(rc, 0);
     if (rc->ctx) {
         redisAsyncContext *ac = rc->ctx;
