@@ -5,12 +5,14 @@
  * the role must keep sending WATCHDOG=1 (its loop turns) but never READY=1 (it is not up).
  * With Redis and the simulator, READY=1 must come once exchangeInfo was accepted, WATCHDOG=1
  * keep coming after it, and SIGTERM bring STOPPING=1 and a clean exit. Without the module,
- * nothing ever arrives. */
+ * nothing ever arrives. The second role reads its Redis URL from a systemd credential, as the
+ * units pass it. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -55,16 +57,43 @@ static void read_notify(struct seen *s, int ms)
     }
 }
 
-static pid_t spawn_symbols(const char *redis_url, const char *exchange, const char *log)
+/* Runs `bfq symbols` as the unit would: NOTIFY_SOCKET and WATCHDOG_USEC set; with
+ * redis_url NULL, the URL comes from the credential "redis_url" in creds
+ * (BFQ_REDIS_URL_FILE=redis_url, $CREDENTIALS_DIRECTORY), as systemd/bfq-symbols@.service
+ * passes it. */
+static pid_t spawn_symbols(const char *redis_url, const char *creds, const char *exchange,
+                           const char *log)
 {
-    const char *argv[] = {th_bfq_bin(), "symbols", "--redis", redis_url, "--exchange", exchange,
-                          "--instance", "sd", NULL};
+    const char *argv[] = {th_bfq_bin(), "symbols", "--exchange", exchange, "--instance", "sd",
+                          redis_url ? "--redis" : NULL, redis_url, NULL};
     setenv("NOTIFY_SOCKET", sockpath, 1);
     setenv("WATCHDOG_USEC", "400000", 1);
+    if (creds) {
+        setenv("CREDENTIALS_DIRECTORY", creds, 1);
+        setenv("BFQ_REDIS_URL_FILE", "redis_url", 1);
+    }
     pid_t pid = th_spawn(argv, log);
     unsetenv("NOTIFY_SOCKET");
     unsetenv("WATCHDOG_USEC");
+    unsetenv("CREDENTIALS_DIRECTORY");
+    unsetenv("BFQ_REDIS_URL_FILE");
     return pid;
+}
+
+/* The credentials directory systemd would make: redis_url, mode 0400. */
+static const char *write_creds(const char *url)
+{
+    static char dir[512];
+    char path[640];
+    snprintf(dir, sizeof dir, "%s/creds", th_tmpdir());
+    mkdir(dir, 0700);
+    snprintf(path, sizeof path, "%s/redis_url", dir);
+    FILE *f = th_fopen_private(path);
+    if (!f) return NULL;
+    fprintf(f, "%s\n", url);
+    fclose(f);
+    chmod(path, 0400);
+    return dir;
 }
 
 int main(void)
@@ -78,7 +107,7 @@ int main(void)
     /* no Redis: the loop turns (watchdog) but the role is not up (no READY) */
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", th_free_port());
     snprintf(log, sizeof log, "%s/symbols-noredis.log", th_tmpdir());
-    pid_t pid = spawn_symbols(url, sim.url, log);
+    pid_t pid = spawn_symbols(url, NULL, sim.url, log);
     struct seen a = {0};
     read_notify(&a, 2500);
     fprintf(stderr, "# no redis: ready=%d watchdog=%d\n", a.ready, a.watchdog);
@@ -90,7 +119,9 @@ int main(void)
     if (th_redis_start(&red, 1) < 0) return th_done();
     th_redis_url_for(&red, "symbols", url, sizeof url);
     snprintf(log, sizeof log, "%s/symbols.log", th_tmpdir());
-    pid = spawn_symbols(url, sim.url, log);
+    const char *creds = write_creds(url);
+    CHECK(creds != NULL);
+    pid = spawn_symbols(NULL, creds, sim.url, log);
     struct seen b = {0};
     for (int i = 0; i < 50 && !b.ready; i++) read_notify(&b, 200);
     read_notify(&b, 1500);

@@ -266,6 +266,25 @@ static void check_follow(int port, const char *what)
     for (int i = 0; i < NROLES; i++) CHECK(th_alive(roles[i].pid));
 }
 
+/* The one-shot commands take the Sentinel URL too: redis-setup loads the library on the
+ * new primary (FUNCTION LOAD on a replica would fail READONLY), status reads it. */
+static void test_oneshot_commands(void)
+{
+    char url[512];
+    const char *who[] = {"admin", "status"};
+    const char *cmd[] = {"redis-setup", "status"};
+    for (int i = 0; i < 2; i++) {
+        snprintf(url, sizeof url, "redis+sentinel://%s:test-%s@127.0.0.1:%d,127.0.0.1:%d/bfq",
+                 who[i], who[i], sent_port[1], sent_port[2]);
+        const char *argv[] = {th_bfq_bin(), cmd[i], "--redis", url, NULL};
+        char *out = NULL;
+        int rc = th_run(argv, &out, 10000);
+        if (rc != 0) fprintf(stderr, "# bfq %s: %d: %s\n", cmd[i], rc, out ? out : "");
+        CHECK(rc == 0);
+        free(out);
+    }
+}
+
 int main(void)
 {
     if (th_redis_start(&prim, 1) < 0) return 1;
@@ -293,6 +312,7 @@ int main(void)
     freeReplyObject(r);
     if (s) redisFree(s);
     check_follow(replica_port, "SENTINEL FAILOVER");
+    test_oneshot_commands();
 
     /* the new primary dies: once the old one is its replica (Sentinel demotes a former
      * primary that still runs some 8 s after the switch, which is why the roles must not wait
