@@ -9,7 +9,9 @@
  * ticks, klines and both polled account sources must be fresh there again. Then the new
  * primary is stopped outright (the old one, now its replica, takes over after the sentinels
  * agree it is down) and the same must hold. Before, `--redis` took one address: the roles
- * stayed on a demoted or dead server. */
+ * stayed on a demoted or dead server. One more kline collector runs under valgrind's leak
+ * check through both failovers (the sentinel queries, the reconnects) and must exit 0 on
+ * SIGTERM (skipped in a sanitizer build or without valgrind). */
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -45,6 +47,8 @@ static pid_t replica_pid, sent_pid[NSENT];
 static int replica_port, sent_port[NSENT];
 static redisContext *adm; /* admin on the current primary */
 static char conf[512];
+static pid_t vg_pid;
+static char vg_log[600];
 
 /* ---- servers ------------------------------------------------------------------------- */
 
@@ -164,6 +168,26 @@ static void spawn_role(struct role *r)
     r->pid = th_spawn(argv, log);
 }
 
+/* A second kline collector (instance "vg") under valgrind, when it can run. */
+static void spawn_valgrind_kline(void)
+{
+#ifndef BFQ_SANITIZED
+    const char *probe[] = {"valgrind", "--version", NULL};
+    if (th_run(probe, NULL, 10000) != 0) return;
+    char url[512], log[512], logopt[640];
+    snprintf(url, sizeof url, "redis+sentinel://kline:test-kline@127.0.0.1:%d,127.0.0.1:%d,"
+             "127.0.0.1:%d/bfq", sent_port[0], sent_port[1], sent_port[2]);
+    snprintf(vg_log, sizeof vg_log, "%s/kline-vg.valgrind", th_tmpdir());
+    snprintf(logopt, sizeof logopt, "--log-file=%s", vg_log);
+    snprintf(log, sizeof log, "%s/kline-vg.log", th_tmpdir());
+    const char *argv[] = {"valgrind", "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                          "--errors-for-leak-kinds=definite,indirect", "--error-exitcode=9",
+                          "--track-fds=no", "--num-callers=30", logopt, th_bfq_bin(), "kline",
+                          "--config", conf, "--redis", url, "--instance", "vg", NULL};
+    vg_pid = th_spawn(argv, log);
+#endif
+}
+
 static long long num_reply(redisReply *rep)
 {
     long long v = 0;
@@ -172,9 +196,9 @@ static long long num_reply(redisReply *rep)
     return v;
 }
 
-static long long hb_t(const struct role *r)
+static long long hb_t_of(const char *role, const char *instance)
 {
-    redisReply *rep = redisCommand(adm, "GET bfq:hb:%s:%s", r->name, r->name);
+    redisReply *rep = redisCommand(adm, "GET bfq:hb:%s:%s", role, instance);
     long long t = 0;
     if (rep && rep->type == REDIS_REPLY_STRING) {
         json_t *j = json_loads(rep->str, 0, NULL);
@@ -211,7 +235,19 @@ static long long klines_max_t(void)
     return m;
 }
 
+static long long hb_t(const struct role *r)
+{
+    return hb_t_of(r->name, r->name);
+}
+
 static long long since, first[NROLES];
+
+/* The valgrind collector writes its heartbeat on the current primary after `since`. */
+static int vg_beat(void *arg)
+{
+    (void)arg;
+    return hb_t_of("kline", "vg") > since;
+}
 
 /* Every heartbeat written after `since` (first[i] notes when role i's first one was). */
 static int all_beat(void *arg)
@@ -302,6 +338,7 @@ int main(void)
     if (th_sim_start(&sim, simargs) < 0) return 1;
     write_config();
     for (int i = 0; i < NROLES; i++) spawn_role(&roles[i]);
+    spawn_valgrind_kline();
     reset_since(th_now_ms());
     CHECK(th_wait_until(all_fresh, NULL, 20000));
 
@@ -321,6 +358,17 @@ int main(void)
     th_stop(replica_pid, 5000);
     check_follow(prim.port, "the primary died");
 
+    if (vg_pid > 0) {
+        CHECK(th_wait_until(vg_beat, NULL, 20000)); /* valgrind is 20-50x slower */
+        int st = th_stop(vg_pid, 30000);
+        if (!(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0)) {
+            char cmd[700];
+            snprintf(cmd, sizeof cmd, "grep -A30 'definitely lost\\|Invalid' '%s' >&2", vg_log);
+            const char *argv[] = {"sh", "-c", cmd, NULL};
+            th_run(argv, NULL, 5000);
+        }
+        CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    }
     pid_t pids[NROLES];
     int st[NROLES];
     for (int i = 0; i < NROLES; i++) pids[i] = roles[i].pid;
