@@ -22,6 +22,7 @@
 
 #include "tests/harness/harness.h"
 #include "tests/harness/testbinance.h"
+#include "tests/integration/test_collect_util.h"
 
 #define KEY "sentinelkey0123456789"
 #define SECRET "sentinelsecret0123456789abcdef"
@@ -45,7 +46,6 @@ static struct th_redis prim;
 static struct th_sim sim;
 static pid_t replica_pid, sent_pid[NSENT];
 static int replica_port, sent_port[NSENT];
-static redisContext *adm; /* admin on the current primary */
 static char conf[512];
 static pid_t vg_pid;
 static char vg_log[600];
@@ -147,14 +147,7 @@ static int sentinels_switched(void *arg)
 static void write_config(void)
 {
     snprintf(conf, sizeof conf, "%s/bfq.ini", th_tmpdir());
-    FILE *f = th_fopen_private(conf);
-    if (!f) return;
-    fprintf(f,
-            "[exchange]\nrest_url = %s\nweight_limit = 1000000\n[account.main]\napi_key = %s\n"
-            "api_secret = %s\n[account]\nevery = 300ms\n[positionrisk]\nevery = 300ms\n"
-            "[volume]\nevery = 1s\n[tick]\nrate = 4\n[userstream]\norders_every = 1s\n",
-            sim.url, KEY, SECRET);
-    fclose(f);
+    cu_write_roles_config(conf, sim.url, KEY, SECRET);
 }
 
 static void spawn_role(struct role *r)
@@ -188,51 +181,9 @@ static void spawn_valgrind_kline(void)
 #endif
 }
 
-static long long num_reply(redisReply *rep)
-{
-    long long v = 0;
-    if (rep && rep->type == REDIS_REPLY_STRING) v = strtoll(rep->str, NULL, 10);
-    freeReplyObject(rep);
-    return v;
-}
-
 static long long hb_t_of(const char *role, const char *instance)
 {
-    redisReply *rep = redisCommand(adm, "GET bfq:hb:%s:%s", role, instance);
-    long long t = 0;
-    if (rep && rep->type == REDIS_REPLY_STRING) {
-        json_t *j = json_loads(rep->str, 0, NULL);
-        t = json_integer_value(json_object_get(j, "t"));
-        json_decref(j);
-    }
-    freeReplyObject(rep);
-    return t;
-}
-
-static long long ticks_max_t(void)
-{
-    redisReply *rep = redisCommand(adm, "HVALS bfq:ticks");
-    long long m = 0;
-    for (size_t i = 0; rep && rep->type == REDIS_REPLY_ARRAY && i < rep->elements; i++) {
-        json_t *j = json_loads(rep->element[i]->str, 0, NULL);
-        long long t = json_integer_value(json_object_get(j, "T"));
-        if (t > m) m = t;
-        json_decref(j);
-    }
-    freeReplyObject(rep);
-    return m;
-}
-
-static long long klines_max_t(void)
-{
-    redisReply *keys = redisCommand(adm, "KEYS bfq:kline:1m:*");
-    long long m = 0;
-    for (size_t i = 0; keys && keys->type == REDIS_REPLY_ARRAY && i < keys->elements; i++) {
-        long long t = num_reply(redisCommand(adm, "HGET %s t", keys->element[i]->str));
-        if (t > m) m = t;
-    }
-    freeReplyObject(keys);
-    return m;
+    return cu_hb_int(role, instance, "t");
 }
 
 static long long hb_t(const struct role *r)
@@ -264,9 +215,8 @@ static int all_beat(void *arg)
 
 static int all_fresh(void *arg)
 {
-    return all_beat(arg) && ticks_max_t() > since && klines_max_t() > since &&
-           num_reply(redisCommand(adm, "HGET bfq:acct:main:src:account seen")) > since &&
-           num_reply(redisCommand(adm, "HGET bfq:acct:main:src:positionrisk seen")) > since;
+    return all_beat(arg) && cu_ticks_max_t() > since && cu_klines_max_t() > since &&
+           cu_src_seen("account") > since && cu_src_seen("positionrisk") > since;
 }
 
 static void reset_since(long long t)
@@ -277,9 +227,9 @@ static void reset_since(long long t)
 
 static void use_primary(int port)
 {
-    if (adm) redisFree(adm);
-    adm = tb_redis(port, 1);
-    CHECK(adm != NULL);
+    if (cu_adm) redisFree(cu_adm);
+    cu_adm = tb_redis(port, 1);
+    CHECK(cu_adm != NULL);
 }
 
 /* Waits until every sentinel names port; then every role must beat there within FOLLOW_MS
@@ -290,7 +240,7 @@ static void check_follow(int port, const char *what)
     CHECK(th_wait_until(sentinels_switched, NULL, 20000));
     long long switched = th_now_ms();
     use_primary(port);
-    if (!adm) return;
+    if (!cu_adm) return;
     reset_since(switched);
     CHECK(th_wait_until(all_beat, NULL, FOLLOW_MS));
     for (int i = 0; i < NROLES; i++) {
@@ -325,10 +275,10 @@ int main(void)
 {
     if (th_redis_start(&prim, 1) < 0) return 1;
     use_primary(prim.port);
-    if (!adm) return th_done();
+    if (!cu_adm) return th_done();
     /* after the failover the old primary is a replica: it logs in as `replica` too */
-    freeReplyObject(redisCommand(adm, "CONFIG SET masteruser replica"));
-    freeReplyObject(redisCommand(adm, "CONFIG SET masterauth test-replica"));
+    freeReplyObject(redisCommand(cu_adm, "CONFIG SET masteruser replica"));
+    freeReplyObject(redisCommand(cu_adm, "CONFIG SET masterauth test-replica"));
     start_replica();
     CHECK(th_wait_until(replica_synced, &replica_port, 10000));
     start_sentinels();
@@ -376,7 +326,7 @@ int main(void)
     for (int i = 0; i < NROLES; i++)
         CHECK(st[i] >= 0 && WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
     for (int i = 0; i < NSENT; i++) th_stop(sent_pid[i], 5000);
-    if (adm) redisFree(adm);
+    if (cu_adm) redisFree(cu_adm);
     th_sim_stop(&sim);
     th_redis_stop(&prim);
     return th_done();
