@@ -11,7 +11,10 @@
  * agree it is down) and the same must hold. Before, `--redis` took one address: the roles
  * stayed on a demoted or dead server. One more kline collector runs under valgrind's leak
  * check through both failovers (the sentinel queries, the reconnects) and must exit 0 on
- * SIGTERM (skipped in a sanitizer build or without valgrind). */
+ * SIGTERM (skipped in a sanitizer build or without valgrind). And a subscriber rconn in this
+ * process (user status, bfq:ch:tick, the same Sentinel URL) must be subscribed on the new
+ * primary after each failover and receive the tick collector's messages there. */
+#include <ev.h>
 #include <hiredis/hiredis.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -20,7 +23,9 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 
+#include "core/rconn.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/testloop.h"
 #include "tests/harness/testbinance.h"
 #include "tests/integration/test_collect_util.h"
 
@@ -140,6 +145,67 @@ static int sentinels_switched(void *arg)
     for (int i = 0; i < NSENT; i++)
         if (sentinel_master_port(i) != want_port) return 0;
     return 1;
+}
+
+/* ---- a subscriber in this process ------------------------------------------------------ */
+
+static struct ev_loop *loop;
+static struct rconn *sub;
+static int sub_ups, sub_msgs;
+
+static void on_sub_up(struct rconn *rc, void *privdata)
+{
+    (void)rc;
+    (void)privdata;
+    sub_ups++;
+}
+
+static void on_tick_msg(struct rconn *rc, const char *channel, const char *payload, size_t len,
+                        void *privdata)
+{
+    (void)rc;
+    (void)channel;
+    (void)payload;
+    (void)len;
+    (void)privdata;
+    sub_msgs++;
+}
+
+static void start_subscriber(void)
+{
+    char url[512], err[RCONN_ERR_MAX];
+    loop = ev_default_loop(0);
+    snprintf(url, sizeof url, "redis+sentinel://status:test-status@127.0.0.1:%d,127.0.0.1:%d,"
+             "127.0.0.1:%d/bfq", sent_port[0], sent_port[1], sent_port[2]);
+    struct rconn_options o = {.url = url, .name = "sentinel-sub"};
+    struct rconn_callbacks cb = {.up = on_sub_up};
+    sub = rconn_new(loop, &o, &cb, err, sizeof err);
+    CHECK(sub != NULL);
+    if (!sub) return;
+    CHECK(rconn_subscribe(sub, "bfq:ch:tick", on_tick_msg, NULL) == 0);
+    CHECK(th_loop_until(loop, &sub_ups, 1, 5000));
+}
+
+/* The subscriber is subscribed on the server at port: CLIENT LIST there names it. */
+static int sub_on(int port)
+{
+    redisContext *c = tb_redis(port, 1);
+    redisReply *r = c ? redisCommand(c, "CLIENT LIST TYPE pubsub") : NULL;
+    int on = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "name=sentinel-sub");
+    freeReplyObject(r);
+    if (c) redisFree(c);
+    return on;
+}
+
+/* The subscriber, its loop run again, came up again (ups: its up count before the switch),
+ * is subscribed on the server at port and gets tick messages there. */
+static void check_subscriber(int port, int ups)
+{
+    if (!sub) return;
+    CHECK(th_loop_until(loop, &sub_ups, ups + 1, FOLLOW_MS)); /* resubscribed after a reconnect */
+    sub_msgs = 0;
+    CHECK(th_loop_until(loop, &sub_msgs, 1, FOLLOW_MS));
+    CHECK(sub_on(port));
 }
 
 /* ---- roles and freshness --------------------------------------------------------------- */
@@ -291,6 +357,10 @@ int main(void)
     spawn_valgrind_kline();
     reset_since(th_now_ms());
     CHECK(th_wait_until(all_fresh, NULL, 20000));
+    start_subscriber();
+    CHECK(th_loop_until(loop, &sub_msgs, 1, 5000));
+    CHECK(sub_on(prim.port));
+    int ups = sub_ups;
 
     /* an ordered failover: the replica becomes the primary, the old primary its replica */
     redisContext *s = redisConnect("127.0.0.1", sent_port[0]);
@@ -299,6 +369,8 @@ int main(void)
     freeReplyObject(r);
     if (s) redisFree(s);
     check_follow(replica_port, "SENTINEL FAILOVER");
+    check_subscriber(replica_port, ups);
+    ups = sub_ups;
     test_oneshot_commands();
 
     /* the new primary dies: once the old one is its replica (Sentinel demotes a former
@@ -307,6 +379,8 @@ int main(void)
     CHECK(th_wait_until(replica_synced, &prim.port, 20000));
     th_stop(replica_pid, 5000);
     check_follow(prim.port, "the primary died");
+    check_subscriber(prim.port, ups);
+    if (sub) rconn_free(sub);
 
     if (vg_pid > 0) {
         CHECK(th_wait_until(vg_beat, NULL, 20000)); /* valgrind is 20-50x slower */
