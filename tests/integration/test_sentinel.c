@@ -374,7 +374,7 @@ int main(void)
     test_oneshot_commands();
 
     /* the new primary dies: once the old one is its replica (Sentinel demotes a former
-     * primary that still runs some 8 s after the switch, which is why the roles must not wait
+     * primary that still runs some 10 s after the switch, which is why the roles must not wait
      * for that), it is promoted back */
     CHECK(th_wait_until(replica_synced, &prim.port, 20000));
     th_stop(replica_pid, 5000);
