@@ -23,7 +23,7 @@
 
 static const struct cli_option role_opts[] = {
     {"config", "FILE", NULL, NULL, "INI configuration file to load", 0},
-    {"redis", "URL", "redis", "url", "redis://[user:pass@]host:port[/db]", 0},
+    {"redis", "URL", "redis", "url", "redis://[user:pass@]host:port[/db] or redis+sentinel://[user:pass@]h1:p1,h2:p2/master[/db]", 0},
     {"exchange", "URL", "exchange", "rest_url", "exchange REST base URL", 0},
     {"exchange-ws", "URL", "exchange", "ws_url", "exchange WebSocket base URL", 0},
     {"account", "NAME", NULL, "account", "account name (section [account.NAME])", 0},

@@ -335,12 +335,25 @@ static const char *layer_value(struct config *cfg, int layer, const char *sectio
     return e ? e->value : NULL;
 }
 
+/* Under systemd with LoadCredential= ($CREDENTIALS_DIRECTORY set), a relative key_file names
+ * a credential: "main.api_secret" is $CREDENTIALS_DIRECTORY/main.api_secret. Elsewhere a
+ * relative path is what it always was (from the working directory). buf holds the result. */
+static const char *key_file_path(const char *path, char *buf, size_t cap)
+{
+    const char *dir = getenv("CREDENTIALS_DIRECTORY");
+    if (path[0] == '/' || !dir || !dir[0]) return path;
+    int n = snprintf(buf, cap, "%s/%s", dir, path);
+    return n > 0 && (size_t)n < cap ? buf : path;
+}
+
 /* Reads a key_file. secret: refuse group/other permissions. Returns the owned value or NULL. */
 static const char *read_key_file(struct config *cfg, const char *section, const char *key,
                                  const char *path, int secret)
 {
     size_t len;
     struct stat st;
+    char cred[4096];
+    path = key_file_path(path, cred, sizeof cred);
     char *buf = read_file(path, CONFIG_VALUE_MAX, &len, &st);
     if (buf == NULL) {
         set_err(cfg, "[%s] %s_file: cannot read '%s': %s", section, key, path,

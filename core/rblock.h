@@ -2,7 +2,7 @@
  *
  * Long-running roles use rconn on the loop; a command that runs a few queries and exits is
  * simpler with a blocking hiredis context. rblock_connect parses the redis:// URL (rconn's
- * parser), connects with a timeout that also bounds every later command, authenticates as the
+ * parser; a redis+sentinel:// URL asks the sentinels for the master first), connects with a timeout that also bounds every later command, authenticates as the
  * URL's user and selects its db. Errors never echo the password. */
 #ifndef BFQ_RBLOCK_H
 #define BFQ_RBLOCK_H

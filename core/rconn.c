@@ -1,6 +1,8 @@
 /* rconn: a Redis connection that stays up, on the libev loop (hiredis 0.14 async API).
  *
- * States: DOWN (waiting for the retry timer) -> CONNECTING (TCP under way) -> HANDSHAKE
+ * States: DOWN (waiting for the retry timer) -> [RESOLVING: with Sentinel, asking one sentinel
+ * after the other where the master is, on its own hiredis context, bounded by the connect
+ * timer] -> CONNECTING (TCP under way) -> HANDSHAKE
  * (AUTH, SELECT, CLIENT SETNAME, HELLO for the server's role, function library check, each
  * waiting for the previous answer) -> UP (re-subscribed, up() called). Any failure goes back to
  * DOWN and arms the retry timer with core/backoff's delay (reset at UP).
@@ -52,9 +54,10 @@
 #define RCONN_NAME_MAX 128
 #define RCONN_KEEPIDLE_S 5  /* TCP keepalive: first probe after 5 s idle, */
 #define RCONN_KEEPINTVL_S 2 /* then every 2 s, */
+#define RCONN_SENTINEL_CHECK_MS 1000 /* while up, how often the sentinel is asked again */
 #define RCONN_KEEPCNT 3     /* dead after 3 unanswered: an idle dead path is cut in ~11 s */
 
-enum rconn_state { RC_DOWN, RC_CONNECTING, RC_HANDSHAKE, RC_UP };
+enum rconn_state { RC_DOWN, RC_RESOLVING, RC_CONNECTING, RC_HANDSHAKE, RC_UP };
 
 struct rconn_sub {
     struct rconn *rc;
@@ -84,6 +87,10 @@ struct rconn {
     struct rconn_callbacks cbs;
 
     redisAsyncContext *ctx;
+    redisAsyncContext *sctx;  /* Sentinel: the sentinel being asked (RC_RESOLVING), or NULL */
+    int sidx, stried;         /* Sentinel: the one to ask next; how many failed this round */
+    int scheck_pending;       /* Sentinel: a question on sctx awaits its answer */
+    ev_timer stimer;          /* Sentinel: while up, asks again every RCONN_SENTINEL_CHECK_MS */
     enum rconn_state state;
     struct backoff bo;        /* reconnect delays; bo.attempts failed since the last up */
     char lasterr[RCONN_ERR_MAX];
@@ -110,6 +117,8 @@ struct rconn_cmd {
 };
 
 static void rc_connect(struct rconn *rc);
+static void rc_sentinel_forget(struct rconn *rc, int in_callback);
+static void rc_sentinel_next(struct rconn *rc, const char *why);
 static void rc_handshake_next(struct rconn *rc, int step);
 static void rc_handshake_role(struct rconn *rc, const redisReply *r);
 
@@ -177,8 +186,9 @@ static int parse_userinfo(const char *s, size_t n, struct rconn_url *out, char *
     return 0;
 }
 
-/* host[:port] with host possibly [ipv6]. */
-static int parse_hostport(const char *s, size_t n, struct rconn_url *out, char *err, size_t ecap)
+/* host[:port] with host possibly [ipv6]; port defport when absent. */
+static int parse_hostport(const char *s, size_t n, struct rconn_url *out, int defport, char *err,
+                          size_t ecap)
 {
     const char *hs = s, *he, *rest;
     if (n > 0 && s[0] == '[') {
@@ -196,7 +206,7 @@ static int parse_hostport(const char *s, size_t n, struct rconn_url *out, char *
     if (hlen == 0 || hlen >= sizeof out->host) goto bad;
     memcpy(out->host, hs, hlen);
     out->host[hlen] = '\0';
-    out->port = 6379;
+    out->port = defport;
     if (left > 0) {
         long long port;
         if (rest[0] != ':' || parse_uint(rest + 1, left - 1, 65535, &port) < 0 || port == 0) {
@@ -211,15 +221,56 @@ bad:
     return -1;
 }
 
-int rconn_parse_url(const char *url, struct rconn_url *out, char *err, size_t errcap)
+/* h1[:p1],h2[:p2],... into out->sentinels (Sentinel's port 26379 by default). */
+static int parse_sentinels(const char *s, size_t n, struct rconn_url *out, char *err,
+                           size_t ecap)
 {
-    static const char scheme[] = "redis://";
-    memset(out, 0, sizeof *out);
-    if (!url || strncmp(url, scheme, sizeof scheme - 1) != 0) {
-        snprintf(err, errcap, "redis url must start with redis://");
+    struct rconn_url one;
+    for (size_t i = 0;;) {
+        const char *comma = memchr(s + i, ',', n - i);
+        size_t end = comma ? (size_t)(comma - s) : n;
+        if (out->nsentinels >= RCONN_SENTINELS_MAX) {
+            snprintf(err, ecap, "redis url: more than %d sentinels", RCONN_SENTINELS_MAX);
+            return -1;
+        }
+        if (parse_hostport(s + i, end - i, &one, 26379, err, ecap) < 0) return -1;
+        struct rconn_addr *a = &out->sentinels[out->nsentinels++];
+        memcpy(a->host, one.host, sizeof a->host);
+        a->port = one.port;
+        if (!comma) return 0;
+        i = end + 1;
+    }
+}
+
+/* The master's name of a Sentinel URL: what `sentinel monitor NAME` says, [A-Za-z0-9._-]. */
+static int parse_master(const char *s, size_t n, struct rconn_url *out, char *err, size_t ecap)
+{
+    int ok = n > 0 && n < sizeof out->master;
+    for (size_t i = 0; ok && i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+             c == '.' || c == '_' || c == '-';
+    }
+    if (!ok) {
+        snprintf(err, ecap, "redis url: missing or bad master name "
+                            "(redis+sentinel://h1:p1,h2:p2/NAME[/db])");
         return -1;
     }
-    const char *p = url + sizeof scheme - 1;
+    memcpy(out->master, s, n);
+    out->master[n] = '\0';
+    return 0;
+}
+
+int rconn_parse_url(const char *url, struct rconn_url *out, char *err, size_t errcap)
+{
+    static const char scheme[] = "redis://", sscheme[] = "redis+sentinel://";
+    memset(out, 0, sizeof *out);
+    int sentinel = url && strncmp(url, sscheme, sizeof sscheme - 1) == 0;
+    if (!url || (!sentinel && strncmp(url, scheme, sizeof scheme - 1) != 0)) {
+        snprintf(err, errcap, "redis url must start with redis:// or redis+sentinel://");
+        return -1;
+    }
+    const char *p = url + (sentinel ? sizeof sscheme : sizeof scheme) - 1;
     size_t n = strlen(p);
     if (n > 1024) {
         snprintf(err, errcap, "redis url too long");
@@ -232,15 +283,51 @@ int rconn_parse_url(const char *url, struct rconn_url *out, char *err, size_t er
         if (p[i] == '@') at = p + i; /* the last '@': a password may hold one, encoded or not */
     if (at && parse_userinfo(p, (size_t)(at - p), out, err, errcap) < 0) return -1;
     const char *hp = at ? at + 1 : p;
-    if (parse_hostport(hp, (size_t)(p + auth_end - hp), out, err, errcap) < 0) return -1;
-    if (slash && slash[1]) {
+    size_t hn = (size_t)(p + auth_end - hp);
+    if (sentinel ? parse_sentinels(hp, hn, out, err, errcap) < 0
+                 : parse_hostport(hp, hn, out, 6379, err, errcap) < 0)
+        return -1;
+    const char *dbs = slash && slash[1] ? slash + 1 : NULL;
+    if (sentinel) {
+        const char *end = dbs ? strchr(dbs, '/') : NULL;
+        if (parse_master(dbs ? dbs : "", dbs ? (end ? (size_t)(end - dbs) : strlen(dbs)) : 0,
+                         out, err, errcap) < 0)
+            return -1;
+        out->host[0] = '\0';
+        out->port = 0;
+        dbs = end && end[1] ? end + 1 : NULL;
+    }
+    if (dbs) {
         long long db;
-        if (parse_uint(slash + 1, strlen(slash + 1), 100000, &db) < 0) {
+        if (parse_uint(dbs, strlen(dbs), 100000, &db) < 0) {
             snprintf(err, errcap, "redis url: bad db number");
             return -1;
         }
         out->db = (int)db;
     }
+    return 0;
+}
+
+int rconn_sentinel_reply(const redisReply *r, struct rconn_url *u, char *err, size_t errcap)
+{
+    long long port = 0;
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errcap, "%.200s", r ? r->str : "no answer");
+        return -1;
+    }
+    if (r->type == REDIS_REPLY_NIL) {
+        snprintf(err, errcap, "the sentinel knows no master named %s", u->master);
+        return -1;
+    }
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 2 ||
+        r->element[0]->type != REDIS_REPLY_STRING || r->element[1]->type != REDIS_REPLY_STRING ||
+        r->element[0]->len == 0 || r->element[0]->len >= sizeof u->host ||
+        parse_uint(r->element[1]->str, r->element[1]->len, 65535, &port) < 0 || port == 0) {
+        snprintf(err, errcap, "malformed answer to SENTINEL get-master-addr-by-name");
+        return -1;
+    }
+    memcpy(u->host, r->element[0]->str, r->element[0]->len + 1);
+    u->port = (int)port;
     return 0;
 }
 
@@ -250,10 +337,15 @@ int rconn_parse_url(const char *url, struct rconn_url *out, char *err, size_t er
 static void rc_lost(struct rconn *rc, const char *why)
 {
     int was_up = rc->state == RC_UP;
+    /* a master the sentinel named failed us: ask the next sentinel first (it may be the one
+     * that has not heard of the failover yet) */
+    if (rc->url.nsentinels > 0 && !was_up && rc->state != RC_RESOLVING)
+        rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
     rc->state = RC_DOWN;
     ev_timer_stop(rc->loop, &rc->timeout);
     ev_timer_stop(rc->loop, &rc->deadline);
     ev_timer_stop(rc->loop, &rc->ping);
+    ev_timer_stop(rc->loop, &rc->stimer);
     rc->ping_pending = 0;
     snprintf(rc->lasterr, sizeof rc->lasterr, "%s", why ? why : "unknown");
     if (rc->closing) return;
@@ -324,6 +416,11 @@ static void on_timeout(struct ev_loop *loop, ev_timer *w, int revents)
     (void)loop;
     (void)revents;
     struct rconn *rc = w->data;
+    if (rc->state == RC_RESOLVING) {
+        rc_sentinel_forget(rc, 0);
+        rc_sentinel_next(rc, "no answer in time");
+        return;
+    }
     rc_drop_now(rc, rc->state == RC_CONNECTING ? "connect timeout" : "handshake timeout");
 }
 
@@ -444,7 +541,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
     rc->depth--;
 }
 
-static void rc_connect(struct rconn *rc)
+/* Connects to rc->url.host and port (the master, with Sentinel). */
+static void rc_connect_addr(struct rconn *rc)
 {
     if (rc->closing || rc->ctx) return;
     rc->state = RC_CONNECTING;
@@ -470,6 +568,209 @@ static void rc_connect(struct rconn *rc)
     redisAsyncSetDisconnectCallback(ac, on_disconnect);
     ev_timer_set(&rc->timeout, (double)rc->connect_timeout / 1000.0, 0.0);
     ev_timer_start(rc->loop, &rc->timeout);
+}
+
+/* ---- Sentinel: where the master is ----------------------------------------------------- */
+
+/* Two uses of one sentinel connection (rc->sctx): while RESOLVING it is asked once and closed,
+ * and the answer starts the connection to the master; while UP it stays open and is asked
+ * again every RCONN_SENTINEL_CHECK_MS (the stimer), and an answer naming another address drops
+ * the master connection, which then resolves again. The second is needed because Sentinel
+ * demotes an old primary that is still running only after several seconds: until then it
+ * takes writes that the new primary never sees. */
+
+/* Forgets the sentinel connection: its callbacks see no rconn from here. From inside one of
+ * its hiredis callbacks it is closed by hiredis after the callback; otherwise freed now. */
+static void rc_sentinel_forget(struct rconn *rc, int in_callback)
+{
+    redisAsyncContext *ac = rc->sctx;
+    if (!ac) return;
+    rc->sctx = NULL;
+    rc->scheck_pending = 0;
+    ac->data = NULL;
+    if (in_callback) redisAsyncDisconnect(ac);
+    else redisAsyncFree(ac);
+}
+
+static void rc_sentinel_ask(struct rconn *rc);
+
+/* The sentinel asked failed (why): ask the next one, or back off when all failed. */
+static void rc_sentinel_next(struct rconn *rc, const char *why)
+{
+    const struct rconn_addr *a = &rc->url.sentinels[rc->sidx];
+    snprintf(rc->lasterr, sizeof rc->lasterr, "sentinel %.100s:%d: %.120s", a->host, a->port,
+             why);
+    rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
+    rc->stried++;
+    rc_sentinel_ask(rc);
+}
+
+/* An answer while RESOLVING: connect to the master it names, or ask the next sentinel. */
+static void rc_sentinel_resolved(struct rconn *rc, const redisReply *r)
+{
+    char err[RCONN_ERR_MAX], was[sizeof rc->url.host + 8], now[sizeof was];
+    snprintf(was, sizeof was, "%s:%d", rc->url.host, rc->url.port);
+    int ok = rconn_sentinel_reply(r, &rc->url, err, sizeof err) == 0;
+    rc_sentinel_forget(rc, 1);
+    if (!ok) {
+        rc_sentinel_next(rc, err);
+        return;
+    }
+    snprintf(now, sizeof now, "%s:%d", rc->url.host, rc->url.port);
+    if (strcmp(was, now) != 0)
+        log_info("sentinel: master address", "master=%s addr=%s was=%s", rc->url.master, now,
+                 was);
+    ev_timer_stop(rc->loop, &rc->timeout);
+    rc_connect_addr(rc);
+}
+
+/* An answer while UP: a master elsewhere drops the connection (it resolves again); a failed
+ * answer closes the sentinel connection, and the next check asks the next sentinel. */
+static void rc_sentinel_checked(struct rconn *rc, const redisReply *r)
+{
+    struct rconn_url u = rc->url;
+    char err[RCONN_ERR_MAX];
+    rc->scheck_pending = 0;
+    if (rconn_sentinel_reply(r, &u, err, sizeof err) < 0) {
+        rc_sentinel_forget(rc, 1);
+        rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
+        return;
+    }
+    if (rc->state != RC_UP || (u.port == rc->url.port && strcmp(u.host, rc->url.host) == 0))
+        return;
+    char why[RCONN_ERR_MAX];
+    snprintf(why, sizeof why, "sentinel: master %.60s moved to %.100s:%d", rc->url.master, u.host,
+             u.port);
+    rc_sentinel_forget(rc, 1);
+    rc->stats.errors++;
+    rc_drop_later(rc, why);
+}
+
+static void on_sentinel_reply(redisAsyncContext *ac, void *reply, void *privdata)
+{
+    struct rconn *rc = ac->data;
+    (void)privdata;
+    if (!rc || !reply) return; /* forgotten, or lost: on_sentinel_disconnect handles it */
+    rc->depth++;
+    if (rc->state == RC_RESOLVING) rc_sentinel_resolved(rc, reply);
+    else rc_sentinel_checked(rc, reply);
+    rc->depth--;
+}
+
+/* Sends the question on the sentinel connection. */
+static void rc_sentinel_query(struct rconn *rc)
+{
+    if (redisAsyncCommand(rc->sctx, on_sentinel_reply, NULL,
+                          "SENTINEL get-master-addr-by-name %s", rc->url.master) == REDIS_OK)
+        rc->scheck_pending = 1;
+    /* else the question stays unasked: the timeout, or the next check, moves on */
+}
+
+static void on_sentinel_connect(const redisAsyncContext *ac, int status)
+{
+    struct rconn *rc = ac->data;
+    if (!rc || rc->sctx != ac) return;
+    rc->depth++;
+    if (status != REDIS_OK) {
+        char buf[RCONN_ERR_MAX];
+        snprintf(buf, sizeof buf, "%s", ac->errstr[0] ? ac->errstr : "connect failed");
+        rc->sctx = NULL; /* hiredis frees it after we return */
+        rc->scheck_pending = 0;
+        if (rc->state == RC_RESOLVING) rc_sentinel_next(rc, buf);
+        else rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
+    } else {
+        rc_sentinel_query(rc);
+    }
+    rc->depth--;
+}
+
+static void on_sentinel_disconnect(const redisAsyncContext *ac, int status)
+{
+    struct rconn *rc = ac->data;
+    (void)status;
+    if (!rc || rc->sctx != ac) return;
+    rc->depth++;
+    rc->sctx = NULL;
+    rc->scheck_pending = 0;
+    if (rc->state == RC_RESOLVING)
+        rc_sentinel_next(rc, ac->errstr[0] ? ac->errstr : "closed before answering");
+    else rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
+    rc->depth--;
+}
+
+/* Opens the connection to sentinel rc->sidx (its connect callback asks). 0, or -1 with why. */
+static int rc_sentinel_open(struct rconn *rc, char *why, size_t cap)
+{
+    const struct rconn_addr *a = &rc->url.sentinels[rc->sidx];
+    redisAsyncContext *ac = redisAsyncConnect(a->host, a->port);
+    if (!ac || ac->err) {
+        snprintf(why, cap, "%s", ac ? ac->errstr : "out of memory");
+        if (ac) redisAsyncFree(ac);
+        return -1;
+    }
+    ac->data = rc;
+    rc->sctx = ac;
+    rc->scheck_pending = 0;
+    redisLibevAttach(rc->loop, ac);
+    redisAsyncSetConnectCallback(ac, on_sentinel_connect);
+    redisAsyncSetDisconnectCallback(ac, on_sentinel_disconnect);
+    return 0;
+}
+
+/* Asks sentinel rc->sidx where the master is; the answer connects to it. After every
+ * sentinel of the URL failed in this round, the connection is down and backs off. */
+static void rc_sentinel_ask(struct rconn *rc)
+{
+    char why[RCONN_ERR_MAX];
+    if (rc->stried >= rc->url.nsentinels) {
+        snprintf(why, sizeof why, "%s", rc->lasterr);
+        rc_lost(rc, why);
+        return;
+    }
+    rc->state = RC_RESOLVING;
+    if (rc_sentinel_open(rc, why, sizeof why) < 0) {
+        rc_sentinel_next(rc, why);
+        return;
+    }
+    ev_timer_stop(rc->loop, &rc->timeout);
+    ev_timer_set(&rc->timeout, (double)rc->connect_timeout / 1000.0, 0.0);
+    ev_timer_start(rc->loop, &rc->timeout);
+}
+
+/* While up: asks the sentinel again (a question unanswered since the last check closes that
+ * sentinel connection; the next check opens one to the next sentinel). */
+static void on_stimer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct rconn *rc = w->data;
+    char why[RCONN_ERR_MAX];
+    (void)loop;
+    (void)revents;
+    if (rc->state != RC_UP || rc->closing || rc->kick_drop) return;
+    if (rc->sctx && rc->scheck_pending) {
+        rc_sentinel_forget(rc, 0);
+        rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
+    }
+    if (!rc->sctx) {
+        if (rc_sentinel_open(rc, why, sizeof why) < 0)
+            rc->sidx = (rc->sidx + 1) % rc->url.nsentinels;
+        return; /* the connect callback asks */
+    }
+    rc_sentinel_query(rc);
+}
+
+/* Starts a connection: straight to the URL's server, or through the sentinels. */
+static void rc_connect(struct rconn *rc)
+{
+    if (rc->closing || rc->ctx) return;
+    if (rc->url.nsentinels == 0) {
+        rc_connect_addr(rc);
+        return;
+    }
+    rc_sentinel_forget(rc, 0); /* the check connection of the last up period, if any */
+    rc->lasterr[0] = '\0';
+    rc->kick_drop = 0;
+    rc->stried = 0;
+    rc_sentinel_ask(rc);
 }
 
 /* ---- handshake ---------------------------------------------------------------------- */
@@ -638,6 +939,7 @@ static void rc_up(struct rconn *rc)
     rc->state = RC_UP;
     backoff_reset(&rc->bo);
     rc_ping_arm(rc);
+    if (rc->url.nsentinels > 0) ev_timer_again(rc->loop, &rc->stimer);
     log_info("redis connected", "host=%s port=%d db=%d", rc->url.host, rc->url.port, rc->url.db);
     if (rc->cbs.up) rc->cbs.up(rc, rc->cbs.privdata);
 }
@@ -899,6 +1201,8 @@ struct rconn *rconn_new(struct ev_loop *loop, const struct rconn_options *opts,
     ev_timer_init(&rc->libtimer, on_libtimer, (double)rc->lib_check_ms / 1000.0,
                   (double)rc->lib_check_ms / 1000.0);
     rc->libtimer.data = rc;
+    ev_timer_init(&rc->stimer, on_stimer, 0.0, RCONN_SENTINEL_CHECK_MS / 1000.0);
+    rc->stimer.data = rc;
     if (rc->lua) ev_timer_start(loop, &rc->libtimer);
     rc_connect(rc);
     return rc;
@@ -912,6 +1216,8 @@ static void rc_really_free(struct rconn *rc)
     ev_timer_stop(rc->loop, &rc->libtimer);
     ev_timer_stop(rc->loop, &rc->deadline);
     ev_timer_stop(rc->loop, &rc->ping);
+    ev_timer_stop(rc->loop, &rc->stimer);
+    rc_sentinel_forget(rc, 0);
     if (rc->ctx) {
         redisAsyncContext *ac = rc->ctx;
         redisAsyncFree(ac); /* pending callbacks get NULL; on_disconnect sees closing */

@@ -1,6 +1,9 @@
 /* rconn: a Redis connection that stays up, on the libev loop (hiredis async).
  *
- * Connects from a URL redis://[user:pass@]host:port[/db], authenticates with the ACL user
+ * Connects from a URL redis://[user:pass@]host:port[/db] (or, with Redis Sentinel,
+ * redis+sentinel://[user:pass@]h1:p1,h2:p2,.../master[/db]: before every connect it asks the
+ * sentinels in turn, on the loop, where the master is; so a failover is followed at the next
+ * reconnect, which the old master's demotion or death forces), authenticates with the ACL user
  * (AUTH user pass), selects the db, refuses a replica (READONLY, LOADING and MASTERDOWN count as
  * down), checks that the Lua function library Redis holds is exactly
  * the one this binary embeds (SHA-256 of its code, core/libcheck.h; rconn never loads it: only
@@ -41,17 +44,37 @@ struct redisReply;
 
 #define RCONN_ERR_MAX 256
 
-/* Parsed redis:// URL. */
+#define RCONN_SENTINELS_MAX 8
+
+struct rconn_addr {
+    char host[256];
+    int port;
+};
+
+/* Parsed redis:// or redis+sentinel:// URL. With Sentinel, host and port are where the
+ * sentinels last said the master is ("" and 0 before the first answer). */
 struct rconn_url {
     char host[256];
     int port;
     char user[128];
     char pass[256];
     int db;
+    char master[128];    /* Sentinel: the master's name; "" for redis:// */
+    int nsentinels;      /* Sentinel: how many sentinels (0 for redis://) */
+    struct rconn_addr sentinels[RCONN_SENTINELS_MAX];
 };
 
-/* Parses url into out. Returns 0, or -1 with a reason in err (which never echoes the password). */
+/* Parses url into out: redis://[user:pass@]host[:port][/db] (port 6379), or
+ * redis+sentinel://[user:pass@]h1[:p1],h2[:p2],.../master[/db] (port 26379, at most
+ * RCONN_SENTINELS_MAX sentinels; user and password are for the Redis servers, the sentinels
+ * are asked without AUTH). Returns 0, or -1 with a reason in err (which never echoes the
+ * password). */
 int rconn_parse_url(const char *url, struct rconn_url *out, char *err, size_t errcap);
+
+/* Takes a SENTINEL get-master-addr-by-name reply into u->host and u->port. Returns 0, or -1
+ * with a reason in err (no reply, an error, an unknown master name, a malformed answer). */
+int rconn_sentinel_reply(const struct redisReply *r, struct rconn_url *u, char *err,
+                         size_t errcap);
 
 /* Called with reply == NULL when the command failed (connection down or lost before the
  * answer); a Redis error reply arrives as a reply of type REDIS_REPLY_ERROR. The reply is freed

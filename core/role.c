@@ -18,6 +18,7 @@
 #include "core/http.h"
 #include "core/log.h"
 #include "core/rconn.h"
+#include "core/sdnotify.h"
 #include "core/weight.h"
 
 #define ROLE_LOG_MUTE_MS 5000
@@ -143,6 +144,33 @@ static void role_read_limit(struct role *r)
 /* Heartbeats between two reads of requestWeight1m: a `bfq symbols` run after the role started
  * (or a changed limit) is seen within that many seconds. */
 #define ROLE_LIMIT_BEATS 5
+/* READY=1 to systemd, once: Redis is up and (for a role that talks to the exchange) an
+ * answer was accepted, so the role is doing its job. */
+static void role_sd_ready(struct role *r)
+{
+    if (r->sd_ready || !role_redis_up(r) || (!r->opts.no_exchange && !r->ctr.last_success))
+        return;
+    r->sd_ready = 1;
+    sdnotify_ready("redis up, first success");
+}
+
+static void role_on_sd_watchdog(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)w;
+    (void)revents;
+    sdnotify_watchdog();
+}
+
+/* WATCHDOG=1 at half the period systemd asks for (none without WatchdogSec=). */
+static void role_start_sd_watchdog(struct role *r)
+{
+    int64_t ms = sdnotify_watchdog_ms();
+    if (ms <= 0) return;
+    double every = (double)ms / 2000.0;
+    ev_timer_init(&r->sd_watchdog, role_on_sd_watchdog, 0.0, every);
+    ev_timer_start(r->loop, &r->sd_watchdog);
+}
 
 static void role_on_up(struct rconn *rc, void *privdata)
 {
@@ -152,6 +180,7 @@ static void role_on_up(struct rconn *rc, void *privdata)
     if (r->hb) heartbeat_beat(r->hb); /* alive again at once, not at the next period */
     if (r->wb) weight_redis_state(r->wb, 1);
     role_read_limit(r);
+    role_sd_ready(r);
     if (r->opts.up && !r->stopping) r->opts.up(r, r->opts.privdata);
 }
 
@@ -334,6 +363,7 @@ int role_init(struct role *r, const char *name, struct config *cfg, const struct
         return -1;
     }
     role_start_signals(r);
+    role_start_sd_watchdog(r);
     log_info("started", "instance=%s source_ip=%s", r->instance, r->weight_ip);
     return 0;
 }
@@ -400,8 +430,10 @@ void role_fini(struct role *r)
 {
     r->stopping = 1;
     if (r->loop) {
+        if (r->sd_ready) sdnotify_stopping();
         ev_signal_stop(r->loop, &r->sigint);
         ev_signal_stop(r->loop, &r->sigterm);
+        ev_timer_stop(r->loop, &r->sd_watchdog);
     }
     if (r->bc) binance_client_free(r->bc);
     r->bc = NULL;
@@ -504,6 +536,7 @@ int role_count_result(struct role *r, const struct binance_result *res, const ch
     if (res->outcome == BINANCE_OK) {
         r->ctr.ok++;
         r->ctr.last_success = timebase_wall_ms();
+        role_sd_ready(r);
         return 0;
     }
     char reason[BINANCE_MSG_MAX + 32];

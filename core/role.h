@@ -36,7 +36,11 @@
  * role_fini cancels the exchange requests in flight first (their callbacks run with
  * BINANCE_ELOCAL while the caller's state is still alive; callbacks check role_stopping()
  * and start nothing new), deletes the heartbeat key, lets Redis drain for at most one second,
- * then frees everything. */
+ * then frees everything.
+ *
+ * Under systemd (Type=notify units, core/sdnotify.h) the role sends READY=1 once it is up:
+ * Redis up and a first accepted exchange answer (Redis up alone for a no_exchange role), and
+ * WATCHDOG=1 every half $WATCHDOG_USEC from a loop timer while the loop turns. */
 #ifndef BFQ_ROLE_H
 #define BFQ_ROLE_H
 
@@ -128,6 +132,8 @@ struct role {
     int stopping;                       /* set once role_run is asked to stop */
     struct role_options opts;
     ev_signal sigint, sigterm;
+    int sd_ready;                       /* READY=1 sent to systemd (core/sdnotify) */
+    ev_timer sd_watchdog;               /* WATCHDOG=1 every half $WATCHDOG_USEC, when set */
     mono_ms_t log_muted_until[ROLE_ERR_COUNT];
     int64_t log_muted[ROLE_ERR_COUNT];
     char errstr[ROLE_ERR_MAX];

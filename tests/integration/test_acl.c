@@ -133,7 +133,8 @@ static void test_other_roles(void)
 static void test_library_admin_only(redisContext *admin)
 {
     static const char *const roles[] = {"symbols", "kline", "tick", "volume", "account",
-                                        "status", "trader", "risk", "recorder", "watchdog"};
+                                        "status", "trader", "risk", "recorder", "watchdog",
+                                        "replica", "sentinel"};
     redisReply *dump = redisCommand(admin, "FUNCTION DUMP");
     CHECK(dump && dump->type == REDIS_REPLY_STRING);
     if (!dump || dump->type != REDIS_REPLY_STRING) return;
@@ -151,7 +152,10 @@ static void test_library_admin_only(redisContext *admin)
         CHECK(try_cmd(c, "EVAL %s 0", "return 1") == 0);
         CHECK(try_cmd(c, "DEL bfq:alerts") == 0);
         CHECK(try_cmd(c, "XTRIM bfq:alerts MAXLEN 0") == 0);
-        if (strcmp(roles[i], "status") != 0) {
+        if (strcmp(roles[i], "replica") == 0 || strcmp(roles[i], "sentinel") == 0) {
+            CHECK(try_cmd(c, "GET bfq:universe") == 0); /* no key, read or write */
+            CHECK(try_cmd(c, "SET bfq:x 1") == 0);
+        } else if (strcmp(roles[i], "status") != 0) {
             CHECK(try_cmd(c, "FUNCTION LIST LIBRARYNAME bfq WITHCODE") == 1);
             CHECK(try_cmd(c, "XADD bfq:alerts MAXLEN ~ 10000 * level error key k text t "
                              "src %s t 1", roles[i]) == 1);

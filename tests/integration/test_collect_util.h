@@ -198,6 +198,41 @@ static __attribute__((unused)) int cu_sim_requests(const char *path, long long f
     return n;
 }
 
+/* The newest freshness t among the stored 1m kline windows, 0 when none. */
+static __attribute__((unused)) long long cu_klines_max_t(void)
+{
+    redisReply *keys = cu_cmd("KEYS bfq:kline:1m:*");
+    long long m = 0;
+    for (size_t i = 0; keys && keys->type == REDIS_REPLY_ARRAY && i < keys->elements; i++) {
+        long long t = cu_int("HGET %s t", keys->element[i]->str);
+        if (t > m) m = t;
+    }
+    if (keys) freeReplyObject(keys);
+    return m;
+}
+
+/* The `seen` (local ms) of account source src of account main, 0 when absent. */
+static __attribute__((unused)) long long cu_src_seen(const char *src)
+{
+    long long v = cu_int("HGET bfq:acct:main:src:%s seen", src);
+    return v > 0 ? v : 0;
+}
+
+/* Writes a private role configuration at path for every data role against the simulator at
+ * sim_url, with account main's key and secret and fast polls (the outage and failover tests). */
+static __attribute__((unused)) void cu_write_roles_config(const char *path, const char *sim_url,
+                                                          const char *key, const char *secret)
+{
+    FILE *f = th_fopen_private(path);
+    if (!f) return;
+    fprintf(f,
+            "[exchange]\nrest_url = %s\nweight_limit = 1000000\n[account.main]\napi_key = %s\n"
+            "api_secret = %s\n[account]\nevery = 300ms\n[positionrisk]\nevery = 300ms\n"
+            "[volume]\nevery = 1s\n[tick]\nrate = 4\n[userstream]\norders_every = 1s\n",
+            sim_url, key, secret);
+    fclose(f);
+}
+
 /* Checks one stored kline record: t > 0, src set, bars a valid window of the interval.
  * Returns 1 when present and valid, 0 when absent, -1 when present and invalid. */
 static __attribute__((unused)) int cu_kline_record(const char *interval, const char *sym, int64_t limit)

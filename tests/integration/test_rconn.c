@@ -102,6 +102,36 @@ static long long sync_int(redisContext *c, const char *cmd)
 
 /* ---- tests -------------------------------------------------------------------------- */
 
+/* redis+sentinel://[user:pass@]h1:p1,h2:p2,.../master[/db] (issue 13, item 4). */
+static void test_url_sentinel(void)
+{
+    struct rconn_url u;
+    char err[128];
+    CHECK(rconn_parse_url("redis+sentinel://kline:pw@10.0.0.1:26380,10.0.0.2,[::1]:5/mymaster/2",
+                          &u, err, sizeof err) == 0);
+    CHECK(u.nsentinels == 3);
+    CHECK_EQ_STR(u.sentinels[0].host, "10.0.0.1");
+    CHECK(u.sentinels[0].port == 26380 && u.sentinels[1].port == 26379);
+    CHECK_EQ_STR(u.sentinels[2].host, "::1");
+    CHECK(u.sentinels[2].port == 5);
+    CHECK_EQ_STR(u.master, "mymaster");
+    CHECK_EQ_STR(u.user, "kline");
+    CHECK_EQ_STR(u.pass, "pw");
+    CHECK(u.db == 2 && u.host[0] == 0 && u.port == 0);
+    CHECK(rconn_parse_url("redis+sentinel://h1/bfq", &u, err, sizeof err) == 0);
+    CHECK(u.nsentinels == 1 && u.db == 0);
+    CHECK_EQ_STR(u.master, "bfq");
+    CHECK(rconn_parse_url("redis://h1/bfq", &u, err, sizeof err) < 0); /* a name is no db */
+    CHECK(rconn_parse_url("redis+sentinel://h1,h2", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis+sentinel://h1,h2/", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis+sentinel://h1,,h2/m", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis+sentinel://h1/m/x", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis+sentinel://h1/m y", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis+sentinel://a,b,c,d,e,f,g,h,i/m", &u, err, sizeof err) < 0);
+    CHECK(rconn_parse_url("redis+sentinel://u:topsecret%zz@h1/m", &u, err, sizeof err) < 0);
+    CHECK(strstr(err, "topsecret") == NULL);
+}
+
 static void test_url(void)
 {
     struct rconn_url u;
@@ -134,6 +164,7 @@ static void test_url(void)
     CHECK(rconn_parse_url("redis://user:topsecret%zz@h", &u, err, sizeof err) < 0);
     CHECK(strstr(err, "topsecret") == NULL);
     CHECK(rconn_parse_url("redis://user:@h", &u, err, sizeof err) < 0);
+    test_url_sentinel();
 }
 
 /* A command on an up connection gets its reply; CLIENT SETNAME took "test rconn". */

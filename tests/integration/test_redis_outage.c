@@ -56,14 +56,7 @@ static char conf[512];
 static void write_config(void)
 {
     snprintf(conf, sizeof conf, "%s/bfq.ini", th_tmpdir());
-    FILE *f = th_fopen_private(conf);
-    if (!f) return;
-    fprintf(f,
-            "[exchange]\nrest_url = %s\nweight_limit = 1000000\n[account.main]\napi_key = %s\n"
-            "api_secret = %s\n[account]\nevery = 300ms\n[positionrisk]\nevery = 300ms\n"
-            "[volume]\nevery = 1s\n[tick]\nrate = 4\n[userstream]\norders_every = 1s\n",
-            sim.url, KEY, SECRET);
-    fclose(f);
+    cu_write_roles_config(conf, sim.url, KEY, SECRET);
 }
 
 /* The role's URL: its ACL user, through the proxy. */
@@ -116,31 +109,6 @@ static long long hb_int(const struct role *r, const char *name)
     return v;
 }
 
-/* The newest freshness t among the stored 1m kline windows. */
-static long long klines_max_t(void)
-{
-    redisReply *keys = redisCommand(cu_adm, "KEYS bfq:kline:1m:*");
-    long long m = 0;
-    for (size_t i = 0; keys && keys->type == REDIS_REPLY_ARRAY && i < keys->elements; i++) {
-        redisReply *t = redisCommand(cu_adm, "HGET %s t", keys->element[i]->str);
-        if (t && t->type == REDIS_REPLY_STRING && strtoll(t->str, NULL, 10) > m)
-            m = strtoll(t->str, NULL, 10);
-        freeReplyObject(t);
-    }
-    freeReplyObject(keys);
-    return m;
-}
-
-static long long src_seen(const char *src)
-{
-    char key[64];
-    snprintf(key, sizeof key, "bfq:acct:main:src:%s", src);
-    char *s = tb_hget(cu_adm, key, "seen");
-    long long v = s ? strtoll(s, NULL, 10) : 0;
-    free(s);
-    return v;
-}
-
 /* Everything written after `since` (wall ms): every heartbeat and the data. first[i] is the
  * t of the first heartbeat of role i seen after since (polled every 20 ms, beats every 1 s). */
 static long long fresh_since, first[NROLES];
@@ -153,8 +121,8 @@ static int all_fresh(void *arg)
         if (t > fresh_since && !first[i]) first[i] = t;
         beats += t > fresh_since;
     }
-    return beats == NROLES && cu_ticks_max_t() > fresh_since && klines_max_t() > fresh_since &&
-           src_seen("account") > fresh_since && src_seen("positionrisk") > fresh_since;
+    return beats == NROLES && cu_ticks_max_t() > fresh_since && cu_klines_max_t() > fresh_since &&
+           cu_src_seen("account") > fresh_since && cu_src_seen("positionrisk") > fresh_since;
 }
 
 static void fresh_reset(long long since)

@@ -337,8 +337,33 @@ static void test_private_config(void)
     config_free(cfg);
 }
 
+/* Under systemd's LoadCredential=, a relative key_file is a credential's name, read from
+ * $CREDENTIALS_DIRECTORY (issue 13, item 3); without it, relative stays relative. */
+static void test_credentials(void)
+{
+    char dir[1024], ini[256];
+    snprintf(dir, sizeof dir, "%s/creds", th_tmpdir());
+    mkdir(dir, 0700);
+    write_file("creds/main.api_secret", "credsecret0123456789abcdef\n", 0400);
+    snprintf(ini, sizeof ini, "[account.main]\napi_key = K\napi_secret_file = main.api_secret\n");
+    char *path = write_file("bfq-creds.ini", ini, 0644);
+    struct config *cfg = config_new();
+    CHECK(config_load(cfg, path) == 0);
+    const char *v = NULL;
+    setenv("CREDENTIALS_DIRECTORY", dir, 1);
+    CHECK(config_secret(cfg, "account.main", "api_secret", &v) == 0);
+    CHECK_EQ_STR(v, "credsecret0123456789abcdef");
+    unsetenv("CREDENTIALS_DIRECTORY");
+    config_free(cfg);
+    cfg = config_new();
+    CHECK(config_load(cfg, path) == 0);
+    CHECK(config_secret(cfg, "account.main", "api_secret", &v) < 0); /* no such file here */
+    config_free(cfg);
+}
+
 int main(void)
 {
+    test_credentials();
     test_private_config();
     test_file();
     test_durations_bools();

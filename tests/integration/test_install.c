@@ -1,0 +1,165 @@
+/* test_install: scripts/install into a temporary root, systemd-analyze verify on every unit it
+ * installed, and scripts/scale's choice of addresses (issue 13, item 3).
+ *
+ * The install must put the binary, the units (with the real binary path), the Redis, ACL and
+ * Sentinel files and one private credentials directory per role in place, keep an operator's
+ * files on a second run, and never write a secret into a file others can read. Every unit must
+ * pass `systemd-analyze verify --root` with no message at all (a unit with a typo is checked to
+ * produce one, so the check can fail). systemd itself cannot run here (no systemd as PID 1 in
+ * this container), so scale is checked through --running and --dry-run: the commands it would
+ * give systemctl. Skipped (77) when systemd-analyze is not installed. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "tests/harness/harness.h"
+
+static char root[512];
+
+static int sh(const char *cmd, char **out)
+{
+    const char *argv[] = {"sh", "-c", cmd, NULL};
+    return th_run(argv, out, 60000);
+}
+
+static int mode_of(const char *rel)
+{
+    char p[1024];
+    struct stat st;
+    snprintf(p, sizeof p, "%s%s", root, rel);
+    return stat(p, &st) == 0 ? (int)(st.st_mode & 07777) : -1;
+}
+
+static char *slurp(const char *rel)
+{
+    char p[1024], *out = NULL;
+    snprintf(p, sizeof p, "cat '%s%s'", root, rel);
+    return sh(p, &out) == 0 ? out : (free(out), NULL);
+}
+
+static void test_files(void)
+{
+    CHECK(mode_of("/usr/local/bin/bfq") == 0755);
+    CHECK(mode_of("/etc/bfq/bfq.ini") == 0644);
+    CHECK(mode_of("/etc/bfq/credentials") == 0700);
+    CHECK(mode_of("/etc/bfq/credentials/kline") == 0700);
+    CHECK(mode_of("/etc/bfq/credentials/kline/redis_url") == 0600);
+    CHECK(mode_of("/etc/bfq/credentials/userstream/redis_url") == 0600);
+    CHECK(mode_of("/etc/bfq/redis/users.acl") == 0600);
+    CHECK(mode_of("/etc/bfq/redis/sentinel.conf") == 0600);
+    CHECK(mode_of("/etc/bfq/redis/replication.conf") == 0600);
+    char *url = slurp("/etc/bfq/credentials/kline-hot/redis_url");
+    CHECK(url && strncmp(url, "redis+sentinel://kline:", 23) == 0 &&
+          strstr(url, "@127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381/bfq"));
+    char *acl = slurp("/etc/bfq/redis/users.acl");
+    CHECK(acl && strstr(acl, "user sentinel on >") && strstr(acl, "user replica on >") &&
+          !strstr(acl, "@PASS_"));
+    char *sent = slurp("/etc/bfq/redis/sentinel.conf");
+    CHECK(sent && strstr(sent, "sentinel monitor bfq 127.0.0.1 6390 2") &&
+          !strstr(sent, "@PASS_"));
+    char *unit = slurp("/etc/systemd/system/bfq-kline@.service");
+    CHECK(unit && strstr(unit, "ExecStart=/usr/local/bin/bfq kline ") && strstr(unit, "Type=notify") &&
+          strstr(unit, "WatchdogSec=") && strstr(unit, "LoadCredential=redis_url:"));
+    char *ini = slurp("/etc/bfq/bfq.ini");
+    CHECK(ini && strstr(ini, "api_secret_file = main.api_secret"));
+    free(url);
+    free(acl);
+    free(sent);
+    free(unit);
+    free(ini);
+}
+
+/* A second install keeps the operator's files: the Redis URL an operator edited stays. */
+static void test_keeps(const char *install)
+{
+    char cmd[2048], *url = NULL;
+    snprintf(cmd, sizeof cmd, "echo redis://kline:edited@10.1.1.1:6379 > '%s/etc/bfq/credentials/kline/redis_url'",
+             root);
+    CHECK(sh(cmd, NULL) == 0);
+    CHECK(sh(install, NULL) == 0);
+    url = slurp("/etc/bfq/credentials/kline/redis_url");
+    CHECK(url && strstr(url, "kline:edited@"));
+    free(url);
+}
+
+/* systemd-analyze verify with the host's own units below the root (it needs sysinit.target
+ * and the rest of the default dependencies) and redis-server where the units name it. */
+static void test_verify(void)
+{
+    char cmd[4096], *out = NULL;
+    snprintf(cmd, sizeof cmd,
+             "mkdir -p '%1$s/usr/lib/systemd' '%1$s/usr/bin' && cp -r /lib/systemd/system '%1$s/usr/lib/systemd/' "
+             "&& cp \"$(command -v redis-server)\" '%1$s/usr/bin/redis-server'", root);
+    CHECK(sh(cmd, NULL) == 0);
+    static const char *const units[] = {
+        "bfq-symbols@127.0.0.2.service", "bfq-kline@127.0.0.2.service",
+        "bfq-kline-hot@127.0.0.3.service", "bfq-tick@127.0.0.4.service",
+        "bfq-volume@127.0.0.5.service", "bfq-account@main.service",
+        "bfq-positionrisk@main.service", "bfq-userstream@main.service",
+        "bfq-watchdog@main.service", "bfq-redis.service", "bfq-sentinel.service", "bfq.target"};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
+        snprintf(cmd, sizeof cmd, "cd / && systemd-analyze verify --root='%s' %s 2>&1", root,
+                 units[i]);
+        int rc = sh(cmd, &out);
+        if (rc != 0 || (out && out[0])) fprintf(stderr, "# %s: rc %d: %s\n", units[i], rc, out);
+        CHECK(rc == 0 && out && !out[0]);
+        free(out);
+        out = NULL;
+    }
+    /* the check can fail: a unit with an unknown key is reported */
+    snprintf(cmd, sizeof cmd,
+             "sed 's/^Type=notify/Typo=notify/' '%1$s/etc/systemd/system/bfq-kline@.service' > "
+             "'%1$s/etc/systemd/system/bfq-bad@.service' && cd / && "
+             "systemd-analyze verify --root='%1$s' bfq-bad@127.0.0.2.service 2>&1", root);
+    sh(cmd, &out);
+    CHECK(out && strstr(out, "Typo"));
+    free(out);
+}
+
+static void test_scale(void)
+{
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' kline 3 --addresses '127.0.0.2 127.0.0.3 "
+             "127.0.0.4 127.0.0.5' --running '127.0.0.3' --dry-run", th_source_dir());
+    CHECK(sh(cmd, &out) == 0);
+    CHECK_EQ_STR(out, "systemctl enable --now bfq-kline@127.0.0.2.service\n"
+                      "systemctl enable --now bfq-kline@127.0.0.4.service\n");
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' tick 1 --addresses '127.0.0.2 127.0.0.3 "
+             "127.0.0.4' --running '127.0.0.2 127.0.0.4 127.0.0.3' --dry-run", th_source_dir());
+    CHECK(sh(cmd, &out) == 0);
+    CHECK_EQ_STR(out, "systemctl disable --now bfq-tick@127.0.0.4.service\n"
+                      "systemctl disable --now bfq-tick@127.0.0.3.service\n");
+    free(out);
+    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' kline 3 --addresses '127.0.0.2' --running '' "
+             "--dry-run 2>/dev/null", th_source_dir());
+    CHECK(sh(cmd, NULL) == 1); /* not enough addresses */
+    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' account 3 2>/dev/null", th_source_dir());
+    CHECK(sh(cmd, NULL) == 2);
+}
+
+int main(void)
+{
+    char install[2048];
+    if (access("/usr/bin/systemd-analyze", X_OK) != 0) {
+        fprintf(stderr, "systemd-analyze not installed (Debian package systemd): skipped\n");
+        return 77;
+    }
+    snprintf(root, sizeof root, "%s/root", th_tmpdir());
+    snprintf(install, sizeof install,
+             "'%s/scripts/install' --root '%s' --bin '%s' --redis 127.0.0.1:6390 "
+             "--sentinels 127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381 2>&1",
+             th_source_dir(), root, th_bfq_bin());
+    char *out = NULL;
+    int rc = sh(install, &out);
+    if (rc != 0) fprintf(stderr, "# install: %s\n", out ? out : "");
+    CHECK(rc == 0);
+    free(out);
+    test_files();
+    test_keeps(install);
+    test_verify();
+    test_scale();
+    return th_done();
+}
