@@ -6,6 +6,7 @@
 #include "collectors/collectors.h"
 #include "collectors/tick.h"
 #include "reconciler/watchdog.h"
+#include "risk/risk.h"
 #include "sim/sim.h"
 #include "trader/trader.h"
 
@@ -24,6 +25,9 @@ const struct bfq_command bfq_commands[] = {
     {&cancel_cli, cancel_main},
     {&close_cli, close_main},
     {&leverage_cli, leverage_main},
+    {&stoploss_cli, stoploss_main},
+    {&kill_cli, kill_main},
+    {&resume_cli, resume_main},
     {&watchdog_cli, watchdog_main},
     {&status_cli, status_main},
 };
