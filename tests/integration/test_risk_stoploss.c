@@ -8,6 +8,8 @@
  *   created before any old one was cancelled (allAlgoOrders times), and sampled meanwhile the
  *   open stop quantity never fell below the old ladder's;
  * - closing the position leaves no open algo order;
+ * - started over a position already 6.2 % under water, the stops that would trigger at once
+ *   (-2021) close their quantity at market and the others are placed;
  * - restarted with the ladder far away (base 50 %), an adverse move of 8 % closes the
  *   position at market (class `hs`) and alerts;
  * - `bfq kill --flatten` leaves no position, no open order and no algo order, the state
@@ -182,6 +184,17 @@ static int alert_with(void *text)
     return found;
 }
 
+static int amt_is_04(void *sym)
+{
+    return tb_dec_eq(tt_amt(sym), "0.4");
+}
+
+static int three_immediate(void *arg)
+{
+    (void)arg;
+    return tt_hb("stoploss", "sl2", "immediate") == 3;
+}
+
 static pid_t spawn_stoploss(const char *inst)
 {
     const char *args[] = {"--instance", inst, "--source-ip", "127.0.0.4", NULL};
@@ -273,10 +286,28 @@ int main(void)
     CHECK(th_wait_until(tt_flat, "ETHUSDT", 10000));
     CHECK(th_wait_until(no_stops, "ETHUSDT", 20000));
 
-    /* 4. the hard stop: the ladder far away, an 8 % fall closes the long at market */
+    /* 4. stops that would trigger at once (-2021) close their part at market: a long opened
+     * while no stoploss runs, the price 6.2 % down, then stoploss starts: the 5, 5.5 and 6 %
+     * levels close 0.2 each, the 6.5 and 7 % levels are placed */
+    CHECK(th_stop(sl, 5000) == 0);
+    CHECK(tb_market(&tt_acct, "ETHUSDT", "BUY", "1.000", NULL, NULL) == 200);
+    CHECK(th_wait_until(tt_long, "ETHUSDT", 10000));
+    CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=-6.2") == 200);
+    th_sleep_ms(600); /* a tick or two of the book in Redis */
+    sl = spawn_stoploss("sl2");
+    struct cover c6 = {"ETHUSDT", "0.4", 2};
+    CHECK(th_wait_until(covered, &c6, 30000));
+    CHECK(th_wait_until(amt_is_04, "ETHUSDT", 10000));
+    CHECK(th_wait_until(three_immediate, NULL, 5000)); /* the heartbeat renews every second */
+    CHECK(tt_hb("stoploss", "sl2", "hard_stops") == 0);
+    CHECK(tb_market(&tt_acct, "ETHUSDT", "SELL", "0.400", NULL, NULL) == 200);
+    CHECK(th_wait_until(tt_flat, "ETHUSDT", 10000));
+    CHECK(th_wait_until(no_stops, "ETHUSDT", 20000));
+
+    /* 5. the hard stop: the ladder far away, an 8 % fall closes the long at market */
     CHECK(th_stop(sl, 5000) == 0);
     setenv("BFQ_STOPLOSS_BASE_PCT", "50", 1);
-    sl = spawn_stoploss("sl2");
+    sl = spawn_stoploss("sl3");
     CHECK(tb_market(&tt_acct, "BTCUSDT", "BUY", "0.010", NULL, NULL) == 200);
     CHECK(th_wait_until(tt_long, "BTCUSDT", 10000));
     struct cover c3 = {"BTCUSDT", "0.01", 0};
@@ -285,9 +316,9 @@ int main(void)
     CHECK(th_wait_until(tt_flat, "BTCUSDT", 20000));
     CHECK(th_wait_until(alert_with, "hard stop: BTCUSDT", 5000));
     CHECK(th_wait_until(no_stops, "BTCUSDT", 20000));
-    CHECK(tt_hb("stoploss", "sl2", "hard_stops") == 1);
+    CHECK(tt_hb("stoploss", "sl3", "hard_stops") == 1);
 
-    /* 5. the kill switch */
+    /* 6. the kill switch */
     CHECK(tb_market(&tt_acct, "BTCUSDT", "BUY", "0.020", NULL, NULL) == 200);
     CHECK(tb_market(&tt_acct, "ETHUSDT", "SELL", "0.500", NULL, NULL) == 200);
     CHECK(th_wait_until(tt_long, "BTCUSDT", 10000));
