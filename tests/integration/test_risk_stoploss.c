@@ -353,7 +353,7 @@ int main(void)
     pids[n - 1] = cu_spawn("gateway", NULL, gargs);
     tt_intent("id=afterkill", "op=order", "sym=BTCUSDT", "side=BUY", "qty=0.010", "class=to",
               NULL);
-    CHECK(tt_is("afterkill", "denied", "TRADING_HALTED", 15000));
+    CHECK(tt_is("afterkill", "denied", "TRADING_HALTED", 30000));
     const char *rargs[] = {"--reason", "test over", NULL};
     CHECK(cu_run("resume", "risk", NULL, rargs, NULL, 20000) == 0);
     st = tb_hget(cu_adm, "bfq:risk:state:main", "state");
