@@ -28,6 +28,7 @@ const struct bfq_command bfq_commands[] = {
     {&stoploss_cli, stoploss_main},
     {&kill_cli, kill_main},
     {&resume_cli, resume_main},
+    {&notify_cli, notify_main},
     {&watchdog_cli, watchdog_main},
     {&status_cli, status_main},
 };
