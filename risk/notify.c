@@ -168,9 +168,12 @@ static int nt_answer_ok(const struct nt_sink *k, const struct http_response *res
     return code == 0;
 }
 
+static void nt_drain(struct notify *n, struct nt_sink *k, mono_ms_t now);
+
 static void nt_on_sent(const struct http_response *res, void *privdata)
 {
     struct nt_req *q = privdata;
+    struct notify *n = q->n;
     struct nt_sink *k = q->k;
     struct nt_key *e = &k->keys[k->cur];
     free(q);
@@ -180,6 +183,8 @@ static void nt_on_sent(const struct http_response *res, void *privdata)
         k->sent++;
         k->folded += k->sending - 1;
         k->failures = 0;
+        if (res->status != HTTP_ECANCELED && !role_stopping(&n->r))
+            nt_drain(n, k, timebase_mono_ms()); /* the next one now, if the budget allows */
         return;
     }
     k->errors++;
