@@ -3,7 +3,8 @@
  * Every [lossguard] poll (5 s) it reads GET /fapi/v1/income?startTime=<cursor>&limit=1000
  * (weight 30), paging on while a page is full. The cursor is the time of the last row read,
  * so the next page starts in that same millisecond (one fill writes several rows, REALIZED_PNL
- * and COMMISSION, in one ms) and every row is kept exactly once by (tranId, incomeType).
+ * and COMMISSION, in one ms) and every row is kept exactly once by (tranId, incomeType). A
+ * full page that made no progress (all in its first ms) is asked again with a larger limit.
  * Only the income types of [lossguard] types count (REALIZED_PNL, COMMISSION, FUNDING_FEE by
  * default). Rows older than the long window are dropped. Sums are exact decimals.
  *
@@ -46,7 +47,8 @@ struct lg_row {
 
 struct lossguard {
     struct role r;
-    int64_t poll_ms, short_ms, long_ms;
+    int64_t poll_ms, short_ms, long_ms, page;
+    int64_t limit, asked_from; /* the limit and startTime of the request in flight */
     struct dec sym_short, sym_long, acct_long;
     char types[LG_TYPES_MAX][LG_TYPE_MAX];
     int ntypes;
@@ -223,17 +225,31 @@ static void lg_on_income(const struct binance_result *res, void *privdata)
         g->rows_read++;
         lg_add(g, &row);
     }
-    if (n == LG_PAGE) {
-        lg_fetch(g); /* a full page: more in the same or later ms */
+    if ((int64_t)n == g->limit) {
+        /* a full page: more in the same or later ms. A page all in its first ms made no
+         * progress: ask for more rows at once, and past LG_PAGE step over that ms (said) */
+        if (g->cursor == g->asked_from) {
+            if (g->limit < LG_PAGE) {
+                g->limit = g->limit * 2 < LG_PAGE ? g->limit * 2 : LG_PAGE;
+            } else {
+                log_warn("more than a page of income rows in one ms, some may be missed", "t=%lld",
+                         (long long)g->cursor);
+                g->cursor++;
+            }
+        }
+        lg_fetch(g);
         return;
     }
+    g->limit = g->page;
     lg_evaluate(g);
 }
 
 static void lg_fetch(struct lossguard *g)
 {
     char q[96];
-    snprintf(q, sizeof q, "startTime=%lld&limit=%d", (long long)g->cursor, LG_PAGE);
+    if (g->limit < g->page) g->limit = g->page;
+    g->asked_from = g->cursor;
+    snprintf(q, sizeof q, "startTime=%lld&limit=%lld", (long long)g->cursor, (long long)g->limit);
     g->busy = 1;
     if (binance_request(g->r.bc, "GET", "/fapi/v1/income", q, NULL, BINANCE_SIGNED, 30,
                         lg_on_income, g) < 0)
@@ -283,6 +299,7 @@ static int lg_config(void *state, struct config *cfg, char *err, size_t cap)
                            7 * 86400000LL, &g->short_ms) < 0 ||
         config_duration_ms(cfg, "lossguard", "long_window", 24 * 3600000LL, 60000,
                            7 * 86400000LL, &g->long_ms) < 0 ||
+        config_int(cfg, "lossguard", "page", LG_PAGE, 2, LG_PAGE, &g->page) < 0 ||
         config_str(cfg, "lossguard", "types", "REALIZED_PNL,COMMISSION,FUNDING_FEE", &types) < 0)
         return -1;
     if (lg_dec(cfg, "symbol_short", "-150", &g->sym_short, err, cap) < 0 ||

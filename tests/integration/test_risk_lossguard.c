@@ -3,7 +3,7 @@
  * A realized loss of about 180 USDT on BTCUSDT (bought, price down 3 %, sold) bans BTCUSDT
  * within a poll, with its reason and the time it lifts, and a small loss on ETHUSDT bans
  * nothing; every income row of the counted types is kept exactly once (the heartbeat's rows
- * equal the simulator's); the simulator's clock moved 4 h on lifts the ban as the window
+ * equal the simulator's, read in pages of 2 that overlap in the same millisecond); the simulator's clock moved 4 h on lifts the ban as the window
  * rolls; a lossguard whose account limit is -100 bans ALL. */
 #include "tests/integration/test_trader_util.h"
 
@@ -51,8 +51,11 @@ static int rows_match(void *arg)
     return tt_hb("lossguard", "lg", "rows") == sim_rows();
 }
 
+/* Pages of 2 rows: a fill's REALIZED_PNL and COMMISSION rows (one ms) straddle pages, so
+ * the next page re-reads that ms and only (tranId, type) keeps each row once. */
 static pid_t spawn_lg(const char *inst)
 {
+    setenv("BFQ_LOSSGUARD_PAGE", "2", 1);
     const char *args[] = {"--instance", inst, "--poll", "1s", "--source-ip", "127.0.0.5", NULL};
     return cu_spawn("lossguard", "risk", args);
 }
@@ -81,6 +84,7 @@ int main(void)
           strstr(reasons, "\"until\":"));
     free(reasons);
     CHECK(th_wait_until(rows_match, NULL, 5000));
+    CHECK(tt_hb("lossguard", "lg", "duplicates") > 0); /* the overlaps were there, and dropped */
 
     /* the window rolls on: 4 h and a minute later on the exchange's clock */
     CHECK(cu_sim_admin("POST", "/_sim/clock?offset_ms=14460000") == 200);
