@@ -17,7 +17,12 @@
  * <prefix>risk:ban (fields symbols, reasons, src, t), which publishes {"t","ban":[...],
  * "reasons":{...}} on <prefix>ch:risk; each change is alerted.
  *
- * Not here yet: the drawdown guard and the uPnL circuit breaker (docs/risk.md). */
+ * Circuit breakers, every second from Redis (positions, book tickers, the USDT balance, the
+ * trading state): the total uPnL (amt * (mid - entry), exact) at or below upnl_limit (-100),
+ * and equity (wallet + uPnL) down drawdown_pct (10 %) from its peak (kept in
+ * <prefix>risk:peak:<acct> across restarts), each held for its confirmation time, set
+ * upnl_action (HALTED) / drawdown_action (REDUCING), never a milder state than the current one,
+ * through riskio (logged, alerted, published). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +35,7 @@
 #include "core/rconn.h"
 #include "core/role.h"
 #include "reconciler/recon.h"
+#include "risk/breaker.h"
 #include "risk/risk.h"
 #include "risk/riskio.h"
 
@@ -57,9 +63,22 @@ struct lossguard {
     int64_t cursor;
     int busy, evaluated;
     char *last_list; /* the symbols JSON last written */
-    ev_timer timer;
-    int64_t pages, rows_read, duplicates, writes;
+    ev_timer timer, live_timer;
+    /* the circuit breakers (every second, from Redis: positions, book, balance, state) */
+    struct dec upnl_limit, dd_pct;
+    char upnl_action[16], dd_action[16];
+    struct breaker upnl_b, dd_b;
+    struct lg_pos {
+        char sym[LG_SYM_MAX];
+        struct dec amt, entry;
+    } * pos;
+    int npos, live_pending, live_bad, live_ok, has_wallet, has_peak;
+    struct dec upnl, wallet, peak;
+    char state[16];
+    int64_t pages, rows_read, duplicates, writes, trips;
 };
+
+#define LG_POS_MAX 512
 
 static int lg_type_counts(const struct lossguard *g, const char *type)
 {
@@ -266,6 +285,145 @@ static void lg_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     lg_fetch(g);
 }
 
+/* ---- the circuit breakers ------------------------------------------------------------------ */
+
+static int lg_severity(const char *state)
+{
+    return !strcmp(state, "HALTED") ? 2 : !strcmp(state, "REDUCING") ? 1 : 0;
+}
+
+/* Sets the action's state unless the current one is as severe already. */
+static void lg_trip(struct lossguard *g, const char *action, const char *why)
+{
+    char src[ROLE_ID_MAX + 16];
+    g->trips++;
+    log_warn("circuit breaker", "action=%s why=\"%s\" state=%s", action, why, g->state);
+    if (lg_severity(action) <= lg_severity(g->state)) return;
+    snprintf(src, sizeof src, "lossguard:%s", g->r.instance);
+    (void)risk_set_state(g->r.rc, g->r.prefix, g->r.account, action, why, src, NULL, NULL);
+}
+
+static void lg_live_eval(struct lossguard *g)
+{
+    char why[200], u[DEC_STR_MAX], e[DEC_STR_MAX], p[DEC_STR_MAX];
+    int64_t now = timebase_wall_ms();
+    struct dec equity;
+    if (!g->live_ok) return;
+    if (dec_format_trim(g->upnl, u, sizeof u) < 0) u[0] = '\0';
+    if (breaker_update(&g->upnl_b, dec_cmp(g->upnl, g->upnl_limit) <= 0, now)) {
+        snprintf(why, sizeof why, "uPnL circuit breaker: total uPnL %s USDT at or below the limit", u);
+        lg_trip(g, g->upnl_action, why);
+    }
+    if (!g->has_wallet || dec_add(g->wallet, g->upnl, &equity) != DEC_OK) return;
+    if (!g->has_peak || dec_cmp(equity, g->peak) > 0) {
+        char k[256], v[DEC_STR_MAX];
+        g->peak = equity;
+        g->has_peak = 1;
+        role_key(&g->r, k, sizeof k, "risk:peak:%s", g->r.account);
+        if (dec_format_trim(equity, v, sizeof v) > 0)
+            (void)rconn_command(g->r.rc, NULL, NULL, "HSET %s equity %s t %lld", k, v, (long long)now);
+    }
+    if (breaker_update(&g->dd_b, breaker_drawdown(equity, g->peak, g->dd_pct), now)) {
+        if (dec_format_trim(equity, e, sizeof e) < 0 || dec_format_trim(g->peak, p, sizeof p) < 0)
+            e[0] = p[0] = '\0';
+        snprintf(why, sizeof why, "drawdown guard: equity %s USDT from the peak %s", e, p);
+        lg_trip(g, g->dd_action, why);
+    }
+}
+
+static void lg_live_done(struct lossguard *g)
+{
+    if (--g->live_pending > 0) return;
+    if (!g->live_bad) lg_live_eval(g);
+    g->live_bad = 0;
+}
+
+static void lg_on_live_pos(struct rconn *rc, redisReply *reply, void *privdata)
+{
+    struct lossguard *g = privdata;
+    (void)rc;
+    g->npos = 0;
+    g->live_ok = reply && reply->type == REDIS_REPLY_ARRAY;
+    for (size_t i = 0; g->live_ok && i + 1 < reply->elements && g->npos < LG_POS_MAX; i += 2) {
+        const char *f = reply->element[i]->str, *c = f ? strchr(f, ':') : NULL;
+        json_t *j = json_loads(reply->element[i + 1]->str, 0, NULL);
+        struct lg_pos *q = &g->pos[g->npos];
+        q->entry = (struct dec){0, 0};
+        if (c && !strcmp(c, ":BOTH") && (size_t)(c - f) < sizeof q->sym && j &&
+            jv_get_dec(j, "amt", &q->amt, NULL, 0) == 0 && !dec_is_zero(q->amt) &&
+            jv_get_dec(j, "entry", &q->entry, NULL, 0) == 0) {
+            snprintf(q->sym, sizeof q->sym, "%.*s", (int)(c - f), f);
+            g->npos++;
+        }
+        json_decref(j);
+    }
+    lg_live_done(g);
+}
+
+/* uPnL of the positions read just before (the replies come in order). A position without a
+ * book is left out of the sum. */
+static void lg_on_live_ticks(struct rconn *rc, redisReply *reply, void *privdata)
+{
+    struct lossguard *g = privdata;
+    (void)rc;
+    g->upnl = (struct dec){0, 0};
+    for (int k = 0; g->live_ok && k < g->npos; k++) {
+        for (size_t i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i + 1 < reply->elements;
+             i += 2) {
+            if (!reply->element[i]->str || strcmp(reply->element[i]->str, g->pos[k].sym)) continue;
+            json_t *j = json_loads(reply->element[i + 1]->str, 0, NULL);
+            struct dec b, a;
+            if (j && jv_get_dec(j, "b", &b, NULL, 0) == 0 && jv_get_dec(j, "a", &a, NULL, 0) == 0 &&
+                breaker_add_upnl(&g->upnl, g->pos[k].amt, g->pos[k].entry, b, a) < 0)
+                g->live_ok = 0;
+            json_decref(j);
+        }
+    }
+    lg_live_done(g);
+}
+
+static void lg_on_live_misc(struct rconn *rc, redisReply *reply, void *privdata)
+{
+    struct lossguard *g = privdata;
+    (void)rc;
+    /* HGET balance USDT, HGET state, HGET peak: one reply each, in that order */
+    if (g->live_pending == 3) {
+        json_t *j = reply && reply->type == REDIS_REPLY_STRING ? json_loads(reply->str, 0, NULL) : NULL;
+        g->has_wallet = j && jv_get_dec(j, "wallet", &g->wallet, NULL, 0) == 0;
+        json_decref(j);
+    } else if (g->live_pending == 2) {
+        snprintf(g->state, sizeof g->state, "%s",
+                 reply && reply->type == REDIS_REPLY_STRING ? reply->str : "ACTIVE");
+    } else if (!g->has_peak && reply && reply->type == REDIS_REPLY_STRING) {
+        g->has_peak = dec_parse(reply->str, (size_t)-1, &g->peak) == DEC_OK;
+    }
+    lg_live_done(g);
+}
+
+static void lg_on_live_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct lossguard *g = w->data;
+    char kp[256], kt[256], kb[256], ks[256], kk[256];
+    (void)loop;
+    (void)revents;
+    if (g->live_pending || !role_redis_up(&g->r) || role_stopping(&g->r)) return;
+    role_key(&g->r, kp, sizeof kp, "acct:%s:pos", g->r.account);
+    role_key(&g->r, kt, sizeof kt, "ticks");
+    role_key(&g->r, kb, sizeof kb, "acct:%s:bal", g->r.account);
+    role_key(&g->r, ks, sizeof ks, "risk:state:%s", g->r.account);
+    role_key(&g->r, kk, sizeof kk, "risk:peak:%s", g->r.account);
+    g->live_pending = 5;
+    int sent = (rconn_command(g->r.rc, lg_on_live_pos, g, "HGETALL %s", kp) == 0) +
+               (rconn_command(g->r.rc, lg_on_live_ticks, g, "HGETALL %s", kt) == 0) +
+               (rconn_command(g->r.rc, lg_on_live_misc, g, "HGET %s USDT", kb) == 0) +
+               (rconn_command(g->r.rc, lg_on_live_misc, g, "HGET %s state", ks) == 0) +
+               (rconn_command(g->r.rc, lg_on_live_misc, g, "HGET %s equity", kk) == 0);
+    if (sent < 5) { /* down meanwhile: the replies that still come are not evaluated */
+        g->live_pending = sent;
+        g->live_bad = sent > 0;
+    }
+}
+
 static void lg_fill(struct role *r, json_t *o, void *privdata)
 {
     struct lossguard *g = privdata;
@@ -276,6 +434,8 @@ static void lg_fill(struct role *r, json_t *o, void *privdata)
     json_object_set_new(o, "duplicates", json_integer(g->duplicates));
     json_object_set_new(o, "writes", json_integer(g->writes));
     json_object_set_new(o, "cursor", json_integer(g->cursor));
+    json_object_set_new(o, "upnl", jv_dec_string(g->upnl));
+    json_object_set_new(o, "trips", json_integer(g->trips));
 }
 
 static int lg_dec(struct config *cfg, const char *key, const char *def, struct dec *out, char *err,
@@ -285,6 +445,38 @@ static int lg_dec(struct config *cfg, const char *key, const char *def, struct d
     if (config_str(cfg, "lossguard", key, def, &v) < 0) return -1;
     if (dec_parse(v, (size_t)-1, out) != DEC_OK || dec_sign(*out) >= 0) {
         snprintf(err, cap, "[lossguard] %s: a negative decimal, not '%s'", key, v);
+        return -1;
+    }
+    return 0;
+}
+
+static int lg_action(struct config *cfg, const char *key, const char *def, char *out, char *err,
+                     size_t cap)
+{
+    const char *v = NULL;
+    if (config_str(cfg, "lossguard", key, def, &v) < 0) return -1;
+    if (strcmp(v, "REDUCING") && strcmp(v, "HALTED")) {
+        snprintf(err, cap, "[lossguard] %s: REDUCING or HALTED, not '%s'", key, v);
+        return -1;
+    }
+    snprintf(out, 16, "%s", v);
+    return 0;
+}
+
+static int lg_breaker_config(struct lossguard *g, struct config *cfg, char *err, size_t cap)
+{
+    const char *dd = NULL;
+    if (lg_dec(cfg, "upnl_limit", "-100", &g->upnl_limit, err, cap) < 0 ||
+        lg_action(cfg, "upnl_action", "HALTED", g->upnl_action, err, cap) < 0 ||
+        lg_action(cfg, "drawdown_action", "REDUCING", g->dd_action, err, cap) < 0 ||
+        config_duration_ms(cfg, "lossguard", "upnl_confirm", 10000, 0, 3600000,
+                           &g->upnl_b.confirm_ms) < 0 ||
+        config_duration_ms(cfg, "lossguard", "drawdown_confirm", 30000, 0, 3600000,
+                           &g->dd_b.confirm_ms) < 0 ||
+        config_str(cfg, "lossguard", "drawdown_pct", "10", &dd) < 0)
+        return -1;
+    if (dec_parse(dd, (size_t)-1, &g->dd_pct) != DEC_OK || dec_sign(g->dd_pct) <= 0) {
+        snprintf(err, cap, "[lossguard] drawdown_pct: a positive decimal, not '%s'", dd);
         return -1;
     }
     return 0;
@@ -306,6 +498,7 @@ static int lg_config(void *state, struct config *cfg, char *err, size_t cap)
         lg_dec(cfg, "symbol_long", "-1800", &g->sym_long, err, cap) < 0 ||
         lg_dec(cfg, "account_long", "-3000", &g->acct_long, err, cap) < 0)
         return -1;
+    if (lg_breaker_config(g, cfg, err, cap) < 0) return -1;
     for (const char *p = types; *p && g->ntypes < LG_TYPES_MAX;) {
         size_t len = strcspn(p, ", ");
         if (len > 0 && len < LG_TYPE_MAX) snprintf(g->types[g->ntypes++], LG_TYPE_MAX, "%.*s", (int)len, p);
@@ -328,6 +521,9 @@ static int lg_start(struct role *r, void *state, char *err, size_t cap)
     ev_timer_init(&g->timer, lg_on_timer, 0.2, p);
     g->timer.data = g;
     ev_timer_start(r->loop, &g->timer);
+    ev_timer_init(&g->live_timer, lg_on_live_timer, 1.0, 1.0);
+    g->live_timer.data = g;
+    ev_timer_start(r->loop, &g->live_timer);
     log_info("lossguard ready", "account=%s types=%d", r->account, g->ntypes);
     return 0;
 }
@@ -336,6 +532,7 @@ static void lg_stop(struct role *r, void *state)
 {
     struct lossguard *g = state;
     ev_timer_stop(r->loop, &g->timer);
+    ev_timer_stop(r->loop, &g->live_timer);
 }
 
 static const struct cli_option lossguard_options[] = {
@@ -362,9 +559,15 @@ int lossguard_main(int argc, char **argv)
     };
     struct lossguard *g = calloc(1, sizeof(*g));
     if (!g) return 1;
+    g->pos = calloc(LG_POS_MAX, sizeof *g->pos);
+    if (!g->pos) {
+        free(g);
+        return 1;
+    }
     int rc = role_main(&e, &g->r, g, argc, argv);
     free(g->rows);
     free(g->last_list);
+    free(g->pos);
     free(g);
     return rc;
 }

@@ -4,7 +4,8 @@
  * within a poll, with its reason and the time it lifts, and a small loss on ETHUSDT bans
  * nothing; every income row of the counted types is kept exactly once (the heartbeat's rows
  * equal the simulator's, read in pages of 2 that overlap in the same millisecond); the simulator's clock moved 4 h on lifts the ban as the window
- * rolls; a lossguard whose account limit is -100 bans ALL. */
+ * rolls; a lossguard whose account limit is -100 bans ALL; a uPnL of about -150 USDT held for
+ * the confirmation time sets REDUCING with its reason. */
 #include "tests/integration/test_trader_util.h"
 
 static int ban_has(void *sym)
@@ -53,6 +54,15 @@ static int rows_match(void *arg)
 
 /* Pages of 2 rows: a fill's REALIZED_PNL and COMMISSION rows (one ms) straddle pages, so
  * the next page re-reads that ms and only (tranId, type) keeps each row once. */
+static int is_reducing(void *arg)
+{
+    char *s = tb_hget(cu_adm, "bfq:risk:state:main", "state");
+    int ok = s && !strcmp(s, "REDUCING");
+    (void)arg;
+    free(s);
+    return ok;
+}
+
 static pid_t spawn_lg(const char *inst)
 {
     setenv("BFQ_LOSSGUARD_PAGE", "2", 1);
@@ -63,8 +73,10 @@ static pid_t spawn_lg(const char *inst)
 int main(void)
 {
     pid_t pids[4];
-    int n = tt_stack(0, pids);
-    if (n != 1) return 1;
+    int n = tt_stack(TT_USERSTREAM, pids);
+    if (n != 2) return 1;
+    setenv("BFQ_LOSSGUARD_UPNL_ACTION", "REDUCING", 1);
+    setenv("BFQ_LOSSGUARD_UPNL_CONFIRM", "2s", 1);
     pid_t lg = spawn_lg("lg");
     CHECK(th_wait_until(ban_empty, NULL, 10000));
 
@@ -85,6 +97,24 @@ int main(void)
     free(reasons);
     CHECK(th_wait_until(rows_match, NULL, 5000));
     CHECK(tt_hb("lossguard", "lg", "duplicates") > 0); /* the overlaps were there, and dropped */
+
+    /* the uPnL circuit breaker: a long of ~3000 USDT, the price 5 % down: about -150 USDT of
+     * uPnL, below the -100 limit for the 2 s of confirmation: REDUCING (as configured) */
+    CHECK(tb_market(&tt_acct, "ETHUSDT", "BUY", "1.000", NULL, NULL) == 200);
+    CHECK(th_wait_until(tt_long, "ETHUSDT", 10000));
+    th_sleep_ms(3000); /* not tripped while the uPnL is above the limit */
+    char *st = tb_hget(cu_adm, "bfq:risk:state:main", "state");
+    CHECK(!st || strcmp(st, "REDUCING"));
+    free(st);
+    CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=-5") == 200);
+    int64_t t1 = th_now_ms();
+    CHECK(th_wait_until(is_reducing, NULL, 15000));
+    fprintf(stderr, "# REDUCING after %lld ms\n", (long long)(th_now_ms() - t1));
+    CHECK(th_now_ms() - t1 >= 2000); /* the confirmation time */
+    char *why = tb_hget(cu_adm, "bfq:risk:state:main", "reason");
+    CHECK(why && strstr(why, "uPnL circuit breaker"));
+    free(why);
+
 
     /* the window rolls on: 4 h and a minute later on the exchange's clock */
     CHECK(cu_sim_admin("POST", "/_sim/clock?offset_ms=14460000") == 200);

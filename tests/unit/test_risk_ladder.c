@@ -1,9 +1,10 @@
 /* test_risk_ladder: the pure stop-loss policy (risk/ladder.h) with exact decimals: ladder
  * triggers and quantities, maxQty splits, small positions, shorts, the re-arm tolerance and
- * the hard stop. */
+ * the hard stop; the circuit breakers' confirmation, live uPnL and drawdown (risk/breaker.h). */
 #include <stdio.h>
 #include <string.h>
 
+#include "risk/breaker.h"
 #include "risk/ladder.h"
 #include "tests/harness/harness.h"
 
@@ -121,8 +122,33 @@ static void test_rearm_and_hard_stop(void)
     CHECK(!ladder_hard_stop(D("0"), D("100"), D("1"), seven));
 }
 
+static void test_breaker(void)
+{
+    struct breaker b = {.confirm_ms = 1000};
+    CHECK(breaker_update(&b, 1, 10000) == 0);
+    CHECK(breaker_update(&b, 1, 10999) == 0);
+    CHECK(breaker_update(&b, 1, 11000) == 1); /* held for the confirmation time */
+    CHECK(breaker_update(&b, 1, 20000) == 0); /* once per episode */
+    CHECK(breaker_update(&b, 0, 20001) == 0 && !b.tripped);
+    CHECK(breaker_update(&b, 1, 20002) == 0);
+    CHECK(breaker_update(&b, 0, 20500) == 0);  /* a break resets the clock */
+    CHECK(breaker_update(&b, 1, 21000) == 0 && breaker_update(&b, 1, 21999) == 0);
+    CHECK(breaker_update(&b, 1, 22000) == 1);
+    struct dec u = {0, 0};
+    /* long 0.5 at 3000, book 2900.1/2900.2: 0.5 * (2900.15 - 3000) = -49.925 */
+    CHECK(breaker_add_upnl(&u, D("0.5"), D("3000"), D("2900.1"), D("2900.2")) == 0);
+    CHECK(deq(u, "-49.925"));
+    /* short 2 at 100, book 99/99.01: -2 * (99.005 - 100) = 1.99 */
+    CHECK(breaker_add_upnl(&u, D("-2"), D("100"), D("99"), D("99.01")) == 0);
+    CHECK(deq(u, "-47.935"));
+    CHECK(breaker_drawdown(D("9000"), D("10000"), D("10")));
+    CHECK(!breaker_drawdown(D("9000.01"), D("10000"), D("10")));
+    CHECK(!breaker_drawdown(D("9000"), D("0"), D("10")));
+}
+
 int main(void)
 {
+    test_breaker();
     test_long();
     test_short_and_small();
     test_max_qty();
