@@ -26,6 +26,7 @@ const struct bfq_command bfq_commands[] = {
     {&close_cli, close_main},
     {&leverage_cli, leverage_main},
     {&stoploss_cli, stoploss_main},
+    {&sweeper_cli, sweeper_main},
     {&lossguard_cli, lossguard_main},
     {&kill_cli, kill_main},
     {&resume_cli, resume_main},
