@@ -6,8 +6,9 @@
  * gateway denies all but cancels and the risk processes' reduce-only closes). With --flatten
  * it then appends, as class `kl` intents for the gateway: cancel_all for every symbol with an
  * open order or a position, cancel_algo for every open algo order of <prefix>acct:<acct>:orders
- * (fields algo:<clientAlgoId>, the symbol in the order JSON), and reduce-only MARKET closes of every one-way position in
- * parts of at most marketMaxQty (trader/sizing); it waits until each has a final outcome
+ * (fields algo:<clientAlgoId>, the symbol in the order JSON), and reduce-only MARKET closes of
+ * every one-way position in parts of at most marketMaxQty (trader/sizing); it waits until each has
+ * a final outcome
  * (--timeout, 30 s) and exits 0 when all went through, 1 otherwise.
  * `bfq resume --reason TEXT` sets ACTIVE.
  *
@@ -165,7 +166,8 @@ static void kl_closes(struct kl *k, const struct kl_pos *p, const redisReply *fi
     const char *kv[128];
     char err[128];
     size_t n = filters->elements < 128 ? filters->elements : 128;
-    for (size_t i = 0; i < n; i++) kv[i] = filters->element[i]->str ? filters->element[i]->str : "";
+    for (size_t i = 0; i < n; i++)
+        kv[i] = filters->element[i]->str ? filters->element[i]->str : "";
     if (book_parse_filters(kv, n, &f, err, sizeof err) < 0 ||
         size_qty(&f, p->amt, dec_from_int(1), 1, 1, &plan) != SIZE_OK) {
         fprintf(stderr, "bfq %s: %s: position not closable here: %s\n", k->name, p->sym, err);
@@ -234,8 +236,10 @@ static void kl_on_orders(struct rconn *rc, redisReply *reply, void *privdata)
         }
         json_decref(j);
     }
-    for (int i = 0; i < k->npos; i++) kl_add_sym(k, k->pos[i].sym);
-    for (int i = 0; i < k->nsyms; i++) (void)kl_intent(k, INTENT_CANCEL_ALL, k->syms[i]);
+    for (int i = 0; i < k->npos; i++)
+        kl_add_sym(k, k->pos[i].sym);
+    for (int i = 0; i < k->nsyms; i++)
+        (void)kl_intent(k, INTENT_CANCEL_ALL, k->syms[i]);
     k->phase = 0;
     if (k->npos == 0) {
         kl_send_all(k);
@@ -303,8 +307,7 @@ static void kl_up(struct rconn *rc, void *privdata)
     struct kl *k = privdata;
     if (k->started) return;
     k->started = 1;
-    if (risk_set_state(rc, k->prefix, k->account, k->state, k->reason, k->src, kl_on_state, k) <
-        0)
+    if (risk_set_state(rc, k->prefix, k->account, k->state, k->reason, k->src, kl_on_state, k) < 0)
         kl_fail(k, "Redis went down");
 }
 

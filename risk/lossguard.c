@@ -103,7 +103,8 @@ static void lg_add(struct lossguard *g, const struct lg_row *row)
         g->cap = cap;
     }
     size_t at = g->n; /* keep time order: rows of a page may come in any order within a ms */
-    while (at > 0 && g->rows[at - 1].time > row->time) at--;
+    while (at > 0 && g->rows[at - 1].time > row->time)
+        at--;
     memmove(&g->rows[at + 1], &g->rows[at], (g->n - at) * sizeof *g->rows);
     g->rows[at] = *row;
     g->n++;
@@ -112,7 +113,8 @@ static void lg_add(struct lossguard *g, const struct lg_row *row)
 static void lg_prune(struct lossguard *g, int64_t now)
 {
     size_t k = 0;
-    while (k < g->n && g->rows[k].time <= now - g->long_ms) k++;
+    while (k < g->n && g->rows[k].time <= now - g->long_ms)
+        k++;
     if (!k) return;
     memmove(g->rows, g->rows + k, (g->n - k) * sizeof *g->rows);
     g->n -= k;
@@ -145,7 +147,8 @@ static void lg_reason(json_t *reasons, const char *sym, const char *what, struct
     if (json_object_get(reasons, sym)) return; /* the first reason found stays */
     if (dec_format_trim(sum, s, sizeof s) < 0 || dec_format_trim(limit, l, sizeof l) < 0) return;
     snprintf(why, sizeof why, "%s income %s USDT at or below %s", what, s, l);
-    json_object_set_new(reasons, sym, json_pack("{s:s,s:I}", "why", why, "until", (json_int_t)until));
+    json_object_set_new(reasons, sym,
+                        json_pack("{s:s,s:I}", "why", why, "until", (json_int_t)until));
 }
 
 /* The ban list now: symbols (JSON array, new reference) and reasons (object). */
@@ -188,8 +191,8 @@ static void lg_evaluate(struct lossguard *g)
         snprintf(t, sizeof t, "%lld", (long long)timebase_wall_ms());
         char src[ROLE_ID_MAX + 16];
         snprintf(src, sizeof src, "lossguard:%s", g->r.instance);
-        const char *argv[] = {"FCALL", "bfq_put", "1", key, ch, ms, t, "0", "symbols", ls,
-                              "reasons", rs, "src", src};
+        const char *argv[] = {"FCALL", "bfq_put", "1", key,       ch, ms,    t,
+                              "0",     "symbols", ls,  "reasons", rs, "src", src};
         if (rconn_command_argv(g->r.rc, NULL, NULL, 14, argv, NULL) == 0) {
             g->writes++;
             log_info("ban list", "symbols=%s reasons=%s", ls, rs);
@@ -311,7 +314,8 @@ static void lg_live_eval(struct lossguard *g)
     if (!g->live_ok) return;
     if (dec_format_trim(g->upnl, u, sizeof u) < 0) u[0] = '\0';
     if (breaker_update(&g->upnl_b, dec_cmp(g->upnl, g->upnl_limit) <= 0, now)) {
-        snprintf(why, sizeof why, "uPnL circuit breaker: total uPnL %s USDT at or below the limit", u);
+        snprintf(why, sizeof why, "uPnL circuit breaker: total uPnL %s USDT at or below the limit",
+                 u);
         lg_trip(g, g->upnl_action, why);
     }
     if (!g->has_wallet || dec_add(g->wallet, g->upnl, &equity) != DEC_OK) return;
@@ -321,7 +325,8 @@ static void lg_live_eval(struct lossguard *g)
         g->has_peak = 1;
         role_key(&g->r, k, sizeof k, "risk:peak:%s", g->r.account);
         if (dec_format_trim(equity, v, sizeof v) > 0)
-            (void)rconn_command(g->r.rc, NULL, NULL, "HSET %s equity %s t %lld", k, v, (long long)now);
+            (void)rconn_command(g->r.rc, NULL, NULL, "HSET %s equity %s t %lld", k, v,
+                                (long long)now);
     }
     if (breaker_update(&g->dd_b, breaker_drawdown(equity, g->peak, g->dd_pct), now)) {
         if (dec_format_trim(equity, e, sizeof e) < 0 || dec_format_trim(g->peak, p, sizeof p) < 0)
@@ -388,7 +393,8 @@ static void lg_on_live_misc(struct rconn *rc, redisReply *reply, void *privdata)
     (void)rc;
     /* HGET balance USDT, HGET state, HGET peak: one reply each, in that order */
     if (g->live_pending == 3) {
-        json_t *j = reply && reply->type == REDIS_REPLY_STRING ? json_loads(reply->str, 0, NULL) : NULL;
+        json_t *j =
+            reply && reply->type == REDIS_REPLY_STRING ? json_loads(reply->str, 0, NULL) : NULL;
         g->has_wallet = j && jv_get_dec(j, "wallet", &g->wallet, NULL, 0) == 0;
         json_decref(j);
     } else if (g->live_pending == 2) {
@@ -487,10 +493,10 @@ static int lg_config(void *state, struct config *cfg, char *err, size_t cap)
     struct lossguard *g = state;
     const char *types = NULL;
     if (config_duration_ms(cfg, "lossguard", "poll", 5000, 100, 3600000, &g->poll_ms) < 0 ||
-        config_duration_ms(cfg, "lossguard", "short_window", 4 * 3600000LL, 60000,
-                           7 * 86400000LL, &g->short_ms) < 0 ||
-        config_duration_ms(cfg, "lossguard", "long_window", 24 * 3600000LL, 60000,
-                           7 * 86400000LL, &g->long_ms) < 0 ||
+        config_duration_ms(cfg, "lossguard", "short_window", 4 * 3600000LL, 60000, 7 * 86400000LL,
+                           &g->short_ms) < 0 ||
+        config_duration_ms(cfg, "lossguard", "long_window", 24 * 3600000LL, 60000, 7 * 86400000LL,
+                           &g->long_ms) < 0 ||
         config_int(cfg, "lossguard", "page", LG_PAGE, 2, LG_PAGE, &g->page) < 0 ||
         config_str(cfg, "lossguard", "types", "REALIZED_PNL,COMMISSION,FUNDING_FEE", &types) < 0)
         return -1;
@@ -501,7 +507,8 @@ static int lg_config(void *state, struct config *cfg, char *err, size_t cap)
     if (lg_breaker_config(g, cfg, err, cap) < 0) return -1;
     for (const char *p = types; *p && g->ntypes < LG_TYPES_MAX;) {
         size_t len = strcspn(p, ", ");
-        if (len > 0 && len < LG_TYPE_MAX) snprintf(g->types[g->ntypes++], LG_TYPE_MAX, "%.*s", (int)len, p);
+        if (len > 0 && len < LG_TYPE_MAX)
+            snprintf(g->types[g->ntypes++], LG_TYPE_MAX, "%.*s", (int)len, p);
         p += len;
         p += strspn(p, ", ");
     }

@@ -38,7 +38,7 @@
 #define NT_TEXT_MAX 4096
 #define NT_BODY_MAX (20 * 1024 - 1024) /* under Feishu's 20 KB, with room for the envelope */
 #define NT_BATCH 500                   /* stream entries per XRANGE */
-#define NT_RING 1000 /* send times kept: the largest per-minute limit allowed */
+#define NT_RING 1000                   /* send times kept: the largest per-minute limit allowed */
 #define NT_BACKOFF_MIN_MS 500
 #define NT_BACKOFF_MAX_MS 30000
 
@@ -57,8 +57,8 @@ struct nt_sink {
     struct nt_key *keys; /* NT_KEYS_MAX */
     int nkeys;
     int busy, failures;
-    int cur;           /* key index in flight */
-    int64_t sending;   /* the count of the message in flight */
+    int cur;         /* key index in flight */
+    int64_t sending; /* the count of the message in flight */
     mono_ms_t retry_at;
     mono_ms_t ring[NT_RING]; /* send times, newest at head-1: the bot's sliding windows */
     int head;
@@ -97,7 +97,8 @@ static void nt_cut(char *s, size_t max)
 {
     size_t n = strlen(s);
     if (n <= max) return;
-    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80) max--;
+    while (max > 0 && ((unsigned char)s[max] & 0xC0) == 0x80)
+        max--;
     s[max] = '\0';
 }
 
@@ -243,8 +244,10 @@ static void nt_queue(struct notify *n, struct nt_sink *k, const char *level, con
     for (i = 0; i < k->nkeys; i++)
         if (!strcmp(k->keys[i].key, key)) break;
     if (i == k->nkeys) {
-        if (k->nkeys == NT_KEYS_MAX) i = NT_KEYS_MAX - 1; /* the last slot folds the rest */
-        else memset(&k->keys[k->nkeys++], 0, sizeof k->keys[0]);
+        if (k->nkeys == NT_KEYS_MAX)
+            i = NT_KEYS_MAX - 1; /* the last slot folds the rest */
+        else
+            memset(&k->keys[k->nkeys++], 0, sizeof k->keys[0]);
         snprintf(k->keys[i].key, NT_KEY_LEN, "%s", key);
     }
     struct nt_key *e = &k->keys[i];
@@ -284,8 +287,7 @@ static void nt_on_range(struct rconn *rc, redisReply *reply, void *privdata)
         n->alerts++;
         snprintf(n->last, sizeof n->last, "%s", e->element[0]->str);
     }
-    if (reply->elements)
-        (void)rconn_command(n->r.rc, NULL, NULL, "SET %s %s", n->poskey, n->last);
+    if (reply->elements) (void)rconn_command(n->r.rc, NULL, NULL, "SET %s %s", n->poskey, n->last);
 }
 
 static void nt_on_pos(struct rconn *rc, redisReply *reply, void *privdata)
@@ -307,7 +309,8 @@ static void nt_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     mono_ms_t now = timebase_mono_ms();
     (void)loop;
     (void)revents;
-    for (int s = 0; s < n->nsinks; s++) nt_drain(n, &n->sink[s], now);
+    for (int s = 0; s < n->nsinks; s++)
+        nt_drain(n, &n->sink[s], now);
     if (!role_redis_up(&n->r) || n->reading || role_stopping(&n->r)) return;
     char from[64];
     n->reading = 1;
@@ -331,12 +334,13 @@ static void nt_fill(struct role *r, json_t *o, void *privdata)
     for (int s = 0; s < n->nsinks; s++) {
         struct nt_sink *k = &n->sink[s];
         int64_t waiting = 0;
-        for (int i = 0; i < k->nkeys; i++) waiting += k->keys[i].waiting;
+        for (int i = 0; i < k->nkeys; i++)
+            waiting += k->keys[i].waiting;
         json_object_set_new(o, k->name,
                             json_pack("{s:I,s:I,s:I,s:I,s:i}", "sent", (json_int_t)k->sent,
                                       "folded", (json_int_t)k->folded, "errors",
-                                      (json_int_t)k->errors, "waiting", (json_int_t)waiting,
-                                      "keys", k->nkeys));
+                                      (json_int_t)k->errors, "waiting", (json_int_t)waiting, "keys",
+                                      k->nkeys));
     }
 }
 
@@ -432,7 +436,8 @@ int notify_main(int argc, char **argv)
     struct notify *n = calloc(1, sizeof(*n));
     if (!n) return 1;
     int rc = role_main(&e, &n->r, n, argc, argv);
-    for (int s = 0; s < n->nsinks; s++) free(n->sink[s].keys);
+    for (int s = 0; s < n->nsinks; s++)
+        free(n->sink[s].keys);
     free(n);
     return rc;
 }

@@ -25,8 +25,8 @@ int risk_alert(struct rconn *rc, const char *prefix, const char *level, const ch
     snprintf(stream, sizeof stream, "%salerts", prefix);
     snprintf(maxlen, sizeof maxlen, "%d", RISK_ALERTS_MAXLEN);
     snprintf(t, sizeof t, "%lld", (long long)timebase_wall_ms());
-    const char *argv[] = {"XADD", stream, "MAXLEN", "~", maxlen, "*", "level", level, "key",
-                          key,    "text", text,     "src", src, "t",   t};
+    const char *argv[] = {"XADD", stream, "MAXLEN", "~",  maxlen, "*", "level", level,
+                          "key",  key,    "text",   text, "src",  src, "t",     t};
     return rconn_command_argv(rc, NULL, NULL, (int)(sizeof argv / sizeof argv[0]), argv, NULL);
 }
 

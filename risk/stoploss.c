@@ -224,8 +224,7 @@ static void sl_recheck_done(struct sl_sym *y, const json_t *arr)
     for (int i = 0; i < y->cur.n; i++)
         if (sl_listed(arr, y->cur.r[i].cid)) y->cur.r[w++] = y->cur.r[i];
     if (w != y->cur.n)
-        log_info("ladder orders gone from the exchange", "sym=%s gone=%d", y->name,
-                 y->cur.n - w);
+        log_info("ladder orders gone from the exchange", "sym=%s gone=%d", y->name, y->cur.n - w);
     y->cur.n = w;
 }
 
@@ -235,8 +234,10 @@ static void sl_on_open(const struct binance_result *res, void *privdata)
     struct stoploss *s = q->s;
     int idx = q->sym;
     free(q);
-    if (idx >= 0) s->syms[idx].busy = 0;
-    else s->adopting = 0;
+    if (idx >= 0)
+        s->syms[idx].busy = 0;
+    else
+        s->adopting = 0;
     if (role_stopping(&s->r)) return;
     if (role_count_result(&s->r, res, "openAlgoOrders") < 0) return;
     if (!json_is_array(res->json)) {
@@ -267,12 +268,16 @@ static void sl_ask_open(struct stoploss *s, int idx)
     r->s = s;
     r->sym = idx;
     if (idx >= 0) snprintf(q, sizeof q, "symbol=%s", s->syms[idx].name);
-    if (idx >= 0) s->syms[idx].busy = 1;
-    else s->adopting = 1;
+    if (idx >= 0)
+        s->syms[idx].busy = 1;
+    else
+        s->adopting = 1;
     if (binance_request(s->r.bc, "GET", "/fapi/v1/openAlgoOrders", q, NULL, BINANCE_SIGNED,
                         idx >= 0 ? 1 : 40, sl_on_open, r) < 0) {
-        if (idx >= 0) s->syms[idx].busy = 0;
-        else s->adopting = 0;
+        if (idx >= 0)
+            s->syms[idx].busy = 0;
+        else
+            s->adopting = 0;
         free(r);
     }
 }
@@ -331,9 +336,8 @@ static void sl_on_outcomes(struct rconn *rc, redisReply *reply, void *privdata)
     char why[256] = "";
     (void)rc;
     y->busy = 0;
-    for (int i = 0; reply && reply->type == REDIS_REPLY_ARRAY && i < o->n &&
-                    i < (int)reply->elements;
-         i++) {
+    for (int i = 0;
+         reply && reply->type == REDIS_REPLY_ARRAY && i < o->n && i < (int)reply->elements; i++) {
         const redisReply *e = reply->element[i];
         struct sl_rung *g = &y->next.r[o->idx[i]];
         json_t *j = e->type == REDIS_REPLY_STRING ? json_loads(e->str, 0, NULL) : NULL;
@@ -359,7 +363,8 @@ static void sl_on_outcomes(struct rconn *rc, redisReply *reply, void *privdata)
         return;
     }
     int done = 1;
-    for (int i = 0; i < y->next.n; i++) done &= y->next.r[i].seen || y->next.r[i].market;
+    for (int i = 0; i < y->next.n; i++)
+        done &= y->next.r[i].seen || y->next.r[i].market;
     if (done) {
         sl_switch(s, y);
         return;
@@ -404,7 +409,8 @@ static void sl_verify_outcomes(struct stoploss *s, struct sl_sym *y)
     }
 }
 
-/* ---- placing ---------------------------------------------------------------------------------- */
+/* ---- placing ----------------------------------------------------------------------------------
+ */
 
 static void sl_place(struct stoploss *s, struct sl_sym *y)
 {
@@ -491,7 +497,8 @@ static void sl_step(struct stoploss *s, struct sl_sym *y, wall_ms_t now)
         if (dec_is_zero(y->amt)) {
             log_info("position flat, cancelling its stop ladder", "sym=%s orders=%d", y->name,
                      y->cur.n);
-            for (int i = 0; i < y->cur.n; i++) sl_cancel_rung(s, y, &y->cur.r[i]);
+            for (int i = 0; i < y->cur.n; i++)
+                sl_cancel_rung(s, y, &y->cur.r[i]);
             y->cur.n = 0;
         } else if (y->has_filters && now >= y->retry_at) {
             sl_place(s, y);
@@ -505,7 +512,8 @@ static void sl_step(struct stoploss *s, struct sl_sym *y, wall_ms_t now)
     }
 }
 
-/* ---- reading Redis ---------------------------------------------------------------------------- */
+/* ---- reading Redis ----------------------------------------------------------------------------
+ */
 
 struct sl_read {
     struct stoploss *s;
@@ -516,7 +524,8 @@ struct sl_read {
 static void sl_step_all(struct stoploss *s)
 {
     wall_ms_t now = timebase_wall_ms();
-    for (int i = 0; i < s->n; i++) sl_step(s, &s->syms[i], now);
+    for (int i = 0; i < s->n; i++)
+        sl_step(s, &s->syms[i], now);
 }
 
 static void sl_read_done(struct stoploss *s)
@@ -534,14 +543,15 @@ static void sl_on_sym(struct rconn *rc, redisReply *reply, void *privdata)
         const char *kv[128];
         size_t n = reply->elements < 128 ? reply->elements : 128;
         char err[128];
-        for (size_t i = 0; i < n; i++) kv[i] = reply->element[i]->str ? reply->element[i]->str : "";
+        for (size_t i = 0; i < n; i++)
+            kv[i] = reply->element[i]->str ? reply->element[i]->str : "";
         if (book_parse_filters(kv, n, &y->f, err, sizeof err) == 0)
             y->has_filters = 1;
         else
             log_warn("bad symbol filters", "sym=%s why=\"%s\"", y->name, err);
     } else if (q->kind == 1) {
-        json_t *j = reply && reply->type == REDIS_REPLY_STRING ? json_loads(reply->str, 0, NULL)
-                                                               : NULL;
+        json_t *j =
+            reply && reply->type == REDIS_REPLY_STRING ? json_loads(reply->str, 0, NULL) : NULL;
         y->has_book = j && jv_get_dec(j, "b", &y->bid, NULL, 0) == 0 &&
                       jv_get_dec(j, "a", &y->ask, NULL, 0) == 0;
         json_decref(j);
@@ -571,7 +581,8 @@ static void sl_read_sym(struct stoploss *s, int idx, int kind)
 /* Applies the position hash: every listed one-way position; symbols not listed are flat. */
 static void sl_apply_positions(struct stoploss *s, const redisReply *reply)
 {
-    for (int i = 0; i < s->n; i++) s->syms[i].has_pos = 0;
+    for (int i = 0; i < s->n; i++)
+        s->syms[i].has_pos = 0;
     for (size_t i = 0; i + 1 < reply->elements; i += 2) {
         const char *f = reply->element[i]->str, *colon = f ? strchr(f, ':') : NULL;
         char name[BOOK_SYM_MAX];
@@ -626,7 +637,8 @@ static void sl_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     if (rconn_command(s->r.rc, sl_on_positions, s, "HGETALL %s", k) < 0) s->reading = 0;
 }
 
-/* ---- the role --------------------------------------------------------------------------------- */
+/* ---- the role ---------------------------------------------------------------------------------
+ */
 
 static void sl_fill(struct role *r, json_t *o, void *privdata)
 {
@@ -675,14 +687,12 @@ static int sl_config(void *state, struct config *cfg, char *err, size_t cap)
         config_bool(cfg, "stoploss", "hard_stop", 1, &s->hard_stop) < 0 ||
         config_str(cfg, "stoploss", "working_type", "MARK_PRICE", &working) < 0 ||
         config_duration_ms(cfg, "stoploss", "every", 1000, 100, 60000, &s->every_ms) < 0 ||
-        config_duration_ms(cfg, "stoploss", "verify_every", 1000, 100, 60000,
-                           &s->verify_every_ms) < 0 ||
-        config_duration_ms(cfg, "stoploss", "recheck", 30000, 1000, 3600000, &s->recheck_ms) <
+        config_duration_ms(cfg, "stoploss", "verify_every", 1000, 100, 60000, &s->verify_every_ms) <
             0 ||
-        config_duration_ms(cfg, "stoploss", "retry_after", 30000, 100, 3600000, &s->retry_ms) <
-            0 ||
-        config_duration_ms(cfg, "stoploss", "hard_stop_hold", 10000, 100, 3600000,
-                           &s->hs_hold_ms) < 0)
+        config_duration_ms(cfg, "stoploss", "recheck", 30000, 1000, 3600000, &s->recheck_ms) < 0 ||
+        config_duration_ms(cfg, "stoploss", "retry_after", 30000, 100, 3600000, &s->retry_ms) < 0 ||
+        config_duration_ms(cfg, "stoploss", "hard_stop_hold", 10000, 100, 3600000, &s->hs_hold_ms) <
+            0)
         return -1;
     s->lp.levels = (int)levels;
     if (strcmp(working, "MARK_PRICE") && strcmp(working, "CONTRACT_PRICE")) {

@@ -140,7 +140,8 @@ static void sw_order(struct sweeper *w, const char *sym, const char *cid, int64_
         return;
     }
     if (!strcmp(cls, "to") && age > w->to_age_ms) sw_cancel(w, sym, cid, cls, 0, "taker leftover");
-    if (!strcmp(cls, "mc") && age > w->mc_age_ms) sw_cancel(w, sym, cid, cls, 0, "stale maker close");
+    if (!strcmp(cls, "mc") && age > w->mc_age_ms)
+        sw_cancel(w, sym, cid, cls, 0, "stale maker close");
 }
 
 static int64_t sw_now(const struct sweeper *w)
@@ -260,12 +261,12 @@ static int sw_config(void *state, struct config *cfg, char *err, size_t cap)
     (void)err;
     (void)cap;
     return config_duration_ms(cfg, "sweeper", "every", 1000, 100, 60000, &w->every_ms) < 0 ||
-                   config_duration_ms(cfg, "sweeper", "to_age", 15000, 0, 86400000,
-                                      &w->to_age_ms) < 0 ||
-                   config_duration_ms(cfg, "sweeper", "mc_age", 60000, 0, 86400000,
-                                      &w->mc_age_ms) < 0 ||
-                   config_duration_ms(cfg, "sweeper", "retry", 10000, 100, 3600000,
-                                      &w->retry_ms) < 0 ||
+                   config_duration_ms(cfg, "sweeper", "to_age", 15000, 0, 86400000, &w->to_age_ms) <
+                       0 ||
+                   config_duration_ms(cfg, "sweeper", "mc_age", 60000, 0, 86400000, &w->mc_age_ms) <
+                       0 ||
+                   config_duration_ms(cfg, "sweeper", "retry", 10000, 100, 3600000, &w->retry_ms) <
+                       0 ||
                    config_duration_ms(cfg, "sweeper", "reconcile", 2000, 100, 3600000,
                                       &w->reconcile_ms) < 0
                ? -1

@@ -441,7 +441,8 @@ static void gw_send(struct gw_job *j)
         gw_q_add(q, sizeof q, "type", "STOP_MARKET");
         gw_q_dec(q, sizeof q, "quantity", j->o.qty);
         gw_q_dec(q, sizeof q, "triggerPrice", j->in.trigger);
-        gw_q_add(q, sizeof q, "workingType", j->in.contract_price ? "CONTRACT_PRICE" : "MARK_PRICE");
+        gw_q_add(q, sizeof q, "workingType",
+                 j->in.contract_price ? "CONTRACT_PRICE" : "MARK_PRICE");
         gw_q_add(q, sizeof q, "reduceOnly", "true");
         gw_q_add(q, sizeof q, "clientAlgoId", j->cid);
         break;

@@ -6,7 +6,7 @@
 #include <string.h>
 
 static const char *const op_names[] = {"order",    "cancel", "cancel_all",
-                                        "leverage", "algo",   "cancel_algo"};
+                                       "leverage", "algo",   "cancel_algo"};
 static const char *const side_names[] = {"BUY", "SELL"};
 static const char *const type_names[] = {"LIMIT", "MARKET"};
 static const char *const tif_names[] = {"GTC", "IOC", "FOK", "GTX"};

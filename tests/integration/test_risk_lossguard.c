@@ -3,9 +3,10 @@
  * A realized loss of about 180 USDT on BTCUSDT (bought, price down 3 %, sold) bans BTCUSDT
  * within a poll, with its reason and the time it lifts, and a small loss on ETHUSDT bans
  * nothing; every income row of the counted types is kept exactly once (the heartbeat's rows
- * equal the simulator's, read in pages of 2 that overlap in the same millisecond); the simulator's clock moved 4 h on lifts the ban as the window
- * rolls; a lossguard whose account limit is -100 bans ALL; a uPnL of about -150 USDT held for
- * the confirmation time sets REDUCING with its reason. */
+ * equal the simulator's, read in pages of 2 that overlap in the same millisecond); the simulator's
+ * clock moved 4 h on lifts the ban as the window rolls; a lossguard whose account limit is -100
+ * bans ALL; a uPnL of about -150 USDT held for the confirmation time sets REDUCING with its reason.
+ */
 #include "tests/integration/test_trader_util.h"
 
 static int ban_has(void *sym)
@@ -38,8 +39,8 @@ static int sim_rows(void)
     json_array_foreach(a, i, e)
     {
         const char *t = json_string_value(json_object_get(e, "incomeType"));
-        if (t && (!strcmp(t, "REALIZED_PNL") || !strcmp(t, "COMMISSION") ||
-                  !strcmp(t, "FUNDING_FEE")))
+        if (t &&
+            (!strcmp(t, "REALIZED_PNL") || !strcmp(t, "COMMISSION") || !strcmp(t, "FUNDING_FEE")))
             n++;
     }
     json_decref(a);
@@ -114,7 +115,6 @@ int main(void)
     char *why = tb_hget(cu_adm, "bfq:risk:state:main", "reason");
     CHECK(why && strstr(why, "uPnL circuit breaker"));
     free(why);
-
 
     /* the window rolls on: 4 h and a minute later on the exchange's clock */
     CHECK(cu_sim_admin("POST", "/_sim/clock?offset_ms=14460000") == 200);

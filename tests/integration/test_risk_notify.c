@@ -3,9 +3,9 @@
  * HMAC-SHA256 keyed with timestamp "\n" secret over an empty message) and a generic webhook.
  *
  * 1000 alerts of one key and one of another reach each sink as few messages, never more than
- * 5 in a second (20 alerts of 20 other keys are paced by that limit), whose counts ("+N more", the webhook's `count`) add up to exactly 1000 and 1;
- * the bot's first answer is a refusal in the body (code 11232, HTTP 200), which is retried,
- * not lost; no body holds the secret. */
+ * 5 in a second (20 alerts of 20 other keys are paced by that limit), whose counts ("+N more", the
+ * webhook's `count`) add up to exactly 1000 and 1; the bot's first answer is a refusal in the body
+ * (code 11232, HTTP 200), which is retried, not lost; no body holds the secret. */
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 
@@ -110,19 +110,21 @@ int main(void)
     setenv("BFQ_NOTIFY_FEISHU_SECRET", SECRET, 1);
     th_redis_url_for(&cu_red, "risk", url, sizeof url);
     snprintf(log, sizeof log, "%s/notify.log", th_tmpdir());
-    const char *argv[] = {th_bfq_bin(), "notify",  "--redis",     url,  "--feishu-url",
-                          bot,          "--webhook-url", hook, "--key-every", "1s",
-                          "--instance", "n1",     NULL};
+    const char *argv[] = {
+        th_bfq_bin(), "notify",      "--redis", url,          "--feishu-url", bot, "--webhook-url",
+        hook,         "--key-every", "1s",      "--instance", "n1",           NULL};
     pid_t pid = th_spawn(argv, log);
     CHECK(th_wait_until(started, NULL, 10000));
     th_sleep_ms(500); /* its first read fixes the starting point */
 
     for (int i = 0; i < 1000; i++)
-        redisAppendCommand(cu_adm, "XADD bfq:alerts * level warn key k1 text alert-%d src test t %lld",
-                           i, (long long)th_now_ms());
+        redisAppendCommand(cu_adm,
+                           "XADD bfq:alerts * level warn key k1 text alert-%d src test t %lld", i,
+                           (long long)th_now_ms());
     redisAppendCommand(cu_adm, "XADD bfq:alerts * level error key k2 text other src test t 1");
     for (int i = 0; i < 20; i++) /* 20 more keys: the bot's 5 a second paces them */
-        redisAppendCommand(cu_adm, "XADD bfq:alerts * level info key many%d text x src test t 1", i);
+        redisAppendCommand(cu_adm, "XADD bfq:alerts * level info key many%d text x src test t 1",
+                           i);
     for (int i = 0; i < 1021; i++) {
         redisReply *r = NULL;
         if (redisGetReply(cu_adm, (void **)&r) != REDIS_OK) break;
@@ -131,12 +133,14 @@ int main(void)
     CHECK(th_wait_until(all_there, NULL, 30000));
     th_sleep_ms(1500); /* nothing more arrives */
     thttp_lock(srv);
-    fprintf(stderr, "# bot: %d messages, k1 %lld, k2 %lld; webhook: %d messages, k1 %lld, k2 %lld\n",
+    fprintf(stderr,
+            "# bot: %d messages, k1 %lld, k2 %lld; webhook: %d messages, k1 %lld, k2 %lld\n",
             rec.bot, rec.bot_k1, rec.bot_k2, rec.hook, rec.hook_k1, rec.hook_k2);
     CHECK(rec.bot_k1 == 1000 && rec.bot_k2 == 1 && rec.hook_k1 == 1000 && rec.hook_k2 == 1);
     CHECK(rec.bad_sign == 0 && rec.secret_seen == 0 && rec.refused >= 2);
     CHECK(rec.bot >= 22 && rec.bot <= 30 && rec.many == 20);
-    for (int i = 5; i < rec.ntimes; i++) CHECK(rec.times[i] - rec.times[i - 5] >= 900);
+    for (int i = 5; i < rec.ntimes; i++)
+        CHECK(rec.times[i] - rec.times[i - 5] >= 900);
     thttp_unlock(srv);
     CHECK(th_stop(pid, 5000) == 0);
     thttp_stop(srv);

@@ -20,14 +20,14 @@
 
 #include "tests/integration/test_trader_util.h"
 
-static struct dec D(const char *s)
-{
+static struct dec D(const char *s) {
     struct dec d = {0, 0};
     if (!s || dec_parse(s, (size_t)-1, &d) != DEC_OK) fprintf(stderr, "# bad decimal %s\n", s);
     return d;
 }
 
-static const char *fmt(struct dec d)
+static const char *
+fmt(struct dec d)
 {
     static char buf[4][DEC_STR_MAX];
     static int k;
@@ -83,8 +83,8 @@ static int covered(void *arg)
     struct cover *c = arg;
     th_sleep_ms(100);
     json_t *a = open_stops(c->sym);
-    int ok = a && (!c->n || (int)json_array_size(a) == c->n) &&
-             dec_cmp(stops_sum(a), D(c->want)) == 0;
+    int ok =
+        a && (!c->n || (int)json_array_size(a) == c->n) && dec_cmp(stops_sum(a), D(c->want)) == 0;
     json_decref(a);
     return ok;
 }
@@ -116,17 +116,20 @@ static void check_triggers(json_t *a, struct dec entry, struct dec tick)
         int found = -1;
         for (int k = 0; k < 5; k++) {
             struct dec pct = {(int64_t)(50 + 5 * k), 1}, f, want, diff;
-            if (dec_sub(dec_from_int(100), pct, &f) != DEC_OK || dec_mul(entry, f, &want) != DEC_OK ||
+            if (dec_sub(dec_from_int(100), pct, &f) != DEC_OK ||
+                dec_mul(entry, f, &want) != DEC_OK ||
                 dec_div(want, dec_from_int(100), 12, DEC_ROUND_DOWN, &want) != DEC_OK ||
                 dec_sub(tp, want, &diff) != DEC_OK)
                 continue;
             if (dec_cmp(dec_abs(diff), tick) < 0) found = k;
         }
-        if (found < 0) fprintf(stderr, "# trigger %s matches no level of entry %s\n", fmt(tp), fmt(entry));
+        if (found < 0)
+            fprintf(stderr, "# trigger %s matches no level of entry %s\n", fmt(tp), fmt(entry));
         CHECK(found >= 0);
         if (found >= 0) seen[found]++;
     }
-    for (int k = 0; k < 5; k++) CHECK(seen[k] == 1);
+    for (int k = 0; k < 5; k++)
+        CHECK(seen[k] == 1);
 }
 
 static int in_list(const json_t *arr, const char *cid)
@@ -161,7 +164,8 @@ static void check_order(const char *sym, json_t *old, json_t *fresh)
         long long ct = json_integer_value(json_object_get(e, "createTime"));
         long long ut = json_integer_value(json_object_get(e, "updateTime"));
         if (in_list(fresh, c) && ct > newest_create) newest_create = ct;
-        if (in_list(old, c) && st && !strcmp(st, "CANCELED") && (first_cancel < 0 || ut < first_cancel))
+        if (in_list(old, c) && st && !strcmp(st, "CANCELED") &&
+            (first_cancel < 0 || ut < first_cancel))
             first_cancel = ut;
     }
     fprintf(stderr, "# newest new stop created %lld, first old stop cancelled %lld\n",
@@ -351,8 +355,7 @@ int main(void)
     /* HALTED holds across a restart of the gateway */
     CHECK(th_stop(pids[n - 1], 5000) == 0);
     pids[n - 1] = cu_spawn("gateway", NULL, gargs);
-    tt_intent("id=afterkill", "op=order", "sym=BTCUSDT", "side=BUY", "qty=0.010", "class=to",
-              NULL);
+    tt_intent("id=afterkill", "op=order", "sym=BTCUSDT", "side=BUY", "qty=0.010", "class=to", NULL);
     CHECK(tt_is("afterkill", "denied", "TRADING_HALTED", 30000));
     const char *rargs[] = {"--reason", "test over", NULL};
     CHECK(cu_run("resume", "risk", NULL, rargs, NULL, 20000) == 0);

@@ -63,7 +63,8 @@ static int unknown_alerted(void *arg)
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
         redisReply *kv = r->element[i]->element[1];
         for (size_t j = 0; j + 1 < kv->elements; j += 2)
-            if (!strcmp(kv->element[j]->str, "text") && strstr(kv->element[j + 1]->str, "zz_other1"))
+            if (!strcmp(kv->element[j]->str, "text") &&
+                strstr(kv->element[j + 1]->str, "zz_other1"))
                 found = 1;
     }
     if (r) freeReplyObject(r);
@@ -97,7 +98,7 @@ int main(void)
     CHECK(tb_signed(&tt_acct, "POST", "/fapi/v1/algoOrder", params, NULL) == 200);
     CHECK(th_wait_until(in_redis, "zz_other1", 10000) && th_wait_until(in_redis, "mc_s2", 1000));
     int64_t t0 = th_now_ms();
-    const char *sargs[] = {"--instance", "sw1",      "--to-age",    "2s", "--mc-age",
+    const char *sargs[] = {"--instance", "sw1",         "--to-age",  "2s", "--mc-age",
                            "5s",         "--source-ip", "127.0.0.6", NULL};
     pids[n++] = cu_spawn("sweeper", "risk", sargs);
 

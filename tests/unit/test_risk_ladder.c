@@ -8,14 +8,14 @@
 #include "risk/ladder.h"
 #include "tests/harness/harness.h"
 
-static struct dec D(const char *s)
-{
+static struct dec D(const char *s) {
     struct dec d = {0, 0};
     if (dec_parse(s, (size_t)-1, &d) != DEC_OK) fprintf(stderr, "bad decimal %s\n", s);
     return d;
 }
 
-static int deq(struct dec a, const char *b)
+static int
+deq(struct dec a, const char *b)
 {
     int ok = dec_cmp(a, D(b)) == 0;
     if (!ok) {
@@ -96,7 +96,8 @@ static void test_max_qty(void)
     CHECK(deq(l.r[0].qty, "120") && deq(l.r[1].qty, "80.003") && l.r[1].level == 0);
     CHECK(deq(l.r[0].trigger, "47500") && deq(l.r[1].trigger, "47500"));
     CHECK(deq(l.r[9].qty, "80.001") && l.r[9].level == 4);
-    for (int i = 0; i < l.n; i++) CHECK(dec_cmp(l.r[i].qty, f.market_max_qty) <= 0);
+    for (int i = 0; i < l.n; i++)
+        CHECK(dec_cmp(l.r[i].qty, f.market_max_qty) <= 0);
     /* without MARKET_LOT_SIZE, LOT_SIZE rules */
     memset(&f.market_step, 0, sizeof f.market_step);
     memset(&f.market_max_qty, 0, sizeof f.market_max_qty);
@@ -112,11 +113,11 @@ static void test_rearm_and_hard_stop(void)
     CHECK(ladder_needs_rearm(D("1.0"), D("1.053"), five));  /* 5.03 %: re-armed */
     CHECK(ladder_needs_rearm(D("1.0"), D("-0.94"), five));  /* shrank past 5 % (a short) */
     CHECK(!ladder_needs_rearm(D("0.95"), D("-1"), five));
-    CHECK(ladder_needs_rearm(D("0.001"), D("0"), five));    /* flat: cancel */
+    CHECK(ladder_needs_rearm(D("0.001"), D("0"), five)); /* flat: cancel */
     CHECK(!ladder_needs_rearm(D("0"), D("0"), five));
-    CHECK(!ladder_hard_stop(D("1"), D("100"), D("93"), seven));   /* exactly 7 % */
+    CHECK(!ladder_hard_stop(D("1"), D("100"), D("93"), seven)); /* exactly 7 % */
     CHECK(ladder_hard_stop(D("1"), D("100"), D("92.99"), seven));
-    CHECK(!ladder_hard_stop(D("1"), D("100"), D("120"), seven));  /* in favour */
+    CHECK(!ladder_hard_stop(D("1"), D("100"), D("120"), seven)); /* in favour */
     CHECK(ladder_hard_stop(D("-2"), D("100"), D("107.01"), seven));
     CHECK(!ladder_hard_stop(D("-2"), D("100"), D("92"), seven));
     CHECK(!ladder_hard_stop(D("0"), D("100"), D("1"), seven));
@@ -131,7 +132,7 @@ static void test_breaker(void)
     CHECK(breaker_update(&b, 1, 20000) == 0); /* once per episode */
     CHECK(breaker_update(&b, 0, 20001) == 0 && !b.tripped);
     CHECK(breaker_update(&b, 1, 20002) == 0);
-    CHECK(breaker_update(&b, 0, 20500) == 0);  /* a break resets the clock */
+    CHECK(breaker_update(&b, 0, 20500) == 0); /* a break resets the clock */
     CHECK(breaker_update(&b, 1, 21000) == 0 && breaker_update(&b, 1, 21999) == 0);
     CHECK(breaker_update(&b, 1, 22000) == 1);
     struct dec u = {0, 0};
