@@ -6,7 +6,7 @@
  * gateway denies all but cancels and the risk processes' reduce-only closes). With --flatten
  * it then appends, as class `kl` intents for the gateway: cancel_all for every symbol with an
  * open order or a position, cancel_algo for every open algo order of <prefix>acct:<acct>:orders
- * (fields algo:<clientAlgoId>, the symbol in the order JSON), and reduce-only MARKET closes of
+ * (fields SYM:algo:<clientAlgoId>), and reduce-only MARKET closes of
  * every one-way position in parts of at most marketMaxQty (trader/sizing); it waits until each has
  * a final outcome
  * (--timeout, 30 s) and exits 0 when all went through, 1 otherwise.
@@ -225,16 +225,16 @@ static void kl_on_orders(struct rconn *rc, redisReply *reply, void *privdata)
         return;
     }
     for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        const char *f = reply->element[i]->str, *sym = NULL;
-        json_t *j = json_loads(reply->element[i + 1]->str, 0, NULL);
-        (void)jv_opt_str(j, "symbol", &sym, NULL, 0);
-        if (f && sym && !strncmp(f, "algo:", 5)) {
+        char sym[INTENT_SYM_MAX];
+        const char *cid;
+        int algo;
+        if (risk_order_field(reply->element[i]->str, sym, &cid, &algo) < 0) continue;
+        if (algo) {
             struct intent *in = kl_intent(k, INTENT_CANCEL_ALGO, sym);
-            if (in) snprintf(in->orig, sizeof in->orig, "%s", f + 5);
-        } else if (sym) {
+            if (in) snprintf(in->orig, sizeof in->orig, "%s", cid);
+        } else {
             kl_add_sym(k, sym);
         }
-        json_decref(j);
     }
     for (int i = 0; i < k->npos; i++)
         kl_add_sym(k, k->pos[i].sym);

@@ -76,3 +76,14 @@ int risk_set_state(struct rconn *rc, const char *prefix, const char *acct, const
     free(s);
     return rc2;
 }
+
+int risk_order_field(const char *field, char sym[INTENT_SYM_MAX], const char **cid, int *algo)
+{
+    const char *c = field ? strchr(field, ':') : NULL;
+    if (!c || c == field || (size_t)(c - field) >= INTENT_SYM_MAX) return -1;
+    *algo = !strncmp(c + 1, "algo:", 5);
+    *cid = c + 1 + (*algo ? 5 : 0);
+    if (!**cid) return -1;
+    snprintf(sym, INTENT_SYM_MAX, "%.*s", (int)(c - field), field);
+    return 0;
+}

@@ -36,4 +36,9 @@ void risk_new_id(const char *tag, char out[INTENT_ID_MAX]);
 int risk_set_state(struct rconn *rc, const char *prefix, const char *acct, const char *state,
                    const char *reason, const char *src, rconn_reply_fn *fn, void *privdata);
 
+/* Splits a field of <prefix>acct:<acct>:orders, "SYM:clientOrderId" or "SYM:algo:clientAlgoId"
+ * (docs/redis.md), into its symbol (copied to sym) and its client id (*cid points into field);
+ * *algo is set for an algo order. Returns 0, or -1 for a field of neither shape. */
+int risk_order_field(const char *field, char sym[INTENT_SYM_MAX], const char **cid, int *algo);
+
 #endif

@@ -2,7 +2,7 @@
  * of flat symbols, and orders nobody owns.
  *
  * Every [sweeper] every (1 s) it reads the account's open orders from Redis
- * (<prefix>acct:<acct>:orders: field clientOrderId, or algo:<clientAlgoId>, the order JSON
+ * (<prefix>acct:<acct>:orders: field SYM:clientOrderId, or SYM:algo:clientAlgoId, the order JSON
  * with `symbol` and `time`) and the positions, and applies the rules of its configuration:
  *   to_age (15 s)   a taker leftover `to_...` older than this is cancelled;
  *   mc_age (60 s)   a maker close `mc_...` older than this is cancelled;
@@ -160,16 +160,15 @@ static void sw_on_orders(struct rconn *rc, redisReply *reply, void *privdata)
     w->busy = 0;
     if (!reply || reply->type != REDIS_REPLY_ARRAY) return;
     for (size_t i = 0; i + 1 < reply->elements; i += 2) {
-        const char *f = reply->element[i]->str, *sym = NULL;
+        char sym[INTENT_SYM_MAX];
+        const char *cid;
+        int algo;
         int64_t t = 0;
+        if (risk_order_field(reply->element[i]->str, sym, &cid, &algo) < 0) continue;
         json_t *j = json_loads(reply->element[i + 1]->str, 0, NULL);
-        (void)jv_opt_str(j, "symbol", &sym, NULL, 0);
         (void)jv_opt_int64(j, "time", &t, NULL, 0);
-        if (f && sym) {
-            int algo = !strncmp(f, "algo:", 5);
-            sw_note_sym(w, sym);
-            sw_order(w, sym, algo ? f + 5 : f, t, algo, now);
-        }
+        sw_note_sym(w, sym);
+        sw_order(w, sym, cid, t, algo, now);
         json_decref(j);
     }
 }

@@ -50,9 +50,10 @@ static int algo_canceled(void *cid)
     return ok;
 }
 
+/* The open orders hash is keyed SYM:clientOrderId (docs/redis.md); every order here is ETHUSDT's. */
 static int in_redis(void *cid)
 {
-    return cu_int("HEXISTS bfq:acct:main:orders %s", (const char *)cid) == 1;
+    return cu_int("HEXISTS bfq:acct:main:orders ETHUSDT:%s", (const char *)cid) == 1;
 }
 
 static int unknown_alerted(void *arg)
