@@ -238,6 +238,35 @@ static int has_open_order(void *arg)
     return cu_int("HLEN bfq:acct:main:orders") > 0;
 }
 
+/* The exchange's mark price of sym (positionRisk), zero on error. */
+static struct dec mark_of(const char *sym)
+{
+    char params[64], *body = NULL;
+    struct dec m = {0, 0};
+    snprintf(params, sizeof params, "symbol=%s", sym);
+    long code = tb_signed(&tt_acct, "GET", "/fapi/v2/positionRisk", params, &body);
+    json_t *a = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
+    const char *v = json_string_value(json_object_get(json_array_get(a, 0), "markPrice"));
+    if (!v || dec_parse(v, (size_t)-1, &m) != DEC_OK) m = (struct dec){0, 0};
+    json_decref(a);
+    free(body);
+    return m;
+}
+
+struct mark_at {
+    const char *sym;
+    struct dec limit;
+};
+
+/* The exchange's mark of the symbol is at or below the limit (and known). */
+static int mark_at_most(void *arg)
+{
+    const struct mark_at *w = arg;
+    struct dec m = mark_of(w->sym);
+    th_sleep_ms(100);
+    return !dec_is_zero(m) && dec_cmp(m, w->limit) <= 0;
+}
+
 int main(void)
 {
     pid_t pids[6];
@@ -296,8 +325,13 @@ int main(void)
     CHECK(th_stop(sl, 5000) == 0);
     CHECK(tb_market(&tt_acct, "ETHUSDT", "BUY", "1.000", NULL, NULL) == 200);
     CHECK(th_wait_until(tt_long, "ETHUSDT", 10000));
+    struct mark_at m62 = {"ETHUSDT", {0, 0}};
+    CHECK(dec_mul(mark_of("ETHUSDT"), (struct dec){9385, 4}, &m62.limit) == DEC_OK);
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=-6.2") == 200);
-    th_sleep_ms(600); /* a tick or two of the book in Redis */
+    /* the exchange triggers stops on the mark, which follows the price over up to 5 s: wait
+     * until it is past the 6 % level (6.15 % down), or the ladder placed meanwhile is not refused
+     * but triggers at the exchange; the book in Redis is newer by then */
+    CHECK(th_wait_until(mark_at_most, &m62, 15000));
     sl = spawn_stoploss("sl2");
     struct cover c6 = {"ETHUSDT", "0.4", 2};
     CHECK(th_wait_until(covered, &c6, 30000));
