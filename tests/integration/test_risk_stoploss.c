@@ -373,6 +373,9 @@ int main(void)
              "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.100&price=%s", price);
     CHECK(tb_signed(&tt_acct, "POST", "/fapi/v1/order", params, NULL) == 200);
     CHECK(th_wait_until(has_open_order, NULL, 10000));
+    /* stoploss stopped first: it would cancel the ladders of the flattened symbols itself, so
+     * only kill's own cancel_algo can leave no algo order behind */
+    CHECK(th_stop(sl, 5000) == 0);
     char *out = NULL;
     const char *kargs[] = {"--flatten", "--reason", "test kill", NULL};
     int rc = cu_run("kill", "risk", NULL, kargs, &out, 60000);
@@ -400,7 +403,6 @@ int main(void)
     const char *noreason[] = {"--flatten", NULL};
     CHECK(cu_run("kill", "risk", NULL, noreason, NULL, 20000) == 2);
 
-    CHECK(th_stop(sl, 5000) == 0);
     int status[6];
     th_stop_all(pids, n, 5000, status);
     return th_done();
