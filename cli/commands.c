@@ -8,6 +8,7 @@
 #include "reconciler/setup.h"
 #include "reconciler/watchdog.h"
 #include "recorder/recorder.h"
+#include "risk/risk.h"
 #include "sim/sim.h"
 #include "trader/trader.h"
 
@@ -26,6 +27,12 @@ const struct bfq_command bfq_commands[] = {
     {&cancel_cli, cancel_main},
     {&close_cli, close_main},
     {&leverage_cli, leverage_main},
+    {&stoploss_cli, stoploss_main},
+    {&sweeper_cli, sweeper_main},
+    {&lossguard_cli, lossguard_main},
+    {&kill_cli, kill_main},
+    {&resume_cli, resume_main},
+    {&notify_cli, notify_main},
     {&watchdog_cli, watchdog_main},
     {&recorder_cli, recorder_main},
     {&report_cli, report_main},

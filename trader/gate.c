@@ -98,6 +98,30 @@ static int gate_check_order(const struct intent *in, const struct gate_view *v,
     return 0;
 }
 
+/* An algo order is a risk process's reduce-only stop: it only takes risk away, so the trading
+ * state and the bans never block it; its quantity and trigger must pass the filters. */
+static int gate_check_algo(const struct intent *in, const struct gate_view *v,
+                           struct gate_order *out, char *reason)
+{
+    if (!intent_is_risk_class(in->cls) || !in->reduce)
+        return gate_deny(reason, "%s", "INVALID: algo orders are reduce-only, class sl hs kl");
+    if (!v->has_filters) return gate_deny(reason, "%s", "SYMBOL_UNKNOWN");
+    out->qty = in->qty;
+    out->price = in->trigger;
+    out->market = 1;
+    out->shrinks = 1;
+    enum dec_check c = dec_check_order(&v->filters, in->trigger, in->qty, 1, 1);
+    if (c == DEC_CHECK_OK && dec_sign(v->filters.tick) > 0 &&
+        !dec_is_multiple(in->trigger, v->filters.min_price, v->filters.tick))
+        c = DEC_CHECK_PRICE_NOT_TICK;
+    if (c != DEC_CHECK_OK) {
+        char code[16];
+        snprintf(code, sizeof code, "%d", (int)c);
+        return gate_deny(reason, "FILTER_%s", code);
+    }
+    return 0;
+}
+
 int gate_check(const struct intent *in, const struct gate_view *v, struct gate_order *out,
                char *reason)
 {
@@ -108,7 +132,10 @@ int gate_check(const struct intent *in, const struct gate_view *v, struct gate_o
     switch (in->op) {
     case INTENT_CANCEL:
     case INTENT_CANCEL_ALL:
+    case INTENT_CANCEL_ALGO:
         return 0; /* cancels always pass: they only take risk away */
+    case INTENT_ALGO:
+        return gate_check_algo(in, v, out, reason);
     case INTENT_LEVERAGE:
         return v->state == GATE_HALTED ? gate_deny(reason, "%s", "TRADING_HALTED") : 0;
     case INTENT_ORDER:

@@ -234,6 +234,8 @@ static int64_t gw_order_id(const json_t *o, const char **status)
     *status = NULL;
     (void)jv_opt_int64(o, "orderId", &id, NULL, 0);
     (void)jv_opt_str(o, "status", status, NULL, 0);
+    if (!id) (void)jv_opt_int64(o, "algoId", &id, NULL, 0); /* an algo order's answer */
+    if (!*status) (void)jv_opt_str(o, "algoStatus", status, NULL, 0);
     return id;
 }
 
@@ -316,11 +318,12 @@ static void gw_on_sent(const struct binance_result *res, void *privdata)
     gw_observe_counts(j, res);
     if (res->outcome == BINANCE_OK) {
         int64_t id = gw_order_id(res->json, &st);
-        const char *status = j->in.op == INTENT_ORDER    ? "sent"
-                             : j->in.op == INTENT_CANCEL ? "canceled"
-                                                         : "ok";
+        const char *status = j->in.op == INTENT_ORDER || j->in.op == INTENT_ALGO ? "sent"
+                             : j->in.op == INTENT_CANCEL || j->in.op == INTENT_CANCEL_ALGO
+                                 ? "canceled"
+                                 : "ok";
         gw_outcome(j, status, id, st, 0, "");
-    } else if (j->in.op == INTENT_ORDER && gw_outcome_unknown(res)) {
+    } else if ((j->in.op == INTENT_ORDER || j->in.op == INTENT_ALGO) && gw_outcome_unknown(res)) {
         log_warn("order outcome unknown, will query by client id", "id=%s cid=%s why=\"%s\"",
                  j->in.id, j->cid, res->msg);
         gw_unknown(j, res->sent_ms ? res->sent_ms : j->signed_at);
@@ -374,10 +377,14 @@ static void gw_query(struct gw_job *j)
     char q[128];
     j->queries++;
     g->queries++;
-    snprintf(q, sizeof q, "symbol=%s&origClientOrderId=%s", j->in.sym, j->cid);
+    int algo = j->in.op == INTENT_ALGO;
+    if (algo)
+        snprintf(q, sizeof q, "clientAlgoId=%s", j->cid);
+    else
+        snprintf(q, sizeof q, "symbol=%s&origClientOrderId=%s", j->in.sym, j->cid);
     j->refs++;
-    if (binance_request(g->r.bc, "GET", "/fapi/v1/order", q, NULL, BINANCE_SIGNED, 1, gw_on_query,
-                        j) < 0) {
+    if (binance_request(g->r.bc, "GET", algo ? "/fapi/v1/algoOrder" : "/fapi/v1/order", q, NULL,
+                        BINANCE_SIGNED, 1, gw_on_query, j) < 0) {
         j->refs--;
         gw_unknown(j, timebase_wall_ms());
     }
@@ -426,6 +433,24 @@ static void gw_send(struct gw_job *j)
         method = "DELETE";
         path = "/fapi/v1/allOpenOrders";
         weight = 1;
+        break;
+    case INTENT_ALGO:
+        path = "/fapi/v1/algoOrder";
+        gw_q_add(q, sizeof q, "algoType", "CONDITIONAL");
+        gw_q_add(q, sizeof q, "side", intent_side_name(j->in.side));
+        gw_q_add(q, sizeof q, "type", "STOP_MARKET");
+        gw_q_dec(q, sizeof q, "quantity", j->o.qty);
+        gw_q_dec(q, sizeof q, "triggerPrice", j->in.trigger);
+        gw_q_add(q, sizeof q, "workingType",
+                 j->in.contract_price ? "CONTRACT_PRICE" : "MARK_PRICE");
+        gw_q_add(q, sizeof q, "reduceOnly", "true");
+        gw_q_add(q, sizeof q, "clientAlgoId", j->cid);
+        break;
+    case INTENT_CANCEL_ALGO:
+        method = "DELETE";
+        path = "/fapi/v1/algoOrder";
+        weight = 1;
+        gw_q_add(q, sizeof q, "clientAlgoId", j->in.orig);
         break;
     case INTENT_LEVERAGE:
         path = "/fapi/v1/leverage";
@@ -480,7 +505,7 @@ static void gw_rate(struct gw_job *j)
     struct gateway *g = j->g;
     int64_t now = servertime_now(binance_servertime(g->r.bc));
     char k10[GW_KEY_MAX], k1m[GW_KEY_MAX];
-    if (j->in.op != INTENT_ORDER) {
+    if (j->in.op != INTENT_ORDER && j->in.op != INTENT_ALGO) {
         gw_send(j);
         return;
     }
@@ -612,7 +637,7 @@ static void gw_view(struct gw_job *j)
         field[64];
     memset(&j->v, 0, sizeof(j->v));
     j->phase = GW_VIEW;
-    if (j->in.op != INTENT_ORDER && j->in.op != INTENT_LEVERAGE) {
+    if (j->in.op != INTENT_ORDER && j->in.op != INTENT_LEVERAGE && j->in.op != INTENT_ALGO) {
         gw_decide(j);
         return;
     }
@@ -675,7 +700,7 @@ static void gw_on_take(struct rconn *rc, redisReply *reply, void *privdata)
              (long long)timebase_wall_ms());
     (void)rconn_command(g->r.rc, NULL, NULL, "SET %s %s XX PX %lld", j->key, v,
                         (long long)GW_CLAIM_TTL_MS);
-    if (j->in.op == INTENT_ORDER) {
+    if (j->in.op == INTENT_ORDER || j->in.op == INTENT_ALGO) {
         gw_unknown(j, timebase_wall_ms()); /* whatever it signed must expire first */
     } else {
         gw_view(j);

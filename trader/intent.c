@@ -5,7 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const op_names[] = {"order", "cancel", "cancel_all", "leverage"};
+static const char *const op_names[] = {"order",    "cancel", "cancel_all",
+                                       "leverage", "algo",   "cancel_algo"};
 static const char *const side_names[] = {"BUY", "SELL"};
 static const char *const type_names[] = {"LIMIT", "MARKET"};
 static const char *const tif_names[] = {"GTC", "IOC", "FOK", "GTX"};
@@ -132,6 +133,14 @@ static int intent_field(struct intent *in, const char *k, const char *v, char *e
     } else if (!strcmp(k, "leverage")) {
         if (intent_small_int(v, 1, 125, &in->leverage) < 0)
             return intent_fail(err, cap, "bad leverage '%.20s'", v);
+    } else if (!strcmp(k, "trigger")) {
+        if (intent_pos_dec(v, &in->trigger) < 0)
+            return intent_fail(err, cap, "bad trigger '%.40s'", v);
+        in->has_trigger = 1;
+    } else if (!strcmp(k, "working")) {
+        if (strcmp(v, "MARK_PRICE") && strcmp(v, "CONTRACT_PRICE"))
+            return intent_fail(err, cap, "bad working '%.20s'", v);
+        in->contract_price = !strcmp(v, "CONTRACT_PRICE");
     } else if (!strcmp(k, "src")) {
         snprintf(in->src, sizeof in->src, "%s", v);
     } else if (!strcmp(k, "t")) {
@@ -149,7 +158,14 @@ static int intent_complete(struct intent *in, int has_type, char *err, size_t ca
     if (!in->cls[0]) return intent_fail(err, cap, "%s", "class missing");
     if (!in->t) return intent_fail(err, cap, "%s", "t missing");
     if (!in->sym[0]) return intent_fail(err, cap, "%s", "sym missing");
-    if (in->op == INTENT_CANCEL && !in->orig[0]) return intent_fail(err, cap, "%s", "orig missing");
+    if ((in->op == INTENT_CANCEL || in->op == INTENT_CANCEL_ALGO) && !in->orig[0])
+        return intent_fail(err, cap, "%s", "orig missing");
+    if (in->op == INTENT_ALGO) {
+        if (!in->has_qty || !in->has_trigger)
+            return intent_fail(err, cap, "%s", "an algo order needs qty and trigger");
+        in->type = INTENT_MARKET; /* STOP_MARKET */
+        return 0;
+    }
     if (in->op == INTENT_LEVERAGE && !in->leverage)
         return intent_fail(err, cap, "%s", "leverage missing");
     if (in->op != INTENT_ORDER) return 0;
@@ -174,7 +190,8 @@ int intent_parse(const char *const *kv, size_t n, struct intent *out, char *err,
         if (!strcmp(kv[i], "type")) has_type = 1;
         if (!strcmp(kv[i], "side")) has_side = 1;
     }
-    if (out->op == INTENT_ORDER && !has_side) return intent_fail(err, errcap, "%s", "side missing");
+    if ((out->op == INTENT_ORDER || out->op == INTENT_ALGO) && !has_side)
+        return intent_fail(err, errcap, "%s", "side missing");
     return intent_complete(out, has_type, err, errcap);
 }
 
@@ -232,6 +249,13 @@ int intent_to_fields(const struct intent *in, const char **argv, char *buf, size
         intent_put(&w, "reduce", in->reduce ? "1" : "0");
         if (in->reprice) intent_put_int(&w, "reprice", in->reprice);
         if (in->fallback_taker) intent_put(&w, "fallback", "taker");
+    }
+    if (in->op == INTENT_ALGO) {
+        intent_put(&w, "side", side_names[in->side]);
+        intent_put_dec(&w, "qty", in->qty);
+        intent_put_dec(&w, "trigger", in->trigger);
+        intent_put(&w, "working", in->contract_price ? "CONTRACT_PRICE" : "MARK_PRICE");
+        intent_put(&w, "reduce", in->reduce ? "1" : "0");
     }
     if (in->orig[0]) intent_put(&w, "orig", in->orig);
     if (in->op == INTENT_LEVERAGE) intent_put_int(&w, "leverage", in->leverage);

@@ -3,7 +3,9 @@
  * Fields (DESIGN.md, all strings in the stream entry):
  *   id       the intent id: [A-Za-z0-9.:/_-]{1,32}; replicated traders derive the same id for
  *            the same signal (intent_derive_id), so the gateway sends it once
- *   op       order | cancel | cancel_all | leverage   (algo, cancel_algo: refused, risk/ owns them)
+ *   op       order | cancel | cancel_all | leverage | algo | cancel_algo
+ *            (algo: a conditional STOP_MARKET through the Algo Order API, reduce-only, of a
+ *            risk class sl hs kl; cancel_algo: orig is the clientAlgoId to cancel)
  *   sym      symbol
  *   side     BUY | SELL                      (order)
  *   type     LIMIT | MARKET                  (order; default LIMIT when a price or book is given)
@@ -14,6 +16,8 @@
  *   class    client order id class: mo to mc tc cv sl hs kl mn (DESIGN.md)
  *   reprice  how many times a GTX order answered -5022 is re-priced at the book (0..5)
  *   fallback taker | none: after the re-prices, send it as MARKET (class mo -> to, mc -> tc)
+ *   trigger  decimal: the algo order's triggerPrice   (algo)
+ *   working  MARK_PRICE (default) | CONTRACT_PRICE: the algo order's workingType
  *   orig     client order id to cancel (op cancel; without it: every order of sym, cancel_all)
  *   leverage integer 1..125                  (op leverage)
  *   src      who asked (trader instance, "manual", ...)
@@ -33,7 +37,14 @@
 #define INTENT_CID_MAX 40
 #define INTENT_FIELDS_MAX 40 /* argv entries intent_to_fields may write */
 
-enum intent_op { INTENT_ORDER, INTENT_CANCEL, INTENT_CANCEL_ALL, INTENT_LEVERAGE };
+enum intent_op {
+    INTENT_ORDER,
+    INTENT_CANCEL,
+    INTENT_CANCEL_ALL,
+    INTENT_LEVERAGE,
+    INTENT_ALGO,
+    INTENT_CANCEL_ALGO
+};
 enum intent_side { INTENT_BUY, INTENT_SELL };
 enum intent_type { INTENT_LIMIT, INTENT_MARKET };
 enum intent_tif { INTENT_GTC, INTENT_IOC, INTENT_FOK, INTENT_GTX };
@@ -53,6 +64,8 @@ struct intent {
     int fallback_taker;
     char orig[INTENT_CID_MAX];
     int leverage;
+    int has_trigger, contract_price; /* algo: triggerPrice; workingType CONTRACT_PRICE */
+    struct dec trigger;
     char src[INTENT_SRC_MAX];
     int64_t t;
 };

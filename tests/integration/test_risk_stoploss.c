@@ -1,0 +1,409 @@
+/* test_risk_stoploss: `bfq stoploss`, `bfq kill` and `bfq resume` against `bfq sim`, `bfq
+ * gateway` and redis-server with the ACL users (stoploss and kill run as user `risk`).
+ *
+ * - a position opened in the simulator gets its ladder: 5 open `sl_` algo orders whose
+ *   quantities sum exactly to the position, triggers 5 %, 5.5 % ... 7 % from the entry (within
+ *   one tick), STOP_MARKET, MARK_PRICE, reduce-only;
+ * - growing it 10 % re-arms: the new ladder covers the new position, and every new order was
+ *   created before any old one was cancelled (allAlgoOrders times), and sampled meanwhile the
+ *   open stop quantity never fell below the old ladder's;
+ * - closing the position leaves no open algo order;
+ * - started over a position already 6.2 % under water, the stops that would trigger at once
+ *   (-2021) close their quantity at market and the others are placed;
+ * - restarted with the ladder far away (base 50 %), an adverse move of 8 % closes the
+ *   position at market (class `hs`) and alerts;
+ * - `bfq kill --flatten` leaves no position, no open order and no algo order, the state
+ *   HALTED (a later open is denied TRADING_HALTED, also by a restarted gateway), and
+ *   `bfq resume` makes it ACTIVE; both changes are alerted with their reason. */
+#include <signal.h>
+#include <sys/wait.h>
+
+#include "tests/integration/test_trader_util.h"
+
+static struct dec D(const char *s) {
+    struct dec d = {0, 0};
+    if (!s || dec_parse(s, (size_t)-1, &d) != DEC_OK) fprintf(stderr, "# bad decimal %s\n", s);
+    return d;
+}
+
+static const char *
+fmt(struct dec d)
+{
+    static char buf[4][DEC_STR_MAX];
+    static int k;
+    k = (k + 1) % 4;
+    if (dec_format_trim(d, buf[k], sizeof buf[k]) < 0) buf[k][0] = '\0';
+    return buf[k];
+}
+
+/* The exchange's open `sl_` algo orders of sym (new reference), NULL on error. */
+static json_t *open_stops(const char *sym)
+{
+    char params[64], *body = NULL;
+    snprintf(params, sizeof params, "symbol=%s", sym);
+    long code = tb_signed(&tt_acct, "GET", "/fapi/v1/openAlgoOrders", params, &body);
+    json_t *a = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
+    free(body);
+    if (!json_is_array(a)) {
+        json_decref(a);
+        return NULL;
+    }
+    json_t *out = json_array();
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        const char *c = json_string_value(json_object_get(e, "clientAlgoId"));
+        if (c && !strncmp(c, "sl_", 3)) json_array_append(out, e);
+    }
+    json_decref(a);
+    return out;
+}
+
+static struct dec stops_sum(const json_t *a)
+{
+    struct dec t = {0, 0};
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        if (dec_add(t, D(json_string_value(json_object_get(e, "quantity"))), &t) != DEC_OK) break;
+    }
+    return t;
+}
+
+struct cover {
+    const char *sym;
+    const char *want; /* the exact quantity the open stops must sum to */
+    int n;            /* and how many (0: any) */
+};
+
+static int covered(void *arg)
+{
+    struct cover *c = arg;
+    th_sleep_ms(100);
+    json_t *a = open_stops(c->sym);
+    int ok =
+        a && (!c->n || (int)json_array_size(a) == c->n) && dec_cmp(stops_sum(a), D(c->want)) == 0;
+    json_decref(a);
+    return ok;
+}
+
+static int no_stops(void *sym)
+{
+    th_sleep_ms(100);
+    json_t *a = open_stops(sym);
+    int ok = a && json_array_size(a) == 0;
+    json_decref(a);
+    return ok;
+}
+
+/* Checks the triggers of the ladder in a against the entry: level i at entry * (1 - (5 +
+ * 0.5 i) / 100) within one tick, ascending distance, MARK_PRICE, reduce-only, SELL. */
+static void check_triggers(json_t *a, struct dec entry, struct dec tick)
+{
+    int seen[5] = {0};
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        struct dec tp = D(json_string_value(json_object_get(e, "triggerPrice")));
+        CHECK(th_streq(json_string_value(json_object_get(e, "workingType")), "MARK_PRICE"));
+        CHECK(th_streq(json_string_value(json_object_get(e, "side")), "SELL"));
+        CHECK(th_streq(json_string_value(json_object_get(e, "orderType")), "STOP_MARKET") ||
+              th_streq(json_string_value(json_object_get(e, "type")), "STOP_MARKET"));
+        CHECK(json_is_true(json_object_get(e, "reduceOnly")));
+        int found = -1;
+        for (int k = 0; k < 5; k++) {
+            struct dec pct = {(int64_t)(50 + 5 * k), 1}, f, want, diff;
+            if (dec_sub(dec_from_int(100), pct, &f) != DEC_OK ||
+                dec_mul(entry, f, &want) != DEC_OK ||
+                dec_div(want, dec_from_int(100), 12, DEC_ROUND_DOWN, &want) != DEC_OK ||
+                dec_sub(tp, want, &diff) != DEC_OK)
+                continue;
+            if (dec_cmp(dec_abs(diff), tick) < 0) found = k;
+        }
+        if (found < 0)
+            fprintf(stderr, "# trigger %s matches no level of entry %s\n", fmt(tp), fmt(entry));
+        CHECK(found >= 0);
+        if (found >= 0) seen[found]++;
+    }
+    for (int k = 0; k < 5; k++)
+        CHECK(seen[k] == 1);
+}
+
+static int in_list(const json_t *arr, const char *cid)
+{
+    size_t k;
+    json_t *x;
+    json_array_foreach(arr, k, x)
+    {
+        const char *c = json_string_value(json_object_get(x, "clientAlgoId"));
+        if (c && cid && !strcmp(c, cid)) return 1;
+    }
+    return 0;
+}
+
+/* Every order of `fresh` was created no later than the first cancel of an order of `old`
+ * (allAlgoOrders: createTime, and updateTime of the CANCELED ones). */
+static void check_order(const char *sym, json_t *old, json_t *fresh)
+{
+    char params[64], *body = NULL;
+    snprintf(params, sizeof params, "symbol=%s", sym);
+    long code = tb_signed(&tt_acct, "GET", "/fapi/v1/allAlgoOrders", params, &body);
+    json_t *all = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
+    free(body);
+    CHECK(json_is_array(all));
+    long long newest_create = 0, first_cancel = -1;
+    size_t i;
+    json_t *e;
+    json_array_foreach(all, i, e)
+    {
+        const char *c = json_string_value(json_object_get(e, "clientAlgoId"));
+        const char *st = json_string_value(json_object_get(e, "algoStatus"));
+        long long ct = json_integer_value(json_object_get(e, "createTime"));
+        long long ut = json_integer_value(json_object_get(e, "updateTime"));
+        if (in_list(fresh, c) && ct > newest_create) newest_create = ct;
+        if (in_list(old, c) && st && !strcmp(st, "CANCELED") &&
+            (first_cancel < 0 || ut < first_cancel))
+            first_cancel = ut;
+    }
+    fprintf(stderr, "# newest new stop created %lld, first old stop cancelled %lld\n",
+            newest_create, first_cancel);
+    CHECK(newest_create > 0 && first_cancel >= newest_create);
+    json_decref(all);
+}
+
+static int alert_with(void *text)
+{
+    redisReply *r = cu_cmd("XRANGE bfq:alerts - +");
+    int found = 0;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        redisReply *kv = r->element[i]->element[1];
+        for (size_t j = 0; j + 1 < kv->elements; j += 2)
+            if (!strcmp(kv->element[j]->str, "text") && strstr(kv->element[j + 1]->str, text))
+                found = 1;
+    }
+    if (r) freeReplyObject(r);
+    return found;
+}
+
+static int amt_is_04(void *sym)
+{
+    return tb_dec_eq(tt_amt(sym), "0.4");
+}
+
+static int three_immediate(void *arg)
+{
+    (void)arg;
+    return tt_hb("stoploss", "sl2", "immediate") == 3;
+}
+
+static pid_t spawn_stoploss(const char *inst)
+{
+    const char *args[] = {"--instance", inst, "--source-ip", "127.0.0.4", NULL};
+    return cu_spawn("stoploss", "risk", args);
+}
+
+static int open_orders_none(void *arg)
+{
+    char *body = NULL;
+    (void)arg;
+    th_sleep_ms(200);
+    long code = tb_signed(&tt_acct, "GET", "/fapi/v1/openOrders", NULL, &body);
+    int ok = code == 200 && body && !strcmp(body, "[]");
+    free(body);
+    return ok;
+}
+
+/* No algo order of any kind on either traded symbol (per symbol: weight 1, not 40). */
+static int all_algo_none(void *arg)
+{
+    int ok = 1;
+    (void)arg;
+    th_sleep_ms(200); /* the test shares 127.0.0.1's weight with the gateway */
+    for (int i = 0; i < 2; i++) {
+        char params[64], *body = NULL;
+        snprintf(params, sizeof params, "symbol=%s", i ? "BTCUSDT" : "ETHUSDT");
+        long code = tb_signed(&tt_acct, "GET", "/fapi/v1/openAlgoOrders", params, &body);
+        ok &= code == 200 && body && !strcmp(body, "[]");
+        free(body);
+    }
+    return ok;
+}
+
+static int has_open_order(void *arg)
+{
+    (void)arg;
+    return cu_int("HLEN bfq:acct:main:orders") > 0;
+}
+
+/* The exchange's mark price of sym (positionRisk), zero on error. */
+static struct dec mark_of(const char *sym)
+{
+    char params[64], *body = NULL;
+    struct dec m = {0, 0};
+    snprintf(params, sizeof params, "symbol=%s", sym);
+    long code = tb_signed(&tt_acct, "GET", "/fapi/v2/positionRisk", params, &body);
+    json_t *a = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
+    const char *v = json_string_value(json_object_get(json_array_get(a, 0), "markPrice"));
+    if (!v || dec_parse(v, (size_t)-1, &m) != DEC_OK) m = (struct dec){0, 0};
+    json_decref(a);
+    free(body);
+    return m;
+}
+
+struct mark_at {
+    const char *sym;
+    struct dec limit;
+};
+
+/* The exchange's mark of the symbol is at or below the limit (and known). */
+static int mark_at_most(void *arg)
+{
+    const struct mark_at *w = arg;
+    struct dec m = mark_of(w->sym);
+    th_sleep_ms(100);
+    return !dec_is_zero(m) && dec_cmp(m, w->limit) <= 0;
+}
+
+int main(void)
+{
+    pid_t pids[6];
+    int n = tt_stack(TT_USERSTREAM, pids);
+    if (n != 2) return 1;
+    const char *gargs[] = {"--instance", "g1", NULL};
+    pids[n++] = cu_spawn("gateway", NULL, gargs);
+    setenv("BFQ_STOPLOSS_RECHECK", "3s", 1);
+    pid_t sl = spawn_stoploss("sl1");
+
+    /* 1. a position gets its ladder */
+    char *tick_s = tb_hget(cu_adm, "bfq:symbol:ETHUSDT", "tickSize");
+    struct dec tick = D(tick_s);
+    free(tick_s);
+    CHECK(tb_market(&tt_acct, "ETHUSDT", "BUY", "1.013", NULL, NULL) == 200);
+    CHECK(th_wait_until(tt_long, "ETHUSDT", 10000));
+    struct cover c1 = {"ETHUSDT", "1.013", 5};
+    CHECK(th_wait_until(covered, &c1, 20000));
+    char *entry_s = tb_hget_member(cu_adm, "bfq:acct:main:pos", "ETHUSDT:BOTH", "entry");
+    struct dec entry = D(entry_s);
+    free(entry_s);
+    json_t *old = open_stops("ETHUSDT");
+    CHECK(old && json_array_size(old) == 5);
+    if (old) check_triggers(old, entry, tick);
+
+    /* 2. grown 10 %: re-armed, new verified before old cancelled, never uncovered */
+    CHECK(tb_market(&tt_acct, "ETHUSDT", "BUY", "0.101", NULL, NULL) == 200);
+    struct cover c2 = {"ETHUSDT", "1.114", 5};
+    int64_t until = th_now_ms() + 20000;
+    int samples = 0, low = 0, done = 0;
+    while (th_now_ms() < until && !done) {
+        json_t *a = open_stops("ETHUSDT");
+        if (a) {
+            samples++;
+            if (dec_cmp(stops_sum(a), D("1.013")) < 0) low++;
+        }
+        json_decref(a);
+        done = covered(&c2);
+    }
+    fprintf(stderr, "# re-arm: %d samples, %d below the old cover\n", samples, low);
+    CHECK(done && low == 0);
+    json_t *fresh = open_stops("ETHUSDT");
+    CHECK(fresh && json_array_size(fresh) == 5);
+    if (old && fresh) check_order("ETHUSDT", old, fresh);
+    json_decref(old);
+    json_decref(fresh);
+
+    /* 3. closed: no algo order left */
+    CHECK(tb_market(&tt_acct, "ETHUSDT", "SELL", "1.114", NULL, NULL) == 200);
+    CHECK(th_wait_until(tt_flat, "ETHUSDT", 10000));
+    CHECK(th_wait_until(no_stops, "ETHUSDT", 20000));
+
+    /* 4. stops that would trigger at once (-2021) close their part at market: a long opened
+     * while no stoploss runs, the price 6.2 % down, then stoploss starts: the 5, 5.5 and 6 %
+     * levels close 0.2 each, the 6.5 and 7 % levels are placed */
+    CHECK(th_stop(sl, 5000) == 0);
+    CHECK(tb_market(&tt_acct, "ETHUSDT", "BUY", "1.000", NULL, NULL) == 200);
+    CHECK(th_wait_until(tt_long, "ETHUSDT", 10000));
+    struct mark_at m62 = {"ETHUSDT", {0, 0}};
+    CHECK(dec_mul(mark_of("ETHUSDT"), (struct dec){9385, 4}, &m62.limit) == DEC_OK);
+    CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=-6.2") == 200);
+    /* the exchange triggers stops on the mark, which follows the price over up to 5 s: wait
+     * until it is past the 6 % level (6.15 % down), or the ladder placed meanwhile is not refused
+     * but triggers at the exchange; the book in Redis is newer by then */
+    CHECK(th_wait_until(mark_at_most, &m62, 15000));
+    sl = spawn_stoploss("sl2");
+    struct cover c6 = {"ETHUSDT", "0.4", 2};
+    CHECK(th_wait_until(covered, &c6, 30000));
+    CHECK(th_wait_until(amt_is_04, "ETHUSDT", 10000));
+    CHECK(th_wait_until(three_immediate, NULL, 5000)); /* the heartbeat renews every second */
+    CHECK(tt_hb("stoploss", "sl2", "hard_stops") == 0);
+    CHECK(tb_market(&tt_acct, "ETHUSDT", "SELL", "0.400", NULL, NULL) == 200);
+    CHECK(th_wait_until(tt_flat, "ETHUSDT", 10000));
+    CHECK(th_wait_until(no_stops, "ETHUSDT", 20000));
+
+    /* 5. the hard stop: the ladder far away, an 8 % fall closes the long at market */
+    CHECK(th_stop(sl, 5000) == 0);
+    setenv("BFQ_STOPLOSS_BASE_PCT", "50", 1);
+    sl = spawn_stoploss("sl3");
+    CHECK(tb_market(&tt_acct, "BTCUSDT", "BUY", "0.010", NULL, NULL) == 200);
+    CHECK(th_wait_until(tt_long, "BTCUSDT", 10000));
+    struct cover c3 = {"BTCUSDT", "0.01", 0};
+    CHECK(th_wait_until(covered, &c3, 20000));
+    CHECK(cu_sim_admin("POST", "/_sim/price?symbol=BTCUSDT&pct=-8") == 200);
+    CHECK(th_wait_until(tt_flat, "BTCUSDT", 20000));
+    CHECK(th_wait_until(alert_with, "hard stop: BTCUSDT", 5000));
+    CHECK(th_wait_until(no_stops, "BTCUSDT", 20000));
+    CHECK(tt_hb("stoploss", "sl3", "hard_stops") == 1);
+
+    /* 6. the kill switch */
+    CHECK(tb_market(&tt_acct, "BTCUSDT", "BUY", "0.020", NULL, NULL) == 200);
+    CHECK(tb_market(&tt_acct, "ETHUSDT", "SELL", "0.500", NULL, NULL) == 200);
+    CHECK(th_wait_until(tt_long, "BTCUSDT", 10000));
+    struct cover c4 = {"BTCUSDT", "0.02", 0}, c5 = {"ETHUSDT", "0.5", 0};
+    CHECK(th_wait_until(covered, &c4, 20000) && th_wait_until(covered, &c5, 20000));
+    char *bid = tb_hget_member(cu_adm, "bfq:ticks", "ETHUSDT", "b"), price[64], params[256];
+    struct dec low_price;
+    CHECK(dec_mul(D(bid), (struct dec){8, 1}, &low_price) == DEC_OK &&
+          dec_snap_to_tick(low_price, tick, (struct dec){0, 0}, DEC_ROUND_DOWN, &low_price) ==
+              DEC_OK);
+    free(bid);
+    snprintf(price, sizeof price, "%s", fmt(low_price));
+    snprintf(params, sizeof params,
+             "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.100&price=%s", price);
+    CHECK(tb_signed(&tt_acct, "POST", "/fapi/v1/order", params, NULL) == 200);
+    CHECK(th_wait_until(has_open_order, NULL, 10000));
+    /* stoploss stopped first: it would cancel the ladders of the flattened symbols itself, so
+     * only kill's own cancel_algo can leave no algo order behind */
+    CHECK(th_stop(sl, 5000) == 0);
+    char *out = NULL;
+    const char *kargs[] = {"--flatten", "--reason", "test kill", NULL};
+    int rc = cu_run("kill", "risk", NULL, kargs, &out, 60000);
+    fprintf(stderr, "# bfq kill -> %d\n%s", rc, out ? out : "");
+    CHECK(rc == 0);
+    free(out);
+    CHECK(th_wait_until(tt_flat, "BTCUSDT", 10000) && th_wait_until(tt_flat, "ETHUSDT", 10000));
+    CHECK(th_wait_until(open_orders_none, NULL, 10000));
+    CHECK(th_wait_until(all_algo_none, NULL, 20000));
+    char *st = tb_hget(cu_adm, "bfq:risk:state:main", "state");
+    CHECK(th_streq(st, "HALTED"));
+    free(st);
+    CHECK(alert_with("trading state HALTED: test kill"));
+    /* HALTED holds across a restart of the gateway */
+    CHECK(th_stop(pids[n - 1], 5000) == 0);
+    pids[n - 1] = cu_spawn("gateway", NULL, gargs);
+    tt_intent("id=afterkill", "op=order", "sym=BTCUSDT", "side=BUY", "qty=0.010", "class=to", NULL);
+    CHECK(tt_is("afterkill", "denied", "TRADING_HALTED", 30000));
+    const char *rargs[] = {"--reason", "test over", NULL};
+    CHECK(cu_run("resume", "risk", NULL, rargs, NULL, 20000) == 0);
+    st = tb_hget(cu_adm, "bfq:risk:state:main", "state");
+    CHECK(th_streq(st, "ACTIVE"));
+    free(st);
+    CHECK(alert_with("trading state ACTIVE: test over"));
+    const char *noreason[] = {"--flatten", NULL};
+    CHECK(cu_run("kill", "risk", NULL, noreason, NULL, 20000) == 2);
+
+    int status[6];
+    th_stop_all(pids, n, 5000, status);
+    return th_done();
+}
