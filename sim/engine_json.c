@@ -1,6 +1,6 @@
 /* engine_json: orders, algo orders and user-data events in Binance's exact JSON shapes.
  *
- * Key sets follow the documentation examples in binance-fixtures/doc_examples (order_POST,
+ * Key sets follow the documentation examples in tests/fixtures/binance/doc_examples (order_POST,
  * openOrders, algoOrder_POST, ws_ORDER_TRADE_UPDATE, ws_TRADE_LITE, ws_ACCOUNT_UPDATE,
  * ws_ALGO_UPDATE): decimals as strings formatted at the symbol's precision, ids and times as
  * numbers. Trailing-stop fields (activatePrice/priceRate, AP/cr) appear only on trailing stops,
