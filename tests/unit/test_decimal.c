@@ -10,6 +10,7 @@
 
 #include "core/decimal.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/testdec.h"
 
 typedef __int128 i128;
 
@@ -524,26 +525,9 @@ static void test_grid_cases(void)
 
 /* ---- exchange filters ---- */
 
-static struct dec_filters btc_filters(void)
-{
-    struct dec_filters f;
-    memset(&f, 0, sizeof f);
-    f.tick = D("0.10");
-    f.min_price = D("556.80");
-    f.max_price = D("4529764");
-    f.step = D("0.001");
-    f.min_qty = D("0.001");
-    f.max_qty = D("1000");
-    f.market_step = D("0.001");
-    f.market_min_qty = D("0.001");
-    f.market_max_qty = D("120");
-    f.min_notional = D("100");
-    return f;
-}
-
 static void test_check_cases(void)
 {
-    struct dec_filters f = btc_filters();
+    struct dec_filters f = th_btc_filters();
     CHECK(dec_check_order(&f, D("30000.1"), D("0.004"), 0, 0) == DEC_CHECK_OK);
     CHECK(dec_check_order(&f, D("30000.15"), D("0.004"), 0, 0) == DEC_CHECK_PRICE_NOT_TICK);
     CHECK(dec_check_order(&f, D("500"), D("1"), 0, 0) == DEC_CHECK_PRICE_BELOW_MIN);
@@ -570,13 +554,13 @@ static void test_check_cases(void)
     f.min_notional = D("0");
     CHECK(dec_check_order(&f, D("9000000.123"), D("0.001"), 0, 0) == DEC_CHECK_OK);
     /* A min_price off the tick grid moves the grid. */
-    f = btc_filters();
+    f = th_btc_filters();
     f.min_price = D("0.05");
     CHECK(dec_check_order(&f, D("30000.05"), D("0.01"), 0, 0) == DEC_CHECK_OK);
     CHECK(dec_check_order(&f, D("30000.1"), D("0.01"), 0, 0) == DEC_CHECK_PRICE_NOT_TICK);
 
     struct dec p, q;
-    f = btc_filters();
+    f = th_btc_filters();
     CHECK(dec_fit_order(&f, D("30000.17"), D("0.12345"), 0, 0, DEC_ROUND_DOWN, &p, &q) ==
           DEC_CHECK_OK);
     check_str(p, "30000.1");

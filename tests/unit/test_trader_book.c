@@ -10,27 +10,10 @@
 #include "trader/gate.h"
 #include "trader/intent.h"
 #include "trader/sizing.h"
+#include "tests/harness/testdec.h"
 
 #define MIN 60000LL
 #define T0 1795688460000LL /* a minute boundary */
-
-static struct dec D(const char *s) {
-    struct dec d = {0, 0};
-    if (dec_parse(s, (size_t)-1, &d) != DEC_OK) fprintf(stderr, "bad decimal %s\n", s);
-    return d;
-}
-
-static int
-deq(struct dec a, const char *b)
-{
-    int ok = dec_cmp(a, D(b)) == 0;
-    if (!ok) {
-        char s[DEC_STR_MAX];
-        dec_format_trim(a, s, sizeof s);
-        fprintf(stderr, "  got %s, want %s\n", s, b);
-    }
-    return ok;
-}
 
 /* [[t, o, h, l, c], ...] with times T0 + k minutes */
 static json_t *bars(const char *spec)
@@ -64,7 +47,7 @@ static void test_bars(void)
     json_array_append_new(u, bar(T0 + MIN, "100", "103", "100", "102"));
     json_array_append_new(u, bar(T0 + 2 * MIN, "102", "104", "102", "104"));
     CHECK(book_update_bars(&b, s, u, T0 + 2 * MIN + 1) == BOOK_APPLIED);
-    CHECK(s->nbars == 3 && deq(s->bars[1].close, "102") && deq(s->bars[2].close, "104"));
+    CHECK(s->nbars == 3 && th_dec_eq(s->bars[1].close, "102") && th_dec_eq(s->bars[2].close, "104"));
     CHECK(book_update_bars(&b, s, u, T0 + 2 * MIN + 1) == BOOK_UNCHANGED);
     /* an update that leaves a gap (more than an hour later: minute of hour would match) */
     json_t *g = json_array();
@@ -96,19 +79,19 @@ static void test_ticks(void)
     CHECK(book_load_bars(&b, s, w, T0 + 10) == BOOK_APPLIED);
     json_decref(w);
     /* a tick widens the current bar and moves its close (rising: ask) */
-    CHECK(book_apply_tick(&b, s, D("101.5"), D("101.6"), T0 + 20000) == BOOK_APPLIED);
-    CHECK(deq(s->bars[0].high, "101.6") && deq(s->bars[0].close, "101.6") &&
-          deq(s->bars[0].low, "99"));
-    CHECK(book_apply_tick(&b, s, D("98"), D("98.1"), T0 + 30000) == BOOK_APPLIED);
-    CHECK(deq(s->bars[0].low, "98") && deq(s->bars[0].close, "98")); /* falling: bid */
-    CHECK(book_apply_tick(&b, s, D("99"), D("99.1"), T0 + 30000) == BOOK_UNCHANGED); /* not newer */
-    CHECK(book_apply_tick(&b, s, D("99"), D("98"), T0 + 40000) == BOOK_INVALID);     /* crossed */
+    CHECK(book_apply_tick(&b, s, th_dec("101.5"), th_dec("101.6"), T0 + 20000) == BOOK_APPLIED);
+    CHECK(th_dec_eq(s->bars[0].high, "101.6") && th_dec_eq(s->bars[0].close, "101.6") &&
+          th_dec_eq(s->bars[0].low, "99"));
+    CHECK(book_apply_tick(&b, s, th_dec("98"), th_dec("98.1"), T0 + 30000) == BOOK_APPLIED);
+    CHECK(th_dec_eq(s->bars[0].low, "98") && th_dec_eq(s->bars[0].close, "98")); /* falling: bid */
+    CHECK(book_apply_tick(&b, s, th_dec("99"), th_dec("99.1"), T0 + 30000) == BOOK_UNCHANGED); /* not newer */
+    CHECK(book_apply_tick(&b, s, th_dec("99"), th_dec("98"), T0 + 40000) == BOOK_INVALID);     /* crossed */
     /* a tick in the next interval opens a bar at the previous close */
-    CHECK(book_apply_tick(&b, s, D("99.9"), D("100"), T0 + MIN + 1000) == BOOK_APPLIED);
-    CHECK(s->nbars == 2 && s->bars[1].open_time == T0 + MIN && deq(s->bars[1].open, "98"));
-    CHECK(deq(s->bars[1].high, "100") && deq(s->bars[1].close, "100") && !s->resync);
+    CHECK(book_apply_tick(&b, s, th_dec("99.9"), th_dec("100"), T0 + MIN + 1000) == BOOK_APPLIED);
+    CHECK(s->nbars == 2 && s->bars[1].open_time == T0 + MIN && th_dec_eq(s->bars[1].open, "98"));
+    CHECK(th_dec_eq(s->bars[1].high, "100") && th_dec_eq(s->bars[1].close, "100") && !s->resync);
     /* a tick after a gap opens a bar too, and asks for a resync */
-    CHECK(book_apply_tick(&b, s, D("99"), D("99.1"), T0 + 70 * MIN) == BOOK_APPLIED);
+    CHECK(book_apply_tick(&b, s, th_dec("99"), th_dec("99.1"), T0 + 70 * MIN) == BOOK_APPLIED);
     CHECK(s->resync && s->nbars == 3 && !book_prev_bar(&b, s));
     /* stale: nothing younger than 30 s */
     CHECK(!book_is_stale(&b, s, T0 + 70 * MIN + 29000));
@@ -127,10 +110,10 @@ static void test_change_and_bans(void)
     json_array_append_new(w, bar(T0 + MIN, "0.5", "0.5051", "0.5", "0.50505"));
     CHECK(book_load_bars(&b, s, w, 1) == BOOK_APPLIED);
     json_decref(w);
-    CHECK(book_change_beyond(&b, s, D("1"), 1));     /* +1.01 % > 1 % */
-    CHECK(!book_change_beyond(&b, s, D("1.01"), 1)); /* exactly 1.01 %: not above */
-    CHECK(!book_change_beyond(&b, s, D("-0.5"), -1));
-    CHECK(book_change_beyond(&b, s, D("1.02"), -1));
+    CHECK(book_change_beyond(&b, s, th_dec("1"), 1));     /* +1.01 % > 1 % */
+    CHECK(!book_change_beyond(&b, s, th_dec("1.01"), 1)); /* exactly 1.01 %: not above */
+    CHECK(!book_change_beyond(&b, s, th_dec("-0.5"), -1));
+    CHECK(book_change_beyond(&b, s, th_dec("1.02"), -1));
     /* many symbols: the index survives growth */
     char name[16];
     for (int i = 0; i < 300; i++) {
@@ -172,30 +155,30 @@ static void test_sizing(void)
     struct dec_filters f = btc_filters();
     struct size_plan p;
     /* 100 USDT at 43170.5: 0.002316... floored to 0.002 -> 86 USDT, below the minimum */
-    CHECK(size_notional(&f, D("100"), D("43170.5"), 1, 0, &p) == SIZE_BELOW_MIN_NOTIONAL);
-    CHECK(size_notional(&f, D("300"), D("43170.5"), 1, 0, &p) == SIZE_OK);
-    CHECK(p.parts == 1 && deq(p.qty[0], "0.006"));
-    CHECK(size_notional(&f, D("10"), D("43170.5"), 1, 0, &p) == SIZE_BELOW_MIN_QTY);
-    CHECK(size_notional(&f, D("10"), D("0"), 1, 0, &p) == SIZE_BAD_PRICE);
+    CHECK(size_notional(&f, th_dec("100"), th_dec("43170.5"), 1, 0, &p) == SIZE_BELOW_MIN_NOTIONAL);
+    CHECK(size_notional(&f, th_dec("300"), th_dec("43170.5"), 1, 0, &p) == SIZE_OK);
+    CHECK(p.parts == 1 && th_dec_eq(p.qty[0], "0.006"));
+    CHECK(size_notional(&f, th_dec("10"), th_dec("43170.5"), 1, 0, &p) == SIZE_BELOW_MIN_QTY);
+    CHECK(size_notional(&f, th_dec("10"), th_dec("0"), 1, 0, &p) == SIZE_BAD_PRICE);
     /* split by MARKET_LOT_SIZE maxQty (120) for MARKET, LOT_SIZE maxQty (1000) for LIMIT */
-    CHECK(size_qty(&f, D("250.0005"), D("40000"), 1, 1, &p) == SIZE_OK);
-    CHECK(p.parts == 3 && deq(p.qty[0], "120") && deq(p.qty[1], "120") && deq(p.qty[2], "10"));
-    CHECK(deq(p.total, "250") && dec_is_zero(p.dropped));
-    CHECK(size_qty(&f, D("250"), D("40000"), 0, 1, &p) == SIZE_OK && p.parts == 1);
+    CHECK(size_qty(&f, th_dec("250.0005"), th_dec("40000"), 1, 1, &p) == SIZE_OK);
+    CHECK(p.parts == 3 && th_dec_eq(p.qty[0], "120") && th_dec_eq(p.qty[1], "120") && th_dec_eq(p.qty[2], "10"));
+    CHECK(th_dec_eq(p.total, "250") && dec_is_zero(p.dropped));
+    CHECK(size_qty(&f, th_dec("250"), th_dec("40000"), 0, 1, &p) == SIZE_OK && p.parts == 1);
     /* a reduce-only close below the minimum notional still goes */
-    CHECK(size_qty(&f, D("0.001"), D("40000"), 1, 1, &p) == SIZE_OK && p.parts == 1);
-    CHECK(size_qty(&f, D("0.001"), D("40000"), 1, 0, &p) == SIZE_BELOW_MIN_NOTIONAL);
+    CHECK(size_qty(&f, th_dec("0.001"), th_dec("40000"), 1, 1, &p) == SIZE_OK && p.parts == 1);
+    CHECK(size_qty(&f, th_dec("0.001"), th_dec("40000"), 1, 0, &p) == SIZE_BELOW_MIN_NOTIONAL);
     /* a tail too small for the minimum notional is dropped, never rounded up */
-    CHECK(size_qty(&f, D("120.002"), D("40000"), 1, 0, &p) == SIZE_OK);
-    CHECK(p.parts == 1 && deq(p.qty[0], "120") && deq(p.dropped, "0.002"));
+    CHECK(size_qty(&f, th_dec("120.002"), th_dec("40000"), 1, 0, &p) == SIZE_OK);
+    CHECK(p.parts == 1 && th_dec_eq(p.qty[0], "120") && th_dec_eq(p.dropped, "0.002"));
     /* odd steps: XRP-like step 1, ADA-like step 10 */
-    struct dec_filters x = {.tick = D("0.00025"),
-                            .step = D("10"),
-                            .min_qty = D("10"),
-                            .max_qty = D("1000000"),
-                            .min_notional = D("5")};
-    CHECK(size_notional(&x, D("100"), D("0.3725"), 0, 0, &p) == SIZE_OK && deq(p.qty[0], "260"));
-    CHECK(dec_check_order(&x, D("0.3725"), p.qty[0], 0, 0) == DEC_CHECK_OK);
+    struct dec_filters x = {.tick = th_dec("0.00025"),
+                            .step = th_dec("10"),
+                            .min_qty = th_dec("10"),
+                            .max_qty = th_dec("1000000"),
+                            .min_notional = th_dec("5")};
+    CHECK(size_notional(&x, th_dec("100"), th_dec("0.3725"), 0, 0, &p) == SIZE_OK && th_dec_eq(p.qty[0], "260"));
+    CHECK(dec_check_order(&x, th_dec("0.3725"), p.qty[0], 0, 0) == DEC_CHECK_OK);
 }
 
 static int parse(struct intent *in, const char *const *kv, size_t n, char *err)
@@ -216,7 +199,7 @@ static void test_intents(void)
     const char *argv[INTENT_FIELDS_MAX];
     int n = intent_to_fields(&in, argv, buf, sizeof buf);
     CHECK(n > 0 && parse(&back, argv, (size_t)n, err) == 0);
-    CHECK(!strcmp(back.id, "abc") && deq(back.notional, "150") && back.tif == INTENT_GTX);
+    CHECK(!strcmp(back.id, "abc") && th_dec_eq(back.notional, "150") && back.tif == INTENT_GTX);
     const char *nosize[] = {"id",   "a",   "op",    "order", "sym", "S",
                             "side", "BUY", "class", "to",    "t",   "1"};
     CHECK(parse(&in, nosize, 12, err) < 0 && strstr(err, "qty"));
@@ -246,7 +229,7 @@ static struct intent order(const char *side, const char *qty, int reduce, const 
     struct intent in = {
         .op = INTENT_ORDER, .type = INTENT_MARKET, .has_qty = 1, .reduce = reduce, .t = T0};
     in.side = strcmp(side, "BUY") ? INTENT_SELL : INTENT_BUY;
-    in.qty = D(qty);
+    in.qty = th_dec(qty);
     snprintf(in.cls, sizeof in.cls, "%s", cls);
     return in;
 }
@@ -257,17 +240,17 @@ static void test_gate(void)
                           .has_filters = 1,
                           .tradable = 1,
                           .filters = btc_filters(),
-                          .pos_amt = D("0.01"),
+                          .pos_amt = th_dec("0.01"),
                           .has_book = 1,
-                          .bid = D("40000"),
-                          .ask = D("40000.1"),
+                          .bid = th_dec("40000"),
+                          .ask = th_dec("40000.1"),
                           .now_ms = T0 + 1000,
                           .max_age_ms = 60000};
     struct gate_order o;
     char why[GATE_REASON_MAX];
     struct intent open = order("BUY", "0.005", 0, "to"), close = order("SELL", "0.005", 1, "tc");
     struct intent shrink = order("SELL", "0.01", 0, "tc"), flip = order("SELL", "0.02", 0, "tc");
-    CHECK(gate_check(&open, &v, &o, why) == 0 && o.market && deq(o.qty, "0.005"));
+    CHECK(gate_check(&open, &v, &o, why) == 0 && o.market && th_dec_eq(o.qty, "0.005"));
     v.banned = 1;
     CHECK(gate_check(&open, &v, &o, why) < 0 && !strcmp(why, "SYMBOL_BANNED"));
     CHECK(gate_check(&close, &v, &o, why) == 0); /* exits are never blocked by bans */
@@ -289,10 +272,10 @@ static void test_gate(void)
                            .tif = INTENT_GTX,
                            .book = 1,
                            .has_notional = 1,
-                           .notional = D("300"),
+                           .notional = th_dec("300"),
                            .t = T0};
     memcpy(maker.cls, "mo", 3);
-    CHECK(gate_check(&maker, &v, &o, why) == 0 && deq(o.price, "40000") && deq(o.qty, "0.007"));
+    CHECK(gate_check(&maker, &v, &o, why) == 0 && th_dec_eq(o.price, "40000") && th_dec_eq(o.qty, "0.007"));
     v.has_book = 0;
     CHECK(gate_check(&maker, &v, &o, why) < 0 && !strcmp(why, "NO_BOOK"));
     v.has_book = 1;
