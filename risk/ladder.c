@@ -73,10 +73,29 @@ static int ladder_check_params(const struct ladder_params *p)
     return dec_sign(p->step_pct) < 0 ? -1 : 0;
 }
 
-int ladder_build(const struct ladder_params *p, const struct dec_filters *f, struct dec amt,
-                 struct dec entry, struct ladder *out, char *err, size_t cap)
+/* Nonzero when the mark has reached trigger on the closing side (sell: at or below it). */
+static int ladder_passed(struct dec mark, struct dec trigger, int sell)
 {
-    struct dec step, min, max;
+    return sell ? dec_cmp(mark, trigger) <= 0 : dec_cmp(mark, trigger) >= 0;
+}
+
+/* The trigger of level i: base + i*step percent from the entry, against the position. */
+static int ladder_level(const struct ladder_params *p, const struct dec_filters *f,
+                        struct dec entry, int sell, int64_t i, struct dec *trig)
+{
+    struct dec pct, off;
+    if (dec_mul(p->step_pct, dec_from_int(i), &off) != DEC_OK ||
+        dec_add(p->base_pct, off, &pct) != DEC_OK || dec_cmp(pct, dec_from_int(100)) >= 0)
+        return -1;
+    return ladder_trigger(entry, pct, sell, f, trig);
+}
+
+/* The ladder over levels first..K-1 (see ladder.h). */
+static int ladder_make(const struct ladder_params *p, const struct dec_filters *f, struct dec amt,
+                       struct dec entry, const struct dec *mark, struct ladder *out, char *err,
+                       size_t cap)
+{
+    struct dec step, min, max, trig;
     memset(out, 0, sizeof(*out));
     if (ladder_check_params(p) < 0) return ladder_fail(err, cap, "bad ladder parameters");
     if (dec_is_zero(amt)) return ladder_fail(err, cap, "flat position");
@@ -89,20 +108,41 @@ int ladder_build(const struct ladder_params *p, const struct dec_filters *f, str
     int64_t max_steps = dec_sign(max) > 0 ? ladder_steps(max, step) : 0;
     if (total <= 0) return ladder_fail(err, cap, "position below one lot step");
     if (unit < 1 || max_steps < 0) return ladder_fail(err, cap, "filters overflow");
+    int64_t first = 0;
+    for (; mark && first < p->levels; first++) {
+        if (ladder_level(p, f, entry, out->sell, first, &trig) < 0)
+            return ladder_fail(err, cap, "trigger price out of range");
+        if (!ladder_passed(*mark, trig, out->sell)) break;
+    }
+    if (first == p->levels) {
+        snprintf(err, cap, "the mark is past every level");
+        return 1;
+    }
     int64_t levels = total / unit;
-    if (levels > p->levels) levels = p->levels;
+    if (levels > p->levels - first) levels = p->levels - first;
     if (levels < 1) levels = 1;
     for (int64_t i = 0; i < levels; i++) {
-        struct dec pct, off, trig;
         int64_t steps = total / levels + (i == 0 ? total % levels : 0);
-        if (dec_mul(p->step_pct, dec_from_int(i), &off) != DEC_OK ||
-            dec_add(p->base_pct, off, &pct) != DEC_OK || dec_cmp(pct, dec_from_int(100)) >= 0 ||
-            ladder_trigger(entry, pct, out->sell, f, &trig) < 0)
+        if (ladder_level(p, f, entry, out->sell, first + i, &trig) < 0)
             return ladder_fail(err, cap, "trigger price out of range");
-        if (ladder_put(out, (int)i, trig, steps, max_steps, step) < 0)
+        if (ladder_put(out, (int)(first + i), trig, steps, max_steps, step) < 0)
             return ladder_fail(err, cap, "too many orders for one ladder");
     }
     return 0;
+}
+
+int ladder_build(const struct ladder_params *p, const struct dec_filters *f, struct dec amt,
+                 struct dec entry, struct ladder *out, char *err, size_t cap)
+{
+    return ladder_make(p, f, amt, entry, NULL, out, err, cap);
+}
+
+int ladder_build_remaining(const struct ladder_params *p, const struct dec_filters *f,
+                           struct dec amt, struct dec entry, struct dec mark, struct ladder *out,
+                           char *err, size_t cap)
+{
+    if (dec_sign(mark) <= 0) return ladder_fail(err, cap, "no mark price");
+    return ladder_make(p, f, amt, entry, &mark, out, err, cap);
 }
 
 int ladder_needs_rearm(struct dec covered, struct dec amt, struct dec tol_pct)

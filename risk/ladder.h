@@ -9,6 +9,11 @@
  * floored position. A level over maxQty is split into several orders at the same trigger.
  * A position too small for K levels of minQty gets fewer levels (at least one).
  *
+ * A re-arm (a ladder already armed for the position, some of it triggered or gone) uses only
+ * the levels the mark has not passed yet: the position left is spread over them the same way,
+ * and a level already passed is neither placed nor closed at market (its share of the plan
+ * was the exchange's to trigger; docs/risk.md, "Re-arm").
+ *
  * Also here: when a ladder must be re-armed (covered quantity off the position by more than a
  * tolerance, either way) and when the hard stop fires (the mark against the position by more
  * than a limit from the entry). */
@@ -45,6 +50,14 @@ struct ladder {
 int ladder_build(const struct ladder_params *p, const struct dec_filters *f, struct dec amt,
                  struct dec entry, struct ladder *out, char *err, size_t cap)
     __attribute__((warn_unused_result));
+
+/* The re-arm ladder: as ladder_build over the levels mark has not reached yet (a long's level
+ * is passed when mark <= its trigger, a short's when mark >= it); the levels keep their
+ * entry-based triggers. Returns 0; 1 when mark is past every level (out empty); -1 with a
+ * reason as ladder_build (also for a mark <= 0). */
+int ladder_build_remaining(const struct ladder_params *p, const struct dec_filters *f,
+                           struct dec amt, struct dec entry, struct dec mark, struct ladder *out,
+                           char *err, size_t cap) __attribute__((warn_unused_result));
 
 /* Nonzero when covered differs from |amt| by more than tol_pct percent of |amt| (either way);
  * any covered quantity of a flat position needs re-arming (cancelling). */

@@ -46,6 +46,8 @@
 #define SL_SYMS_MAX 512
 #define SL_KEY_MAX 256
 #define SL_VERIFY_ALERT_TRIES 30 /* alert once after this many checks without seeing a ladder */
+#define SL_FIRE_HOLD_MS 3000      /* a triggered stop's fill is awaited this long before deciding */
+#define SL_KICK_S 0.05            /* an algo event is acted on this soon (its position is written) */
 
 enum sl_phase { SL_IDLE, SL_VERIFY };
 
@@ -55,12 +57,15 @@ struct sl_rung {
     struct dec trigger, qty;
     int seen;   /* listed open by the exchange */
     int market; /* refused with -2021 and closed at market instead */
+    int firing; /* ALGO_UPDATE TRIGGERING/TRIGGERED: its fill is on the way */
+    int gone;   /* left the exchange without covering (filled, cancelled, expired, refused) */
 };
 
 struct sl_ladder {
     struct sl_rung r[LADDER_RUNGS_MAX];
     int n;
     int sell;
+    int rearm; /* placed over the levels not passed yet: a -2021 is dropped, not closed */
 };
 
 struct sl_sym {
@@ -70,9 +75,11 @@ struct sl_sym {
     struct dec_filters f;
     struct sl_ladder cur, next;
     enum sl_phase phase;
-    int busy; /* a REST or Redis step of this symbol is in flight */
+    int busy;       /* a REST or Redis step of this symbol is in flight */
+    int fresh;      /* cur was read from the exchange since the position or an event changed */
+    int armed_once; /* a ladder was armed for this position (a re-arm, not a first arm) */
     int tries, alerted;
-    wall_ms_t check_at, recheck_at, retry_at, hs_until;
+    wall_ms_t check_at, recheck_at, retry_at, hs_until, hold_until;
 };
 
 struct stoploss {
@@ -84,12 +91,14 @@ struct stoploss {
     int64_t every_ms, recheck_ms, retry_ms, hs_hold_ms, verify_every_ms;
     struct sl_sym *syms;
     int n;
-    int adopted, adopting, reading;
-    ev_timer timer;
+    int adopted, adopting, reading, again;
+    ev_timer timer, kick;
+    const char *redis_url;
+    struct rconn *sub; /* subscriber of <prefix>ch:order:<acct> (the user stream's ALGO_UPDATE) */
     char src[ROLE_ID_MAX + 16];
     /* counters */
     int64_t ladders, verified, rearms, cancels, immediate, failures, hard_stops, verify_checks,
-        adopted_orders, rechecks;
+        adopted_orders, rechecks, algo_events, algo_gone, dropped, past_all;
 };
 
 static struct sl_sym *sl_get(struct stoploss *s, const char *name)
@@ -103,12 +112,40 @@ static struct sl_sym *sl_get(struct stoploss *s, const char *name)
     return y;
 }
 
+static struct sl_sym *sl_find(struct stoploss *s, const char *name)
+{
+    for (int i = 0; i < s->n; i++)
+        if (!strcmp(s->syms[i].name, name)) return &s->syms[i];
+    return NULL;
+}
+
 static struct dec sl_covered(const struct sl_ladder *l)
 {
     struct dec t = {0, 0};
     for (int i = 0; i < l->n; i++)
-        if (!l->r[i].market && dec_add(t, l->r[i].qty, &t) != DEC_OK) break;
+        if (!l->r[i].market && !l->r[i].gone && dec_add(t, l->r[i].qty, &t) != DEC_OK) break;
     return t;
+}
+
+/* Drops the rungs of l that keep(rung) refuses. Returns how many went. */
+static int sl_keep(struct sl_ladder *l, int (*keep)(const struct sl_rung *g, const void *arg),
+                   const void *arg)
+{
+    int w = 0, n = l->n;
+    for (int i = 0; i < l->n; i++)
+        if (keep(&l->r[i], arg)) l->r[w++] = l->r[i];
+    l->n = w;
+    return n - w;
+}
+
+/* The book's mid, the mark stoploss judges by. Returns 0, or -1 without a book. */
+static int sl_mid(const struct sl_sym *y, struct dec *mid)
+{
+    struct dec sum;
+    if (!y->has_book || dec_add(y->bid, y->ask, &sum) != DEC_OK ||
+        dec_div(sum, dec_from_int(2), sum.scale + 1, DEC_ROUND_DOWN, mid) != DEC_OK)
+        return -1;
+    return 0;
 }
 
 static void sl_alert(struct stoploss *s, const char *level, const char *key, const char *text)
@@ -199,6 +236,7 @@ static void sl_adopt(struct stoploss *s, const json_t *arr)
         g->seen = 1;
         y->cur.sell = side && !strcmp(side, "SELL");
         y->cur.n++;
+        y->armed_once = 1;
         s->adopted_orders++;
     }
 }
@@ -217,16 +255,20 @@ static int sl_listed(const json_t *arr, const char *cid)
 
 static void sl_verify_outcomes(struct stoploss *s, struct sl_sym *y);
 
-/* Keeps only the rungs of the armed ladder the exchange still lists. */
+static int sl_keep_listed(const struct sl_rung *g, const void *arr)
+{
+    return g->firing || sl_listed(arr, g->cid); /* a firing stop's fill is awaited */
+}
+
+/* Keeps only the rungs of the armed ladder the exchange still lists (or that are firing). */
 static void sl_recheck_done(struct sl_sym *y, const json_t *arr)
 {
-    int w = 0;
-    for (int i = 0; i < y->cur.n; i++)
-        if (sl_listed(arr, y->cur.r[i].cid)) y->cur.r[w++] = y->cur.r[i];
-    if (w != y->cur.n)
-        log_info("ladder orders gone from the exchange", "sym=%s gone=%d", y->name, y->cur.n - w);
-    y->cur.n = w;
+    int gone = sl_keep(&y->cur, sl_keep_listed, arr);
+    if (gone) log_info("ladder orders gone from the exchange", "sym=%s gone=%d", y->name, gone);
+    y->fresh = 1;
 }
+
+static void sl_step(struct stoploss *s, struct sl_sym *y, wall_ms_t now);
 
 static void sl_on_open(const struct binance_result *res, void *privdata)
 {
@@ -253,6 +295,7 @@ static void sl_on_open(const struct binance_result *res, void *privdata)
     struct sl_sym *y = &s->syms[idx];
     if (y->phase == SL_IDLE) {
         sl_recheck_done(y, res->json);
+        sl_step(s, y, timebase_wall_ms()); /* decide now, on the exchange's word */
         return;
     }
     for (int i = 0; i < y->next.n; i++)
@@ -284,6 +327,12 @@ static void sl_ask_open(struct stoploss *s, int idx)
 
 /* ---- verification of a new ladder ---------------------------------------------------------- */
 
+static int sl_keep_open(const struct sl_rung *g, const void *arg)
+{
+    (void)arg;
+    return !g->market && !g->gone;
+}
+
 /* The new ladder is complete: it becomes the armed one and the old one is cancelled. */
 static void sl_switch(struct stoploss *s, struct sl_sym *y)
 {
@@ -294,8 +343,10 @@ static void sl_switch(struct stoploss *s, struct sl_sym *y)
         if (!kept) sl_cancel_rung(s, y, &y->cur.r[i]);
     }
     y->cur = y->next;
+    (void)sl_keep(&y->cur, sl_keep_open, NULL);
     y->next.n = 0;
     y->phase = SL_IDLE;
+    y->fresh = y->armed_once = 1;
     y->recheck_at = timebase_wall_ms() + s->recheck_ms;
     s->verified++;
     char cov[DEC_STR_MAX];
@@ -309,7 +360,7 @@ static void sl_fail(struct stoploss *s, struct sl_sym *y, const char *why)
 {
     char text[512], key[64];
     for (int i = 0; i < y->next.n; i++)
-        if (!y->next.r[i].market) sl_cancel_rung(s, y, &y->next.r[i]);
+        if (!y->next.r[i].market && !y->next.r[i].gone) sl_cancel_rung(s, y, &y->next.r[i]);
     y->next.n = 0;
     y->phase = SL_IDLE;
     y->retry_at = timebase_wall_ms() + s->retry_ms;
@@ -345,7 +396,12 @@ static void sl_on_outcomes(struct rconn *rc, redisReply *reply, void *privdata)
         const char *msg = json_string_value(json_object_get(j, "msg"));
         int code = (int)json_integer_value(json_object_get(j, "code"));
         if (st && (!strcmp(st, "rejected") || !strcmp(st, "denied"))) {
-            if (code == -2021) {
+            if (code == -2021 && y->next.rearm) {
+                g->gone = 1; /* a re-arm's level passed meanwhile: the plan closes no more */
+                s->dropped++;
+                log_info("re-arm stop would trigger immediately, dropped", "sym=%s cid=%s",
+                         y->name, g->cid);
+            } else if (code == -2021) {
                 g->market = 1; /* would trigger at once: close that part now */
                 s->immediate++;
                 log_warn("stop would trigger immediately, closing at market", "sym=%s cid=%s",
@@ -364,7 +420,7 @@ static void sl_on_outcomes(struct rconn *rc, redisReply *reply, void *privdata)
     }
     int done = 1;
     for (int i = 0; i < y->next.n; i++)
-        done &= y->next.r[i].seen || y->next.r[i].market;
+        done &= y->next.r[i].seen || y->next.r[i].market || y->next.r[i].gone;
     if (done) {
         sl_switch(s, y);
         return;
@@ -390,7 +446,7 @@ static void sl_verify_outcomes(struct stoploss *s, struct sl_sym *y)
     o->sym = (int)(y - s->syms);
     argv[0] = "MGET";
     for (int i = 0; i < y->next.n; i++) {
-        if (y->next.r[i].seen || y->next.r[i].market) continue;
+        if (y->next.r[i].seen || y->next.r[i].market || y->next.r[i].gone) continue;
         snprintf(keys[o->n], SL_KEY_MAX, "%sintent:%s:%s", s->r.prefix, s->r.account,
                  y->next.r[i].id);
         argv[o->n + 1] = keys[o->n];
@@ -412,18 +468,55 @@ static void sl_verify_outcomes(struct stoploss *s, struct sl_sym *y)
 /* ---- placing ----------------------------------------------------------------------------------
  */
 
+/* A re-arm with the mark past every level: the plan leaves nothing open there, so what is left
+ * is closed at market (and the hard stop is held off so it does not close it twice). */
+static void sl_past_all(struct stoploss *s, struct sl_sym *y, wall_ms_t now)
+{
+    char text[512], key[64], a[DEC_STR_MAX];
+    if (dec_format_trim(y->amt, a, sizeof a) < 0) a[0] = '\0';
+    snprintf(text, sizeof text, "stop ladder of %s: the mark is past every level, closing %s at market",
+             y->name, a);
+    snprintf(key, sizeof key, "stoploss:%s", y->name);
+    log_warn("mark past every level, closing at market", "sym=%s amt=%s", y->name, a);
+    sl_alert(s, "warn", key, text);
+    s->past_all++;
+    y->retry_at = now + s->retry_ms;
+    y->hs_until = now + s->hs_hold_ms;
+    (void)sl_close(s, y, y->amt, "sl");
+}
+
+/* The ladder for the position: the whole plan for a first arm (a passed level is refused
+ * -2021 and closed at market: the plan says that part should be gone); for a re-arm only the
+ * levels the mark has not passed (ladder_build_remaining, docs/risk.md "Re-arm"). Returns 0,
+ * 1 when the mark is past every level of a re-arm, -1 with err. */
+static int sl_build(struct stoploss *s, const struct sl_sym *y, struct ladder *l, char *err,
+                    size_t cap)
+{
+    struct dec mid;
+    if (y->armed_once && sl_mid(y, &mid) == 0)
+        return ladder_build_remaining(&s->lp, &y->f, y->amt, y->entry, mid, l, err, cap);
+    return ladder_build(&s->lp, &y->f, y->amt, y->entry, l, err, cap);
+}
+
 static void sl_place(struct stoploss *s, struct sl_sym *y)
 {
     struct ladder l;
     char err[128], base[INTENT_ID_MAX];
-    if (ladder_build(&s->lp, &y->f, y->amt, y->entry, &l, err, sizeof err) < 0) {
+    wall_ms_t now = timebase_wall_ms();
+    int built = sl_build(s, y, &l, err, sizeof err);
+    if (built == 1) {
+        sl_past_all(s, y, now);
+        return;
+    }
+    if (built < 0) {
         log_warn("no ladder for the position", "sym=%s why=\"%s\"", y->name, err);
-        y->retry_at = timebase_wall_ms() + s->retry_ms;
+        y->retry_at = now + s->retry_ms;
         return;
     }
     risk_new_id("", base);
     memset(&y->next, 0, sizeof y->next);
     y->next.sell = l.sell;
+    y->next.rearm = y->armed_once;
     for (int i = 0; i < l.n; i++) {
         struct sl_rung *g = &y->next.r[y->next.n];
         struct intent in;
@@ -455,20 +548,17 @@ static void sl_place(struct stoploss *s, struct sl_sym *y)
     if (y->cur.n) s->rearms++;
     char amt[DEC_STR_MAX];
     if (dec_format_trim(y->amt, amt, sizeof amt) < 0) amt[0] = '\0';
-    log_info("stop ladder placed", "sym=%s amt=%s orders=%d replaces=%d", y->name, amt, y->next.n,
-             y->cur.n);
+    log_info("stop ladder placed", "sym=%s amt=%s orders=%d replaces=%d first_level=%d", y->name,
+             amt, y->next.n, y->cur.n, l.n ? l.r[0].level : -1);
 }
 
 /* ---- the step of one symbol ----------------------------------------------------------------- */
 
 static void sl_hard_stop(struct stoploss *s, struct sl_sym *y, wall_ms_t now)
 {
-    struct dec mid, sum;
+    struct dec mid;
     char text[512], key[64], e[DEC_STR_MAX], m[DEC_STR_MAX], a[DEC_STR_MAX];
-    if (!s->hard_stop || !y->has_book || dec_is_zero(y->amt) || now < y->hs_until) return;
-    if (dec_add(y->bid, y->ask, &sum) != DEC_OK ||
-        dec_div(sum, dec_from_int(2), sum.scale + 1, DEC_ROUND_DOWN, &mid) != DEC_OK)
-        return;
+    if (!s->hard_stop || dec_is_zero(y->amt) || now < y->hs_until || sl_mid(y, &mid) < 0) return;
     if (!ladder_hard_stop(y->amt, y->entry, mid, s->hs_pct)) return;
     y->hs_until = now + s->hs_hold_ms;
     s->hard_stops++;
@@ -484,6 +574,12 @@ static void sl_hard_stop(struct stoploss *s, struct sl_sym *y, wall_ms_t now)
     (void)sl_close(s, y, y->amt, "hs");
 }
 
+static int sl_keep_cold(const struct sl_rung *g, const void *arg)
+{
+    (void)arg;
+    return !g->firing; /* called once the hold is over: a stop still firing is gone */
+}
+
 static void sl_step(struct stoploss *s, struct sl_sym *y, wall_ms_t now)
 {
     if (y->busy) return;
@@ -492,6 +588,9 @@ static void sl_step(struct stoploss *s, struct sl_sym *y, wall_ms_t now)
         if (now >= y->check_at) sl_ask_open(s, (int)(y - s->syms));
         return;
     }
+    if (dec_is_zero(y->amt)) y->armed_once = 0; /* the next position is a new one */
+    if (now < y->hold_until) return;             /* a triggered stop's fill is on its way */
+    if (sl_keep(&y->cur, sl_keep_cold, NULL)) y->fresh = 0; /* no fill came: ask the exchange */
     struct dec cover = sl_covered(&y->cur);
     if (ladder_needs_rearm(cover, y->amt, s->rearm_pct)) {
         if (dec_is_zero(y->amt)) {
@@ -500,6 +599,11 @@ static void sl_step(struct stoploss *s, struct sl_sym *y, wall_ms_t now)
             for (int i = 0; i < y->cur.n; i++)
                 sl_cancel_rung(s, y, &y->cur.r[i]);
             y->cur.n = 0;
+        } else if (y->cur.n && !y->fresh) {
+            /* decide on the exchange's list, not on a cover that may be stale */
+            y->recheck_at = now + s->recheck_ms;
+            s->rechecks++;
+            sl_ask_open(s, (int)(y - s->syms));
         } else if (y->has_filters && now >= y->retry_at) {
             sl_place(s, y);
         }
@@ -528,9 +632,16 @@ static void sl_step_all(struct stoploss *s)
         sl_step(s, &s->syms[i], now);
 }
 
+static void sl_kick(struct stoploss *s);
+
 static void sl_read_done(struct stoploss *s)
 {
-    if (--s->reading == 0 && s->adopted && !role_stopping(&s->r)) sl_step_all(s);
+    if (--s->reading || !s->adopted || role_stopping(&s->r)) return;
+    sl_step_all(s);
+    if (s->again) {
+        s->again = 0;
+        sl_kick(s);
+    }
 }
 
 static void sl_on_sym(struct rconn *rc, redisReply *reply, void *privdata)
@@ -593,6 +704,7 @@ static void sl_apply_positions(struct stoploss *s, const redisReply *reply)
         struct sl_sym *y;
         if (j && jv_get_dec(j, "amt", &amt, NULL, 0) == 0 && (y = sl_get(s, name))) {
             (void)jv_opt_dec(j, "entry", &entry, NULL, 0);
+            if (dec_cmp(y->amt, amt)) y->fresh = 0; /* the cover is to be read again */
             y->amt = amt;
             y->entry = entry;
             y->has_pos = 1;
@@ -600,7 +712,10 @@ static void sl_apply_positions(struct stoploss *s, const redisReply *reply)
         json_decref(j);
     }
     for (int i = 0; i < s->n; i++)
-        if (!s->syms[i].has_pos) s->syms[i].amt = (struct dec){0, 0};
+        if (!s->syms[i].has_pos) {
+            if (!dec_is_zero(s->syms[i].amt)) s->syms[i].fresh = 0;
+            s->syms[i].amt = (struct dec){0, 0};
+        }
 }
 
 static void sl_on_positions(struct rconn *rc, redisReply *reply, void *privdata)
@@ -621,13 +736,15 @@ static void sl_on_positions(struct rconn *rc, redisReply *reply, void *privdata)
     sl_read_done(s);
 }
 
-static void sl_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+/* One pass: the positions, then the filters and tickers they need, then every symbol's step. */
+static void sl_poll(struct stoploss *s)
 {
-    struct stoploss *s = w->data;
     char k[SL_KEY_MAX];
-    (void)loop;
-    (void)revents;
-    if (!role_redis_up(&s->r) || s->reading || role_stopping(&s->r)) return;
+    if (!role_redis_up(&s->r) || role_stopping(&s->r)) return;
+    if (s->reading) {
+        s->again = 1; /* an event came during a pass: one more pass after it */
+        return;
+    }
     if (!s->adopted) {
         if (!s->adopting) sl_ask_open(s, -1);
         return;
@@ -635,6 +752,112 @@ static void sl_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     role_key(&s->r, k, sizeof k, "acct:%s:pos", s->r.account);
     s->reading = 1;
     if (rconn_command(s->r.rc, sl_on_positions, s, "HGETALL %s", k) < 0) s->reading = 0;
+}
+
+static void sl_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sl_poll(w->data);
+}
+
+/* ---- ALGO_UPDATE from the user stream ------------------------------------------------------
+ *
+ * bfq userstream writes every algo order event into <prefix>acct:<acct>:orders (field
+ * SYM:algo:clientAlgoId) and publishes the change on <prefix>ch:order:<acct>: the record, or
+ * null once the order left (FINISHED after its fill, CANCELED, EXPIRED, REJECTED). A stop of
+ * ours that triggers (TRIGGERING/TRIGGERED) holds that symbol's decisions until its fill is in
+ * the position (the null comes after the fill's ACCOUNT_UPDATE), at most SL_FIRE_HOLD_MS; one
+ * that left stops counting as cover at once, and the symbol is stepped again within
+ * SL_KICK_S instead of at the next recheck. Pub/sub drops messages while disconnected, so a
+ * reconnect makes every cover be read again from the exchange. */
+
+static void sl_on_kick(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop;
+    (void)revents;
+    sl_poll(w->data);
+}
+
+static void sl_kick(struct stoploss *s)
+{
+    if (!ev_is_active(&s->kick)) ev_timer_start(s->r.loop, &s->kick);
+}
+
+static struct sl_rung *sl_rung_of(struct sl_ladder *l, const char *cid)
+{
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->r[i].cid, cid)) return &l->r[i];
+    return NULL;
+}
+
+static int sl_keep_other(const struct sl_rung *g, const void *cid)
+{
+    return strcmp(g->cid, cid) != 0;
+}
+
+/* The event of our stop cid of y: rec is its record (NULL: it left the exchange). */
+static void sl_algo_event(struct stoploss *s, struct sl_sym *y, const char *cid, const json_t *rec)
+{
+    const char *st = json_string_value(json_object_get(rec, "status"));
+    struct sl_rung *cg = sl_rung_of(&y->cur, cid), *ng = sl_rung_of(&y->next, cid);
+    wall_ms_t now = timebase_wall_ms();
+    if (!cg && !ng) return; /* an old ladder's cancel, or somebody else's */
+    s->algo_events++;
+    if (rec && (!st || !strcmp(st, "NEW"))) return;
+    if (rec) { /* triggering: wait for its fill before judging the cover */
+        if (cg) cg->firing = 1;
+        if (ng) ng->firing = 1;
+        y->hold_until = now + SL_FIRE_HOLD_MS;
+        log_info("stop triggered on the exchange", "sym=%s cid=%s status=%s", y->name, cid, st);
+        return;
+    }
+    s->algo_gone++;
+    if (cg) (void)sl_keep(&y->cur, sl_keep_other, cid);
+    if (ng) ng->gone = 1;
+    int firing = 0;
+    for (int i = 0; i < y->cur.n; i++)
+        firing |= y->cur.r[i].firing;
+    for (int i = 0; i < y->next.n; i++)
+        firing |= y->next.r[i].firing && !y->next.r[i].gone;
+    if (!firing) y->hold_until = 0;
+    log_info("stop left the exchange", "sym=%s cid=%s", y->name, cid);
+    sl_kick(s);
+}
+
+static void sl_on_order_msg(struct rconn *rc, const char *channel, const char *payload,
+                            size_t len, void *privdata)
+{
+    struct stoploss *s = privdata;
+    char err[JV_ERR_MAX], sym[INTENT_SYM_MAX];
+    const char *field, *cid;
+    json_t *rec;
+    int algo;
+    (void)rc;
+    (void)channel;
+    if (role_stopping(&s->r)) return;
+    json_t *m = jv_parse(payload, len, err, sizeof err);
+    json_t *orders = json_object_get(m, "orders");
+    json_object_foreach(orders, field, rec)
+    {
+        struct sl_sym *y;
+        if (risk_order_field(field, sym, &cid, &algo) < 0 || !algo || strncmp(cid, "sl_", 3) ||
+            !(y = sl_find(s, sym)))
+            continue;
+        sl_algo_event(s, y, cid, json_is_object(rec) ? rec : NULL);
+    }
+    json_decref(m);
+}
+
+/* Subscribed again after a reconnect: what was published meanwhile is lost, so every cover
+ * is read again from the exchange before it is trusted. */
+static void sl_sub_up(struct rconn *rc, void *privdata)
+{
+    struct stoploss *s = privdata;
+    (void)rc;
+    for (int i = 0; i < s->n; i++)
+        s->syms[i].fresh = 0;
+    sl_kick(s);
 }
 
 /* ---- the role ---------------------------------------------------------------------------------
@@ -661,6 +884,10 @@ static void sl_fill(struct role *r, json_t *o, void *privdata)
     json_object_set_new(o, "hard_stops", json_integer(s->hard_stops));
     json_object_set_new(o, "rechecks", json_integer(s->rechecks));
     json_object_set_new(o, "adopted_orders", json_integer(s->adopted_orders));
+    json_object_set_new(o, "algo_events", json_integer(s->algo_events));
+    json_object_set_new(o, "algo_gone", json_integer(s->algo_gone));
+    json_object_set_new(o, "dropped", json_integer(s->dropped));
+    json_object_set_new(o, "past_all", json_integer(s->past_all));
 }
 
 static int sl_dec_key(struct config *cfg, const char *key, const char *def, struct dec *out)
@@ -679,7 +906,8 @@ static int sl_config(void *state, struct config *cfg, char *err, size_t cap)
     struct stoploss *s = state;
     int64_t levels = 5;
     const char *working = NULL;
-    if (config_int(cfg, "stoploss", "levels", 5, 1, LADDER_LEVELS_MAX, &levels) < 0 ||
+    if (config_required(cfg, "redis", "url", &s->redis_url) < 0 ||
+        config_int(cfg, "stoploss", "levels", 5, 1, LADDER_LEVELS_MAX, &levels) < 0 ||
         sl_dec_key(cfg, "base_pct", "5", &s->lp.base_pct) < 0 ||
         sl_dec_key(cfg, "step_pct", "0.5", &s->lp.step_pct) < 0 ||
         sl_dec_key(cfg, "rearm_pct", "5", &s->rearm_pct) < 0 ||
@@ -710,9 +938,19 @@ static int sl_config(void *state, struct config *cfg, char *err, size_t cap)
 static int sl_start(struct role *r, void *state, char *err, size_t cap)
 {
     struct stoploss *s = state;
-    (void)err;
-    (void)cap;
+    char name[ROLE_ID_MAX + 16], ch[SL_KEY_MAX], rerr[RCONN_ERR_MAX] = "";
     snprintf(s->src, sizeof s->src, "stoploss:%s", r->instance);
+    snprintf(name, sizeof name, "stoploss-sub:%s", r->instance);
+    struct rconn_options ro = {.url = s->redis_url, .name = name};
+    struct rconn_callbacks cb = {.up = sl_sub_up, .privdata = s};
+    role_key(r, ch, sizeof ch, "ch:order:%s", r->account);
+    s->sub = rconn_new(r->loop, &ro, &cb, rerr, sizeof rerr);
+    if (!s->sub || rconn_subscribe(s->sub, ch, sl_on_order_msg, s) != 0) {
+        snprintf(err, cap, "[redis] url: %s", rerr[0] ? rerr : "cannot subscribe");
+        return -1;
+    }
+    ev_timer_init(&s->kick, sl_on_kick, SL_KICK_S, 0.);
+    s->kick.data = s;
     double every = (double)s->every_ms / 1000.0;
     ev_timer_init(&s->timer, sl_on_timer, every, every);
     s->timer.data = s;
@@ -725,6 +963,9 @@ static void sl_stop(struct role *r, void *state)
 {
     struct stoploss *s = state;
     ev_timer_stop(r->loop, &s->timer);
+    ev_timer_stop(r->loop, &s->kick);
+    if (s->sub) rconn_free(s->sub);
+    s->sub = NULL;
 }
 
 static const struct cli_option stoploss_options[] = {
@@ -735,12 +976,18 @@ static const struct cli_option stoploss_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* The [stoploss] keys no option sets (docs/risk.md). */
+static const char *const stoploss_keys[] = {"working_type", "rearm_pct", "hard_stop",
+                                            "hard_stop_hold", "every", "verify_every",
+                                            "recheck", "retry_after", NULL};
+
 const struct cli_command stoploss_cli = {
     .name = "stoploss",
     .summary = "stop-loss ladders per position via the Algo Order API, verified; the hard stop",
     .usage = "Places through bfq gateway (intents op algo, class sl); needs the account's key to\n"
              "verify each ladder with GET /fapi/v1/openAlgoOrders before the old one goes.\n",
     .options = stoploss_options,
+    .keys = stoploss_keys,
     .role_options = 1,
 };
 

@@ -1,6 +1,7 @@
 /* test_risk_ladder: the pure stop-loss policy (risk/ladder.h) with exact decimals: ladder
- * triggers and quantities, maxQty splits, small positions, shorts, the re-arm tolerance and
- * the hard stop; the circuit breakers' confirmation, live uPnL and drawdown (risk/breaker.h). */
+ * triggers and quantities, maxQty splits, small positions, shorts, the re-arm tolerance, the
+ * re-arm over the levels not passed yet and the hard stop; the circuit breakers' confirmation,
+ * live uPnL and drawdown (risk/breaker.h). */
 #include <stdio.h>
 #include <string.h>
 
@@ -114,6 +115,45 @@ static void test_breaker(void)
     CHECK(!breaker_drawdown(th_dec("9000"), th_dec("0"), th_dec("10")));
 }
 
+/* A re-arm over the levels the mark has not passed: the rest of the position spread over
+ * them, the passed ones neither placed nor closed (ladder_build_remaining). */
+static void test_remaining(void)
+{
+    struct dec_filters f = th_btc_filters();
+    struct ladder l;
+    char err[96];
+    /* 5.33 % down: level 0 (57000) passed, 1.0 over levels 1..4 */
+    CHECK(ladder_build_remaining(&P5, &f, th_dec("1.000"), th_dec("60000"), th_dec("56800"), &l,
+                                 err, sizeof err) == 0);
+    CHECK(l.n == 4 && l.r[0].level == 1 && th_dec_eq(l.r[0].trigger, "56700"));
+    CHECK(th_dec_eq(l.r[0].qty, "0.25") && th_dec_eq(l.r[3].qty, "0.25") && l.r[3].level == 4);
+    CHECK(th_dec_eq(l.total, "1"));
+    /* a mark at a trigger has passed it: 56400 leaves levels 3 and 4; 0.601 = 0.301 + 0.3 */
+    CHECK(ladder_build_remaining(&P5, &f, th_dec("0.601"), th_dec("60000"), th_dec("56400"), &l,
+                                 err, sizeof err) == 0);
+    CHECK(l.n == 2 && l.r[0].level == 3 && th_dec_eq(l.r[0].trigger, "56100"));
+    CHECK(th_dec_eq(l.r[0].qty, "0.301") && th_dec_eq(l.r[1].qty, "0.3"));
+    /* past every level: nothing to place */
+    CHECK(ladder_build_remaining(&P5, &f, th_dec("1"), th_dec("60000"), th_dec("55800"), &l, err,
+                                 sizeof err) == 1);
+    CHECK(l.n == 0);
+    /* a mark on the right side of the entry: the whole ladder, as ladder_build */
+    CHECK(ladder_build_remaining(&P5, &f, th_dec("0.013"), th_dec("60000"), th_dec("61000"), &l,
+                                 err, sizeof err) == 0);
+    CHECK(l.n == 5 && th_dec_eq(l.r[0].qty, "0.005") && th_dec_eq(l.r[0].trigger, "57000"));
+    /* a short: 3150 (5 %) passed at 3160, 3165 (5.5 %) not */
+    CHECK(ladder_build_remaining(&P5, &f, th_dec("-0.010"), th_dec("3000.01"), th_dec("3160"), &l,
+                                 err, sizeof err) == 0);
+    CHECK(l.sell == 0 && l.n == 4 && th_dec_eq(l.r[0].trigger, "3165") && l.r[0].level == 1);
+    CHECK(th_dec_eq(l.r[0].qty, "0.004") && th_dec_eq(l.total, "0.01"));
+    /* fewer steps than levels left: one step each on the nearest ones */
+    CHECK(ladder_build_remaining(&P5, &f, th_dec("0.002"), th_dec("60000"), th_dec("56800"), &l,
+                                 err, sizeof err) == 0);
+    CHECK(l.n == 2 && l.r[0].level == 1 && l.r[1].level == 2);
+    CHECK(ladder_build_remaining(&P5, &f, th_dec("1"), th_dec("60000"), th_dec("0"), &l, err,
+                                 sizeof err) == -1);
+}
+
 int main(void)
 {
     test_breaker();
@@ -121,5 +161,6 @@ int main(void)
     test_short_and_small();
     test_max_qty();
     test_rearm_and_hard_stop();
+    test_remaining();
     return th_done();
 }
