@@ -11,7 +11,8 @@
  * - started over a position already 6.2 % under water, the stops that would trigger at once
  *   (-2021) close their quantity at market and the others are placed;
  * - restarted with the ladder far away (base 50 %), an adverse move of 8 % closes the
- *   position at market (class `hs`) and alerts;
+ *   position (2.5 BTC, more than MARKET_LOT_SIZE maxQty) at market, reduce-only, in parts of
+ *   at most maxQty (class `hs`, filled, summing exactly to the position), and alerts;
  * - `bfq kill --flatten` leaves no position, no open order and no algo order, the state
  *   HALTED (a later open is denied TRADING_HALTED, also by a restarted gateway), and
  *   `bfq resume` makes it ACTIVE; both changes are alerted with their reason. */
@@ -63,6 +64,36 @@ static int three_immediate(void *arg)
 {
     (void)arg;
     return tt_hb("stoploss", "sl2", "immediate") == 3;
+}
+
+/* The hard stop's orders of sym on the exchange (allOrders, client id `hs_`): how many, their
+ * quantities' sum, whether each was a reduce-only MARKET SELL of at most max. */
+static int hs_orders(const char *sym, struct dec max, struct dec *sum, int *ok)
+{
+    char params[96], *body = NULL;
+    snprintf(params, sizeof params, "symbol=%s&limit=1000", sym);
+    long code = tb_signed(&tt_acct, "GET", "/fapi/v1/allOrders", params, &body);
+    json_t *a = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
+    free(body);
+    int n = 0;
+    size_t i;
+    json_t *e;
+    *sum = (struct dec){0, 0};
+    *ok = json_is_array(a);
+    json_array_foreach(a, i, e)
+    {
+        const char *c = json_string_value(json_object_get(e, "clientOrderId"));
+        if (!c || strncmp(c, "hs_", 3)) continue;
+        struct dec q = D(json_string_value(json_object_get(e, "executedQty")));
+        n++;
+        *ok &= json_is_true(json_object_get(e, "reduceOnly")) && dec_cmp(q, max) <= 0 &&
+               th_streq(json_string_value(json_object_get(e, "type")), "MARKET") &&
+               th_streq(json_string_value(json_object_get(e, "side")), "SELL") &&
+               th_streq(json_string_value(json_object_get(e, "status")), "FILLED");
+        if (dec_add(*sum, q, sum) != DEC_OK) *ok = 0;
+    }
+    json_decref(a);
+    return n;
 }
 
 static pid_t spawn_stoploss(const char *inst)
@@ -179,19 +210,28 @@ int main(void)
     CHECK(th_wait_until(tt_flat, "ETHUSDT", 10000));
     CHECK(th_wait_until(no_stops, "ETHUSDT", 20000));
 
-    /* 5. the hard stop: the ladder far away, an 8 % fall closes the long at market */
+    /* 5. the hard stop: the ladder far away, an 8 % fall closes the long at market, reduce-only,
+     * in parts of at most MARKET_LOT_SIZE maxQty (2.5 BTC is more than one part) */
     CHECK(th_stop(sl, 5000) == 0);
     setenv("BFQ_STOPLOSS_BASE_PCT", "50", 1);
     sl = spawn_stoploss("sl3");
-    CHECK(tb_market(&tt_acct, "BTCUSDT", "BUY", "0.010", NULL, NULL) == 200);
+    char *max_s = tb_hget(cu_adm, "bfq:symbol:BTCUSDT", "marketMaxQty");
+    struct dec max_qty = D(max_s), hs_sum;
+    free(max_s);
+    CHECK(dec_cmp(max_qty, D("2.5")) < 0);
+    CHECK(tb_market(&tt_acct, "BTCUSDT", "BUY", "1.500", NULL, NULL) == 200); /* <= maxQty each */
+    CHECK(tb_market(&tt_acct, "BTCUSDT", "BUY", "1.000", NULL, NULL) == 200);
     CHECK(th_wait_until(tt_long, "BTCUSDT", 10000));
-    struct cover c3 = {"BTCUSDT", "0.01", 0};
+    struct cover c3 = {"BTCUSDT", "2.5", 0};
     CHECK(th_wait_until(covered, &c3, 20000));
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=BTCUSDT&pct=-8") == 200);
     CHECK(th_wait_until(tt_flat, "BTCUSDT", 20000));
     CHECK(th_wait_until(alert_with, "hard stop: BTCUSDT", 5000));
     CHECK(th_wait_until(no_stops, "BTCUSDT", 20000));
     CHECK(tt_hb("stoploss", "sl3", "hard_stops") == 1);
+    int hs_ok = 0, hs_n = hs_orders("BTCUSDT", max_qty, &hs_sum, &hs_ok);
+    fprintf(stderr, "# hard stop: %d orders, %s in all, max %s\n", hs_n, fmt(hs_sum), fmt(max_qty));
+    CHECK(hs_n >= 2 && hs_ok && dec_cmp(hs_sum, D("2.5")) == 0);
 
     /* 6. the kill switch */
     CHECK(tb_market(&tt_acct, "BTCUSDT", "BUY", "0.020", NULL, NULL) == 200);
