@@ -12,12 +12,20 @@
  *     /fapi/v1/openAlgoOrders?symbol= (weight 1; the algo service is eventually consistent, so
  *     it is asked again every second, never re-placed blindly), and only once every new order
  *     is seen there are the old ones cancelled (op cancel_algo): never an instant without a
- *     stop. A rung the exchange refused with -2021 (it would trigger at once) becomes a
- *     reduce-only MARKET close of its quantity. Any other refusal cancels what the new ladder
- *     placed, keeps the old one, alerts, and tries again after retry_after;
+ *     stop. A rung of a first ladder the exchange refused with -2021 (it would trigger at
+ *     once) becomes a reduce-only MARKET close of its quantity. Any other refusal cancels what
+ *     the new ladder placed, keeps the old one, alerts, and tries again after retry_after.
+ *     A re-arm is decided on the exchange's list: when the position changed since the armed
+ *     ladder was last read, openAlgoOrders is read first. It covers the position left over the
+ *     levels the mark has not passed (risk/ladder.h): a passed level is not closed at market
+ *     (its share was the exchange's to trigger; a -2021 is dropped), so a move through some
+ *     stops closes exactly what they held; past every level what is left closes at market;
  *   - a flat position's ladder is cancelled;
- *   - an armed ladder is checked against the exchange every recheck (30 s): rungs that are no
- *     longer open (triggered, cancelled by hand) stop counting as cover, so it re-arms.
+ *   - ALGO_UPDATE (through bfq userstream's <prefix>ch:order:<acct>): a stop of ours that
+ *     triggers holds the symbol until its fill is in the position; one that left the exchange
+ *     stops counting as cover and the symbol is stepped again at once;
+ *   - an armed ladder is checked against the exchange every recheck (30 s) too, for what the
+ *     stream missed: rungs that are no longer open stop counting as cover, so it re-arms.
  * At start the account's open algo orders are read once (GET openAlgoOrders, weight 40) and
  * every `sl_` order found is adopted as the armed ladder of its symbol, so a restart neither
  * duplicates a ladder nor forgets one; nothing is stepped before that read succeeded.
