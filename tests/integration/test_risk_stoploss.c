@@ -70,11 +70,9 @@ static int three_immediate(void *arg)
  * quantities' sum, whether each was a reduce-only MARKET SELL of at most max. */
 static int hs_orders(const char *sym, struct dec max, struct dec *sum, int *ok)
 {
-    char params[96], *body = NULL;
+    char params[96];
     snprintf(params, sizeof params, "symbol=%s&limit=1000", sym);
-    long code = tb_signed(&tt_acct, "GET", "/fapi/v1/allOrders", params, &body);
-    json_t *a = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
-    free(body);
+    json_t *a = signed_array("/fapi/v1/allOrders", params);
     int n = 0;
     size_t i;
     json_t *e;

@@ -47,15 +47,10 @@ static int requests(const char *method, const char *path, long long since, int r
 /* Every `sl_` algo order the exchange ever had for sym (allAlgoOrders), -1 on error. */
 static int stops_ever(const char *sym)
 {
-    char params[64], *body = NULL;
+    char params[64];
     snprintf(params, sizeof params, "symbol=%s&limit=1000", sym);
-    long code = tb_signed(&tt_acct, "GET", "/fapi/v1/allAlgoOrders", params, &body);
-    json_t *a = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
-    free(body);
-    if (!json_is_array(a)) {
-        json_decref(a);
-        return -1;
-    }
+    json_t *a = signed_array("/fapi/v1/allAlgoOrders", params);
+    if (!a) return -1;
     int n = 0;
     size_t i;
     json_t *e;
@@ -71,11 +66,10 @@ static int stops_ever(const char *sym)
 /* The quantity sold on sym since ms (the exchange's userTrades), exact. */
 static struct dec sold_since(const char *sym, long long ms)
 {
-    char params[96], *body = NULL;
+    char params[96];
     struct dec t = {0, 0};
     snprintf(params, sizeof params, "symbol=%s&startTime=%lld&limit=1000", sym, ms);
-    long code = tb_signed(&tt_acct, "GET", "/fapi/v1/userTrades", params, &body);
-    json_t *a = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
+    json_t *a = signed_array("/fapi/v1/userTrades", params);
     size_t i;
     json_t *e;
     json_array_foreach(a, i, e)
@@ -85,7 +79,6 @@ static struct dec sold_since(const char *sym, long long ms)
             break;
     }
     json_decref(a);
-    free(body);
     return t;
 }
 

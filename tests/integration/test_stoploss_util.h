@@ -23,18 +23,27 @@ fmt(struct dec d)
     return buf[k];
 }
 
-/* The exchange's open `sl_` algo orders of sym (new reference), NULL on error. */
-static __attribute__((unused)) json_t *open_stops(const char *sym)
+/* The JSON array a signed GET of the exchange answers (new reference), NULL on any error. */
+static __attribute__((unused)) json_t *signed_array(const char *path, const char *params)
 {
-    char params[64], *body = NULL;
-    snprintf(params, sizeof params, "symbol=%s", sym);
-    long code = tb_signed(&tt_acct, "GET", "/fapi/v1/openAlgoOrders", params, &body);
+    char *body = NULL;
+    long code = tb_signed(&tt_acct, "GET", path, params, &body);
     json_t *a = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
     free(body);
     if (!json_is_array(a)) {
         json_decref(a);
         return NULL;
     }
+    return a;
+}
+
+/* The exchange's open `sl_` algo orders of sym (new reference), NULL on error. */
+static __attribute__((unused)) json_t *open_stops(const char *sym)
+{
+    char params[64];
+    snprintf(params, sizeof params, "symbol=%s", sym);
+    json_t *a = signed_array("/fapi/v1/openAlgoOrders", params);
+    if (!a) return NULL;
     json_t *out = json_array();
     size_t i;
     json_t *e;
@@ -101,12 +110,10 @@ static __attribute__((unused)) int in_list(const json_t *arr, const char *cid)
  * (allAlgoOrders: createTime, and updateTime of the CANCELED ones). */
 static __attribute__((unused)) void check_order(const char *sym, json_t *old, json_t *fresh)
 {
-    char params[64], *body = NULL;
+    char params[64];
     snprintf(params, sizeof params, "symbol=%s", sym);
-    long code = tb_signed(&tt_acct, "GET", "/fapi/v1/allAlgoOrders", params, &body);
-    json_t *all = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
-    free(body);
-    CHECK(json_is_array(all));
+    json_t *all = signed_array("/fapi/v1/allAlgoOrders", params);
+    CHECK(all != NULL);
     long long newest_create = 0, first_cancel = -1;
     size_t i;
     json_t *e;
@@ -144,15 +151,13 @@ static __attribute__((unused)) int alert_with(void *text)
 /* The exchange's mark price of sym (positionRisk), zero on error. */
 static __attribute__((unused)) struct dec mark_of(const char *sym)
 {
-    char params[64], *body = NULL;
+    char params[64];
     struct dec m = {0, 0};
     snprintf(params, sizeof params, "symbol=%s", sym);
-    long code = tb_signed(&tt_acct, "GET", "/fapi/v2/positionRisk", params, &body);
-    json_t *a = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
+    json_t *a = signed_array("/fapi/v2/positionRisk", params);
     const char *v = json_string_value(json_object_get(json_array_get(a, 0), "markPrice"));
     if (!v || dec_parse(v, (size_t)-1, &m) != DEC_OK) m = (struct dec){0, 0};
     json_decref(a);
-    free(body);
     return m;
 }
 
