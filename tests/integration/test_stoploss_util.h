@@ -74,13 +74,19 @@ struct cover {
     int n;            /* and how many (0: any) */
 };
 
+/* Nonzero when the open stops a are what c wants. */
+static __attribute__((unused)) int cover_is(const struct cover *c, const json_t *a)
+{
+    return a && (!c->n || (int)json_array_size(a) == c->n) &&
+           dec_cmp(stops_sum(a), D(c->want)) == 0;
+}
+
 static __attribute__((unused)) int covered(void *arg)
 {
     struct cover *c = arg;
     th_sleep_ms(100);
     json_t *a = open_stops(c->sym);
-    int ok =
-        a && (!c->n || (int)json_array_size(a) == c->n) && dec_cmp(stops_sum(a), D(c->want)) == 0;
+    int ok = cover_is(c, a);
     json_decref(a);
     return ok;
 }
