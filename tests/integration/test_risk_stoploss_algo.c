@@ -14,7 +14,8 @@
  *   the user stream, not the 60 s recheck);
  * - one adverse move through 2 of 5 levels closes exactly those 2 levels' quantity (the sum of
  *   the exchange's fills), no market close follows (-2021), and the other 3 levels still cover
- *   the rest;
+ *   the rest; a re-arm there (a stop cancelled by hand) spreads the rest over the 3 levels
+ *   not passed, and closes nothing at market;
  * - STOP_MARKET on /fapi/v1/order is refused -4120 by the simulator, and no request of the
  *   run but that one got a refusal there: stoploss only uses the Algo API;
  * - after the position is closed, its stops are cancelled and none is placed again. */
@@ -174,6 +175,33 @@ static struct dec level_price(struct dec entry, int k)
     return p;
 }
 
+/* Every stop of a lies beyond the 5.5 % level (and within 7.5 %) of entry: the three levels
+ * the move did not reach. */
+static void check_beyond(const json_t *a, struct dec entry)
+{
+    size_t i;
+    json_t *e;
+    CHECK(a != NULL);
+    json_array_foreach(a, i, e)
+    {
+        struct dec tp = D(json_string_value(json_object_get(e, "triggerPrice")));
+        CHECK(dec_cmp(tp, level_price(entry, 1)) < 0 && dec_cmp(tp, level_price(entry, 5)) > 0);
+    }
+}
+
+/* The stops cover 0.66 again with 3 orders, none of them the one cancelled (arg: the DELETE's
+ * parameters, "...&clientAlgoId=<cid>"). */
+static int rearmed_without(void *arg)
+{
+    const char *cid = strstr(arg, "clientAlgoId=");
+    struct cover c = {SYM, "0.66", 3};
+    th_sleep_ms(100);
+    json_t *a = open_stops(SYM);
+    int ok = cid && cover_is(&c, a) && !in_list(a, cid + strlen("clientAlgoId="));
+    json_decref(a);
+    return ok;
+}
+
 int main(void)
 {
     pid_t pids[6];
@@ -261,16 +289,36 @@ int main(void)
     struct cover c3 = {SYM, "0.66", 3};
     CHECK(th_wait_until(covered, &c3, 10000));
     json_t *rest = open_stops(SYM);
+    check_beyond(rest, entry);
+    CHECK(tt_hb("stoploss", "sa", "immediate") == 0);
+    CHECK(th_wait_until(algo_gone_2, NULL, 5000)); /* both seen leaving through the stream */
+
+    /* 4b. a re-arm with the mark past two levels (the 6 % stop cancelled by hand): the 0.66
+     * left is spread over the 6, 6.5 and 7 % levels only; the passed 5 and 5.5 % levels are
+     * neither placed (-2021) nor closed at market */
+    const char *nearest = NULL;
+    struct dec top = {0, 0};
     size_t i;
     json_t *e;
     json_array_foreach(rest, i, e)
     {
         struct dec tp = D(json_string_value(json_object_get(e, "triggerPrice")));
-        CHECK(dec_cmp(tp, level_price(entry, 1)) < 0 && dec_cmp(tp, level_price(entry, 5)) > 0);
+        if (!nearest || dec_cmp(tp, top) > 0) {
+            nearest = json_string_value(json_object_get(e, "clientAlgoId"));
+            top = tp;
+        }
     }
+    snprintf(params, sizeof params, "symbol=%s&clientAlgoId=%s", SYM, nearest ? nearest : "");
+    CHECK(tb_signed(&tt_acct, "DELETE", "/fapi/v1/algoOrder", params, NULL) == 200);
     json_decref(rest);
-    CHECK(tt_hb("stoploss", "sa", "immediate") == 0);
-    CHECK(th_wait_until(algo_gone_2, NULL, 5000)); /* both seen leaving through the stream */
+    CHECK(th_wait_until(rearmed_without, (void *)params, 15000));
+    th_sleep_ms(3000); /* a market close of the passed levels would show by now */
+    CHECK(tb_dec_eq(tt_amt(SYM), "0.66"));
+    CHECK(dec_cmp(sold_since(SYM, tm), D("0.44")) == 0);
+    rest = open_stops(SYM);
+    check_beyond(rest, entry);
+    json_decref(rest);
+    CHECK(tt_hb("stoploss", "sa", "immediate") == 0 && tt_hb("stoploss", "sa", "past_all") == 0);
 
     /* 5. -4120: the simulator refuses a classic STOP_MARKET, and nothing else was refused on
      * /fapi/v1/order during the run */
