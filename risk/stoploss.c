@@ -54,8 +54,8 @@
 #define SL_SYMS_MAX 512
 #define SL_KEY_MAX 256
 #define SL_VERIFY_ALERT_TRIES 30 /* alert once after this many checks without seeing a ladder */
-#define SL_FIRE_HOLD_MS 3000      /* a triggered stop's fill is awaited this long before deciding */
-#define SL_KICK_S 0.05            /* an algo event is acted on this soon (its position is written) */
+#define SL_FIRE_HOLD_MS 3000     /* a triggered stop's fill is awaited this long before deciding */
+#define SL_KICK_S 0.05           /* an algo event is acted on this soon (its position is written) */
 
 enum sl_phase { SL_IDLE, SL_VERIFY };
 
@@ -407,8 +407,8 @@ static void sl_on_outcomes(struct rconn *rc, redisReply *reply, void *privdata)
             if (code == -2021 && y->next.rearm) {
                 g->gone = 1; /* a re-arm's level passed meanwhile: the plan closes no more */
                 s->dropped++;
-                log_info("re-arm stop would trigger immediately, dropped", "sym=%s cid=%s",
-                         y->name, g->cid);
+                log_info("re-arm stop would trigger immediately, dropped", "sym=%s cid=%s", y->name,
+                         g->cid);
             } else if (code == -2021) {
                 g->market = 1; /* would trigger at once: close that part now */
                 s->immediate++;
@@ -482,8 +482,8 @@ static void sl_past_all(struct stoploss *s, struct sl_sym *y, wall_ms_t now)
 {
     char text[512], key[64], a[DEC_STR_MAX];
     if (dec_format_trim(y->amt, a, sizeof a) < 0) a[0] = '\0';
-    snprintf(text, sizeof text, "stop ladder of %s: the mark is past every level, closing %s at market",
-             y->name, a);
+    snprintf(text, sizeof text,
+             "stop ladder of %s: the mark is past every level, closing %s at market", y->name, a);
     snprintf(key, sizeof key, "stoploss:%s", y->name);
     log_warn("mark past every level, closing at market", "sym=%s amt=%s", y->name, a);
     sl_alert(s, "warn", key, text);
@@ -597,7 +597,7 @@ static void sl_step(struct stoploss *s, struct sl_sym *y, wall_ms_t now)
         return;
     }
     if (dec_is_zero(y->amt)) y->armed_once = 0; /* the next position is a new one */
-    if (now < y->hold_until) return;             /* a triggered stop's fill is on its way */
+    if (now < y->hold_until) return;            /* a triggered stop's fill is on its way */
     if (sl_keep(&y->cur, sl_keep_cold, NULL)) y->fresh = 0; /* no fill came: ask the exchange */
     struct dec cover = sl_covered(&y->cur);
     if (ladder_needs_rearm(cover, y->amt, s->rearm_pct)) {
@@ -833,8 +833,8 @@ static void sl_algo_event(struct stoploss *s, struct sl_sym *y, const char *cid,
     sl_kick(s);
 }
 
-static void sl_on_order_msg(struct rconn *rc, const char *channel, const char *payload,
-                            size_t len, void *privdata)
+static void sl_on_order_msg(struct rconn *rc, const char *channel, const char *payload, size_t len,
+                            void *privdata)
 {
     struct stoploss *s = privdata;
     char err[JV_ERR_MAX], sym[INTENT_SYM_MAX];
@@ -985,9 +985,9 @@ static const struct cli_option stoploss_options[] = {
 };
 
 /* The [stoploss] keys no option sets (docs/risk.md). */
-static const char *const stoploss_keys[] = {"working_type", "rearm_pct", "hard_stop",
-                                            "hard_stop_hold", "every", "verify_every",
-                                            "recheck", "retry_after", NULL};
+static const char *const stoploss_keys[] = {"working_type",   "rearm_pct",   "hard_stop",
+                                            "hard_stop_hold", "every",       "verify_every",
+                                            "recheck",        "retry_after", NULL};
 
 const struct cli_command stoploss_cli = {
     .name = "stoploss",

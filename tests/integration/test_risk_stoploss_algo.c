@@ -214,16 +214,15 @@ int main(void)
     snprintf(log, sizeof log, "%s/stoploss-algo.log", th_tmpdir());
     write_config(ini);
     th_redis_url_for(&cu_red, "risk", url, sizeof url);
-    const char *slargv[] = {th_bfq_bin(), "stoploss", "--config", ini, "--redis", url,
-                            "--exchange", cu_sim.url, "--instance", "sa", "--source-ip",
-                            "127.0.0.4", NULL};
+    const char *slargv[] = {th_bfq_bin(),  "stoploss",   "--config", ini,          "--redis",
+                            url,           "--exchange", cu_sim.url, "--instance", "sa",
+                            "--source-ip", "127.0.0.4",  NULL};
     long long t0 = th_now_ms();
     pid_t sl = th_spawn(slargv, log);
     pids[n++] = sl;
 
     /* 1. the first ladder while the algo service lags 3 s */
-    CHECK(cu_sim_admin("POST", "/_sim/fault?path=/fapi/v1/algoOrder&kind=algo_lag&ms=3000") ==
-          200);
+    CHECK(cu_sim_admin("POST", "/_sim/fault?path=/fapi/v1/algoOrder&kind=algo_lag&ms=3000") == 200);
     CHECK(tb_market(&tt_acct, SYM, "BUY", "1.000", NULL, NULL) == 200);
     CHECK(th_wait_until(tt_long, SYM, 10000));
     struct cover c1 = {SYM, "1", 5};
@@ -256,8 +255,7 @@ int main(void)
 
     /* 3. a stop cancelled by hand: the user stream's ALGO_UPDATE re-arms at once, long before
      * the 60 s recheck */
-    const char *gone = json_string_value(
-        json_object_get(json_array_get(fresh, 0), "clientAlgoId"));
+    const char *gone = json_string_value(json_object_get(json_array_get(fresh, 0), "clientAlgoId"));
     char params[160];
     snprintf(params, sizeof params, "symbol=%s&clientAlgoId=%s", SYM, gone ? gone : "");
     long long tc = th_now_ms();
@@ -324,8 +322,8 @@ int main(void)
      * /fapi/v1/order during the run */
     char *body = NULL;
     snprintf(params, sizeof params,
-             "symbol=%s&side=SELL&type=STOP_MARKET&quantity=0.1&stopPrice=%s&reduceOnly=true",
-             SYM, fmt(level_price(entry, 10)));
+             "symbol=%s&side=SELL&type=STOP_MARKET&quantity=0.1&stopPrice=%s&reduceOnly=true", SYM,
+             fmt(level_price(entry, 10)));
     CHECK(tb_signed(&tt_acct, "POST", "/fapi/v1/order", params, &body) == 400);
     CHECK(body && strstr(body, "-4120"));
     free(body);
