@@ -2,6 +2,8 @@
  * handed in by the caller, so the unit test drives it without Redis. */
 #include "trader/book.h"
 
+#include "core/interval.h"
+
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,32 +11,10 @@
 
 #define BOOK_SLOTS_MIN 64
 
-int64_t book_interval_ms(const char *iv)
-{
-    char *end = NULL;
-    if (!iv || iv[0] < '1' || iv[0] > '9') return -1;
-    long long n = strtoll(iv, &end, 10);
-    if (!end || !end[0] || end[1] || n <= 0 || n > 1000) return -1;
-    switch (end[0]) {
-    case 's':
-        return n * 1000LL;
-    case 'm':
-        return n * 60000LL;
-    case 'h':
-        return n * 3600000LL;
-    case 'd':
-        return n * 86400000LL;
-    case 'w':
-        return n * 604800000LL;
-    default:
-        return -1;
-    }
-}
-
 int book_init(struct book *b, const char *interval, int64_t max_age_ms)
 {
     memset(b, 0, sizeof(*b));
-    b->interval_ms = book_interval_ms(interval);
+    if (interval_ms(interval, &b->interval_ms) < 0) b->interval_ms = -1; /* 1M: 0, refused */
     b->max_age_ms = max_age_ms;
     if (b->interval_ms <= 0) return -1;
     b->nslots = BOOK_SLOTS_MIN;

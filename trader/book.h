@@ -72,14 +72,13 @@ enum book_result {
     BOOK_INVALID = -1,  /* refused: malformed input */
 };
 
-/* Initialises an empty book. interval "1m", "5m", "1h", "1d" ... (number + s/m/h/d/w).
- * Returns 0, or -1 for an interval it cannot use. */
+/* Initialises an empty book. interval: one of Binance's (core/interval.h) of fixed length,
+ * "1m", "5m", "1h", "1d" ... Returns 0, or -1 for an interval it cannot use (unknown, or
+ * "1M", a calendar month). */
 int book_init(struct book *b, const char *interval, int64_t max_age_ms)
     __attribute__((warn_unused_result));
 void book_free(struct book *b);
 
-/* Length of an interval string in ms, or -1. */
-int64_t book_interval_ms(const char *interval);
 
 /* The symbol of that name, or NULL. */
 struct book_sym *book_find(const struct book *b, const char *name);
