@@ -263,6 +263,29 @@ enum book_result book_apply_tick(struct book *b, struct book_sym *s, struct dec 
     return BOOK_APPLIED;
 }
 
+enum book_result book_apply_tick_json(struct book *b, const char *sym, const json_t *v,
+                                      struct book_sym **sp)
+{
+    struct dec bid, ask;
+    const char *bs, *as;
+    int64_t t;
+    if (json_is_array(v)) {
+        bs = json_string_value(json_array_get(v, 0));
+        as = json_string_value(json_array_get(v, 1));
+        t = json_integer_value(json_array_get(v, 2));
+    } else {
+        bs = json_string_value(json_object_get(v, "b"));
+        as = json_string_value(json_object_get(v, "a"));
+        t = json_integer_value(json_object_get(v, "T"));
+    }
+    *sp = book_find(b, sym);
+    if (!*sp) return BOOK_UNCHANGED;
+    if (!bs || !as || dec_parse(bs, (size_t)-1, &bid) != DEC_OK ||
+        dec_parse(as, (size_t)-1, &ask) != DEC_OK)
+        return BOOK_INVALID;
+    return book_apply_tick(b, *sp, bid, ask, t);
+}
+
 /* ---- filters ---------------------------------------------------------------------------- */
 
 struct book_filter_field {

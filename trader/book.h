@@ -101,6 +101,13 @@ enum book_result book_update_bars(struct book *b, struct book_sym *s, const json
 enum book_result book_apply_tick(struct book *b, struct book_sym *s, struct dec bid, struct dec ask,
                                  int64_t t_ms);
 
+/* One tick record of symbol sym as Redis holds it: {"b","a","T"} (the bfq:ticks hash) or
+ * [bid, ask, T] (a bfq:ch:tick message's member), applied with book_apply_tick. *sp receives
+ * the symbol (NULL when the book has no such symbol). BOOK_INVALID when the record does not
+ * parse. */
+enum book_result book_apply_tick_json(struct book *b, const char *sym, const json_t *v,
+                                      struct book_sym **sp);
+
 /* Filters from the field/value pairs of a bfq:symbol:<SYM> hash (kv[2i] field, kv[2i+1]
  * value). Returns 0, or -1 with a reason naming the field when one does not parse. */
 int book_parse_filters(const char *const *kv, size_t n, struct dec_filters *out, char *err,

@@ -307,23 +307,8 @@ static void tr_apply_kline(struct strategy_ctx *c, const char *sym, const redisR
 /* One tick record {"b","a","T"} (the key's layout) or [bid, ask, T] (the channel's). */
 static void tr_apply_tick(struct strategy_ctx *c, const char *sym, const json_t *v)
 {
-    struct dec bid, ask;
-    int64_t t = 0;
-    const char *b, *a;
-    if (json_is_array(v)) {
-        b = json_string_value(json_array_get(v, 0));
-        a = json_string_value(json_array_get(v, 1));
-        t = json_integer_value(json_array_get(v, 2));
-    } else {
-        b = json_string_value(json_object_get(v, "b"));
-        a = json_string_value(json_object_get(v, "a"));
-        t = json_integer_value(json_object_get(v, "T"));
-    }
-    struct book_sym *s = book_find(&c->book, sym);
-    if (!s || !b || !a || dec_parse(b, (size_t)-1, &bid) != DEC_OK ||
-        dec_parse(a, (size_t)-1, &ask) != DEC_OK)
-        return;
-    if (book_apply_tick(&c->book, s, bid, ask, t) != BOOK_APPLIED) return;
+    struct book_sym *s = NULL;
+    if (book_apply_tick_json(&c->book, sym, v, &s) != BOOK_APPLIED) return;
     if (s->resync) tr_load_symbol(c, s->name);
     tr_ask(c, s);
 }
