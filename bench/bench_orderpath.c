@@ -166,7 +166,8 @@ int main(void)
            "symbols, tick collector 4/s\n\n",
            n, lost, SYMBOLS);
     printf("| %-44s | %6s | %6s | %6s | %9s |\n", "ms", "p50", "p99", "max", "p50 / all");
-    printf("|----------------------------------------------|--------|--------|--------|-----------|\n");
+    printf("|----------------------------------------------|--------|--------|--------|-----------|"
+           "\n");
     report("price move (admin API) -> order at the sim", whole, n, w50);
     report("  move -> intent appended (tick, trader)", to_intent, n, w50);
     report("  intent -> order at the sim (gateway)", in_gw, n, w50);

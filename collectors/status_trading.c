@@ -11,14 +11,12 @@
 #define ST_KEY_MAX 256
 
 /* The members of a heartbeat a section row shows, copied (absent ones left out). */
-static const char *const st_trader_keys[] = {"instance", "account", "strategy", "send", "ready",
-                                             "watched", "symbols", "stale", "stale_symbols",
-                                             "signals", "emitted", "repeats", "skipped", "t",
-                                             NULL};
-static const char *const st_gateway_keys[] = {"instance", "account", "intents", "sent",
-                                              "duplicates", "denied", "denied_by", "rejected",
-                                              "unknown", "pending", "group_pending", "in_flight",
-                                              "t", NULL};
+static const char *const st_trader_keys[] = {
+    "instance",      "account", "strategy", "send",    "ready",   "watched", "symbols", "stale",
+    "stale_symbols", "signals", "emitted",  "repeats", "skipped", "t",       NULL};
+static const char *const st_gateway_keys[] = {
+    "instance", "account", "intents", "sent",          "duplicates", "denied", "denied_by",
+    "rejected", "unknown", "pending", "group_pending", "in_flight",  "t",      NULL};
 
 static void st_collect_key(const char *key, void *privdata)
 {
@@ -40,7 +38,8 @@ static json_t *st_rows(const struct status_ctx *ctx, const char *role, const cha
     size_t i;
     snprintf(pattern, sizeof pattern, "%shb:%s:*", ctx->prefix, role);
     (void)status_scan(ctx, pattern, st_collect_key, names);
-    json_array_foreach(names, i, k) {
+    json_array_foreach(names, i, k)
+    {
         redisReply *r = redisCommand(ctx->c, "GET %s", json_string_value(k));
         json_t *hb = r && r->type == REDIS_REPLY_STRING ? jv_parse(r->str, r->len, NULL, 0) : NULL;
         if (r) freeReplyObject(r);
@@ -60,10 +59,12 @@ static json_t *st_rows(const struct status_ctx *ctx, const char *role, const cha
     size_t n = json_array_size(rows);
     json_t **v = malloc(sizeof(*v) * (n ? n : 1));
     if (!v) return rows;
-    for (i = 0; i < n; i++) v[i] = json_incref(json_array_get(rows, i));
+    for (i = 0; i < n; i++)
+        v[i] = json_incref(json_array_get(rows, i));
     qsort(v, n, sizeof(*v), st_cmp_instance);
     json_array_clear(rows);
-    for (i = 0; i < n; i++) json_array_append_new(rows, v[i]);
+    for (i = 0; i < n; i++)
+        json_array_append_new(rows, v[i]);
     free(v);
     return rows;
 }
@@ -79,8 +80,8 @@ static void st_state_key(const char *key, void *privdata)
 static json_t *st_state(const struct status_ctx *ctx, const char *name)
 {
     json_t *o = json_object();
-    redisReply *r = redisCommand(ctx->c, "HMGET %srisk:state:%s state reason src t", ctx->prefix,
-                                 name);
+    redisReply *r =
+        redisCommand(ctx->c, "HMGET %srisk:state:%s state reason src t", ctx->prefix, name);
     const char *f[4] = {NULL, NULL, NULL, NULL};
     for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && i < 4; i++)
         if (r->element[i]->type == REDIS_REPLY_STRING) f[i] = r->element[i]->str;
@@ -98,7 +99,8 @@ static void st_add_accounts(json_t *names, const json_t *rows)
 {
     size_t i;
     json_t *row;
-    json_array_foreach(rows, i, row) {
+    json_array_foreach(rows, i, row)
+    {
         const char *a = json_string_value(json_object_get(row, "account"));
         if (a && a[0]) json_object_set_new(names, a, json_true());
     }
@@ -148,7 +150,8 @@ static void st_print_counts(FILE *out, const char *label, const json_t *o)
     json_t *v;
     if (!json_object_size(o)) return;
     fprintf(out, "      %s", label);
-    json_object_foreach((json_t *)o, k, v) fprintf(out, " %s=%lld", k, (long long)json_integer_value(v));
+    json_object_foreach((json_t *)o, k, v)
+        fprintf(out, " %s=%lld", k, (long long)json_integer_value(v));
     fprintf(out, "\n");
 }
 
@@ -160,7 +163,8 @@ static void st_print_traders(const json_t *rows, FILE *out)
     if (!json_array_size(rows)) return;
     fprintf(out, "    %-20s %-8s %-10s %-7s %7s %6s %8s %8s\n", "INSTANCE", "ACCOUNT", "STRATEGY",
             "SEND", "SYMBOLS", "STALE", "SIGNALS", "INTENTS");
-    json_array_foreach(rows, i, t) {
+    json_array_foreach(rows, i, t)
+    {
         long long w = st_int(t, "watched");
         fprintf(out, "    %-20s %-8s %-10s %-7s %7lld %6lld %8lld %8lld\n", st_str(t, "instance"),
                 st_str(t, "account"), st_str(t, "strategy"), st_str(t, "send"),
@@ -171,7 +175,8 @@ static void st_print_traders(const json_t *rows, FILE *out)
             size_t k;
             fprintf(out, "      stale:");
             json_array_foreach(stale, k, s) fprintf(out, " %s", json_string_value(s));
-            fprintf(out, "%s\n", st_int(t, "stale") > (long long)json_array_size(stale) ? " ..." : "");
+            fprintf(out, "%s\n",
+                    st_int(t, "stale") > (long long)json_array_size(stale) ? " ..." : "");
         }
         st_print_counts(out, "skipped:", json_object_get(t, "skipped"));
     }
@@ -185,7 +190,8 @@ static void st_print_gateways(const json_t *rows, FILE *out)
     if (!json_array_size(rows)) return;
     fprintf(out, "    %-20s %-8s %8s %8s %6s %7s %9s %8s %8s\n", "INSTANCE", "ACCOUNT", "INTENTS",
             "SENT", "DUPS", "DENIED", "REJECTED", "UNKNOWN", "PENDING");
-    json_array_foreach(rows, i, g) {
+    json_array_foreach(rows, i, g)
+    {
         fprintf(out, "    %-20s %-8s %8lld %8lld %6lld %7lld %9lld %8lld %8lld\n",
                 st_str(g, "instance"), st_str(g, "account"), st_int(g, "intents"),
                 st_int(g, "sent"), st_int(g, "duplicates"), st_int(g, "denied"),
@@ -200,7 +206,8 @@ void status_trading_print(const json_t *value, const struct status_ctx *ctx, FIL
     json_t *a;
     (void)ctx;
     fprintf(out, "trading:\n");
-    json_object_foreach((json_t *)json_object_get(value, "accounts"), name, a) {
+    json_object_foreach((json_t *)json_object_get(value, "accounts"), name, a)
+    {
         char age[32];
         status_format_age(st_int(a, "age_ms"), age, sizeof age);
         fprintf(out, "  account %-10s %-9s reason %s  src %s  age %s\n", name, st_str(a, "state"),

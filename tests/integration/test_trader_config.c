@@ -26,7 +26,7 @@ static char *run_role(const char *role, const char *ini, const char *tag, const 
     char log[512];
     snprintf(log, sizeof log, "%s/%s.log", th_tmpdir(), tag);
     const char *argv[] = {th_bfq_bin(), role, "--config", ini, extra ? "--strategy" : NULL,
-                          extra, NULL};
+                          extra,        NULL};
     pid_t pid = th_spawn(argv, log);
     th_sleep_ms(700);
     CHECK(th_alive(pid));
@@ -42,8 +42,9 @@ static void write_ini(const char *path, const char *demo)
     FILE *f = th_fopen_private(path);
     CHECK(f != NULL);
     if (!f) return;
-    fprintf(f, "[redis]\nurl = %s\n[trader]\nmax_age = 20s\n%s"
-               "[account.main]\napi_key = k\napi_secret = s\n",
+    fprintf(f,
+            "[redis]\nurl = %s\n[trader]\nmax_age = 20s\n%s"
+            "[account.main]\napi_key = k\napi_secret = s\n",
             url, demo);
     fclose(f);
 }

@@ -128,13 +128,14 @@ static void phase_mixed(void)
         found += !strcmp(msg, "found by client id after an unknown outcome");
     }
     no_faults();
-    int posts = logged(since, "POST", ORDER_PATH, -1), unknown = logged(since, "POST", ORDER_PATH, 503);
+    int posts = logged(since, "POST", ORDER_PATH, -1),
+        unknown = logged(since, "POST", ORDER_PATH, 503);
     int gets = logged(since, "GET", ORDER_PATH, -1);
     resent = posts - N;
     fprintf(stderr, "# mixed: %d sent, %d found by query, %d posts (%d answered 503), %d queries\n",
             sent, found, posts, unknown, gets);
-    CHECK(unknown > 0);      /* the faults did hit orders */
-    CHECK(gets >= unknown);  /* each unknown answer was followed by a query */
+    CHECK(unknown > 0);                      /* the faults did hit orders */
+    CHECK(gets >= unknown);                  /* each unknown answer was followed by a query */
     CHECK(resent >= 0 && resent <= unknown); /* a resend only after an unknown answer */
 }
 

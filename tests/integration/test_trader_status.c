@@ -54,20 +54,25 @@ static int all_final(void *arg)
     r->distinct = (long long)json_object_size(ids);
     const char *id;
     json_t *v;
-    json_object_foreach(ids, id, v) {
+    json_object_foreach(ids, id, v)
+    {
         char *s = cu_str("GET bfq:intent:main:%s", id);
         json_t *o = s ? json_loads(s, 0, NULL) : NULL;
         free(s);
         const char *st = json_string_value(json_object_get(o, "status"));
         const char *msg = json_string_value(json_object_get(o, "msg"));
-        if (!st || !strcmp(st, "claimed")) ok = 0;
-        else if (!strcmp(st, "sent") || !strcmp(st, "canceled") || !strcmp(st, "ok")) r->sent++;
+        if (!st || !strcmp(st, "claimed"))
+            ok = 0;
+        else if (!strcmp(st, "sent") || !strcmp(st, "canceled") || !strcmp(st, "ok"))
+            r->sent++;
         else if (!strcmp(st, "denied")) {
             r->denied++;
             r->invalid_denials += msg && !strncmp(msg, "INVALID:", 8);
             r->expired_denials += msg && !strcmp(msg, "INTENT_EXPIRED");
-        } else if (!strcmp(st, "rejected")) r->rejected++;
-        else r->unknown++;
+        } else if (!strcmp(st, "rejected"))
+            r->rejected++;
+        else
+            r->unknown++;
         json_decref(o);
     }
     json_decref(ids);
@@ -92,7 +97,8 @@ static const char *line_of(const char *text, const char *word)
     size_t n = strlen(word);
     for (const char *p = text; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
         const char *q = p;
-        while (*q == ' ') q++;
+        while (*q == ' ')
+            q++;
         if (!strncmp(q, word, n) && q[n] == ' ') return q;
     }
     return NULL;
@@ -175,8 +181,8 @@ int main(void)
 
     const char *gl = out ? line_of(out, "g1") : NULL;
     long long gi = -1, gs = -1, gd = -1, gden = -1, grej = -1, gunk = -1, gpend = -1;
-    CHECK(gl && sscanf(gl, "g1 %31s %lld %lld %lld %lld %lld %lld %lld", acct, &gi, &gs, &gd,
-                       &gden, &grej, &gunk, &gpend) == 8);
+    CHECK(gl && sscanf(gl, "g1 %31s %lld %lld %lld %lld %lld %lld %lld", acct, &gi, &gs, &gd, &gden,
+                       &grej, &gunk, &gpend) == 8);
     CHECK(!strcmp(acct, "main"));
     CHECK(gi == r.entries);
     CHECK(gs == r.sent);
