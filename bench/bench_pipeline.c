@@ -43,8 +43,8 @@
 #include "collectors/tickparse.h"
 #include "core/jsonval.h"
 #include "core/log.h"
-#include "core/timebase.h"
 #include "core/rconn.h"
+#include "core/timebase.h"
 #include "reconciler/recon.h"
 #include "tests/harness/harness.h"
 #include "trader/book.h"
@@ -65,8 +65,8 @@ struct bench {
     double replied; /* when its reply arrived */
     int replied_flag;
     int inflight, sent, done, errors;
-    struct book *book;     /* the trader's book, when the tick rounds feed it */
-    double trader_last;    /* the last strategy callback of the current round returned (s) */
+    struct book *book;  /* the trader's book, when the tick rounds feed it */
+    double trader_last; /* the last strategy callback of the current round returned (s) */
     int trader_got;
     long long asked, signals; /* strategy callbacks, decisions that would order */
 };
@@ -95,13 +95,15 @@ static void on_sub_up(struct rconn *rc, void *p)
 static void strategy_callback(struct bench *b, const struct book_sym *s)
 {
     static struct dec open_pct, close_pct;
-    if (b->asked++ == 0 && (dec_parse("1", 1, &open_pct) != DEC_OK ||
-                            dec_parse("-0.5", 4, &close_pct) != DEC_OK))
+    if (b->asked++ == 0 &&
+        (dec_parse("1", 1, &open_pct) != DEC_OK || dec_parse("-0.5", 4, &close_pct) != DEC_OK))
         return;
     if (!book_last_bar(s) || !book_prev_bar(b->book, s)) return;
     int sign = dec_sign(s->pos_amt);
-    if (sign == 0 && book_change_beyond(b->book, s, open_pct, 1)) b->signals++;
-    else if (sign > 0 && book_change_beyond(b->book, s, close_pct, -1)) b->signals++;
+    if (sign == 0 && book_change_beyond(b->book, s, open_pct, 1))
+        b->signals++;
+    else if (sign > 0 && book_change_beyond(b->book, s, close_pct, -1))
+        b->signals++;
 }
 
 /* What bfq trader runs on a bfq:ch:tick message (trader/trader.c tr_on_message). */
@@ -110,7 +112,8 @@ static void trader_on_tick(struct bench *b, const char *payload, size_t len)
     json_t *m = jv_parse(payload, len, NULL, 0), *v;
     const char *sym;
     int64_t now = timebase_wall_ms();
-    json_object_foreach(json_object_get(m, "ticks"), sym, v) {
+    json_object_foreach(json_object_get(m, "ticks"), sym, v)
+    {
         struct book_sym *s = NULL;
         if (book_apply_tick_json(b->book, sym, v, &s) != BOOK_APPLIED) continue;
         if (!book_is_stale(b->book, s, now)) strategy_callback(b, s);
@@ -227,7 +230,8 @@ static int trader_book(struct book *bk, const char *tbody, const char *kbody)
     json_t *ticks = json_loads(tbody, 0, NULL), *bars = json_loads(kbody, 0, NULL), *e;
     size_t i;
     int rc = book_init(bk, "1m", 3600000) == 0 && ticks && bars ? 0 : -1;
-    json_array_foreach(ticks, i, e) {
+    json_array_foreach(ticks, i, e)
+    {
         const char *sym = json_string_value(json_object_get(e, "symbol"));
         struct book_sym *s = rc == 0 && sym ? book_get(bk, sym) : NULL;
         if (s) s->in_universe = 1;
@@ -603,7 +607,8 @@ int main(void)
            ROUNDS, WARMUP);
     printf("| %-40s | %6s | %8s | %8s | %8s |\n", "answer complete -> callback", "rounds", "p50 ms",
            "p99 ms", "max ms");
-    printf("|------------------------------------------|--------|----------|----------|----------|\n");
+    printf(
+        "|------------------------------------------|--------|----------|----------|----------|\n");
     int syms = 0;
     redisContext *sync = redisConnect("127.0.0.1", red.port);
     if (!sync || sync->err) {

@@ -79,7 +79,6 @@ int book_init(struct book *b, const char *interval, int64_t max_age_ms)
     __attribute__((warn_unused_result));
 void book_free(struct book *b);
 
-
 /* The symbol of that name, or NULL. */
 struct book_sym *book_find(const struct book *b, const char *name);
 /* The symbol, added when missing; NULL when the name is too long or the book is full. Adding

@@ -92,7 +92,7 @@ struct gateway {
     /* counters */
     int64_t entries, sent, denied, rejected, duplicates, unknown, queries, found_by_query,
         resent_after_query, reprices, takeovers, rate_denied, invalid, throttled, resent_unknown;
-    struct tally denied_by; /* denials by reason: the msg up to its first ':' or ' ' */
+    struct tally denied_by;         /* denials by reason: the msg up to its first ':' or ' ' */
     int64_t pending, group_pending; /* XPENDING: this consumer's entries, the group's */
 };
 
@@ -428,8 +428,8 @@ static void gw_on_query(const struct binance_result *res, void *privdata)
         goto out;
     }
     (void)role_count_result(&g->r, res, "query order");
-    if (gw_is_cancel(j) && (res->outcome == BINANCE_OK ||
-                            (res->outcome == BINANCE_EAPI && res->code == -2013))) {
+    if (gw_is_cancel(j) &&
+        (res->outcome == BINANCE_OK || (res->outcome == BINANCE_EAPI && res->code == -2013))) {
         gw_cancel_checked(j, res);
     } else if (res->outcome == BINANCE_OK) {
         int64_t id = gw_order_id(res->json, &st);
@@ -1030,7 +1030,8 @@ static void gw_on_pending(struct rconn *rc, redisReply *reply, void *privdata)
     struct gateway *g = privdata;
     (void)rc;
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) return;
-    g->group_pending = reply->element[0]->type == REDIS_REPLY_INTEGER ? reply->element[0]->integer : 0;
+    g->group_pending =
+        reply->element[0]->type == REDIS_REPLY_INTEGER ? reply->element[0]->integer : 0;
     g->pending = 0;
     const redisReply *cs = reply->element[3];
     for (size_t i = 0; cs->type == REDIS_REPLY_ARRAY && i < cs->elements; i++) {

@@ -35,7 +35,8 @@ static void test_bars(void)
     CHECK(book_init(&b, "1m", 30000) == 0);
     CHECK(b.interval_ms == 60000);
     struct book o;
-    CHECK(book_init(&o, "1M", 30000) < 0 && book_init(&o, "7m", 30000) < 0); /* no fixed length, none */
+    CHECK(book_init(&o, "1M", 30000) < 0 &&
+          book_init(&o, "7m", 30000) < 0); /* no fixed length, none */
     struct book_sym *s = book_get(&b, "BTCUSDT");
     CHECK(s && book_find(&b, "BTCUSDT") == s && !book_find(&b, "ETHUSDT"));
     json_t *w = json_array();
@@ -112,8 +113,8 @@ static void test_tick_json(void)
     CHECK(book_load_bars(&b, book_get(&b, "ETHUSDT"), w, T0 + 10) == BOOK_APPLIED);
     json_decref(w);
     json_t *ch = json_pack("[s,s,I]", "101.5", "101.6", (json_int_t)(T0 + 20000));
-    json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:I}", "b", "98", "B", "1", "a", "98.1", "A", "2",
-                          "T", (json_int_t)(T0 + 30000));
+    json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:I}", "b", "98", "B", "1", "a", "98.1", "A", "2", "T",
+                          (json_int_t)(T0 + 30000));
     json_t *bad = json_pack("[s,s,I]", "1x", "2", (json_int_t)(T0 + 40000));
     CHECK(book_apply_tick_json(&b, "ETHUSDT", ch, &s) == BOOK_APPLIED && s);
     CHECK(th_dec_eq(s->bars[0].close, "101.6") && th_dec_eq(s->bid, "101.5"));
