@@ -74,6 +74,7 @@ struct gw_job {
     int64_t rate10, rate1m;
     ev_timer timer;
     int timer_on;
+    void (*later)(struct gw_job *j); /* what the timer runs */
     int outcome_nx; /* never overwrite an existing claim (refused intents) */
 };
 
@@ -134,10 +135,22 @@ static void gw_finish(struct gw_job *j, int ack)
         (void)rconn_command(g->r.rc, NULL, NULL, "XACK %s %s %s", g->stream, GW_GROUP, j->entry);
 }
 
-static void gw_after(struct gw_job *j, int64_t ms, void (*fn)(struct ev_loop *, ev_timer *, int))
+static void gw_on_later(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct gw_job *j = w->data;
+    (void)loop;
+    (void)revents;
+    j->timer_on = 0;
+    if (!role_stopping(&j->g->r)) j->later(j);
+    gw_release(j);
+}
+
+/* Runs fn(j) in ms (unless the gateway is stopping by then). */
+static void gw_after(struct gw_job *j, int64_t ms, void (*fn)(struct gw_job *))
 {
     if (j->timer_on) ev_timer_stop(j->g->r.loop, &j->timer);
-    ev_timer_init(&j->timer, fn, (double)ms / 1000.0, 0.0);
+    j->later = fn;
+    ev_timer_init(&j->timer, gw_on_later, (double)ms / 1000.0, 0.0);
     j->timer.data = j;
     ev_timer_start(j->g->r.loop, &j->timer);
     j->timer_on = 1;
@@ -297,32 +310,12 @@ out:
     gw_release(j);
 }
 
-static void gw_query_later(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    struct gw_job *j = w->data;
-    (void)loop;
-    (void)revents;
-    j->timer_on = 0;
-    if (!role_stopping(&j->g->r)) gw_query(j);
-    gw_release(j);
-}
-
 /* Schedules the query by client id for when the last signed request can no longer execute. */
 static void gw_unknown(struct gw_job *j, wall_ms_t from)
 {
     int64_t wait = from + j->g->query_delay_ms - timebase_wall_ms();
     j->phase = GW_QUERY;
-    gw_after(j, wait > 0 ? wait : 0, gw_query_later);
-}
-
-static void gw_send_later(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    struct gw_job *j = w->data;
-    (void)loop;
-    (void)revents;
-    j->timer_on = 0;
-    if (!role_stopping(&j->g->r)) gw_send(j);
-    gw_release(j);
+    gw_after(j, wait > 0 ? wait : 0, gw_query);
 }
 
 /* Sends again after ms, or, when the sends are spent, ends with that status and the answer. */
@@ -334,7 +327,7 @@ static void gw_resend(struct gw_job *j, int64_t ms, const char *status,
         return;
     }
     j->phase = GW_SEND;
-    gw_after(j, ms, gw_send_later);
+    gw_after(j, ms, gw_send);
 }
 
 static int gw_is_order(const struct gw_job *j)
