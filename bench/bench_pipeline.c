@@ -15,6 +15,12 @@
  *     a 45-bar klines body goes through what `bfq kline` runs (parse, bars_validate, bars_correct
  *     from a book ticker, dump the window and the two-bar message, recon_put). ~2000 rounds each,
  *     one at a time (the next starts when the message arrived): p50, p99, max.
+ *     The tick row "-> trader strategy callback" goes on, in the subscriber's callback, through
+ *     what `bfq trader` runs on a bfq:ch:tick message (trader/trader.c): jv_parse of the
+ *     message, then per symbol book_apply_tick_json into a book of the 200 symbols (45 bars
+ *     each, from the simulator's klines) and, for a symbol that changed and is not stale, the
+ *     demo strategy's decision (book_change_beyond against open_pct and close_pct, as
+ *     trader/strat_demo.c asks): the time is taken when the last symbol's callback returned.
  * (b) Throughput: bfq_merge of 200-record batches (all records newer, so all written and
  *     published), 32 batches in flight on one connection, in records per second, next to
  *     `redis-benchmark -t set -n 200000 -q` against the same server, as a ratio.
@@ -38,8 +44,10 @@
 #include "core/jsonval.h"
 #include "core/log.h"
 #include "core/rconn.h"
+#include "core/timebase.h"
 #include "reconciler/recon.h"
 #include "tests/harness/harness.h"
+#include "trader/book.h"
 
 #define ROUNDS 2000
 #define WARMUP 50
@@ -57,6 +65,10 @@ struct bench {
     double replied; /* when its reply arrived */
     int replied_flag;
     int inflight, sent, done, errors;
+    struct book *book;  /* the trader's book, when the tick rounds feed it */
+    double trader_last; /* the last strategy callback of the current round returned (s) */
+    int trader_got;
+    long long asked, signals; /* strategy callbacks, decisions that would order */
 };
 
 static double mono_s(void)
@@ -78,18 +90,49 @@ static void on_sub_up(struct rconn *rc, void *p)
     ((struct bench *)p)->sub_up = 1;
 }
 
+/* The demo strategy's decision on a changed symbol (trader/strat_demo.c: open above open_pct
+ * when flat, close below close_pct when long), without emitting. */
+static void strategy_callback(struct bench *b, const struct book_sym *s)
+{
+    static struct dec open_pct, close_pct;
+    if (b->asked++ == 0 &&
+        (dec_parse("1", 1, &open_pct) != DEC_OK || dec_parse("-0.5", 4, &close_pct) != DEC_OK))
+        return;
+    if (!book_last_bar(s) || !book_prev_bar(b->book, s)) return;
+    int sign = dec_sign(s->pos_amt);
+    if (sign == 0 && book_change_beyond(b->book, s, open_pct, 1))
+        b->signals++;
+    else if (sign > 0 && book_change_beyond(b->book, s, close_pct, -1))
+        b->signals++;
+}
+
+/* What bfq trader runs on a bfq:ch:tick message (trader/trader.c tr_on_message). */
+static void trader_on_tick(struct bench *b, const char *payload, size_t len)
+{
+    json_t *m = jv_parse(payload, len, NULL, 0), *v;
+    const char *sym;
+    int64_t now = timebase_wall_ms();
+    json_object_foreach(json_object_get(m, "ticks"), sym, v)
+    {
+        struct book_sym *s = NULL;
+        if (book_apply_tick_json(b->book, sym, v, &s) != BOOK_APPLIED) continue;
+        if (!book_is_stale(b->book, s, now)) strategy_callback(b, s);
+    }
+    json_decref(m);
+    b->trader_last = mono_s() - b->t0;
+    b->trader_got = 1;
+}
+
 static void on_message(struct rconn *rc, const char *channel, const char *payload, size_t len,
                        void *p)
 {
     struct bench *b = p;
     (void)rc;
-    (void)channel;
-    (void)payload;
-    (void)len;
     if (!b->got) {
         b->last = mono_s() - b->t0;
         b->got = 1;
     }
+    if (b->book && !strcmp(channel, "bfq:ch:tick")) trader_on_tick(b, payload, len);
 }
 
 static void on_written(int64_t value, const char *err, void *p)
@@ -119,7 +162,7 @@ static int cmp_double(const void *a, const void *b)
 static void report_latency(const char *what, double *lat, int n)
 {
     qsort(lat, (size_t)n, sizeof *lat, cmp_double);
-    printf("| %-36s | %6d | %8.3f | %8.3f | %8.3f |\n", what, n, lat[n / 2] * 1e3,
+    printf("| %-40s | %6d | %8.3f | %8.3f | %8.3f |\n", what, n, lat[n / 2] * 1e3,
            lat[(int)(n * 0.99)] * 1e3, lat[n - 1] * 1e3);
 }
 
@@ -180,6 +223,25 @@ static int load_universe(const struct th_sim *s, struct tick_universe *u)
     return rc;
 }
 
+/* The trader's book for the tick rounds: every symbol of the tick answer, the 45 bars of the
+ * klines answer each (fresh: the ticks of the rounds come later). */
+static int trader_book(struct book *bk, const char *tbody, const char *kbody)
+{
+    json_t *ticks = json_loads(tbody, 0, NULL), *bars = json_loads(kbody, 0, NULL), *e;
+    size_t i;
+    int rc = book_init(bk, "1m", 3600000) == 0 && ticks && bars ? 0 : -1;
+    json_array_foreach(ticks, i, e)
+    {
+        const char *sym = json_string_value(json_object_get(e, "symbol"));
+        struct book_sym *s = rc == 0 && sym ? book_get(bk, sym) : NULL;
+        if (s) s->in_universe = 1;
+        if (s && book_load_bars(bk, s, bars, timebase_wall_ms()) != BOOK_APPLIED) rc = -1;
+    }
+    json_decref(ticks);
+    json_decref(bars);
+    return rc;
+}
+
 /* ---- (a) latency -------------------------------------------------------------------------- */
 
 /* The server-side run time (s) of the one bfq_merge on the tick state since the last call,
@@ -218,7 +280,7 @@ static void slowlog_setup(redisContext *sc, int on)
 /* What bfq tick runs on an answer (collectors/tick.c with core/binance.c): jv_parse, then
  * tickparse_fill, then recon_batch_send, and only then the parsed document is freed. */
 struct tick_round {
-    double parse, fill, reply, total; /* seconds since the answer was complete */
+    double parse, fill, reply, total, trader; /* seconds since the answer was complete */
 };
 
 static int tick_round(struct bench *b, const char *text, struct tick_universe *u,
@@ -228,6 +290,7 @@ static int tick_round(struct bench *b, const char *text, struct tick_universe *u
     struct tickparse_stats st;
     b->replied_flag = 0;
     b->got = 0;
+    b->trader_got = 0;
     b->t0 = mono_s(); /* the answer is complete: from here on it is bfq tick's work */
     json_t *arr = jv_parse(text, strlen(text), err, sizeof err);
     double parsed = mono_s();
@@ -245,6 +308,8 @@ static int tick_round(struct bench *b, const char *text, struct tick_universe *u
     json_decref(arr);
     run_until(b, &b->got, 2.0);
     run_until(b, &b->replied_flag, 2.0);
+    if (b->book) run_until(b, &b->trader_got, 2.0);
+    out->trader = b->trader_last;
     out->parse = parsed - b->t0;
     out->fill = filled - parsed;
     out->reply = b->replied - b->t0;
@@ -258,7 +323,7 @@ static int bench_ticks(struct bench *b, redisContext *sc, const char *body,
     json_t *base = json_loads(body, 0, NULL);
     if (!base) return -1;
     static double lat[ROUNDS], parse[ROUNDS], fill[ROUNDS], reply[ROUNDS], exec[ROUNDS],
-        rest[ROUNDS];
+        rest[ROUNDS], trader[ROUNDS], in_trader[ROUNDS];
     int n = 0, split = 1;
     slowlog_setup(sc, 1);
     for (int i = 1; i <= ROUNDS + WARMUP; i++) {
@@ -276,6 +341,8 @@ static int bench_ticks(struct bench *b, redisContext *sc, const char *body,
         /* what is neither parse, fill nor run time inside Redis: sending, Redis reading the
          * command, delivering the message, the subscriber reading it */
         rest[n] = r.total - r.parse - r.fill - ex;
+        trader[n] = r.trader;
+        in_trader[n] = r.trader - r.total;
         reply[n++] = r.reply;
     }
     slowlog_setup(sc, 0);
@@ -291,6 +358,10 @@ static int bench_ticks(struct bench *b, redisContext *sc, const char *body,
         fprintf(stderr, "bench_pipeline: slow log incomplete: no split of the Redis part\n");
     }
     report_latency("  (bfq_merge reply to the collector)", reply, n);
+    if (b->book) {
+        report_latency("tick batch -> trader strategy callback", trader, n);
+        report_latency("  in the trader (parse, book, strategy)", in_trader, n);
+    }
     return 0;
 }
 
@@ -530,11 +601,14 @@ int main(void)
         return 1;
     }
 
+    struct book tbook;
+    if (trader_book(&tbook, tbody, kbody) == 0) b->book = &tbook;
     printf("\nbfq pipeline benchmark (redis-server %d, %d rounds after %d warm-up)\n\n", red.port,
            ROUNDS, WARMUP);
-    printf("| %-36s | %6s | %8s | %8s | %8s |\n", "answer complete -> callback", "rounds", "p50 ms",
+    printf("| %-40s | %6s | %8s | %8s | %8s |\n", "answer complete -> callback", "rounds", "p50 ms",
            "p99 ms", "max ms");
-    printf("|--------------------------------------|--------|----------|----------|----------|\n");
+    printf(
+        "|------------------------------------------|--------|----------|----------|----------|\n");
     int syms = 0;
     redisContext *sync = redisConnect("127.0.0.1", red.port);
     if (!sync || sync->err) {
@@ -543,7 +617,12 @@ int main(void)
     }
     if (bench_ticks(b, sync, tbody, &u, &syms) < 0 || bench_kline(b, kbody, obody) < 0)
         fprintf(stderr, "bench_pipeline: latency rounds failed\n");
-    printf("(tick batch: %d symbols of a %zu-byte answer)\n\n", syms, strlen(tbody));
+    printf("(tick batch: %d symbols of a %zu-byte answer)\n", syms, strlen(tbody));
+    if (b->book)
+        printf("(trader: %d symbols in the book, %lld strategy callbacks, %lld would order)\n\n",
+               tbook.n, b->asked, b->signals);
+    if (b->book) book_free(&tbook);
+    b->book = NULL;
 
     bench_modes(sync);
     printf("\n");

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "cli/commands.h"
+#include "trader/strategy.h"
+#include "trader/trader.h"
 
 static void usage(FILE *out)
 {
@@ -32,6 +34,7 @@ int main(int argc, char **argv)
     int nall = bfq_commands_count < 64 ? bfq_commands_count : 64;
     for (int i = 0; i < nall; i++) all[i] = bfq_commands[i].cli;
     cli_register(all, nall); /* lets each role tell another command's section from a typo */
+    cli_register_sections(&trader_cli, strategy_section_keys); /* [strategy.<name>] */
     const char *name = argv[1];
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {
         usage(stdout);

@@ -15,14 +15,13 @@
 #include <stdint.h>
 
 #include "core/decimal.h"
+#include "core/interval.h"
 
 #define BARS_ERR_MAX 160
 #define BARS_MAX 1500 /* Binance's largest kline limit */
 
-/* The length of an interval ("1m", "15m", "4h", "1d", "1w", ...) in ms; "1M" (a month) gives 0:
- * its bars are checked for increasing, not consecutive, open times. Returns 0, or -1 for an
- * interval Binance does not have. */
-int bars_interval_ms(const char *interval, int64_t *ms);
+/* Interval lengths come from core/interval.h (interval_ms): "1M" (a month) gives 0, and its
+ * bars are checked for increasing, not consecutive, open times. */
 
 /* Checks a window: a non-empty array of at most max_bars bars of the layout above, decimals
  * that parse, low <= open, close <= high, closeTime = openTime + interval - 1, open times

@@ -450,7 +450,7 @@ static int kline_config(void *state, struct config *cfg, char *err, size_t cap)
                            &k->hot_max_age_ms) < 0 ||
         config_str(cfg, "kline", "book", "depth", &book) < 0)
         return -1;
-    if (bars_interval_ms(k->interval, &k->interval_ms) < 0) {
+    if (interval_ms(k->interval, &k->interval_ms) < 0) {
         snprintf(err, cap, "[kline] interval: '%s' is not a Binance interval", k->interval);
         return -1;
     }

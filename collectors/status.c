@@ -12,6 +12,7 @@
  * exchange time, so they include the clock difference with the exchange. */
 #include "collectors/status.h"
 #include "collectors/status_account.h"
+#include "collectors/status_trading.h"
 
 #include <signal.h>
 #include <stdlib.h>
@@ -384,6 +385,7 @@ static const struct status_section status_sections[] = {
     {"instances", status_instances, status_print_instances},
     {"data", status_data, status_print_data},
     {"accounts", status_accounts_collect, status_accounts_print},
+    {"trading", status_trading_collect, status_trading_print},
 };
 
 static json_t *status_report(const struct status_ctx *ctx)

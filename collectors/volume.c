@@ -526,7 +526,7 @@ static int volume_config(void *state, struct config *cfg, char *err, size_t cap)
         config_duration_ms(cfg, "volume", "kline_max_age", 180000, 1000, 86400000,
                            &v->kline_max_age_ms) < 0)
         return -1;
-    if (bars_interval_ms(v->kline_interval, &iv) < 0) {
+    if (interval_ms(v->kline_interval, &iv) < 0) {
         snprintf(err, cap, "[volume] kline_interval: '%s' is not a Binance interval",
                  v->kline_interval);
         return -1;

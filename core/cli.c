@@ -221,6 +221,27 @@ void cli_register(const struct cli_command *const *cmds, int n)
     cli_nall = n;
 }
 
+static struct {
+    const struct cli_command *cmd;
+    cli_section_keys_fn *fn;
+} cli_sections[CLI_SECTIONS_MAX];
+static int cli_nsections;
+
+void cli_register_sections(const struct cli_command *cmd, cli_section_keys_fn *fn)
+{
+    if (cli_nsections == CLI_SECTIONS_MAX) return;
+    cli_sections[cli_nsections].cmd = cmd;
+    cli_sections[cli_nsections++].fn = fn;
+}
+
+/* The registered function of cmd's further sections, or NULL. */
+static cli_section_keys_fn *cli_sections_of(const struct cli_command *cmd)
+{
+    for (int i = 0; i < cli_nsections; i++)
+        if (cli_sections[i].cmd == cmd) return cli_sections[i].fn;
+    return NULL;
+}
+
 int cli_registered(void)
 {
     return cli_all != NULL;
@@ -231,6 +252,8 @@ const struct cli_command *cli_section_owner(const struct cli_command *cmd, const
     for (int i = 0; i < cli_nall; i++)
         if (strcmp(cli_all[i]->name, section) == 0)
             return cli_all[i];
+    for (int i = 0; i < cli_nsections; i++)
+        if (cli_sections[i].fn(section, NULL) >= 0) return cli_sections[i].cmd;
     return cmd && strcmp(cmd->name, section) == 0 ? cmd : NULL;
 }
 
@@ -255,8 +278,10 @@ int cli_declares(const struct cli_command *cmd, const char *section, const char 
         return 1;
     if (cmd->role_options && options_set(cmd, role_opts, section, key))
         return 1;
-    if (strcmp(section, cmd->name) != 0)
-        return 0;
+    if (strcmp(section, cmd->name) != 0) {
+        cli_section_keys_fn *fn = cli_sections_of(cmd);
+        return fn && fn(section, key) > 0;
+    }
     for (const char *const *k = cmd->keys; k && *k; k++)
         if (strcmp(*k, key) == 0)
             return 1;

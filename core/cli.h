@@ -62,6 +62,14 @@ void cli_register(const struct cli_command *const *cmds, int n);
  * else NULL. */
 const struct cli_command *cli_section_owner(const struct cli_command *cmd, const char *section);
 
+/* A command owning sections besides [<name>] (the trader's [strategy.<name>]) says which:
+ * fn(section, NULL) returns -1 when section is not the command's; fn(section, key) returns 1
+ * when key is one of its keys, 0 when not (core/role then reports it). Registered once, next
+ * to cli_register (cli/main.c); at most CLI_SECTIONS_MAX. */
+#define CLI_SECTIONS_MAX 8
+typedef int cli_section_keys_fn(const char *section, const char *key);
+void cli_register_sections(const struct cli_command *cmd, cli_section_keys_fn *fn);
+
 /* Nonzero once cli_register ran. */
 int cli_registered(void);
 

@@ -55,7 +55,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!have_own) check_book(j, 0, &own, &have_own);
     for (size_t i = 0; i < sizeof intervals / sizeof intervals[0]; i++) {
         int64_t ms;
-        FZ_CHECK(bars_interval_ms(intervals[i], &ms) == 0);
+        FZ_CHECK(interval_ms(intervals[i], &ms) == 0);
         check_window(j, ms, &fixed);
         if (have_own) check_window(j, ms, &own);
     }

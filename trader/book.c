@@ -2,6 +2,8 @@
  * handed in by the caller, so the unit test drives it without Redis. */
 #include "trader/book.h"
 
+#include "core/interval.h"
+
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,32 +11,10 @@
 
 #define BOOK_SLOTS_MIN 64
 
-int64_t book_interval_ms(const char *iv)
-{
-    char *end = NULL;
-    if (!iv || iv[0] < '1' || iv[0] > '9') return -1;
-    long long n = strtoll(iv, &end, 10);
-    if (!end || !end[0] || end[1] || n <= 0 || n > 1000) return -1;
-    switch (end[0]) {
-    case 's':
-        return n * 1000LL;
-    case 'm':
-        return n * 60000LL;
-    case 'h':
-        return n * 3600000LL;
-    case 'd':
-        return n * 86400000LL;
-    case 'w':
-        return n * 604800000LL;
-    default:
-        return -1;
-    }
-}
-
 int book_init(struct book *b, const char *interval, int64_t max_age_ms)
 {
     memset(b, 0, sizeof(*b));
-    b->interval_ms = book_interval_ms(interval);
+    if (interval_ms(interval, &b->interval_ms) < 0) b->interval_ms = -1; /* 1M: 0, refused */
     b->max_age_ms = max_age_ms;
     if (b->interval_ms <= 0) return -1;
     b->nslots = BOOK_SLOTS_MIN;
@@ -281,6 +261,29 @@ enum book_result book_apply_tick(struct book *b, struct book_sym *s, struct dec 
     last->low = book_min(last->low, bid);
     last->close = book_tick_close(last->open, bid, ask);
     return BOOK_APPLIED;
+}
+
+enum book_result book_apply_tick_json(struct book *b, const char *sym, const json_t *v,
+                                      struct book_sym **sp)
+{
+    struct dec bid, ask;
+    const char *bs, *as;
+    int64_t t;
+    if (json_is_array(v)) {
+        bs = json_string_value(json_array_get(v, 0));
+        as = json_string_value(json_array_get(v, 1));
+        t = json_integer_value(json_array_get(v, 2));
+    } else {
+        bs = json_string_value(json_object_get(v, "b"));
+        as = json_string_value(json_object_get(v, "a"));
+        t = json_integer_value(json_object_get(v, "T"));
+    }
+    *sp = book_find(b, sym);
+    if (!*sp) return BOOK_UNCHANGED;
+    if (!bs || !as || dec_parse(bs, (size_t)-1, &bid) != DEC_OK ||
+        dec_parse(as, (size_t)-1, &ask) != DEC_OK)
+        return BOOK_INVALID;
+    return book_apply_tick(b, *sp, bid, ask, t);
 }
 
 /* ---- filters ---------------------------------------------------------------------------- */

@@ -72,14 +72,12 @@ enum book_result {
     BOOK_INVALID = -1,  /* refused: malformed input */
 };
 
-/* Initialises an empty book. interval "1m", "5m", "1h", "1d" ... (number + s/m/h/d/w).
- * Returns 0, or -1 for an interval it cannot use. */
+/* Initialises an empty book. interval: one of Binance's (core/interval.h) of fixed length,
+ * "1m", "5m", "1h", "1d" ... Returns 0, or -1 for an interval it cannot use (unknown, or
+ * "1M", a calendar month). */
 int book_init(struct book *b, const char *interval, int64_t max_age_ms)
     __attribute__((warn_unused_result));
 void book_free(struct book *b);
-
-/* Length of an interval string in ms, or -1. */
-int64_t book_interval_ms(const char *interval);
 
 /* The symbol of that name, or NULL. */
 struct book_sym *book_find(const struct book *b, const char *name);
@@ -101,6 +99,13 @@ enum book_result book_update_bars(struct book *b, struct book_sym *s, const json
 /* Applies a best bid and ask at exchange time t_ms, see the top. */
 enum book_result book_apply_tick(struct book *b, struct book_sym *s, struct dec bid, struct dec ask,
                                  int64_t t_ms);
+
+/* One tick record of symbol sym as Redis holds it: {"b","a","T"} (the bfq:ticks hash) or
+ * [bid, ask, T] (a bfq:ch:tick message's member), applied with book_apply_tick. *sp receives
+ * the symbol (NULL when the book has no such symbol). BOOK_INVALID when the record does not
+ * parse. */
+enum book_result book_apply_tick_json(struct book *b, const char *sym, const json_t *v,
+                                      struct book_sym **sp);
 
 /* Filters from the field/value pairs of a bfq:symbol:<SYM> hash (kv[2i] field, kv[2i+1]
  * value). Returns 0, or -1 with a reason naming the field when one does not parse. */

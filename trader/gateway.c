@@ -42,6 +42,7 @@
 #include "trader/book.h"
 #include "trader/gate.h"
 #include "trader/intent.h"
+#include "trader/tally.h"
 #include "trader/trader.h"
 
 #define GW_KEY_MAX 256
@@ -73,6 +74,7 @@ struct gw_job {
     int64_t rate10, rate1m;
     ev_timer timer;
     int timer_on;
+    void (*later)(struct gw_job *j); /* what the timer runs */
     int outcome_nx; /* never overwrite an existing claim (refused intents) */
 };
 
@@ -90,7 +92,9 @@ struct gateway {
     ev_timer claim_timer, read_timer;
     /* counters */
     int64_t entries, sent, denied, rejected, duplicates, unknown, queries, found_by_query,
-        resent_after_query, reprices, takeovers, rate_denied, invalid;
+        resent_after_query, reprices, takeovers, rate_denied, invalid, throttled, resent_unknown;
+    struct tally denied_by;         /* denials by reason: the msg up to its first ':' or ' ' */
+    int64_t pending, group_pending; /* XPENDING: this consumer's entries, the group's */
 };
 
 static void gw_read(struct gateway *g);
@@ -131,10 +135,22 @@ static void gw_finish(struct gw_job *j, int ack)
         (void)rconn_command(g->r.rc, NULL, NULL, "XACK %s %s %s", g->stream, GW_GROUP, j->entry);
 }
 
-static void gw_after(struct gw_job *j, int64_t ms, void (*fn)(struct ev_loop *, ev_timer *, int))
+static void gw_on_later(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct gw_job *j = w->data;
+    (void)loop;
+    (void)revents;
+    j->timer_on = 0;
+    if (!role_stopping(&j->g->r)) j->later(j);
+    gw_release(j);
+}
+
+/* Runs fn(j) in ms (unless the gateway is stopping by then). */
+static void gw_after(struct gw_job *j, int64_t ms, void (*fn)(struct gw_job *))
 {
     if (j->timer_on) ev_timer_stop(j->g->r.loop, &j->timer);
-    ev_timer_init(&j->timer, fn, (double)ms / 1000.0, 0.0);
+    j->later = fn;
+    ev_timer_init(&j->timer, gw_on_later, (double)ms / 1000.0, 0.0);
     j->timer.data = j;
     ev_timer_start(j->g->r.loop, &j->timer);
     j->timer_on = 1;
@@ -183,6 +199,7 @@ static void gw_outcome(struct gw_job *j, const char *status, int64_t order_id,
 
 static void gw_deny(struct gw_job *j, const char *reason)
 {
+    tally_add(&j->g->denied_by, reason, (int)strcspn(reason, ": "));
     gw_outcome(j, "denied", 0, NULL, 0, reason);
 }
 
@@ -192,6 +209,13 @@ static void gw_deny(struct gw_job *j, const char *reason)
 static int gw_unknown_code(int code)
 {
     return code == -1000 || code == -1001 || code == -1006 || code == -1007;
+}
+
+/* -1008: the node is overloaded and refused the request (failed, not counted; reduce-only
+ * orders and cancels are exempt): it is sent again after a backoff. */
+static int gw_throttled(const struct binance_result *res)
+{
+    return (res->outcome == BINANCE_ESERVER || res->outcome == BINANCE_EAPI) && res->code == -1008;
 }
 
 static int gw_outcome_unknown(const struct binance_result *res)
@@ -286,22 +310,49 @@ out:
     gw_release(j);
 }
 
-static void gw_query_later(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    struct gw_job *j = w->data;
-    (void)loop;
-    (void)revents;
-    j->timer_on = 0;
-    if (!role_stopping(&j->g->r)) gw_query(j);
-    gw_release(j);
-}
-
 /* Schedules the query by client id for when the last signed request can no longer execute. */
 static void gw_unknown(struct gw_job *j, wall_ms_t from)
 {
     int64_t wait = from + j->g->query_delay_ms - timebase_wall_ms();
     j->phase = GW_QUERY;
-    gw_after(j, wait > 0 ? wait : 0, gw_query_later);
+    gw_after(j, wait > 0 ? wait : 0, gw_query);
+}
+
+/* Sends again after ms, or, when the sends are spent, ends with that status and the answer. */
+static void gw_resend(struct gw_job *j, int64_t ms, const char *status,
+                      const struct binance_result *res)
+{
+    if (j->sends >= j->g->max_sends) {
+        gw_outcome(j, status, 0, NULL, res->code, res->msg);
+        return;
+    }
+    j->phase = GW_SEND;
+    gw_after(j, ms, gw_send);
+}
+
+static int gw_is_order(const struct gw_job *j)
+{
+    return j->in.op == INTENT_ORDER || j->in.op == INTENT_ALGO;
+}
+
+static int gw_is_cancel(const struct gw_job *j)
+{
+    return j->in.op == INTENT_CANCEL || j->in.op == INTENT_CANCEL_ALGO;
+}
+
+/* An answer that leaves the outcome unknown. An order or a cancel is queried by client id
+ * once its request can no longer execute; cancel_all and leverage, which are idempotent, are
+ * sent again. */
+static void gw_unknown_answer(struct gw_job *j, const struct binance_result *res)
+{
+    log_warn("outcome unknown, will check before sending again", "id=%s cid=%s why=\"%s\"",
+             j->in.id, j->cid, res->msg);
+    if (gw_is_order(j) || gw_is_cancel(j)) {
+        gw_unknown(j, res->sent_ms ? res->sent_ms : j->signed_at);
+    } else {
+        j->g->resent_unknown++;
+        gw_resend(j, 1000, "unknown", res);
+    }
 }
 
 static void gw_on_sent(const struct binance_result *res, void *privdata)
@@ -323,10 +374,11 @@ static void gw_on_sent(const struct binance_result *res, void *privdata)
                                  ? "canceled"
                                  : "ok";
         gw_outcome(j, status, id, st, 0, "");
-    } else if ((j->in.op == INTENT_ORDER || j->in.op == INTENT_ALGO) && gw_outcome_unknown(res)) {
-        log_warn("order outcome unknown, will query by client id", "id=%s cid=%s why=\"%s\"",
-                 j->in.id, j->cid, res->msg);
-        gw_unknown(j, res->sent_ms ? res->sent_ms : j->signed_at);
+    } else if (gw_throttled(res)) {
+        g->throttled++;
+        gw_resend(j, 250LL << (j->sends < 4 ? j->sends : 4), "rejected", res);
+    } else if (gw_outcome_unknown(res)) {
+        gw_unknown_answer(j, res);
     } else if (res->outcome == BINANCE_EAPI && res->code == -5022 && gw_maker_retry(j)) {
         /* re-priced or converted: a new request is on its way */
     } else {
@@ -334,6 +386,28 @@ static void gw_on_sent(const struct binance_result *res, void *privdata)
     }
 out:
     gw_release(j);
+}
+
+/* The order a cancel with an unknown outcome was for, as the query found it: canceled (by
+ * that cancel), still open (the cancel is sent again), or gone otherwise (filled, or never
+ * there): nothing to cancel. */
+static void gw_cancel_checked(struct gw_job *j, const struct binance_result *res)
+{
+    const char *st = NULL;
+    int64_t id = res->outcome == BINANCE_OK ? gw_order_id(res->json, &st) : 0;
+    char msg[GW_MSG_MAX];
+    if (st && (!strcmp(st, "CANCELED") || !strcmp(st, "EXPIRED"))) {
+        j->g->found_by_query++;
+        gw_outcome(j, "canceled", id, st, 0, "found canceled after an unknown outcome");
+    } else if (st && (!strcmp(st, "NEW") || !strcmp(st, "PARTIALLY_FILLED")) &&
+               j->sends < j->g->max_sends) {
+        j->g->resent_after_query++;
+        gw_send(j);
+    } else {
+        snprintf(msg, sizeof msg, "after an unknown outcome the order is %s",
+                 st ? st : "unknown to the exchange");
+        gw_outcome(j, "rejected", id, st, res->code ? res->code : -2011, msg);
+    }
 }
 
 static void gw_on_query(const struct binance_result *res, void *privdata)
@@ -347,7 +421,10 @@ static void gw_on_query(const struct binance_result *res, void *privdata)
         goto out;
     }
     (void)role_count_result(&g->r, res, "query order");
-    if (res->outcome == BINANCE_OK) {
+    if (gw_is_cancel(j) &&
+        (res->outcome == BINANCE_OK || (res->outcome == BINANCE_EAPI && res->code == -2013))) {
+        gw_cancel_checked(j, res);
+    } else if (res->outcome == BINANCE_OK) {
         int64_t id = gw_order_id(res->json, &st);
         g->found_by_query++;
         gw_outcome(j, "sent", id, st, 0, "found by client id after an unknown outcome");
@@ -377,11 +454,12 @@ static void gw_query(struct gw_job *j)
     char q[128];
     j->queries++;
     g->queries++;
-    int algo = j->in.op == INTENT_ALGO;
+    int algo = j->in.op == INTENT_ALGO || j->in.op == INTENT_CANCEL_ALGO;
+    const char *cid = gw_is_cancel(j) ? j->in.orig : j->cid; /* a cancel: the order it cancels */
     if (algo)
-        snprintf(q, sizeof q, "clientAlgoId=%s", j->cid);
+        snprintf(q, sizeof q, "clientAlgoId=%s", cid);
     else
-        snprintf(q, sizeof q, "symbol=%s&origClientOrderId=%s", j->in.sym, j->cid);
+        snprintf(q, sizeof q, "symbol=%s&origClientOrderId=%s", j->in.sym, cid);
     j->refs++;
     if (binance_request(g->r.bc, "GET", algo ? "/fapi/v1/algoOrder" : "/fapi/v1/order", q, NULL,
                         BINANCE_SIGNED, 1, gw_on_query, j) < 0) {
@@ -939,12 +1017,32 @@ static void gw_on_autoclaim(struct rconn *rc, redisReply *reply, void *privdata)
     gw_entries(g, reply->element[1], 1);
 }
 
+/* XPENDING summary: [count, min, max, [[consumer, count], ...]]. */
+static void gw_on_pending(struct rconn *rc, redisReply *reply, void *privdata)
+{
+    struct gateway *g = privdata;
+    (void)rc;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 4) return;
+    g->group_pending =
+        reply->element[0]->type == REDIS_REPLY_INTEGER ? reply->element[0]->integer : 0;
+    g->pending = 0;
+    const redisReply *cs = reply->element[3];
+    for (size_t i = 0; cs->type == REDIS_REPLY_ARRAY && i < cs->elements; i++) {
+        const redisReply *e = cs->element[i];
+        if (e->type == REDIS_REPLY_ARRAY && e->elements == 2 && e->element[0]->str &&
+            e->element[1]->str && !strcmp(e->element[0]->str, g->r.instance))
+            g->pending = strtoll(e->element[1]->str, NULL, 10);
+    }
+}
+
 static void gw_on_claim_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct gateway *g = w->data;
     (void)loop;
     (void)revents;
-    if (g->group_ok != 1 || g->njobs >= g->max_jobs) return;
+    if (g->group_ok != 1) return;
+    (void)rconn_command(g->r.rc, gw_on_pending, g, "XPENDING %s %s", g->stream, GW_GROUP);
+    if (g->njobs >= g->max_jobs) return;
     (void)rconn_command(g->r.rc, gw_on_autoclaim, g, "XAUTOCLAIM %s %s %s %lld 0-0 COUNT 16",
                         g->stream, GW_GROUP, g->r.instance, (long long)g->min_idle_ms);
     if (!g->reading) gw_read(g);
@@ -1009,6 +1107,11 @@ static void gw_fill(struct role *r, json_t *o, void *privdata)
     json_object_set_new(o, "takeovers", json_integer(g->takeovers));
     json_object_set_new(o, "rate_denied", json_integer(g->rate_denied));
     json_object_set_new(o, "invalid", json_integer(g->invalid));
+    json_object_set_new(o, "throttled", json_integer(g->throttled));
+    json_object_set_new(o, "denied_by", tally_json(&g->denied_by));
+    json_object_set_new(o, "pending", json_integer(g->pending));
+    json_object_set_new(o, "group_pending", json_integer(g->group_pending));
+    json_object_set_new(o, "resent_unknown", json_integer(g->resent_unknown));
 }
 
 static int gw_config(void *state, struct config *cfg, char *err, size_t cap)

@@ -172,8 +172,12 @@ static void demo_stop(void *state)
     free(state);
 }
 
+static const char *const demo_keys[] = {"open_pct",      "close_pct", "notional", "max_notional",
+                                        "max_positions", "maker",     NULL};
+
 const struct strategy strategy_demo = {
     .name = "demo",
+    .keys = demo_keys,
     .summary = "open long on a 1-minute gain above 1 %, close below -0.5 %",
     .start = demo_start,
     .on_symbol = demo_on_symbol,

@@ -27,6 +27,9 @@ struct strategy_ctx;
 struct strategy {
     const char *name;
     const char *summary;
+    /* The keys of its section [strategy.<name>], NULL-terminated: the configuration check
+     * reports any other key of the section as unknown. */
+    const char *const *keys;
     /* Reads [strategy.<name>] from cfg and builds the state (*state, freed by stop).
      * Returns 0, or -1 with a reason naming the key in err. */
     int (*start)(struct strategy_ctx *c, struct config *cfg, void **state, char *err, size_t cap);
@@ -44,6 +47,10 @@ extern const struct strategy *const strategy_table[];
 
 /* The strategy of that name, or NULL. */
 const struct strategy *strategy_find(const char *name);
+
+/* cli_command.section_keys of the trader (core/cli.h): [strategy.<name>] is owned for every
+ * strategy of the table, and holds the keys that strategy declares. */
+int strategy_section_keys(const char *section, const char *key);
 
 /* ---- what a strategy may call ----------------------------------------------------------- */
 

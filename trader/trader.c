@@ -30,18 +30,13 @@
 #include "trader/book.h"
 #include "trader/direct.h"
 #include "trader/strategy.h"
+#include "trader/tally.h"
 #include "trader/trader.h"
 
 #define TR_KEY_MAX 256
 #define TR_RECENT 512       /* ids remembered against re-emitting */
 #define TR_RECENT_MS 300000 /* for five minutes */
-#define TR_SKIPS 16
 #define TR_STALE_SHOWN 20
-
-struct tr_skip {
-    char reason[32];
-    int64_t n;
-};
 
 struct strategy_ctx {
     struct role r;
@@ -59,8 +54,8 @@ struct strategy_ctx {
     char recent[TR_RECENT][INTENT_ID_MAX];
     int64_t recent_t[TR_RECENT];
     int recent_next;
-    struct tr_skip skips[TR_SKIPS];
-    int64_t emitted, emit_errors, repeats, resyncs, symbol_resyncs, messages, bad_messages,
+    struct tally skips;
+    int64_t signals, emitted, emit_errors, repeats, resyncs, symbol_resyncs, messages, bad_messages,
         stale_skips;
     int64_t replicas, rank;
     int direct_mode;       /* [trader] send = direct: this replica sends its share */
@@ -87,13 +82,8 @@ int strategy_stale(const struct strategy_ctx *c, const struct book_sym *s)
 
 void strategy_skip(struct strategy_ctx *c, const char *reason)
 {
-    int i;
-    for (i = 0; i < TR_SKIPS && c->skips[i].reason[0]; i++)
-        if (!strcmp(c->skips[i].reason, reason)) break;
-    if (i == TR_SKIPS) i = TR_SKIPS - 1; /* the last slot gathers the rest */
-    if (!c->skips[i].reason[0])
-        snprintf(c->skips[i].reason, sizeof c->skips[i].reason, "%s", reason);
-    c->skips[i].n++;
+    c->signals++;
+    tally_add(&c->skips, reason, -1);
 }
 
 static int tr_recent(struct strategy_ctx *c, const char *id)
@@ -141,6 +131,7 @@ int strategy_emit(struct strategy_ctx *c, struct intent *in)
 {
     const char *argv[8 + INTENT_FIELDS_MAX];
     char buf[2048];
+    c->signals++;
     if (tr_recent(c, in->id)) {
         c->repeats++;
         return 0;
@@ -316,23 +307,8 @@ static void tr_apply_kline(struct strategy_ctx *c, const char *sym, const redisR
 /* One tick record {"b","a","T"} (the key's layout) or [bid, ask, T] (the channel's). */
 static void tr_apply_tick(struct strategy_ctx *c, const char *sym, const json_t *v)
 {
-    struct dec bid, ask;
-    int64_t t = 0;
-    const char *b, *a;
-    if (json_is_array(v)) {
-        b = json_string_value(json_array_get(v, 0));
-        a = json_string_value(json_array_get(v, 1));
-        t = json_integer_value(json_array_get(v, 2));
-    } else {
-        b = json_string_value(json_object_get(v, "b"));
-        a = json_string_value(json_object_get(v, "a"));
-        t = json_integer_value(json_object_get(v, "T"));
-    }
-    struct book_sym *s = book_find(&c->book, sym);
-    if (!s || !b || !a || dec_parse(b, (size_t)-1, &bid) != DEC_OK ||
-        dec_parse(a, (size_t)-1, &ask) != DEC_OK)
-        return;
-    if (book_apply_tick(&c->book, s, bid, ask, t) != BOOK_APPLIED) return;
+    struct book_sym *s = NULL;
+    if (book_apply_tick_json(&c->book, sym, v, &s) != BOOK_APPLIED) return;
     if (s->resync) tr_load_symbol(c, s->name);
     tr_ask(c, s);
 }
@@ -596,29 +572,31 @@ static void tr_on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 static void tr_fill(struct role *r, json_t *o, void *privdata)
 {
     struct strategy_ctx *c = privdata;
-    json_t *stale = json_array(), *skips = json_object();
-    int64_t now = strategy_now(c), nstale = 0;
+    json_t *stale = json_array();
+    int64_t now = strategy_now(c), nstale = 0, watched = 0;
     (void)r;
     for (int i = 0; i < c->book.n; i++) {
         const struct book_sym *s = &c->book.syms[i];
+        watched += s->in_universe;
         if (!s->in_universe || !book_is_stale(&c->book, s, now)) continue;
         if (nstale++ < TR_STALE_SHOWN) json_array_append_new(stale, json_string(s->name));
     }
-    for (int i = 0; i < TR_SKIPS && c->skips[i].reason[0]; i++)
-        json_object_set_new(skips, c->skips[i].reason, json_integer(c->skips[i].n));
     json_object_set_new(o, "strategy", json_string(c->st->name));
+    json_object_set_new(o, "account", json_string(c->r.account));
     json_object_set_new(o, "send", json_string(c->direct_mode ? "direct" : "gateway"));
     json_object_set_new(o, "rank", json_integer(c->rank));
     if (c->dx) direct_fill(c->dx, o);
     json_object_set_new(o, "interval", json_string(c->interval));
     json_object_set_new(o, "ready", json_boolean(c->ready));
     json_object_set_new(o, "symbols", json_integer(c->book.n));
+    json_object_set_new(o, "watched", json_integer(watched));
     json_object_set_new(o, "stale", json_integer(nstale));
     json_object_set_new(o, "stale_symbols", stale);
     json_object_set_new(o, "emitted", json_integer(c->emitted));
     json_object_set_new(o, "emit_errors", json_integer(c->emit_errors));
     json_object_set_new(o, "repeats", json_integer(c->repeats));
-    json_object_set_new(o, "skipped", skips);
+    json_object_set_new(o, "skipped", tally_json(&c->skips));
+    json_object_set_new(o, "signals", json_integer(c->signals));
     json_object_set_new(o, "resyncs", json_integer(c->resyncs));
     json_object_set_new(o, "symbol_resyncs", json_integer(c->symbol_resyncs));
     json_object_set_new(o, "gaps", json_integer(c->book.gaps));

@@ -24,9 +24,9 @@ static int check(const char *text)
 static void test_validate(void)
 {
     int64_t ms = 0;
-    CHECK(bars_interval_ms("1m", &ms) == 0 && ms == 60000);
-    CHECK(bars_interval_ms("4h", &ms) == 0 && ms == 14400000);
-    CHECK(bars_interval_ms("7m", &ms) == -1);
+    CHECK(interval_ms("1m", &ms) == 0 && ms == 60000);
+    CHECK(interval_ms("4h", &ms) == 0 && ms == 14400000);
+    CHECK(interval_ms("7m", &ms) == -1);
     CHECK(check(good) == 0);
     CHECK(check("[]") == -1);
     CHECK(check("{}") == -1);

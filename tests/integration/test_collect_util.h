@@ -247,7 +247,7 @@ static __attribute__((unused)) int cu_kline_record(const char *interval, const c
                            ? json_loads(r->element[1]->str, 0, NULL)
                            : NULL;
         rc = (strtoll(r->element[0]->str, NULL, 10) > 0 &&
-              r->element[2]->type == REDIS_REPLY_STRING && bars_interval_ms(interval, &ivms) == 0 &&
+              r->element[2]->type == REDIS_REPLY_STRING && interval_ms(interval, &ivms) == 0 &&
               bars_validate(bars, ivms, (size_t)limit, err, sizeof(err)) == 0)
                  ? 1
                  : -1;

@@ -177,18 +177,18 @@ static __attribute__((unused)) int tt_flat(void *sym)
 
 enum { TT_KLINE = 1, TT_USERSTREAM = 2 };
 
-/* The stack every trading test stands on: redis-server with the ACL users, `bfq sim` with 10
- * symbols and account main (key TT_KEY), the symbols written once, and a tick collector
- * (source 127.0.0.2, 4 a second); with TT_KLINE a kline collector (127.0.0.3), with
+/* The stack every trading test stands on: redis-server with the ACL users, `bfq sim` with that
+ * many symbols (tt_stack: 10) and account main (key TT_KEY), the symbols written once, and a
+ * tick collector (source 127.0.0.2, 4 a second); with TT_KLINE a kline collector (127.0.0.3), with
  * TT_USERSTREAM the user-data stream (positions). The key and secret are put in the
  * environment of every role spawned later. The collectors' pids go to pids (up to 3); returns
  * their count, or -1 when Redis or the simulator did not start. */
-static __attribute__((unused)) int tt_stack(unsigned what, pid_t *pids)
+static __attribute__((unused)) int tt_stack_n(unsigned what, pid_t *pids, const char *symbols)
 {
     char acct[128];
     int n = 0;
     snprintf(acct, sizeof acct, "main:%s:%s:100000", TT_KEY, TT_SECRET);
-    const char *simargs[] = {"--symbols", "10", "--account", acct, NULL};
+    const char *simargs[] = {"--symbols", symbols, "--account", acct, NULL};
     if (cu_redis_start() < 0 || th_sim_start(&cu_sim, simargs) < 0) {
         fprintf(stderr, "cannot start redis or the simulator\n");
         return -1;
@@ -206,6 +206,12 @@ static __attribute__((unused)) int tt_stack(unsigned what, pid_t *pids)
     if (what & TT_USERSTREAM) pids[n++] = cu_spawn("userstream", "account", uargs);
     CHECK(tt_wait_tick("ETHUSDT", 10000) && tt_wait_tick("BTCUSDT", 10000));
     return n;
+}
+
+/* tt_stack with that many symbols in the simulator (tt_stack: 10). */
+static __attribute__((unused)) int tt_stack(unsigned what, pid_t *pids)
+{
+    return tt_stack_n(what, pids, "10");
 }
 
 #endif

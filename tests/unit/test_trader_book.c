@@ -33,8 +33,10 @@ static void test_bars(void)
 {
     struct book b;
     CHECK(book_init(&b, "1m", 30000) == 0);
-    CHECK(book_interval_ms("1h") == 3600000 && book_interval_ms("15m") == 900000);
-    CHECK(book_interval_ms("1M") < 0 && book_interval_ms("m") < 0 && book_interval_ms("0m") < 0);
+    CHECK(b.interval_ms == 60000);
+    struct book o;
+    CHECK(book_init(&o, "1M", 30000) < 0 &&
+          book_init(&o, "7m", 30000) < 0); /* no fixed length, none */
     struct book_sym *s = book_get(&b, "BTCUSDT");
     CHECK(s && book_find(&b, "BTCUSDT") == s && !book_find(&b, "ETHUSDT"));
     json_t *w = json_array();
@@ -97,6 +99,33 @@ static void test_ticks(void)
     CHECK(!book_is_stale(&b, s, T0 + 70 * MIN + 29000));
     CHECK(book_is_stale(&b, s, T0 + 70 * MIN + 31000));
     CHECK(book_is_stale(&b, book_get(&b, "NODATA"), T0));
+    book_free(&b);
+}
+
+/* The records as Redis holds them: the channel's [bid, ask, T] and the hash's {"b","a","T"}. */
+static void test_tick_json(void)
+{
+    struct book b;
+    struct book_sym *s = NULL;
+    CHECK(book_init(&b, "1m", 30000) == 0);
+    json_t *w = json_array();
+    json_array_append_new(w, bar(T0, "100", "101", "99", "100"));
+    CHECK(book_load_bars(&b, book_get(&b, "ETHUSDT"), w, T0 + 10) == BOOK_APPLIED);
+    json_decref(w);
+    json_t *ch = json_pack("[s,s,I]", "101.5", "101.6", (json_int_t)(T0 + 20000));
+    json_t *h = json_pack("{s:s,s:s,s:s,s:s,s:I}", "b", "98", "B", "1", "a", "98.1", "A", "2", "T",
+                          (json_int_t)(T0 + 30000));
+    json_t *bad = json_pack("[s,s,I]", "1x", "2", (json_int_t)(T0 + 40000));
+    CHECK(book_apply_tick_json(&b, "ETHUSDT", ch, &s) == BOOK_APPLIED && s);
+    CHECK(th_dec_eq(s->bars[0].close, "101.6") && th_dec_eq(s->bid, "101.5"));
+    CHECK(book_apply_tick_json(&b, "ETHUSDT", h, &s) == BOOK_APPLIED);
+    CHECK(th_dec_eq(s->bars[0].low, "98") && th_dec_eq(s->ask, "98.1"));
+    CHECK(book_apply_tick_json(&b, "ETHUSDT", ch, &s) == BOOK_UNCHANGED); /* older */
+    CHECK(book_apply_tick_json(&b, "ETHUSDT", bad, &s) == BOOK_INVALID);
+    CHECK(book_apply_tick_json(&b, "XRPUSDT", ch, &s) == BOOK_UNCHANGED && !s);
+    json_decref(ch);
+    json_decref(h);
+    json_decref(bad);
     book_free(&b);
 }
 
@@ -298,6 +327,7 @@ int main(void)
 {
     test_bars();
     test_ticks();
+    test_tick_json();
     test_change_and_bans();
     test_sizing();
     test_intents();
