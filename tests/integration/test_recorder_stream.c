@@ -60,7 +60,7 @@ static void phase_permissions(void)
     CHECK(th_mariadb_sql_as(&t.db, "reader", "SELECT COUNT(*) FROM daily_trades", NULL) == 0);
     CHECK(th_mariadb_sql_as(&t.db, "reader",
                             "UPDATE trades SET qty = 0 WHERE account = 'main'", NULL) != 0);
-    CHECK(rt_sql_num(&t, "SELECT MAX(version) FROM bfq.schema_version") == 2);
+    CHECK(rt_sql_num(&t, "SELECT MAX(version) FROM bfq.schema_version") == 3);
     /* and in Redis: the recorder reads the feed and adds alerts, nothing more */
     redisContext *c = redisConnect("127.0.0.1", t.redis.port);
     redisReply *r = c ? redisCommand(c, "AUTH recorder test-recorder") : NULL;

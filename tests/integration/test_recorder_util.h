@@ -43,7 +43,7 @@ static void rt_write_conf(const char *path, const struct rt *t, const char *user
             "api_secret = %s\n[mysql]\nurl = %s\n[userstream]\norders_every = 0\n"
             "backoff_min = 50ms\nbackoff_max = 1s\n[recorder]\npoll = 50ms\nbackoff_min = 200ms\n"
             "backoff_max = 2s\nincome_every = 2s\nbackfill_every = %s\nsource_ip = 127.0.0.2\n"
-            "snapshot_every = 1s\n",
+            "snapshot_every = 1s\nclaim_idle = 1s\n",
             url, t->sim.url, RT_KEY, RT_SECRET, t->db.recorder_url, backfill_every);
     fclose(f);
 }
