@@ -45,7 +45,8 @@ void rec_db_result(struct rec *c, const struct db_batch *b)
     char key[96], text[DB_ERR_MAX + 96];
     snprintf(key, sizeof key, "recorder:mysql:%s", c->r.account);
     if (b->status == DB_OK) {
-        if (!c->db_down) return;
+        /* only a committed write ends an outage: a full disk still answers reads */
+        if (!c->db_down || b->query_kind >= 0) return;
         c->db_down = 0;
         snprintf(text, sizeof text, "MariaDB back after %llds; catching up",
                  (long long)((timebase_wall_ms() - c->down_since) / 1000));

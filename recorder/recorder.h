@@ -70,8 +70,8 @@ struct rec {
     char last_read_err[128];      /* the last XREADGROUP error logged (logged once per reason) */
 };
 
-/* Records a MariaDB failure or success of any batch (alerts once per outage, then once when it
- * is back). */
+/* Records a MariaDB failure or success of any batch: alerts once per outage, then once when it
+ * is back, which only a committed write tells (a full disk still answers reads). */
 void rec_db_result(struct rec *c, const struct db_batch *b);
 
 /* XADD <prefix>alerts level key text src t (capped). */

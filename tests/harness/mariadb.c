@@ -24,7 +24,8 @@ static int spawn_server(struct th_mariadb *m)
     const char *argv[] = {"mariadbd", "--no-defaults", datadir, sock, port,
                           "--bind-address=127.0.0.1", "--user=root", pidf, "--skip-log-bin",
                           "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=16M",
-                          "--skip-name-resolve", NULL};
+                          "--skip-name-resolve", NULL, NULL, NULL, NULL, NULL, NULL};
+    for (size_t i = 0, k = 12; i < 4 && m->opts[i]; i++) argv[k++] = m->opts[i];
     const char *paths[] = {"/usr/sbin/mariadbd", NULL};
     argv[0] = access(paths[0], X_OK) == 0 ? paths[0] : "mariadbd";
     m->pid = th_spawn(argv, m->log);
@@ -81,7 +82,10 @@ static int setup(struct th_mariadb *m, int migrate)
 int th_mariadb_start(struct th_mariadb *m, int migrate)
 {
     char datadir[600];
+    const char *opts[5];
+    memcpy(opts, m->opts, sizeof opts);
     memset(m, 0, sizeof *m);
+    memcpy(m->opts, opts, sizeof opts);
     snprintf(m->dir, sizeof m->dir, "%s/mariadb", th_tmpdir());
     mkdir(m->dir, 0700);
     snprintf(m->socket, sizeof m->socket, "%s/s.sock", m->dir);
@@ -94,7 +98,9 @@ int th_mariadb_start(struct th_mariadb *m, int migrate)
     snprintf(m->reader_url, sizeof m->reader_url, "mysql://%s:%s@127.0.0.1:%d/bfq", users[1][0],
              users[1][1], m->port);
     const char *inst[] = {"mariadb-install-db", "--no-defaults", datadir, "--user=root",
-                          "--auth-root-authentication-method=socket", "--skip-test-db", NULL};
+                          "--auth-root-authentication-method=socket", "--skip-test-db", NULL,
+                          NULL, NULL, NULL, NULL};
+    for (size_t i = 0, k = 6; i < 4 && m->opts[i]; i++) inst[k++] = m->opts[i];
     if (th_run(inst, NULL, 60000) != 0) {
         fprintf(stderr, "mariadb: mariadb-install-db failed\n");
         return -1;

@@ -23,22 +23,7 @@ static struct rt t;
 
 static long long alerts(const char *level)
 {
-    redisReply *r = redisCommand(t.rc, "XRANGE bfq:alerts - +");
-    long long n = 0;
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        const redisReply *kv = r->element[i]->element[1];
-        int key = 0, lv = 0;
-        for (size_t k = 0; k + 1 < kv->elements; k += 2) {
-            if (!strcmp(kv->element[k]->str, "key") &&
-                !strcmp(kv->element[k + 1]->str, "recorder:mysql:main"))
-                key = 1;
-            if (!strcmp(kv->element[k]->str, "level") && !strcmp(kv->element[k + 1]->str, level))
-                lv = 1;
-        }
-        n += key && lv;
-    }
-    if (r) freeReplyObject(r);
-    return n;
+    return rt_alerts(&t, "recorder:mysql:main", level);
 }
 
 /* A recovery notice more than *before (none when arg is NULL). */
@@ -128,13 +113,7 @@ static void phase_kill_db(void)
 
 static long long pending(void)
 {
-    redisReply *r = redisCommand(t.rc, "XPENDING bfq:events:main recorder");
-    long long n = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-                          r->element[0]->type == REDIS_REPLY_INTEGER
-                      ? r->element[0]->integer
-                      : -1;
-    if (r) freeReplyObject(r);
-    return n;
+    return rt_pending(&t);
 }
 
 static int has_pending(void *arg)

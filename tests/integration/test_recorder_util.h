@@ -344,13 +344,55 @@ static void rt_check_equal(struct rt *t, int timeout_ms, const char *when)
 }
 
 /* An integer from one SQL answer (first column of the first row), -1 on failure. */
-static long long rt_sql_num(struct rt *t, const char *sql)
+static inline long long rt_sql_num(struct rt *t, const char *sql)
 {
     char *out = NULL;
     long long v = -1;
     if (th_mariadb_sql(&t->db, sql, &out) == 0 && out) v = strtoll(out, NULL, 10);
     free(out);
     return v;
+}
+
+/* The alerts on bfq:alerts with that key (and level, unless NULL). */
+static inline long long rt_alerts(struct rt *t, const char *key, const char *level)
+{
+    redisReply *r = redisCommand(t->rc, "XRANGE bfq:alerts - +");
+    long long n = 0;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *kv = r->element[i]->element[1];
+        int k = 0, lv = !level;
+        for (size_t j = 0; j + 1 < kv->elements; j += 2) {
+            if (!strcmp(kv->element[j]->str, "key") && !strcmp(kv->element[j + 1]->str, key))
+                k = 1;
+            if (level && !strcmp(kv->element[j]->str, "level") &&
+                !strcmp(kv->element[j + 1]->str, level))
+                lv = 1;
+        }
+        n += k && lv;
+    }
+    if (r) freeReplyObject(r);
+    return n;
+}
+
+/* Entries of bfq:events:main delivered to a recorder and not yet acknowledged, or -1. */
+static inline long long rt_pending(struct rt *t)
+{
+    redisReply *r = redisCommand(t->rc, "XPENDING bfq:events:main recorder");
+    long long n = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                          r->element[0]->type == REDIS_REPLY_INTEGER
+                      ? r->element[0]->integer
+                      : -1;
+    if (r) freeReplyObject(r);
+    return n;
+}
+
+/* The heartbeat JSON of recorder `instance` (malloc'd), or NULL. */
+static inline char *rt_hb(struct rt *t, const char *instance)
+{
+    redisReply *r = redisCommand(t->rc, "GET bfq:hb:recorder:%s", instance);
+    char *s = r && r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
+    if (r) freeReplyObject(r);
+    return s;
 }
 
 #endif
