@@ -31,7 +31,7 @@ struct rt {
     char us_conf[512], rec_conf[512];
 };
 
-static void rt_write_conf(const char *path, const struct rt *t, const char *user,
+static inline void rt_write_conf(const char *path, const struct rt *t, const char *user,
                           const char *backfill_every)
 {
     char url[256];
@@ -49,7 +49,7 @@ static void rt_write_conf(const char *path, const struct rt *t, const char *user
 }
 
 /* Everything up; the recorder's full REST backfill runs every `backfill_every`. */
-static int rt_start(struct rt *t, const char *backfill_every)
+static inline int rt_start(struct rt *t, const char *backfill_every)
 {
     const char *simargs[] = {"--account", "main:" RT_KEY ":" RT_SECRET ":100000", "--symbols",
                              "20", NULL};
@@ -65,7 +65,7 @@ static int rt_start(struct rt *t, const char *backfill_every)
     return t->rc ? 0 : -1;
 }
 
-static pid_t rt_spawn(const char *conf, const char *role, const char *instance)
+static inline pid_t rt_spawn(const char *conf, const char *role, const char *instance)
 {
     char log[512];
     snprintf(log, sizeof log, "%s/%s-%s.log", th_tmpdir(), role, instance);
@@ -74,7 +74,7 @@ static pid_t rt_spawn(const char *conf, const char *role, const char *instance)
 }
 
 /* A market fill of symbol i (its own quantity), BUY or SELL. */
-static void rt_fill(struct rt *t, int i, const char *side)
+static inline void rt_fill(struct rt *t, int i, const char *side)
 {
     char *body = NULL;
     long code = tb_market(&t->acct, rt_symbols[i % RT_NSYM], side, rt_qty[i % RT_NSYM], NULL,
@@ -86,7 +86,7 @@ static void rt_fill(struct rt *t, int i, const char *side)
 }
 
 /* n round trips over the symbols: open, then close (realized PnL on the close). */
-static void rt_trade(struct rt *t, int n)
+static inline void rt_trade(struct rt *t, int n)
 {
     for (int i = 0; i < n; i++) {
         rt_fill(t, i, "BUY");
@@ -94,7 +94,7 @@ static void rt_trade(struct rt *t, int n)
     }
 }
 
-static void rt_income(struct rt *t, const char *type, const char *amount, const char *sym)
+static inline void rt_income(struct rt *t, const char *type, const char *amount, const char *sym)
 {
     char url[512], *body = NULL;
     snprintf(url, sizeof url, "%s/_sim/income?account=main&type=%s&amount=%s%s%s", t->sim.url,
@@ -107,7 +107,7 @@ static void rt_income(struct rt *t, const char *type, const char *amount, const 
 #define rt_norm dec_trim_text
 
 /* Appends one line of fields (decimals normalised) to a growing buffer. */
-static void rt_line(char **buf, size_t *len, const char *const *f, int n)
+static inline void rt_line(char **buf, size_t *len, const char *const *f, int n)
 {
     for (int i = 0; i < n; i++) {
         char v[128];
@@ -123,7 +123,7 @@ static void rt_line(char **buf, size_t *len, const char *const *f, int n)
     }
 }
 
-static const char *rt_jstr(const json_t *o, const char *k, char *tmp, size_t cap)
+static inline const char *rt_jstr(const json_t *o, const char *k, char *tmp, size_t cap)
 {
     const json_t *v = json_object_get(o, k);
     if (json_is_string(v)) return json_string_value(v);
@@ -133,13 +133,13 @@ static const char *rt_jstr(const json_t *o, const char *k, char *tmp, size_t cap
     return tmp;
 }
 
-static int rt_cmp(const void *a, const void *b)
+static inline int rt_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* The lines of buf (each ending in '\n') sorted, as a new buffer; frees buf. */
-static char *rt_sorted(char *buf)
+static inline char *rt_sorted(char *buf)
 {
     size_t n = 0, len = buf ? strlen(buf) : 0, k = 0;
     if (!buf) return NULL;
@@ -165,7 +165,7 @@ static char *rt_sorted(char *buf)
 
 /* One line per element of `path` over every test symbol (query `qfmt` with %s the symbol), the
  * fields named, sorted. */
-static char *rt_sim_list(struct rt *t, const char *path, const char *qfmt,
+static inline char *rt_sim_list(struct rt *t, const char *path, const char *qfmt,
                          const char *const *fields, int nf, int *count)
 {
     char *out = NULL;
@@ -195,7 +195,7 @@ static char *rt_sim_list(struct rt *t, const char *path, const char *qfmt,
 }
 
 /* The simulator's userTrades of every test symbol, one line per fill. */
-static char *rt_sim_trades(struct rt *t, int *count)
+static inline char *rt_sim_trades(struct rt *t, int *count)
 {
     static const char *const f[] = {"symbol",     "id",         "orderId",
                                     "side",       "price",      "qty",
@@ -205,7 +205,7 @@ static char *rt_sim_trades(struct rt *t, int *count)
 }
 
 /* The same lines from the trades table. */
-static char *rt_db_trades(struct rt *t, int *count)
+static inline char *rt_db_trades(struct rt *t, int *count)
 {
     char *rows = NULL;
     if (th_mariadb_sql(&t->db, "SELECT symbol, trade_id, order_id, side, price, qty, quote_qty,"
@@ -233,7 +233,7 @@ static char *rt_db_trades(struct rt *t, int *count)
 }
 
 /* The simulator's income history (every row), one line per row ordered by type, tranId. */
-static char *rt_sim_income(struct rt *t, int *count)
+static inline char *rt_sim_income(struct rt *t, int *count)
 {
     char *body = NULL, *out = NULL;
     size_t len = 0;
@@ -258,7 +258,7 @@ static char *rt_sim_income(struct rt *t, int *count)
     return rt_sorted(out ? out : strdup(""));
 }
 
-static char *rt_db_income(struct rt *t, int *count)
+static inline char *rt_db_income(struct rt *t, int *count)
 {
     char *rows = NULL, *out = NULL, *save = NULL;
     size_t len = 0, n = 0;
@@ -299,7 +299,7 @@ struct rt_want {
 };
 
 /* Whether the tables hold exactly the simulator's trades and income (polled by tests). */
-static int rt_tables_equal(void *arg)
+static inline int rt_tables_equal(void *arg)
 {
     struct rt_want *w = arg;
     int nd = 0, id = 0;
@@ -313,7 +313,7 @@ static int rt_tables_equal(void *arg)
 }
 
 /* Prints what differs (after a failed wait). */
-static void rt_show_diff(struct rt_want *w)
+static inline void rt_show_diff(struct rt_want *w)
 {
     int nd = 0, id = 0;
     char *dt = rt_db_trades(w->t, &nd), *di = rt_db_income(w->t, &id);
@@ -327,7 +327,7 @@ static void rt_show_diff(struct rt_want *w)
     free(di);
 }
 
-static void rt_check_equal(struct rt *t, int timeout_ms, const char *when)
+static inline void rt_check_equal(struct rt *t, int timeout_ms, const char *when)
 {
     struct rt_want w = {t, NULL, NULL, 0, 0};
     w.trades = rt_sim_trades(t, &w.ntrades);
