@@ -274,13 +274,6 @@ int main(void)
     phase_report_ahead(&rec);
     phase_dead_letters();
     phase_algo();
-    CHECK(th_alive(us) && th_alive(rec));
-    int st = th_stop(rec, 10000);
-    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    th_stop(us, 5000);
-    th_mariadb_stop(&t.db);
-    redisFree(t.rc);
-    th_sim_stop(&t.sim);
-    th_redis_stop(&t.redis);
+    rt_finish(&t, rec, us);
     return th_done();
 }

@@ -28,26 +28,17 @@ static int recovered(void *arg)
     return rt_alerts(&t, KEY, "info") > *(long long *)arg;
 }
 
-/* The processlist ids of the recorder's connections whose statement waits for a table lock. */
-static char *waiting_ids(void)
-{
-    char *ids = NULL;
-    if (th_mariadb_sql(&t.db, "SELECT id FROM information_schema.processlist WHERE user ="
-                              " 'recorder' AND state LIKE '%metadata lock%'",
-                       &ids) != 0 || !ids || !*ids) {
-        free(ids);
-        return NULL;
-    }
-    return ids;
-}
+#define WAITING "state LIKE '%metadata lock%'"
 
 static int recorder_waits(void *arg)
 {
     (void)arg;
-    char *ids = waiting_ids();
+    char *ids = NULL;
+    int n = th_mariadb_sql(&t.db, "SELECT id FROM information_schema.processlist WHERE user ="
+                                  " 'recorder' AND " WAITING, &ids) == 0 && ids && *ids;
     free(ids);
-    if (!ids) th_sleep_ms(50);
-    return ids != NULL;
+    if (!n) th_sleep_ms(50);
+    return n;
 }
 
 static void phase_killed_mid_batch(void)
@@ -63,16 +54,7 @@ static void phase_killed_mid_batch(void)
     rt_trade(&t, 3);
     /* the batch's order rows are in, its first trade row waits for the lock */
     CHECK(th_wait_until(recorder_waits, NULL, 4000));
-    char *ids = waiting_ids();
-    int killed = 0;
-    for (char *p = ids; p && *p;) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "KILL CONNECTION %lld", strtoll(p, NULL, 10));
-        killed += th_mariadb_sql(&t.db, sql, NULL) == 0;
-        p = strchr(p, '\n');
-        if (p) p++;
-    }
-    free(ids);
+    int killed = rt_kill_conns(&t, WAITING); /* its connection, mid-transaction */
     CHECK(killed >= 1);
     th_stop(lk, 5000); /* the admin session ends: its lock goes */
     rt_check_equal(&t, 20000, "after its connection was killed mid-batch");
@@ -164,13 +146,6 @@ int main(void)
     phase_killed_mid_batch();
     phase_disk_full();
     phase_stopped_60s();
-    CHECK(th_alive(us) && th_alive(rec));
-    int st = th_stop(rec, 10000);
-    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    th_stop(us, 5000);
-    th_mariadb_stop(&t.db);
-    redisFree(t.rc);
-    th_sim_stop(&t.sim);
-    th_redis_stop(&t.redis);
+    rt_finish(&t, rec, us);
     return th_done();
 }

@@ -64,18 +64,7 @@ static void phase_permissions(void)
 /* The server kills the recorder's connections (KILL CONNECTION): it reconnects, loses nothing. */
 static void phase_killed_connection(void)
 {
-    char *ids = NULL;
-    CHECK(th_mariadb_sql(&t.db, "SELECT id FROM information_schema.processlist"
-                                " WHERE user = 'recorder'", &ids) == 0);
-    int killed = 0;
-    for (char *p = ids; p && *p;) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "KILL CONNECTION %lld", strtoll(p, NULL, 10));
-        killed += th_mariadb_sql(&t.db, sql, NULL) == 0;
-        p = strchr(p, '\n');
-        if (p) p++;
-    }
-    free(ids);
+    int killed = rt_kill_conns(&t, "1");
     CHECK(killed >= 1);
     rt_trade(&t, 3);
     rt_check_equal(&t, 20000, "after its connection was killed");
@@ -214,13 +203,6 @@ int main(void)
     /* per-minute snapshots (every second here) of the reconciled balances in Redis */
     CHECK(rt_sql_num(&t, "SELECT COUNT(*) FROM bfq.account_snapshots WHERE asset = 'USDT'"
                          " AND wallet > 0") > 0);
-    CHECK(th_alive(us) && th_alive(rec));
-    int st = th_stop(rec, 10000); /* a clean exit (and, under ASan, no leak) */
-    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    th_stop(us, 5000);
-    th_mariadb_stop(&t.db);
-    redisFree(t.rc);
-    th_sim_stop(&t.sim);
-    th_redis_stop(&t.redis);
+    rt_finish(&t, rec, us);
     return th_done();
 }

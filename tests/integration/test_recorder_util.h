@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "core/decimal.h"
 #include "tests/harness/harness.h"
@@ -393,6 +394,40 @@ static inline char *rt_hb(struct rt *t, const char *instance)
     char *s = r && r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
     if (r) freeReplyObject(r);
     return s;
+}
+
+/* KILL CONNECTION on each of the recorder's MariaDB connections matching cond (an SQL
+ * condition on information_schema.processlist, "1" for all); returns how many were killed. */
+static inline int rt_kill_conns(struct rt *t, const char *cond)
+{
+    char q[512], *ids = NULL;
+    int killed = 0;
+    snprintf(q, sizeof q, "SELECT id FROM information_schema.processlist WHERE user ="
+             " 'recorder' AND (%s)", cond);
+    if (th_mariadb_sql(&t->db, q, &ids) != 0) ids = NULL;
+    for (char *p = ids; p && *p;) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "KILL CONNECTION %lld", strtoll(p, NULL, 10));
+        killed += th_mariadb_sql(&t->db, sql, NULL) == 0;
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    free(ids);
+    return killed;
+}
+
+/* Stops the recorder (a clean exit 0 checked: under ASan, no leak) and the user stream, then
+ * everything rt_start started. */
+static inline void rt_finish(struct rt *t, pid_t rec, pid_t us)
+{
+    CHECK(th_alive(us) && th_alive(rec));
+    int st = th_stop(rec, 10000);
+    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    th_stop(us, 5000);
+    th_mariadb_stop(&t->db);
+    redisFree(t->rc);
+    th_sim_stop(&t->sim);
+    th_redis_stop(&t->redis);
 }
 
 #endif
