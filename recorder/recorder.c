@@ -45,8 +45,11 @@ void rec_db_result(struct rec *c, const struct db_batch *b)
     char key[96], text[DB_ERR_MAX + 96];
     snprintf(key, sizeof key, "recorder:mysql:%s", c->r.account);
     if (b->status == DB_OK) {
-        /* only a committed write ends an outage: a full disk still answers reads */
-        if (!c->db_down || b->query_kind >= 0) return;
+        /* an outage ends when every kind of write that failed in it (stream, backfill,
+         * snapshot) has committed again: a full disk still answers reads, and writes that
+         * only meet duplicates */
+        if (b->query_kind < 0) c->db_failing &= ~(1u << b->tag);
+        if (!c->db_down || c->db_failing) return;
         c->db_down = 0;
         snprintf(text, sizeof text, "MariaDB back after %llds; catching up",
                  (long long)((timebase_wall_ms() - c->down_since) / 1000));
@@ -55,6 +58,7 @@ void rec_db_result(struct rec *c, const struct db_batch *b)
         return;
     }
     c->failures++;
+    c->db_failing |= 1u << b->tag;
     snprintf(c->last_err, sizeof c->last_err, "%s", b->errstr);
     if (c->db_down) return; /* alerted once for this outage */
     c->db_down = 1;
@@ -153,7 +157,8 @@ static void rec_stream_done(struct rec *c, struct db_batch *b)
     backoff_reset(&c->bo);
     c->refused = 0;
     c->commits++;
-    c->rows += (int64_t)b->n;
+    for (size_t i = 0; i < b->n; i++) /* rows written: not the dead letters kept in reserve */
+        c->rows += !b->rows[i].on_fail || b->rows[i].fired;
     rec_dead_alerts(c, b);
     db_batch_free(b);
     c->wbatch = NULL;
@@ -232,7 +237,15 @@ static void rec_take_batch(struct rec *c, const redisReply *entries)
     c->ids = calloc(entries->elements, sizeof *c->ids);
     if (!c->ids) abort();
     for (size_t i = 0; i < entries->elements; i++) rec_take_entry(c, entries->element[i]);
-    rec_submit(c);
+    if (c->wbatch->n) {
+        rec_submit(c);
+        return;
+    }
+    /* events that make no row (balances, listen key, ...): nothing to commit */
+    db_batch_free(c->wbatch);
+    c->wbatch = NULL;
+    rec_ack(c);
+    rec_poll_soon(c, 0);
 }
 
 /* XAUTOCLAIM's answer [cursor, [entries], [deleted ids]]: another consumer's entries, idle

@@ -60,6 +60,7 @@ struct rec {
     ev_timer poll, retry, snap_timer;
     /* MariaDB health, for the one alert per outage */
     int db_down;
+    unsigned db_failing;          /* 1 << tag of each kind of write whose last batch failed */
     wall_ms_t down_since;
     struct backfill *bf;
     int snap_busy;
@@ -71,7 +72,8 @@ struct rec {
 };
 
 /* Records a MariaDB failure or success of any batch: alerts once per outage, then once when it
- * is back, which only a committed write tells (a full disk still answers reads). */
+ * is back: when every kind of write (tag) that failed in it has committed again (a full disk
+ * still answers reads, and writes that only meet duplicates). */
 void rec_db_result(struct rec *c, const struct db_batch *b);
 
 /* XADD <prefix>alerts level key text src t (capped). */
