@@ -15,12 +15,13 @@
  *   4. the client class of REST-only trades from their orders.
  * Requests go through the role's binance client, so the shared per-IP budget (core/weight)
  * paces them: the backfill waits for weight instead of drawing 429s. A REST or MariaDB failure
- * ends the cycle; the next one (rec_backoff_ms later) starts from the committed cursors. */
+ * ends the cycle; the next one (core/backoff later) starts from the committed cursors. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/backoff.h"
 #include "core/binance.h"
 #include "core/log.h"
 #include "recorder/recorder.h"
@@ -38,7 +39,8 @@ struct backfill {
     struct rec *c;
     ev_timer timer;
     enum bf_step step;
-    int full, attempt;
+    int full;
+    struct backoff bo;          /* failed cycles in a row */
     wall_ms_t last_full;
     json_t *cursors;            /* name -> integer, as read at the cycle's start */
     char *syms[BF_SYMBOLS_MAX];
@@ -104,13 +106,12 @@ static void bf_end(struct backfill *bf, const char *failed)
     bf->step = BF_IDLE;
     bf_clear_syms(bf);
     if (failed) {
-        bf->attempt++;
         log_warn("backfill cycle failed, retrying", "account=%s err=\"%s\"", c->r.account, failed);
-        bf_schedule(bf, rec_backoff_ms(bf->attempt, c->backoff_min_ms, c->backoff_max_ms));
+        bf_schedule(bf, backoff_next(&bf->bo));
         return;
     }
     if (bf->full) bf->last_full = timebase_wall_ms();
-    bf->attempt = 0;
+    backoff_reset(&bf->bo);
     bf->cycles++;
     bf_schedule(bf, c->income_every_ms);
 }
@@ -411,6 +412,7 @@ struct backfill *backfill_new(struct rec *c)
     if (!bf) abort();
     bf->c = c;
     bf->cursors = json_object();
+    backoff_init(&bf->bo, c->backoff_min_ms, c->backoff_max_ms);
     ev_timer_init(&bf->timer, bf_timer_cb, 0., 0.);
     bf->timer.data = bf;
     return bf;

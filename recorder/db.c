@@ -3,6 +3,7 @@
 
 #include <ev.h>
 #include <mysql.h>
+#include <mysqld_error.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +106,24 @@ int db_parse_url(const char *url, struct db_url *out, char *err, size_t cap)
     return 0;
 }
 
+/* ---- errors ---------------------------------------------------------------------------- */
+
+int db_err_permanent(unsigned err_no)
+{
+    /* the data errors of a strict sql_mode: the same rows are refused every time */
+    static const unsigned data[] = {
+        ER_BAD_NULL_ERROR,         ER_DUP_ENTRY,           ER_WARN_NULL_TO_NOTNULL,
+        ER_WARN_DATA_OUT_OF_RANGE, WARN_DATA_TRUNCATED,    ER_TRUNCATED_WRONG_VALUE,
+        ER_DIVISION_BY_ZERO,       ER_TRUNCATED_WRONG_VALUE_FOR_FIELD, ER_ILLEGAL_VALUE_FOR_TYPE,
+        ER_INVALID_CHARACTER_STRING, ER_DATA_TOO_LONG,     ER_WRONG_VALUE_FOR_TYPE,
+        ER_NO_REFERENCED_ROW_2,    ER_WRONG_VALUE,         ER_DATA_OUT_OF_RANGE,
+        ER_CONSTRAINT_FAILED,
+    };
+    for (size_t i = 0; i < sizeof data / sizeof data[0]; i++)
+        if (err_no == data[i]) return 1;
+    return 0;
+}
+
 /* ---- batches ----------------------------------------------------------------------------- */
 
 struct db_batch *db_batch_new(void)
@@ -115,7 +134,7 @@ struct db_batch *db_batch_new(void)
     return b;
 }
 
-void db_batch_add(struct db_batch *b, int kind, int n, const char *const *v)
+struct db_row *db_batch_add(struct db_batch *b, int kind, int n, const char *const *v)
 {
     if (b->n == b->cap) {
         size_t cap = b->cap ? b->cap * 2 : 64;
@@ -133,6 +152,7 @@ void db_batch_add(struct db_batch *b, int kind, int n, const char *const *v)
         r->v[i] = strdup(v[i]);
         if (!r->v[i]) abort();
     }
+    return r;
 }
 
 void db_batch_free(struct db_batch *b)
@@ -188,6 +208,7 @@ static void batch_fail(struct db_batch *b, enum db_status st, unsigned no, const
 {
     b->status = st;
     b->err_no = no;
+    b->permanent = st == DB_EFAIL && db_err_permanent(no);
     int n = snprintf(b->errstr, sizeof b->errstr, "%s: ", what);
     if (n > 0 && (size_t)n < sizeof b->errstr)
         snprintf(b->errstr + n, sizeof b->errstr - (size_t)n, "%s", why);
@@ -317,6 +338,58 @@ json_t *db_query_once(struct st_mysql *m, const char *sql, int n, const char *co
     return rows;
 }
 
+static int worker_sql(struct db *d, struct db_batch *b, const char *sql)
+{
+    if (!mysql_query(d->m, sql)) return 0;
+    batch_fail(b, DB_EFAIL, mysql_errno(d->m), sql, mysql_error(d->m));
+    return -1;
+}
+
+/* The on_fail rows of the group starting at rows[i] (ending before *end), with the refusal of
+ * its rows in their error values. */
+static int worker_dead(struct db *d, struct db_batch *b, size_t i, size_t end, unsigned no,
+                       const char *why)
+{
+    MYSQL_STMT *st;
+    char num[16];
+    snprintf(num, sizeof num, "%u", no);
+    for (; i < end; i++) {
+        struct db_row *r = &b->rows[i];
+        if (!r->on_fail || r->n <= DB_DEAD_ERROR) continue;
+        free(r->v[DB_DEAD_ERRNO]);
+        free(r->v[DB_DEAD_ERROR]);
+        r->v[DB_DEAD_ERRNO] = strdup(num);
+        r->v[DB_DEAD_ERROR] = strndup(why, 255);
+        if (!r->v[DB_DEAD_ERRNO] || !r->v[DB_DEAD_ERROR]) abort();
+        if (worker_exec(d, r, &st, b) < 0) return -1;
+        r->fired = 1;
+    }
+    b->ndead++;
+    return 0;
+}
+
+/* One group of an isolated batch, rows [i, end): under a savepoint; refused for good, rolled
+ * back to it and replaced by its on_fail rows. */
+static int worker_group(struct db *d, struct db_batch *b, size_t i, size_t end)
+{
+    MYSQL_STMT *st;
+    if (worker_sql(d, b, "SAVEPOINT bfq_group") < 0) return -1;
+    for (size_t k = i; k < end; k++) {
+        if (b->rows[k].on_fail || worker_exec(d, &b->rows[k], &st, b) == 0) continue;
+        if (!b->permanent) return -1;
+        char why[DB_ERR_MAX];
+        unsigned no = b->err_no;
+        snprintf(why, sizeof why, "%s", b->errstr);
+        b->status = DB_OK;
+        b->errstr[0] = 0;
+        b->err_no = 0;
+        b->permanent = 0;
+        if (worker_sql(d, b, "ROLLBACK TO SAVEPOINT bfq_group") < 0) return -1;
+        return worker_dead(d, b, i, end, no, why);
+    }
+    return 0;
+}
+
 static int worker_write(struct db *d, struct db_batch *b)
 {
     MYSQL_STMT *st;
@@ -324,8 +397,17 @@ static int worker_write(struct db *d, struct db_batch *b)
         batch_fail(b, DB_EFAIL, mysql_errno(d->m), "begin", mysql_error(d->m));
         return -1;
     }
-    for (size_t i = 0; i < b->n; i++)
-        if (worker_exec(d, &b->rows[i], &st, b) < 0) return -1;
+    b->ndead = 0;
+    for (size_t i = 0; i < b->n; i++) {
+        if (b->isolate) {
+            size_t end = i + 1;
+            while (end < b->n && b->rows[end].group == b->rows[i].group) end++;
+            if (worker_group(d, b, i, end) < 0) return -1;
+            i = end - 1;
+        } else if (!b->rows[i].on_fail && worker_exec(d, &b->rows[i], &st, b) < 0) {
+            return -1;
+        }
+    }
     if (mysql_commit(d->m)) {
         batch_fail(b, DB_EFAIL, mysql_errno(d->m), "commit", mysql_error(d->m));
         return -1;
@@ -339,6 +421,8 @@ static void worker_run(struct db *d, struct db_batch *b)
     b->status = DB_OK;
     b->errstr[0] = 0;
     b->err_no = 0;
+    b->permanent = 0;
+    for (size_t i = 0; i < b->n; i++) b->rows[i].fired = 0;
     if (!d->m && worker_connect(d, b) < 0) return;
     if (b->query_kind >= 0) {
         struct db_row none = {.kind = b->query_kind};

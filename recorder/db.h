@@ -26,7 +26,7 @@ struct ev_loop;
 struct db;
 
 #define DB_ERR_MAX 256
-#define DB_COLS_MAX 24
+#define DB_COLS_MAX 32
 
 /* A parsed mysql://user:pass@host:port/db[?socket=PATH] URL. */
 struct db_url {
@@ -62,15 +62,34 @@ struct db_row {
     int kind;
     int n;
     char *v[DB_COLS_MAX];
+    int group;   /* isolated batches: rows of one group (one event) stand or fall together */
+    int on_fail; /* run only when its group was refused for good (isolated batches): a
+                  * dead-letter row whose values DB_DEAD_ERRNO and DB_DEAD_ERROR the worker
+                  * fills with the refusal; otherwise skipped */
+    int fired;   /* set by the worker when this on_fail row was written */
 };
 
+/* The values of an on_fail row the worker fills with the refusal. */
+#define DB_DEAD_ERRNO 3
+#define DB_DEAD_ERROR 4
+
 enum db_status { DB_OK = 0, DB_EFAIL = -1, DB_ESCHEMA = -2 };
+
+/* Whether a MariaDB error number means the server refuses the data itself, for good (a value
+ * the column cannot hold, a NULL where none may be, a check or key constraint): retrying the
+ * same rows can never succeed. Every other error (connection lost or refused, server gone or
+ * shutting down, lock wait timeout, deadlock, table or disk full, out of resources, access
+ * denied, unknown ones) is transient: the rows are kept and retried. */
+int db_err_permanent(unsigned err_no);
 
 struct db_batch {
     /* filled by the caller */
     struct db_row *rows;
     size_t n, cap;
     int query_kind;         /* >= 0: a read of that statement with rows[0] as its parameters */
+    int isolate;            /* a write: each group under its own SAVEPOINT; a group refused
+                             * for good (db_err_permanent) is rolled back to it and its on_fail
+                             * rows written instead, the rest of the batch goes on */
     void *privdata;         /* the caller's, untouched */
     int64_t tag;            /* the caller's, untouched */
     /* filled by the worker */
@@ -78,12 +97,15 @@ struct db_batch {
     char errstr[DB_ERR_MAX];
     json_t *result;         /* a read's rows (owned by the batch), else NULL */
     unsigned err_no;        /* the server's or the client's error number, 0 when none */
+    int permanent;          /* failed with db_err_permanent(err_no) */
+    int ndead;              /* isolated: groups refused and written as their on_fail rows */
 };
 
 /* A new empty write batch (query_kind -1). Never NULL (aborts on out of memory). */
 struct db_batch *db_batch_new(void);
-/* Appends a row of kind with n values (copied; NULL = SQL NULL). */
-void db_batch_add(struct db_batch *b, int kind, int n, const char *const *v);
+/* Appends a row of kind with n values (copied; NULL = SQL NULL), in group 0, not on_fail.
+ * Returns the row (the caller may set group and on_fail). */
+struct db_row *db_batch_add(struct db_batch *b, int kind, int n, const char *const *v);
 /* Frees the batch, its rows and its result. NULL is fine. */
 void db_batch_free(struct db_batch *b);
 

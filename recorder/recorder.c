@@ -4,7 +4,7 @@
  * the transaction holding its rows committed; a crash between the two redelivers the entry
  * (this consumer's pending entries are read first, from id 0, at every start) and the
  * idempotent statements (rows.h) turn the second write into a no-op. A failed commit keeps the
- * batch and its ids, and retries it after rec_backoff_ms while the stream waits: the place in
+ * batch and its ids, and retries it after core/backoff's delay while the stream waits: the place in
  * the stream is the consumer group's, in Redis, so nothing is lost while MariaDB is away. */
 #include "recorder/recorder.h"
 
@@ -26,14 +26,6 @@
 
 static void rec_poll_soon(struct rec *c, int64_t ms);
 
-int64_t rec_backoff_ms(int attempt, int64_t min_ms, int64_t max_ms)
-{
-    int64_t d = min_ms > 0 ? min_ms : 1;
-    for (int i = 1; i < attempt && d < max_ms; i++) d *= 2;
-    if (d > max_ms) d = max_ms;
-    return d + (d / 4 > 0 ? rand() % (d / 4 + 1) : 0);
-}
-
 /* ---- alerts ------------------------------------------------------------------------------ */
 
 void rec_alert(struct rec *c, const char *level, const char *key, const char *text)
@@ -53,7 +45,11 @@ void rec_db_result(struct rec *c, const struct db_batch *b)
     char key[96], text[DB_ERR_MAX + 96];
     snprintf(key, sizeof key, "recorder:mysql:%s", c->r.account);
     if (b->status == DB_OK) {
-        if (!c->db_down) return;
+        /* an outage ends when every kind of write that failed in it (stream, backfill,
+         * snapshot) has committed again: a full disk still answers reads, and writes that
+         * only meet duplicates */
+        if (b->query_kind < 0) c->db_failing &= ~(1u << b->tag);
+        if (!c->db_down || c->db_failing) return;
         c->db_down = 0;
         snprintf(text, sizeof text, "MariaDB back after %llds; catching up",
                  (long long)((timebase_wall_ms() - c->down_since) / 1000));
@@ -62,6 +58,7 @@ void rec_db_result(struct rec *c, const struct db_batch *b)
         return;
     }
     c->failures++;
+    c->db_failing |= 1u << b->tag;
     snprintf(c->last_err, sizeof c->last_err, "%s", b->errstr);
     if (c->db_down) return; /* alerted once for this outage */
     c->db_down = 1;
@@ -74,6 +71,20 @@ void rec_db_result(struct rec *c, const struct db_batch *b)
 }
 
 /* ---- the stream -------------------------------------------------------------------------- */
+
+/* Whether r is an array of entries [id, x]; *entries set. */
+static int rec_entry_list(const redisReply *r, const redisReply **entries)
+{
+    if (r->type != REDIS_REPLY_ARRAY) return 0;
+    for (size_t i = 0; i < r->elements; i++) {
+        const redisReply *e = r->element[i];
+        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
+            e->element[0]->type != REDIS_REPLY_STRING)
+            return 0;
+    }
+    *entries = r;
+    return 1;
+}
 
 static void rec_free_ids(struct rec *c)
 {
@@ -105,20 +116,50 @@ static void rec_submit(struct rec *c)
     db_submit(c->db, c->wbatch);
 }
 
+/* Alerts once for each dead letter the committed batch wrote (its stream id and the reason,
+ * never the event's data). */
+static void rec_dead_alerts(struct rec *c, const struct db_batch *b)
+{
+    char key[96], text[DB_ERR_MAX + 160];
+    snprintf(key, sizeof key, "recorder:dead:%s", c->r.account);
+    for (size_t i = 0; i < b->n; i++) {
+        const struct db_row *r = &b->rows[i];
+        if (r->kind != ROW_DEAD || (r->on_fail && !r->fired)) continue;
+        c->dead++;
+        snprintf(text, sizeof text, "stream entry %s (%s) parked in dead_letters, error %s: %s",
+                 r->v[1], r->v[2] && *r->v[2] ? r->v[2] : "no event type", r->v[DB_DEAD_ERRNO],
+                 r->v[DB_DEAD_ERROR]);
+        log_error("stream entry parked in dead_letters", "id=%s err=\"%s\"", r->v[1],
+                  r->v[DB_DEAD_ERROR]);
+        rec_alert(c, "error", key, text);
+    }
+}
+
 static void rec_stream_done(struct rec *c, struct db_batch *b)
 {
     c->wbatch_in_db = 0;
-    rec_db_result(c, b);
+    if (b->status != DB_OK && b->permanent) {
+        /* the server refuses these rows, not an outage: bounded retries, then event by event */
+        c->refused++;
+        c->failures++;
+        snprintf(c->last_err, sizeof c->last_err, "%s", b->errstr);
+        log_warn("MariaDB refused a batch", "account=%s refusals=%d err=\"%s\"", c->r.account,
+                 c->refused, b->errstr);
+        if (c->refused >= c->dead_after) b->isolate = 1;
+    } else {
+        rec_db_result(c, b);
+    }
     if (b->status != DB_OK) {
-        c->attempt++;
-        ev_timer_set(&c->retry, (double)rec_backoff_ms(c->attempt, c->backoff_min_ms,
-                                                        c->backoff_max_ms) / 1000.0, 0.);
+        ev_timer_set(&c->retry, (double)backoff_next(&c->bo) / 1000.0, 0.);
         ev_timer_start(c->r.loop, &c->retry);
         return;
     }
-    c->attempt = 0;
+    backoff_reset(&c->bo);
+    c->refused = 0;
     c->commits++;
-    c->rows += (int64_t)b->n;
+    for (size_t i = 0; i < b->n; i++) /* rows written: not the dead letters kept in reserve */
+        c->rows += !b->rows[i].on_fail || b->rows[i].fired;
+    rec_dead_alerts(c, b);
     db_batch_free(b);
     c->wbatch = NULL;
     rec_ack(c);
@@ -133,13 +174,16 @@ static void rec_retry_cb(struct ev_loop *loop, ev_timer *w, int revents)
     if (c->wbatch && !role_stopping(&c->r)) rec_submit(c);
 }
 
-/* One entry [id, [field, value, ...]] (value nil when trimmed while pending) into rows. */
+/* One entry [id, [field, value, ...]] into rows of its own group, with the dead letter that
+ * replaces them if the server refuses them for good; an entry that is not an event becomes a
+ * dead letter at once. */
 static void rec_take_entry(struct rec *c, const redisReply *e)
 {
     char err[JV_ERR_MAX + 64] = "";
     const redisReply *id = e->element[0], *kv = e->element[1];
     const char *data = NULL;
-    size_t len = 0;
+    size_t len = 0, before = c->wbatch->n;
+    int group = (int)c->nids;
     c->ids[c->nids] = strdup(id->str);
     if (!c->ids[c->nids]) abort();
     c->nids++;
@@ -151,11 +195,18 @@ static void rec_take_entry(struct rec *c, const redisReply *e)
             }
     c->events++;
     json_t *ev = data && len <= REC_EVENT_MAX ? jv_parse(data, len, err, sizeof err) : NULL;
+    const json_t *et = json_object_get(ev, "e");
+    const char *etype = json_is_string(et) ? json_string_value(et) : NULL;
     if (!ev || rows_from_event(c->wbatch, c->r.account, ev, err, sizeof err) < 0) {
-        /* never parseable: kept in no table, acknowledged, counted and logged with its id */
+        /* never an event: parked whole with the reason, acknowledged, counted */
         c->skipped++;
-        log_warn("stream entry skipped", "id=%s err=\"%s\"", id->str,
+        log_warn("stream entry is not an event", "id=%s err=\"%s\"", id->str,
                  data ? err : "no data field");
+        rows_dead_letter(c->wbatch, c->r.account, id->str, etype, data, len, 0,
+                         data ? err : "no data field", group, 0);
+    } else if (c->wbatch->n > before) {
+        for (size_t i = before; i < c->wbatch->n; i++) c->wbatch->rows[i].group = group;
+        rows_dead_letter(c->wbatch, c->r.account, id->str, etype, data, len, 0, NULL, group, 1);
     }
     json_decref(ev);
 }
@@ -165,17 +216,8 @@ static int rec_entries(const redisReply *r, const redisReply **entries)
 {
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 1) return 0;
     const redisReply *s = r->element[0];
-    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2 ||
-        s->element[1]->type != REDIS_REPLY_ARRAY)
-        return 0;
-    for (size_t i = 0; i < s->element[1]->elements; i++) {
-        const redisReply *e = s->element[1]->element[i];
-        if (e->type != REDIS_REPLY_ARRAY || e->elements != 2 ||
-            e->element[0]->type != REDIS_REPLY_STRING)
-            return 0;
-    }
-    *entries = s->element[1];
-    return 1;
+    if (s->type != REDIS_REPLY_ARRAY || s->elements != 2) return 0;
+    return rec_entry_list(s->element[1], entries);
 }
 
 static void rec_group_created(struct rconn *rc, redisReply *reply, void *privdata)
@@ -185,6 +227,57 @@ static void rec_group_created(struct rconn *rc, redisReply *reply, void *privdat
     if (reply && reply->type == REDIS_REPLY_ERROR && strncmp(reply->str, "BUSYGROUP", 9))
         log_warn("XGROUP CREATE failed", "err=\"%s\"", reply->str);
     rec_poll_soon(c, reply ? 0 : c->poll_ms);
+}
+
+/* The entries of one read (or claim) become one batch. */
+static void rec_take_batch(struct rec *c, const redisReply *entries)
+{
+    c->wbatch = db_batch_new();
+    c->wbatch->tag = REC_TAG_STREAM;
+    c->ids = calloc(entries->elements, sizeof *c->ids);
+    if (!c->ids) abort();
+    for (size_t i = 0; i < entries->elements; i++) rec_take_entry(c, entries->element[i]);
+    if (c->wbatch->n) {
+        rec_submit(c);
+        return;
+    }
+    /* events that make no row (balances, listen key, ...): nothing to commit */
+    db_batch_free(c->wbatch);
+    c->wbatch = NULL;
+    rec_ack(c);
+    rec_poll_soon(c, 0);
+}
+
+/* XAUTOCLAIM's answer [cursor, [entries], [deleted ids]]: another consumer's entries, idle
+ * longer than claim_idle (it died, or is stuck), are ours now. */
+static void rec_claim_done(struct rconn *rc, redisReply *reply, void *privdata)
+{
+    (void)rc;
+    struct rec *c = privdata;
+    const redisReply *entries = NULL;
+    c->reading = 0;
+    if (role_stopping(&c->r)) return;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements < 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        !rec_entry_list(reply->element[1], &entries)) {
+        if (reply && reply->type == REDIS_REPLY_ERROR)
+            log_warn("XAUTOCLAIM failed", "err=\"%s\"", reply->str);
+        snprintf(c->claim_from, sizeof c->claim_from, "0-0");
+        c->next_claim = timebase_wall_ms() + c->claim_idle_ms / 2;
+        rec_poll_soon(c, reply ? 0 : c->poll_ms);
+        return;
+    }
+    snprintf(c->claim_from, sizeof c->claim_from, "%s", reply->element[0]->str);
+    /* a full sweep done: look again in half the idle time; otherwise go on at once */
+    c->next_claim = timebase_wall_ms() + (strcmp(c->claim_from, "0-0") ? 0 : c->claim_idle_ms / 2);
+    if (!entries->elements) {
+        rec_poll_soon(c, 0);
+        return;
+    }
+    c->claimed += (int64_t)entries->elements;
+    log_info("claimed pending entries of another consumer", "n=%zu first=%s",
+             entries->elements, entries->element[0]->element[0]->str);
+    rec_take_batch(c, entries);
 }
 
 static void rec_read_done(struct rconn *rc, redisReply *reply, void *privdata)
@@ -214,18 +307,32 @@ static void rec_read_done(struct rconn *rc, redisReply *reply, void *privdata)
         rec_poll_soon(c, reply && c->pending_done && c->block_ms > 0 ? 0 : c->poll_ms);
         return;
     }
-    c->wbatch = db_batch_new();
-    c->wbatch->tag = REC_TAG_STREAM;
-    c->ids = calloc(entries->elements, sizeof *c->ids);
-    if (!c->ids) abort();
-    for (size_t i = 0; i < entries->elements; i++) rec_take_entry(c, entries->element[i]);
-    rec_submit(c);
+    rec_take_batch(c, entries);
+}
+
+/* Another consumer's entries pending longer than claim_idle, from the claim cursor on. */
+static int rec_claim(struct rec *c)
+{
+    char count[24], idle[24];
+    snprintf(count, sizeof count, "%lld", (long long)c->batch_max);
+    snprintf(idle, sizeof idle, "%lld", (long long)c->claim_idle_ms);
+    const char *argv[] = {"XAUTOCLAIM", c->stream, c->group, c->consumer, idle,
+                          c->claim_from[0] ? c->claim_from : "0-0", "COUNT", count};
+    return rconn_command_argv(c->sc, rec_claim_done, c, 8, argv, NULL);
 }
 
 static void rec_read(struct rec *c)
 {
     char count[24], block[24];
     if (c->reading || c->wbatch || role_stopping(&c->r)) return;
+    if (c->pending_done && c->claim_idle_ms > 0 && timebase_wall_ms() >= c->next_claim) {
+        if (rec_claim(c) < 0) {
+            rec_poll_soon(c, c->poll_ms);
+            return;
+        }
+        c->reading = 1;
+        return;
+    }
     snprintf(count, sizeof count, "%lld", (long long)c->batch_max);
     snprintf(block, sizeof block, "%lld", (long long)c->block_ms);
     /* new entries wait in Redis for up to `block` (on the recorder's own stream connection,
@@ -424,6 +531,8 @@ static void rec_fill(struct role *r, json_t *obj, void *privdata)
     json_object_set_new(obj, "db_failures", json_integer(c->failures));
     json_object_set_new(obj, "db_up", json_boolean(!c->db_down));
     json_object_set_new(obj, "snapshots", json_integer(c->snapshots));
+    json_object_set_new(obj, "dead_letters", json_integer(c->dead));
+    json_object_set_new(obj, "claimed", json_integer(c->claimed));
     json_object_set_new(obj, "backfill_cycles", json_integer(backfill_cycles(c->bf)));
     if (c->last_err[0]) json_object_set_new(obj, "last_db_error", json_string(c->last_err));
 }
@@ -442,12 +551,14 @@ static int rec_config(void *state, struct config *cfg, char *err, size_t cap)
         config_duration_ms(cfg, s, "income_every", 60000, 100, 86400000, &c->income_every_ms) < 0 ||
         config_int(cfg, s, "backfill_days", 7, 1, 180, &c->backfill_days) < 0 ||
         config_duration_ms(cfg, s, "snapshot_every", 60000, 0, 3600000, &c->snapshot_every_ms) < 0 ||
-        config_str(cfg, s, "consumer", "recorder", &consumer) < 0 ||
+        config_str(cfg, s, "consumer", NULL, &consumer) < 0 ||
+        config_int(cfg, s, "dead_after", 3, 1, 1000, &c->dead_after) < 0 ||
+        config_duration_ms(cfg, s, "claim_idle", 60000, 0, 86400000, &c->claim_idle_ms) < 0 ||
         config_str(cfg, s, "symbols", "", &c->symbols) < 0 ||
         config_duration_ms(cfg, s, "block", 1000, 0, 60000, &c->block_ms) < 0)
         return -1;
     if (db_parse_url(url, &c->url, err, cap) < 0) return -1;
-    snprintf(c->consumer, sizeof c->consumer, "%s", consumer);
+    snprintf(c->consumer, sizeof c->consumer, "%s", consumer ? consumer : "");
     snprintf(c->group, sizeof c->group, "recorder");
     return 0;
 }
@@ -484,6 +595,9 @@ static int rec_start(struct role *r, void *state, char *err, size_t cap)
     if (rec_check_schema(c, err, cap) < 0 || rec_stream_conn(c, err, cap) < 0) return -1;
     c->db = db_new(r->loop, &o, rec_db_done, c, err, cap);
     if (!c->db) return -1;
+    /* each recorder its own consumer (default: its instance id), so several share the stream */
+    if (!c->consumer[0]) snprintf(c->consumer, sizeof c->consumer, "%s", r->instance);
+    backoff_init(&c->bo, c->backoff_min_ms, c->backoff_max_ms);
     c->bf = backfill_new(c);
     ev_timer_init(&c->poll, rec_poll_cb, 0., 0.);
     ev_timer_init(&c->retry, rec_retry_cb, 0., 0.);
@@ -529,7 +643,8 @@ static const struct cli_option recorder_options[] = {
 /* [recorder] keys no option sets (core/role reports any other key of the section). */
 static const char *const recorder_keys[] = {"batch", "backoff_min", "backoff_max", "backfill_every",
                                             "income_every", "backfill_days", "snapshot_every",
-                                            "consumer", "symbols", "block", NULL};
+                                            "consumer", "symbols", "block", "dead_after",
+                                            "claim_idle", NULL};
 
 const struct cli_command recorder_cli = {
     .name = "recorder",
@@ -538,8 +653,10 @@ const struct cli_command recorder_cli = {
              "(income, allOrders, userTrades), snapshots bfq:acct:<account>:bal/:pos each minute.\n"
              "Config: [mysql] url; [recorder] poll, batch (500), backoff_min (500ms), backoff_max\n"
              "(30s), backfill_every (10m), income_every (1m), backfill_days (7), snapshot_every\n"
-             "(1m, 0 = off), consumer (recorder), symbols (always backfilled), block (1s: XREADGROUP\n"
-             "BLOCK on its own connection; 0 = poll), account.\n",
+             "(1m, 0 = off), consumer (the instance id), symbols (always backfilled), block (1s:\n"
+             "XREADGROUP BLOCK on its own connection; 0 = poll), dead_after (3 refusals, then event\n"
+             "by event into dead_letters), claim_idle (1m: XAUTOCLAIM other consumers' entries\n"
+             "pending that long; 0 = never), account.\n",
     .options = recorder_options,
     .keys = recorder_keys,
     .role_options = 1,

@@ -3,7 +3,12 @@
  * The recorder (recorder.c) reads bfq:events:<acct> as the consumer group "recorder", turns
  * each batch of events into rows (rows.h), hands them to the MariaDB worker (db.h) as one
  * transaction and acknowledges the entries only after the commit; a failed batch is kept and
- * retried with back-off (rec_backoff_ms), alerting once per outage on bfq:alerts. The REST
+ * retried with back-off (core/backoff), alerting once per outage on bfq:alerts. A batch the
+ * server refuses for good (a data error) is retried dead_after times, then written event by
+ * event: an event it still refuses goes whole to table dead_letters (alerted once with its
+ * stream id) and the stream goes on. Several recorders may share an account: each is its own
+ * consumer, and one claims (XAUTOCLAIM) the entries another left pending longer than
+ * claim_idle. The REST
  * backfill (backfill.c) walks income, allOrders and userTrades from its own cursors (stored in
  * the same transactions as the rows), so it brings what the stream could not have whatever the
  * stream did. Per-minute account snapshots come from the reconciled state in Redis. */
@@ -14,6 +19,7 @@
 #include <jansson.h>
 #include <stdint.h>
 
+#include "core/backoff.h"
 #include "core/cli.h"
 #include "core/rconn.h"
 #include "core/role.h"
@@ -45,27 +51,29 @@ struct rec {
     struct db_batch *wbatch;      /* the batch being committed or waiting for its retry */
     char **ids;                   /* stream ids the batch covers (acked after the commit) */
     size_t nids;
-    int attempt;                  /* failed commits in a row */
+    struct backoff bo;            /* failed commits in a row */
+    int refused;                  /* of those, refused for good (data errors) */
+    int64_t dead_after;           /* refusals before the batch is written event by event */
+    int64_t claim_idle_ms;        /* XAUTOCLAIM entries pending longer than this (0: never) */
+    wall_ms_t next_claim;         /* when to look for another consumer's entries again */
+    char claim_from[48];          /* XAUTOCLAIM's cursor */
     ev_timer poll, retry, snap_timer;
     /* MariaDB health, for the one alert per outage */
     int db_down;
+    unsigned db_failing;          /* 1 << tag of each kind of write whose last batch failed */
     wall_ms_t down_since;
     struct backfill *bf;
     int snap_busy;
     json_t *snap_bal;             /* the balances' answer, until the positions' comes */
     int wbatch_in_db;             /* wbatch is with the worker (else waiting for its retry) */
-    int64_t events, skipped, rows, commits, failures, acked, snapshots;
+    int64_t events, skipped, rows, commits, failures, acked, snapshots, dead, claimed;
     char last_err[DB_ERR_MAX];
     char last_read_err[128];      /* the last XREADGROUP error logged (logged once per reason) */
 };
 
-/* The back-off before retry number `attempt` (1, 2, ...): min doubling to max, with up to 25%
- * jitter. The one back-off policy of the recorder, in one function so it can be swapped for
- * core/backoff when that lands. */
-int64_t rec_backoff_ms(int attempt, int64_t min_ms, int64_t max_ms);
-
-/* Records a MariaDB failure or success of any batch (alerts once per outage, then once when it
- * is back). */
+/* Records a MariaDB failure or success of any batch: alerts once per outage, then once when it
+ * is back: when every kind of write (tag) that failed in it has committed again (a full disk
+ * still answers reads, and writes that only meet duplicates). */
 void rec_db_result(struct rec *c, const struct db_batch *b);
 
 /* XADD <prefix>alerts level key text src t (capped). */

@@ -7,7 +7,11 @@
  * net = realized - commission_net + funding, volume (quote qty), trades, wins, losses, largest
  * loss. Then the reconciliation with the exchange's income history over the same window: the
  * income rows summed per type, and the trades' realized PnL and commission against the
- * REALIZED_PNL and COMMISSION income, with the differences shown, whatever they are.
+ * REALIZED_PNL and COMMISSION income, with the differences shown, whatever they are, and
+ * explained exactly by matching each income row to its fill (symbol, tradeId): the trades
+ * whose income row is not recorded yet (the income history is read every [recorder]
+ * income_every, the stream's fills at once, so the last fills of a run are ahead of it), the
+ * income rows without a recorded fill, and the residual of the matched pairs (which must be 0).
  * A blocking one-shot command: it never runs on a role's loop. */
 #include <jansson.h>
 #include <mysql.h>
@@ -54,6 +58,29 @@ static const char *rep_reconcile_sql =
     "  COALESCE(SUM(CASE WHEN income_type = 'COMMISSION' THEN income END), 0) AS c,"
     "  COALESCE(SUM(income), 0) AS total FROM income"
     "  WHERE account = ? AND time_ms >= ? AND time_ms < ?) i";
+
+/* One side of the reconciliation explained (parameters: account, type, from, to, account,
+ * from, to, then account, type, from, to, account, from, to): per fill its income rows of TYPE
+ * summed; the fills with a nonzero COL and none (count, sum, first time), the matched pairs'
+ * residual income + SIGN * COL, and the income rows of TYPE without a fill (count, sum). */
+#define REP_EXPLAIN_SQL(COL, SIGN)                                                            \
+    "SELECT COUNT(CASE WHEN i.inc IS NULL AND t." COL " <> 0 THEN 1 END),"                    \
+    " COALESCE(SUM(CASE WHEN i.inc IS NULL THEN t." COL " END), 0),"                           \
+    " MIN(CASE WHEN i.inc IS NULL AND t." COL " <> 0 THEN t.time_ms END),"                     \
+    " COALESCE(SUM(CASE WHEN i.inc IS NOT NULL THEN i.inc " SIGN " t." COL " END), 0),"        \
+    " (SELECT COUNT(*) FROM income u WHERE u.account = ? AND u.income_type = ? AND"            \
+    "  u.time_ms >= ? AND u.time_ms < ? AND NOT EXISTS (SELECT 1 FROM trades v WHERE"          \
+    "  v.account = ? AND v.symbol = u.symbol AND v.trade_id = u.trade_id AND v.time_ms >= ?"   \
+    "  AND v.time_ms < ?)),"                                                                   \
+    " (SELECT COALESCE(SUM(u.income), 0) FROM income u WHERE u.account = ? AND"                \
+    "  u.income_type = ? AND u.time_ms >= ? AND u.time_ms < ? AND NOT EXISTS (SELECT 1 FROM"   \
+    "  trades v WHERE v.account = ? AND v.symbol = u.symbol AND v.trade_id = u.trade_id AND"   \
+    "  v.time_ms >= ? AND v.time_ms < ?))"                                                     \
+    " FROM trades t LEFT JOIN (SELECT symbol, trade_id, SUM(income) AS inc FROM income"        \
+    "  WHERE account = ? AND income_type = ? AND time_ms >= ? AND time_ms < ?"                 \
+    "  AND trade_id IS NOT NULL GROUP BY symbol, trade_id) i"                                  \
+    "  ON i.symbol = t.symbol AND i.trade_id = t.trade_id"                                     \
+    " WHERE t.account = ? AND t.time_ms >= ? AND t.time_ms < ?"
 
 struct rep {
     struct st_mysql *m;
@@ -110,6 +137,32 @@ static json_t *rep_total(struct rep *p, int64_t from, int64_t to)
     return o;
 }
 
+/* Why the trades' COL and the income of TYPE differ: {"pending_trades": n, "pending": sum,
+ * "pending_from": ms (only when n > 0), "unmatched_income_rows": n, "unmatched_income": sum,
+ * "residual": sum}; difference = residual + SIGN * pending + unmatched_income. NULL with err. */
+static json_t *rep_explain(struct rep *p, const char *sql, const char *type)
+{
+    char f[24], t[24];
+    snprintf(f, sizeof f, "%lld", (long long)p->from);
+    snprintf(t, sizeof t, "%lld", (long long)p->to);
+    const char *a = p->account;
+    const char *v[] = {a, type, f, t, a, f, t, a, type, f, t, a, f, t, a, type, f, t, a, f, t};
+    json_t *rows = db_query_once(p->m, sql, 21, v, p->err, sizeof p->err), *out = NULL;
+    const json_t *row = json_array_get(rows, 0);
+    if (row) {
+        const char *n = json_string_value(json_array_get(row, 0));
+        const char *un = json_string_value(json_array_get(row, 4));
+        const char *from = json_string_value(json_array_get(row, 2));
+        out = json_pack("{s:I,s:o,s:I,s:o,s:o}", "pending_trades",
+                        (json_int_t)(n ? strtoll(n, NULL, 10) : 0), "pending", rep_str(row, 1),
+                        "unmatched_income_rows", (json_int_t)(un ? strtoll(un, NULL, 10) : 0),
+                        "unmatched_income", rep_str(row, 5), "residual", rep_str(row, 3));
+        if (from) json_object_set_new(out, "pending_from", json_integer(strtoll(from, NULL, 10)));
+    }
+    json_decref(rows);
+    return out;
+}
+
 static json_t *rep_income(struct rep *p)
 {
     char f[24], t[24];
@@ -128,13 +181,23 @@ static json_t *rep_income(struct rep *p)
         n += strtoll(json_string_value(json_array_get(row, 2)), NULL, 10);
     }
     row = json_array_get(rec, 0);
+    json_t *er = rep_explain(p, REP_EXPLAIN_SQL("realized_pnl", "-"), "REALIZED_PNL");
+    json_t *ec = er ? rep_explain(p, REP_EXPLAIN_SQL("commission", "+"), "COMMISSION") : NULL;
+    if (!ec) {
+        json_decref(er);
+        goto done;
+    }
     json_t *dr = rep_str(row, 2), *dc = rep_str(row, 5);
     int ok = !strcmp(json_string_value(dr), "0") && !strcmp(json_string_value(dc), "0");
-    out = json_pack("{s:O,s:o,s:I,s:{s:{s:o,s:o,s:o},s:{s:o,s:o,s:o},s:b}}", "by_type", by,
-                    "total", rep_str(row, 6), "rows", (json_int_t)n, "reconcile",
+    /* explained: every difference is fills ahead of their income rows (or income rows
+     * without a fill), and every matched pair agrees exactly */
+    int explained = !strcmp(json_string_value(json_object_get(er, "residual")), "0") &&
+                    !strcmp(json_string_value(json_object_get(ec, "residual")), "0");
+    out = json_pack("{s:O,s:o,s:I,s:{s:{s:o,s:o,s:o,s:o},s:{s:o,s:o,s:o,s:o},s:b,s:b}}",
+                    "by_type", by, "total", rep_str(row, 6), "rows", (json_int_t)n, "reconcile",
                     "realized_pnl", "trades", rep_str(row, 0), "income", rep_str(row, 1), "diff",
-                    dr, "commission", "trades", rep_str(row, 3), "income", rep_str(row, 4),
-                    "diff", dc, "ok", ok);
+                    dr, "why", er, "commission", "trades", rep_str(row, 3), "income",
+                    rep_str(row, 4), "diff", dc, "why", ec, "ok", ok, "explained", explained);
 done:
     json_decref(by);
     json_decref(types);
@@ -234,10 +297,33 @@ static void rep_print(const json_t *r, const char *format, const char *by)
     for (int k = 0; k < 2; k++) {
         const char *what = k ? "commission" : "realized_pnl";
         const json_t *x = json_object_get(rc, what);
+        const json_t *why = json_object_get(x, "why");
         printf("reconcile %-13s trades %s, income %s, difference %s\n", what,
                json_string_value(json_object_get(x, "trades")),
                json_string_value(json_object_get(x, "income")),
                json_string_value(json_object_get(x, "diff")));
+        if (!strcmp(json_string_value(json_object_get(x, "diff")), "0")) continue;
+        /* difference = residual + (commission: +, realized: -) pending + unmatched income */
+        char part[DEC_STR_MAX] = "?";
+        struct dec pd;
+        if (dec_parse(json_string_value(json_object_get(why, "pending")), (size_t)-1, &pd) ==
+            DEC_OK)
+            dec_format_trim(k ? pd : dec_neg(pd), part, sizeof part);
+        printf("  = fills without their %s income row yet: %lld (%s)",
+               k ? "COMMISSION" : "REALIZED_PNL",
+               (long long)json_integer_value(json_object_get(why, "pending_trades")), part);
+        if (json_is_integer(json_object_get(why, "pending_from"))) {
+            time_t ts = (time_t)(json_integer_value(json_object_get(why, "pending_from")) / 1000);
+            struct tm tm;
+            char when[32];
+            gmtime_r(&ts, &tm);
+            strftime(when, sizeof when, "%H:%M:%S", &tm);
+            printf(", from %s UTC on: the income history is read every [recorder] income_every", when);
+        }
+        printf("\n  + income rows without a recorded fill: %lld (%s)\n  + residual of matched"
+               " fills: %s\n", (long long)json_integer_value(json_object_get(why,
+               "unmatched_income_rows")), json_string_value(json_object_get(why,
+               "unmatched_income")), json_string_value(json_object_get(why, "residual")));
     }
 }
 

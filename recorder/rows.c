@@ -8,10 +8,14 @@
 #include <string.h>
 
 #include "core/decimal.h"
+#include "core/timebase.h"
 
 #define FRESH "(VALUES(update_ms) > update_ms OR (VALUES(update_ms) = update_ms AND " \
               "VALUES(executed_qty) > executed_qty))"
 #define TAKE(col) col " = IF(" FRESH ", VALUES(" col "), " col ")"
+#define AFRESH "(VALUES(update_ms) > update_ms OR (VALUES(update_ms) = update_ms AND " \
+               "VALUES(status_rank) > status_rank))"
+#define ATAKE(col) col " = IF(" AFRESH ", VALUES(" col "), " col ")"
 
 const struct db_stmt_spec rows_stmts[ROWS_NSTMTS] = {
     [ROW_ORDER] = {"order",
@@ -63,6 +67,28 @@ const struct db_stmt_spec rows_stmts[ROWS_NSTMTS] = {
                     "INSERT INTO cursors (account, name, value) VALUES (?,?,?)"
                     " ON DUPLICATE KEY UPDATE value = VALUES(value)",
                     3},
+    [ROW_ALGO] = {"algo_order",
+                  "INSERT INTO algo_orders (account, algo_id, symbol, client_algo_id, client_class,"
+                  " algo_type, type, side, position_side, time_in_force, status, status_rank, qty,"
+                  " trigger_price, price, actual_price, actual_qty, order_id, working_type,"
+                  " price_match, close_position, price_protect, reduce_only, trigger_ms,"
+                  " good_till_ms, reject_reason, update_ms, event_ms)"
+                  " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+                  " ON DUPLICATE KEY UPDATE " ATAKE("symbol") ", " ATAKE("client_algo_id") ", "
+                  ATAKE("client_class") ", " ATAKE("algo_type") ", " ATAKE("type") ", "
+                  ATAKE("side") ", " ATAKE("position_side") ", " ATAKE("time_in_force") ", "
+                  ATAKE("status") ", " ATAKE("qty") ", " ATAKE("trigger_price") ", "
+                  ATAKE("price") ", " ATAKE("actual_price") ", " ATAKE("actual_qty") ", "
+                  ATAKE("order_id") ", " ATAKE("working_type") ", " ATAKE("price_match") ", "
+                  ATAKE("close_position") ", " ATAKE("price_protect") ", " ATAKE("reduce_only")
+                  ", " ATAKE("trigger_ms") ", " ATAKE("good_till_ms") ", "
+                  ATAKE("reject_reason") ", " ATAKE("event_ms") ", " ATAKE("status_rank") ", "
+                  ATAKE("update_ms"),
+                  28},
+    [ROW_DEAD] = {"dead_letter",
+                  "INSERT INTO dead_letters (account, stream_id, event_type, err_no, error, data,"
+                  " t_ms) VALUES (?,?,?,?,?,?,?) ON DUPLICATE KEY UPDATE t_ms = t_ms",
+                  7},
     [Q_CURSORS] = {"cursors", "SELECT name, value FROM cursors WHERE account = ?", 1},
     [Q_SYMBOLS] = {"symbols",
                    "SELECT symbol FROM income WHERE account = ? AND symbol <> ''"
@@ -231,6 +257,78 @@ static int trade_of_event(struct db_batch *b, const char *acct, const json_t *o,
     return 0;
 }
 
+/* The order of an algo order's states, for ties of the update time. */
+static const char *algo_rank(const char *status)
+{
+    static const char *const ranks[][2] = {
+        {"NEW", "0"},      {"TRIGGERING", "1"}, {"TRIGGERED", "2"}, {"FINISHED", "3"},
+        {"CANCELED", "3"}, {"EXPIRED", "3"},    {"REJECTED", "3"}};
+    for (size_t i = 0; i < sizeof ranks / sizeof ranks[0]; i++)
+        if (!strcmp(status, ranks[i][0])) return ranks[i][1];
+    return "0";
+}
+
+static int algo_of_event(struct db_batch *b, const char *acct, const json_t *ev, char *err,
+                         size_t cap)
+{
+    const json_t *o = json_object_get(ev, "o"), *ai = json_object_get(o, "ai"),
+                 *rm = json_object_get(o, "rm");
+    struct rtext t = {.n = 0};
+    char cls[ROWS_CLASS_MAX];
+    if (!json_is_object(o)) {
+        snprintf(err, cap, "ALGO_UPDATE without o");
+        return -1;
+    }
+    const json_t *cid = json_object_get(o, "caid");
+    rows_client_class(json_is_string(cid) ? json_string_value(cid) : "", cls, sizeof cls);
+    rt_put(&t, acct);
+    if (rt_int(&t, o, "aid", err, cap) || rt_str(&t, o, "s", err, cap) ||
+        rt_str(&t, o, "caid", err, cap) || !rt_put(&t, cls) || rt_str(&t, o, "at", err, cap) ||
+        rt_str(&t, o, "o", err, cap) || rt_str(&t, o, "S", err, cap) ||
+        rt_str(&t, o, "ps", err, cap) || rt_str(&t, o, "f", err, cap) ||
+        rt_str(&t, o, "X", err, cap) || !rt_put(&t, algo_rank(t.p[10])) ||
+        rt_dec(&t, o, "q", err, cap) || rt_dec(&t, o, "tp", err, cap) ||
+        rt_dec(&t, o, "p", err, cap) || rt_dec(&t, o, "ap", err, cap) ||
+        rt_dec(&t, o, "aq", err, cap))
+        return -1;
+    /* the triggered order's id: "" until triggered */
+    if (json_is_string(ai) && json_string_length(ai) > 0 && json_string_length(ai) < 20 &&
+        strspn(json_string_value(ai), "0123456789") == json_string_length(ai))
+        rt_put(&t, json_string_value(ai));
+    else
+        rt_null(&t);
+    if (rt_str(&t, o, "wt", err, cap) || rt_str(&t, o, "pm", err, cap) ||
+        rt_bool(&t, o, "cp", err, cap) || rt_bool(&t, o, "pP", err, cap) ||
+        rt_bool(&t, o, "R", err, cap) || rt_int(&t, o, "tt", err, cap) ||
+        rt_int(&t, o, "gtd", err, cap))
+        return -1;
+    if (json_is_string(rm)) {
+        if (rt_str(&t, o, "rm", err, cap)) return -1;
+    } else {
+        rt_put(&t, "");
+    }
+    if (rt_int(&t, ev, "T", err, cap) || rt_int(&t, ev, "E", err, cap)) return -1;
+    db_batch_add(b, ROW_ALGO, t.n, t.p);
+    return 1;
+}
+
+void rows_dead_letter(struct db_batch *b, const char *acct, const char *id, const char *etype,
+                      const char *data, size_t len, unsigned err_no, const char *why,
+                      int group, int on_fail)
+{
+    char num[16], t[24], *raw = malloc(len + 1);
+    if (!raw) abort();
+    if (data) memcpy(raw, data, len);
+    raw[data ? len : 0] = 0;
+    snprintf(num, sizeof num, "%u", err_no);
+    snprintf(t, sizeof t, "%lld", (long long)timebase_wall_ms());
+    const char *v[] = {acct, id, etype ? etype : "", num, why ? why : "", raw, t};
+    struct db_row *r = db_batch_add(b, ROW_DEAD, 7, v);
+    r->group = group;
+    r->on_fail = on_fail;
+    free(raw);
+}
+
 int rows_from_event(struct db_batch *b, const char *acct, const json_t *ev, char *err,
                     size_t cap)
 {
@@ -238,6 +336,8 @@ int rows_from_event(struct db_batch *b, const char *acct, const json_t *ev, char
     const json_t *x = json_object_get(o, "x");
     size_t before = b->n;
     int fill;
+    if (json_is_string(e) && !strcmp(json_string_value(e), "ALGO_UPDATE"))
+        return algo_of_event(b, acct, ev, err, cap);
     if (!json_is_string(e) || strcmp(json_string_value(e), "ORDER_TRADE_UPDATE")) return 0;
     if (!json_is_object(o)) {
         snprintf(err, cap, "ORDER_TRADE_UPDATE without o");

@@ -11,7 +11,9 @@
  *   trades        insert, a duplicate only fills a missing client class
  *   income        insert, a duplicate is a no-op
  *   snapshots     insert, the first of a minute stays
- *   cursors       upsert (written in the same transaction as the rows it covers) */
+ *   cursors       upsert (written in the same transaction as the rows it covers)
+ *   algo_orders   upsert, freshest update_ms wins (ties: the later status)
+ *   dead_letters  insert, a duplicate is a no-op */
 #ifndef BFQ_RECORDER_ROWS_H
 #define BFQ_RECORDER_ROWS_H
 
@@ -29,6 +31,9 @@ enum rows_kind {
     ROW_BAL_SNAP,
     ROW_POS_SNAP,
     ROW_CURSOR,      /* (account, name, value): where the REST backfill goes on */
+    ROW_ALGO,        /* algo order, its latest state (ALGO_UPDATE) */
+    ROW_DEAD,        /* (account, stream_id, event_type, err_no, error, data, t_ms): a dead
+                      * letter; err_no and error at DB_DEAD_ERRNO, DB_DEAD_ERROR */
     Q_CURSORS,       /* (account) -> name, value */
     Q_SYMBOLS,       /* (account x3) -> every symbol the account has rows of */
     ROWS_NSTMTS
@@ -44,8 +49,8 @@ extern const struct db_stmt_spec rows_stmts[ROWS_NSTMTS];
 void rows_client_class(const char *cid, char *out, size_t cap);
 
 /* A user-stream event (the parsed `data` of one bfq:events entry): ORDER_TRADE_UPDATE gives an
- * order row, an order event row and, for a fill, a trade row; other event types give nothing
- * (0). Returns the number of rows appended, or -1 with err. */
+ * order row, an order event row and, for a fill, a trade row; ALGO_UPDATE an algo order row;
+ * other event types give nothing (0). Returns the number of rows appended, or -1 with err. */
 int rows_from_event(struct db_batch *b, const char *acct, const json_t *ev, char *err,
                     size_t cap);
 
@@ -54,6 +59,13 @@ int rows_from_rest_order(struct db_batch *b, const char *acct, const json_t *o, 
                          size_t cap);
 int rows_from_rest_trade(struct db_batch *b, const char *acct, const json_t *t, char *err,
                          size_t cap);
+/* A dead-letter row (ROW_DEAD) for stream entry id: its raw data (len bytes; NULL: none), the
+ * event type when known (may be NULL), and the reason when already known (err_no, why; else
+ * the worker fills them when the entry's rows are refused). on_fail as db_row's. */
+void rows_dead_letter(struct db_batch *b, const char *acct, const char *id, const char *etype,
+                      const char *data, size_t len, unsigned err_no, const char *why,
+                      int group, int on_fail);
+
 int rows_from_income(struct db_batch *b, const char *acct, const json_t *r, char *err,
                      size_t cap);
 

@@ -81,14 +81,39 @@ static const char *const m2_daily[] = {
     NULL,
 };
 
+/* algo (conditional) orders from ALGO_UPDATE, one row per algo id, its latest state (freshest
+ * update_ms wins, ties: the later status); and the dead letters: stream entries the server
+ * refused for good or that were never events, kept whole with the reason */
+static const char *const m3_algo_dead[] = {
+    "CREATE TABLE IF NOT EXISTS algo_orders (account VARCHAR(32) NOT NULL,"
+    " algo_id BIGINT NOT NULL, symbol VARCHAR(32) NOT NULL, client_algo_id VARCHAR(64) NOT NULL,"
+    " client_class VARCHAR(32) NOT NULL, algo_type VARCHAR(24) NOT NULL,"
+    " type VARCHAR(32) NOT NULL, side VARCHAR(8) NOT NULL, position_side VARCHAR(8) NOT NULL,"
+    " time_in_force VARCHAR(8) NOT NULL, status VARCHAR(24) NOT NULL,"
+    " status_rank TINYINT NOT NULL, qty " MONEY " NOT NULL, trigger_price " MONEY " NOT NULL,"
+    " price " MONEY " NOT NULL, actual_price " MONEY " NOT NULL, actual_qty " MONEY " NOT NULL,"
+    " order_id BIGINT NULL, working_type VARCHAR(24) NOT NULL, price_match VARCHAR(24) NOT NULL,"
+    " close_position TINYINT NOT NULL, price_protect TINYINT NOT NULL,"
+    " reduce_only TINYINT NOT NULL, trigger_ms BIGINT NOT NULL, good_till_ms BIGINT NOT NULL,"
+    " reject_reason VARCHAR(64) NOT NULL, update_ms BIGINT NOT NULL, event_ms BIGINT NOT NULL,"
+    " PRIMARY KEY (account, algo_id), KEY by_update (account, update_ms)) ENGINE=InnoDB",
+    "CREATE TABLE IF NOT EXISTS dead_letters (account VARCHAR(32) NOT NULL,"
+    " stream_id VARCHAR(48) NOT NULL, event_type VARBINARY(48) NOT NULL, err_no INT NOT NULL,"
+    " error VARBINARY(255) NOT NULL, data MEDIUMBLOB NOT NULL, t_ms BIGINT NOT NULL,"
+    " PRIMARY KEY (account, stream_id)) ENGINE=InnoDB",
+    NULL,
+};
+
 static const struct migration migrations[] = {
     {1, "tables", m1_tables},
     {2, "daily views", m2_daily},
+    {3, "algo orders, dead letters", m3_algo_dead},
 };
 
 const char *const schema_tables[] = {"orders",       "order_events",     "trades",
                                      "income",       "account_snapshots", "position_snapshots",
-                                     "cursors",      NULL};
+                                     "cursors",      "algo_orders",      "dead_letters",
+                                     NULL};
 static const char *const schema_views[] = {"daily_trades", "daily_income", NULL};
 
 int schema_version_of(struct st_mysql *m, char *err, size_t cap)

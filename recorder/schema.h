@@ -17,7 +17,7 @@
 
 struct st_mysql;
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 /* The tables the recorder writes (NULL-terminated), for the writer's grants. */
 extern const char *const schema_tables[];

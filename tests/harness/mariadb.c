@@ -16,15 +16,17 @@ static const char *const users[][2] = {{"recorder", "rec-pass-1"}, {"reader", "r
 
 static int spawn_server(struct th_mariadb *m)
 {
-    char datadir[600], sock[600], port[32], pidf[600];
+    char datadir[600], sock[600], port[32], pidf[600], tmp[600];
     snprintf(datadir, sizeof datadir, "--datadir=%s/data", m->dir);
+    snprintf(tmp, sizeof tmp, "--tmpdir=%s", m->dir); /* not /tmp: shared with other servers */
     snprintf(sock, sizeof sock, "--socket=%s", m->socket);
     snprintf(port, sizeof port, "--port=%d", m->port);
     snprintf(pidf, sizeof pidf, "--pid-file=%s/mariadbd.pid", m->dir);
     const char *argv[] = {"mariadbd", "--no-defaults", datadir, sock, port,
                           "--bind-address=127.0.0.1", "--user=root", pidf, "--skip-log-bin",
                           "--innodb-buffer-pool-size=16M", "--innodb-log-file-size=16M",
-                          "--skip-name-resolve", NULL};
+                          "--skip-name-resolve", tmp, NULL, NULL, NULL, NULL, NULL};
+    for (size_t i = 0, k = 13; i < 4 && m->opts[i]; i++) argv[k++] = m->opts[i];
     const char *paths[] = {"/usr/sbin/mariadbd", NULL};
     argv[0] = access(paths[0], X_OK) == 0 ? paths[0] : "mariadbd";
     m->pid = th_spawn(argv, m->log);
@@ -80,8 +82,11 @@ static int setup(struct th_mariadb *m, int migrate)
 
 int th_mariadb_start(struct th_mariadb *m, int migrate)
 {
-    char datadir[600];
+    char datadir[600], tmp[600];
+    const char *opts[5];
+    memcpy(opts, m->opts, sizeof opts);
     memset(m, 0, sizeof *m);
+    memcpy(m->opts, opts, sizeof opts);
     snprintf(m->dir, sizeof m->dir, "%s/mariadb", th_tmpdir());
     mkdir(m->dir, 0700);
     snprintf(m->socket, sizeof m->socket, "%s/s.sock", m->dir);
@@ -93,8 +98,11 @@ int th_mariadb_start(struct th_mariadb *m, int migrate)
              users[0][0], users[0][1], m->port);
     snprintf(m->reader_url, sizeof m->reader_url, "mysql://%s:%s@127.0.0.1:%d/bfq", users[1][0],
              users[1][1], m->port);
+    snprintf(tmp, sizeof tmp, "--tmpdir=%s", m->dir);
     const char *inst[] = {"mariadb-install-db", "--no-defaults", datadir, "--user=root",
-                          "--auth-root-authentication-method=socket", "--skip-test-db", NULL};
+                          "--auth-root-authentication-method=socket", "--skip-test-db", tmp,
+                          NULL, NULL, NULL, NULL, NULL};
+    for (size_t i = 0, k = 7; i < 4 && m->opts[i]; i++) inst[k++] = m->opts[i];
     if (th_run(inst, NULL, 60000) != 0) {
         fprintf(stderr, "mariadb: mariadb-install-db failed\n");
         return -1;

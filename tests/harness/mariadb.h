@@ -19,6 +19,9 @@ struct th_mariadb {
     char root_url[768];     /* mysql://root@localhost/bfq?socket=... (migrations, checks) */
     char recorder_url[256]; /* mysql://recorder:...@127.0.0.1:PORT/bfq */
     char reader_url[256];   /* mysql://reader:...@127.0.0.1:PORT/bfq */
+    /* extra server options (e.g. a small fixed InnoDB data file), set before th_mariadb_start
+     * (which keeps them) and changeable before a th_mariadb_restart; NULL-terminated */
+    const char *opts[5];
 };
 
 /* Starts and sets up (see the top). With migrate 0 the database is left empty (no schema,

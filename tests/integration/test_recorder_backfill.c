@@ -121,7 +121,7 @@ static void check_schema_guard(void)
     CHECK(th_mariadb_sql(&t.db, "DELETE FROM bfq.schema_version", NULL) == 0);
     CHECK(th_run(run, NULL, 20000) == 1);
     CHECK(th_run(mig, NULL, 20000) == 0);
-    CHECK(rt_sql_num(&t, "SELECT MAX(version) FROM bfq.schema_version") == 2);
+    CHECK(rt_sql_num(&t, "SELECT MAX(version) FROM bfq.schema_version") == 3);
     CHECK(rt_sql_num(&t, "SELECT COUNT(*) FROM bfq.trades") == trades && trades > 0);
 }
 

@@ -23,22 +23,7 @@ static struct rt t;
 
 static long long alerts(const char *level)
 {
-    redisReply *r = redisCommand(t.rc, "XRANGE bfq:alerts - +");
-    long long n = 0;
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
-        const redisReply *kv = r->element[i]->element[1];
-        int key = 0, lv = 0;
-        for (size_t k = 0; k + 1 < kv->elements; k += 2) {
-            if (!strcmp(kv->element[k]->str, "key") &&
-                !strcmp(kv->element[k + 1]->str, "recorder:mysql:main"))
-                key = 1;
-            if (!strcmp(kv->element[k]->str, "level") && !strcmp(kv->element[k + 1]->str, level))
-                lv = 1;
-        }
-        n += key && lv;
-    }
-    if (r) freeReplyObject(r);
-    return n;
+    return rt_alerts(&t, "recorder:mysql:main", level);
 }
 
 /* A recovery notice more than *before (none when arg is NULL). */
@@ -60,7 +45,7 @@ static void phase_permissions(void)
     CHECK(th_mariadb_sql_as(&t.db, "reader", "SELECT COUNT(*) FROM daily_trades", NULL) == 0);
     CHECK(th_mariadb_sql_as(&t.db, "reader",
                             "UPDATE trades SET qty = 0 WHERE account = 'main'", NULL) != 0);
-    CHECK(rt_sql_num(&t, "SELECT MAX(version) FROM bfq.schema_version") == 2);
+    CHECK(rt_sql_num(&t, "SELECT MAX(version) FROM bfq.schema_version") == 3);
     /* and in Redis: the recorder reads the feed and adds alerts, nothing more */
     redisContext *c = redisConnect("127.0.0.1", t.redis.port);
     redisReply *r = c ? redisCommand(c, "AUTH recorder test-recorder") : NULL;
@@ -79,18 +64,7 @@ static void phase_permissions(void)
 /* The server kills the recorder's connections (KILL CONNECTION): it reconnects, loses nothing. */
 static void phase_killed_connection(void)
 {
-    char *ids = NULL;
-    CHECK(th_mariadb_sql(&t.db, "SELECT id FROM information_schema.processlist"
-                                " WHERE user = 'recorder'", &ids) == 0);
-    int killed = 0;
-    for (char *p = ids; p && *p;) {
-        char sql[64];
-        snprintf(sql, sizeof sql, "KILL CONNECTION %lld", strtoll(p, NULL, 10));
-        killed += th_mariadb_sql(&t.db, sql, NULL) == 0;
-        p = strchr(p, '\n');
-        if (p) p++;
-    }
-    free(ids);
+    int killed = rt_kill_conns(&t, "1");
     CHECK(killed >= 1);
     rt_trade(&t, 3);
     rt_check_equal(&t, 20000, "after its connection was killed");
@@ -128,13 +102,7 @@ static void phase_kill_db(void)
 
 static long long pending(void)
 {
-    redisReply *r = redisCommand(t.rc, "XPENDING bfq:events:main recorder");
-    long long n = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
-                          r->element[0]->type == REDIS_REPLY_INTEGER
-                      ? r->element[0]->integer
-                      : -1;
-    if (r) freeReplyObject(r);
-    return n;
+    return rt_pending(&t);
 }
 
 static int has_pending(void *arg)
@@ -235,13 +203,6 @@ int main(void)
     /* per-minute snapshots (every second here) of the reconciled balances in Redis */
     CHECK(rt_sql_num(&t, "SELECT COUNT(*) FROM bfq.account_snapshots WHERE asset = 'USDT'"
                          " AND wallet > 0") > 0);
-    CHECK(th_alive(us) && th_alive(rec));
-    int st = th_stop(rec, 10000); /* a clean exit (and, under ASan, no leak) */
-    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    th_stop(us, 5000);
-    th_mariadb_stop(&t.db);
-    redisFree(t.rc);
-    th_sim_stop(&t.sim);
-    th_redis_stop(&t.redis);
+    rt_finish(&t, rec, us);
     return th_done();
 }

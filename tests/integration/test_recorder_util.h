@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include "core/decimal.h"
 #include "tests/harness/harness.h"
@@ -31,7 +32,7 @@ struct rt {
     char us_conf[512], rec_conf[512];
 };
 
-static void rt_write_conf(const char *path, const struct rt *t, const char *user,
+static inline void rt_write_conf(const char *path, const struct rt *t, const char *user,
                           const char *backfill_every)
 {
     char url[256];
@@ -43,13 +44,13 @@ static void rt_write_conf(const char *path, const struct rt *t, const char *user
             "api_secret = %s\n[mysql]\nurl = %s\n[userstream]\norders_every = 0\n"
             "backoff_min = 50ms\nbackoff_max = 1s\n[recorder]\npoll = 50ms\nbackoff_min = 200ms\n"
             "backoff_max = 2s\nincome_every = 2s\nbackfill_every = %s\nsource_ip = 127.0.0.2\n"
-            "snapshot_every = 1s\n",
+            "snapshot_every = 1s\nclaim_idle = 1s\n",
             url, t->sim.url, RT_KEY, RT_SECRET, t->db.recorder_url, backfill_every);
     fclose(f);
 }
 
 /* Everything up; the recorder's full REST backfill runs every `backfill_every`. */
-static int rt_start(struct rt *t, const char *backfill_every)
+static inline int rt_start(struct rt *t, const char *backfill_every)
 {
     const char *simargs[] = {"--account", "main:" RT_KEY ":" RT_SECRET ":100000", "--symbols",
                              "20", NULL};
@@ -65,7 +66,7 @@ static int rt_start(struct rt *t, const char *backfill_every)
     return t->rc ? 0 : -1;
 }
 
-static pid_t rt_spawn(const char *conf, const char *role, const char *instance)
+static inline pid_t rt_spawn(const char *conf, const char *role, const char *instance)
 {
     char log[512];
     snprintf(log, sizeof log, "%s/%s-%s.log", th_tmpdir(), role, instance);
@@ -74,7 +75,7 @@ static pid_t rt_spawn(const char *conf, const char *role, const char *instance)
 }
 
 /* A market fill of symbol i (its own quantity), BUY or SELL. */
-static void rt_fill(struct rt *t, int i, const char *side)
+static inline void rt_fill(struct rt *t, int i, const char *side)
 {
     char *body = NULL;
     long code = tb_market(&t->acct, rt_symbols[i % RT_NSYM], side, rt_qty[i % RT_NSYM], NULL,
@@ -86,7 +87,7 @@ static void rt_fill(struct rt *t, int i, const char *side)
 }
 
 /* n round trips over the symbols: open, then close (realized PnL on the close). */
-static void rt_trade(struct rt *t, int n)
+static inline void rt_trade(struct rt *t, int n)
 {
     for (int i = 0; i < n; i++) {
         rt_fill(t, i, "BUY");
@@ -94,7 +95,7 @@ static void rt_trade(struct rt *t, int n)
     }
 }
 
-static void rt_income(struct rt *t, const char *type, const char *amount, const char *sym)
+static inline void rt_income(struct rt *t, const char *type, const char *amount, const char *sym)
 {
     char url[512], *body = NULL;
     snprintf(url, sizeof url, "%s/_sim/income?account=main&type=%s&amount=%s%s%s", t->sim.url,
@@ -107,7 +108,7 @@ static void rt_income(struct rt *t, const char *type, const char *amount, const 
 #define rt_norm dec_trim_text
 
 /* Appends one line of fields (decimals normalised) to a growing buffer. */
-static void rt_line(char **buf, size_t *len, const char *const *f, int n)
+static inline void rt_line(char **buf, size_t *len, const char *const *f, int n)
 {
     for (int i = 0; i < n; i++) {
         char v[128];
@@ -123,7 +124,7 @@ static void rt_line(char **buf, size_t *len, const char *const *f, int n)
     }
 }
 
-static const char *rt_jstr(const json_t *o, const char *k, char *tmp, size_t cap)
+static inline const char *rt_jstr(const json_t *o, const char *k, char *tmp, size_t cap)
 {
     const json_t *v = json_object_get(o, k);
     if (json_is_string(v)) return json_string_value(v);
@@ -133,13 +134,13 @@ static const char *rt_jstr(const json_t *o, const char *k, char *tmp, size_t cap
     return tmp;
 }
 
-static int rt_cmp(const void *a, const void *b)
+static inline int rt_cmp(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
 /* The lines of buf (each ending in '\n') sorted, as a new buffer; frees buf. */
-static char *rt_sorted(char *buf)
+static inline char *rt_sorted(char *buf)
 {
     size_t n = 0, len = buf ? strlen(buf) : 0, k = 0;
     if (!buf) return NULL;
@@ -165,7 +166,7 @@ static char *rt_sorted(char *buf)
 
 /* One line per element of `path` over every test symbol (query `qfmt` with %s the symbol), the
  * fields named, sorted. */
-static char *rt_sim_list(struct rt *t, const char *path, const char *qfmt,
+static inline char *rt_sim_list(struct rt *t, const char *path, const char *qfmt,
                          const char *const *fields, int nf, int *count)
 {
     char *out = NULL;
@@ -195,7 +196,7 @@ static char *rt_sim_list(struct rt *t, const char *path, const char *qfmt,
 }
 
 /* The simulator's userTrades of every test symbol, one line per fill. */
-static char *rt_sim_trades(struct rt *t, int *count)
+static inline char *rt_sim_trades(struct rt *t, int *count)
 {
     static const char *const f[] = {"symbol",     "id",         "orderId",
                                     "side",       "price",      "qty",
@@ -205,7 +206,7 @@ static char *rt_sim_trades(struct rt *t, int *count)
 }
 
 /* The same lines from the trades table. */
-static char *rt_db_trades(struct rt *t, int *count)
+static inline char *rt_db_trades(struct rt *t, int *count)
 {
     char *rows = NULL;
     if (th_mariadb_sql(&t->db, "SELECT symbol, trade_id, order_id, side, price, qty, quote_qty,"
@@ -233,7 +234,7 @@ static char *rt_db_trades(struct rt *t, int *count)
 }
 
 /* The simulator's income history (every row), one line per row ordered by type, tranId. */
-static char *rt_sim_income(struct rt *t, int *count)
+static inline char *rt_sim_income(struct rt *t, int *count)
 {
     char *body = NULL, *out = NULL;
     size_t len = 0;
@@ -258,7 +259,7 @@ static char *rt_sim_income(struct rt *t, int *count)
     return rt_sorted(out ? out : strdup(""));
 }
 
-static char *rt_db_income(struct rt *t, int *count)
+static inline char *rt_db_income(struct rt *t, int *count)
 {
     char *rows = NULL, *out = NULL, *save = NULL;
     size_t len = 0, n = 0;
@@ -299,7 +300,7 @@ struct rt_want {
 };
 
 /* Whether the tables hold exactly the simulator's trades and income (polled by tests). */
-static int rt_tables_equal(void *arg)
+static inline int rt_tables_equal(void *arg)
 {
     struct rt_want *w = arg;
     int nd = 0, id = 0;
@@ -313,7 +314,7 @@ static int rt_tables_equal(void *arg)
 }
 
 /* Prints what differs (after a failed wait). */
-static void rt_show_diff(struct rt_want *w)
+static inline void rt_show_diff(struct rt_want *w)
 {
     int nd = 0, id = 0;
     char *dt = rt_db_trades(w->t, &nd), *di = rt_db_income(w->t, &id);
@@ -327,7 +328,7 @@ static void rt_show_diff(struct rt_want *w)
     free(di);
 }
 
-static void rt_check_equal(struct rt *t, int timeout_ms, const char *when)
+static inline void rt_check_equal(struct rt *t, int timeout_ms, const char *when)
 {
     struct rt_want w = {t, NULL, NULL, 0, 0};
     w.trades = rt_sim_trades(t, &w.ntrades);
@@ -344,13 +345,89 @@ static void rt_check_equal(struct rt *t, int timeout_ms, const char *when)
 }
 
 /* An integer from one SQL answer (first column of the first row), -1 on failure. */
-static long long rt_sql_num(struct rt *t, const char *sql)
+static inline long long rt_sql_num(struct rt *t, const char *sql)
 {
     char *out = NULL;
     long long v = -1;
     if (th_mariadb_sql(&t->db, sql, &out) == 0 && out) v = strtoll(out, NULL, 10);
     free(out);
     return v;
+}
+
+/* The alerts on bfq:alerts with that key (and level, unless NULL). */
+static inline long long rt_alerts(struct rt *t, const char *key, const char *level)
+{
+    redisReply *r = redisCommand(t->rc, "XRANGE bfq:alerts - +");
+    long long n = 0;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        const redisReply *kv = r->element[i]->element[1];
+        int k = 0, lv = !level;
+        for (size_t j = 0; j + 1 < kv->elements; j += 2) {
+            if (!strcmp(kv->element[j]->str, "key") && !strcmp(kv->element[j + 1]->str, key))
+                k = 1;
+            if (level && !strcmp(kv->element[j]->str, "level") &&
+                !strcmp(kv->element[j + 1]->str, level))
+                lv = 1;
+        }
+        n += k && lv;
+    }
+    if (r) freeReplyObject(r);
+    return n;
+}
+
+/* Entries of bfq:events:main delivered to a recorder and not yet acknowledged, or -1. */
+static inline long long rt_pending(struct rt *t)
+{
+    redisReply *r = redisCommand(t->rc, "XPENDING bfq:events:main recorder");
+    long long n = r && r->type == REDIS_REPLY_ARRAY && r->elements > 0 &&
+                          r->element[0]->type == REDIS_REPLY_INTEGER
+                      ? r->element[0]->integer
+                      : -1;
+    if (r) freeReplyObject(r);
+    return n;
+}
+
+/* The heartbeat JSON of recorder `instance` (malloc'd), or NULL. */
+static inline char *rt_hb(struct rt *t, const char *instance)
+{
+    redisReply *r = redisCommand(t->rc, "GET bfq:hb:recorder:%s", instance);
+    char *s = r && r->type == REDIS_REPLY_STRING ? strdup(r->str) : NULL;
+    if (r) freeReplyObject(r);
+    return s;
+}
+
+/* KILL CONNECTION on each of the recorder's MariaDB connections matching cond (an SQL
+ * condition on information_schema.processlist, "1" for all); returns how many were killed. */
+static inline int rt_kill_conns(struct rt *t, const char *cond)
+{
+    char q[512], *ids = NULL;
+    int killed = 0;
+    snprintf(q, sizeof q, "SELECT id FROM information_schema.processlist WHERE user ="
+             " 'recorder' AND (%s)", cond);
+    if (th_mariadb_sql(&t->db, q, &ids) != 0) ids = NULL;
+    for (char *p = ids; p && *p;) {
+        char sql[64];
+        snprintf(sql, sizeof sql, "KILL CONNECTION %lld", strtoll(p, NULL, 10));
+        killed += th_mariadb_sql(&t->db, sql, NULL) == 0;
+        p = strchr(p, '\n');
+        if (p) p++;
+    }
+    free(ids);
+    return killed;
+}
+
+/* Stops the recorder (a clean exit 0 checked: under ASan, no leak) and the user stream, then
+ * everything rt_start started. */
+static inline void rt_finish(struct rt *t, pid_t rec, pid_t us)
+{
+    CHECK(th_alive(us) && th_alive(rec));
+    int st = th_stop(rec, 10000);
+    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    th_stop(us, 5000);
+    th_mariadb_stop(&t->db);
+    redisFree(t->rc);
+    th_sim_stop(&t->sim);
+    th_redis_stop(&t->redis);
 }
 
 #endif
