@@ -68,8 +68,10 @@ static void latency_then_timeout(void)
     CHECK(req("POST", "/_sim/fault?path=/fapi/v1/klines&kind=latency&ms=600", "", 0) == 200);
     CHECK(req("POST", "/_sim/fault?path=/fapi/v1/order&kind=latency&ms=600", "", 0) == 200);
     for (int i = 0; i < 6; i++) {
-        if (i % 3 == 0) CHECK(req("GET", kl, NULL, 150) == 0); /* the client gives up first */
-        else CHECK(req("POST", ord, i % 3 == 1 ? "" : "newClientOrderId=x", 150) == 0);
+        if (i % 3 == 0)
+            CHECK(req("GET", kl, NULL, 150) == 0); /* the client gives up first */
+        else
+            CHECK(req("POST", ord, i % 3 == 1 ? "" : "newClientOrderId=x", 150) == 0);
         th_sleep_ms(600); /* the delay timer fires with its client gone */
         CHECK(sim_answers());
     }
@@ -100,9 +102,11 @@ static void killed_while_hung(void)
         pid_t kid = fork();
         if (kid == 0) {
             if (round % 3 == 0)
-                req("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1", 10000);
+                req("POST", "/fapi/v1/order", "symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1",
+                    10000);
             else if (round % 3 == 1)
-                req("POST", "/fapi/v1/order?symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1", "", 10000);
+                req("POST", "/fapi/v1/order?symbol=BTCUSDT&side=BUY&type=MARKET&quantity=1", "",
+                    10000);
             else
                 req("GET", "/fapi/v1/klines?symbol=BTCUSDT&interval=1m&limit=5", NULL, 10000);
             _exit(0);
