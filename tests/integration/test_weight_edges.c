@@ -6,15 +6,15 @@
  * and two `bfq kline` with rate = auto (the default) sharing 127.0.0.3 (at the old fixed rate of
  * 4 symbols a second the two would spend 1440: 67%). The limit is not lowered: two fixed-rate
  * instances would then fill a smaller budget too and the test could not tell. Over two
- * minute edges (every offset crosses each of them in all four worlds at once):
+ * minute edges:
  * - no gap between two bookTicker requests longer than the slot interval plus 1 s (the budget
  *   once applied the header of the exchange's previous minute to the local new one and stopped
  *   the tick collector for most of a minute);
  * - no 429 or 418 on any IP;
  * - the two kline instances spend at least 95% of 127.0.0.3's budget in every full exchange
  *   minute.
- * The old bug showed at every edge (gaps of 37 s), so two edges prove what three did; the
- * second one closes the full exchange minute the kline check needs. It takes 1.5 to 2.5
+ * The old bug showed at every edge (a stall of most of a minute), so two edges prove what
+ * three did; the second one closes the full exchange minute the kline check needs. It takes 1.5 to 2.5
  * minutes of wall time whatever the machine, so it runs in the release build only
  * (docs/testing.md): the ASan build would add the same minutes and nothing the release run
  * does not see. */
