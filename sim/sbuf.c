@@ -58,7 +58,7 @@ static int sbuf_reserve(struct sbuf *b, size_t extra)
 void sbuf_add(struct sbuf *b, const char *s, size_t n)
 {
     if (sbuf_reserve(b, n)) return;
-    memcpy(b->buf + b->len, s, n);
+    if (n) memcpy(b->buf + b->len, s, n); /* s may be NULL when n is 0 */
     b->len += n;
     b->buf[b->len] = '\0';
 }

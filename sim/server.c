@@ -60,6 +60,7 @@ struct pss {
     struct sbuf body;
     int body_too_big;
     struct sim_response resp;
+    int processed;          /* this request went to the router: never twice */
     int have_resp, headers_sent;
     size_t sent;
     ev_timer delay;
@@ -276,7 +277,7 @@ static void pss_reset(struct pss *ps)
     sim_response_init(&ps->resp);
     ps->nqv = 0;
     ps->body_too_big = 0;
-    ps->have_resp = ps->headers_sent = 0;
+    ps->processed = ps->have_resp = ps->headers_sent = 0;
     ps->sent = 0;
     ps->apikey[0] = '\0';
 }
@@ -409,6 +410,11 @@ static void delay_done(struct ev_loop *loop, ev_timer *t, int revents)
 
 static int process(struct lws *wsi, struct pss *ps)
 {
+    /* A POST with an empty body is handled from LWS_CALLBACK_HTTP; when its answer is deferred
+     * (hang, latency), lws still delivers the body callbacks, on the client's close at the
+     * latest: a second pass would run the request again and re-arm the armed delay timer. */
+    if (ps->processed) return 0;
+    ps->processed = 1;
     struct sim_request q;
     memset(&q, 0, sizeof(q));
     q.method = ps->method;
@@ -467,6 +473,7 @@ static int http_begin(struct lws *wsi, struct pss *ps, const char *uri)
 
 static void http_body(struct pss *ps, const void *in, size_t len)
 {
+    if (ps->processed || !in || !len) return; /* see process() */
     if (ps->body.len + len > HTTP_BODY_MAX) {
         ps->body_too_big = 1;
         return;

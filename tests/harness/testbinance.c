@@ -33,12 +33,15 @@ static size_t tb_write(char *data, size_t size, size_t nmemb, void *arg)
     return len;
 }
 
+long long tb_clock_offset_ms;
+
 long tb_signed(const struct tb_account *a, const char *method, const char *path,
                const char *params, char **body)
 {
     char query[4096], sig[65], url[5000], hdr[256];
     int n = snprintf(query, sizeof query, "%s%stimestamp=%lld", params ? params : "",
-                     params && params[0] ? "&" : "", (long long)timebase_wall_ms());
+                     params && params[0] ? "&" : "",
+                     (long long)timebase_wall_ms() + tb_clock_offset_ms);
     if (n < 0 || (size_t)n >= sizeof query || binance_sign(a->secret, query, (size_t)n, sig) < 0)
         return 0;
     snprintf(url, sizeof url, "%s%s?%s&signature=%s", a->base_url, path, query, sig);

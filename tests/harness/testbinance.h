@@ -19,6 +19,10 @@ struct tb_account {
     const char *key, *secret;
 };
 
+/* Added to every timestamp tb_signed sends: a test that moved the simulator's clock
+ * (POST /_sim/clock) sets it to the same offset. 0 by default. */
+extern long long tb_clock_offset_ms;
+
 /* Sends method path?params&timestamp=..&signature=.. with X-MBX-APIKEY. params may be NULL.
  * Returns the HTTP status (0 on transport error); *body (if body) is malloc'd. */
 long tb_signed(const struct tb_account *a, const char *method, const char *path,

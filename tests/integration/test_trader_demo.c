@@ -9,10 +9,19 @@
  * run the same strategy on the same data: each signal is one order at the exchange, of the full
  * size. The traders' heartbeats show their book ready, no stale symbol, and their intents.
  * Then two traders in direct mode ([trader] send = direct) each send their half of the next
- * signal themselves: two orders of equal size that add up to the position. */
+ * signal themselves: two orders of equal size that add up to the position.
+ *
+ * The bars are the simulator's, on its clock: instead of waiting for the wall clock's next
+ * minute (two of them, about two minutes), the test moves the simulator's clock forward to
+ * just past its next minute edge (POST /_sim/clock), so the whole test takes well under a
+ * minute. The first and the last move come before the processes that sign (gateway, direct
+ * traders) start, so they sync to it; the one before the close comes while the gateway runs,
+ * whose next signed request then gets -1021 and is sent again once after a re-sync (core/binance),
+ * as after any step of the exchange's clock. */
 #include <sys/wait.h>
 #include <time.h>
 
+#include "tests/harness/weightlog.h"
 #include "tests/integration/test_trader_util.h"
 #include "trader/book.h"
 
@@ -108,11 +117,27 @@ static int order_obeys(const json_t *o, const struct dec_filters *f, int reduce)
            json_is_true(json_object_get(o, "reduceOnly")) == reduce;
 }
 
-/* Waits until the wall clock's second within the minute is in [lo, hi]. */
+static int64_t sim_offset_ms; /* the simulator's clock minus the wall clock, as set here */
+
+/* Moves the simulator's clock forward to second `second` of its next minute: a bar edge now
+ * instead of up to a minute from now. */
+static void sim_next_minute_at(int second)
+{
+    int64_t now = th_sim_time(cu_sim.url);
+    CHECK(now > 0);
+    int64_t target = (now / 60000 + 1) * 60000 + second * 1000;
+    char q[96];
+    sim_offset_ms += target - now;
+    tb_clock_offset_ms = sim_offset_ms; /* the test's own signed requests */
+    snprintf(q, sizeof q, "/_sim/clock?offset_ms=%lld", (long long)sim_offset_ms);
+    CHECK(cu_sim_admin("POST", q) == 200);
+}
+
+/* Waits until the simulator's second within the minute is in [lo, hi]. */
 static void wait_second(int lo, int hi)
 {
     for (int i = 0; i < 1300; i++) {
-        int s = (int)((th_now_ms() / 1000) % 60);
+        int s = (int)((th_sim_time(cu_sim.url) / 1000) % 60);
         if (s >= lo && s <= hi) return;
         th_sleep_ms(100);
     }
@@ -130,12 +155,10 @@ static void phase_direct(const struct dec_filters *f)
     const char *a1[] = {"--strategy", "demo", "--send", "direct", "--instance", "dr1", NULL};
     const char *a2[] = {"--strategy", "demo", "--send", "direct", "--instance", "dr2", NULL};
     setenv("BFQ_STRATEGY_DEMO_NOTIONAL", "400", 1);
+    sim_next_minute_at(5); /* a bar without a signal yet; before they sync their clocks */
     pid_t p[2] = {cu_spawn("trader", NULL, a1), cu_spawn("trader", NULL, a2)};
     CHECK(th_wait_until(trader_ready, "dr1", 15000) && th_wait_until(trader_ready, "dr2", 15000));
     CHECK(th_wait_until(two_replicas, NULL, 10000));
-    int64_t next = (th_now_ms() / 60000 + 1) * 60000 + 5000; /* a bar without a signal yet */
-    while (th_now_ms() < next)
-        th_sleep_ms(200);
     json_t *before = demo_orders("to");
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
     CHECK(th_wait_until(long_open, NULL, 15000));
@@ -168,6 +191,7 @@ int main(void)
     pid_t pids[7];
     setenv("BFQ_STRATEGY_DEMO_NOTIONAL", "150", 1);
     if (tt_stack(TT_KLINE | TT_USERSTREAM, pids) != 3) return 1;
+    sim_next_minute_at(5); /* the first bar edge; the gateway syncs its clock after it */
     const char *gargs[] = {"--instance", "g1", NULL};
     const char *trargs[3][5] = {{"--strategy", "demo", "--instance", "tr1", NULL},
                                 {"--strategy", "demo", "--instance", "tr2", NULL},
@@ -198,9 +222,8 @@ int main(void)
     json_decref(opens);
 
     /* next minute: the previous bar closed at the moved price; -1 % is below -0.5 % */
-    int64_t next = (th_now_ms() / 60000 + 1) * 60000 + 3000;
-    while (th_now_ms() < next)
-        th_sleep_ms(200);
+    sim_next_minute_at(0);
+    th_sleep_ms(3000); /* the collectors see the new bar, as 3 s into a minute before */
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=-1") == 200);
     CHECK(th_wait_until(flat, NULL, 15000));
     json_t *closes = demo_orders("tc");
