@@ -386,7 +386,7 @@ static const struct status_section status_sections[] = {
     {"accounts", status_accounts_collect, status_accounts_print},
 };
 
-static json_t *status_report(const struct status_ctx *ctx)
+json_t *status_report(const struct status_ctx *ctx)
 {
     json_t *rep = json_object();
     json_object_set_new(rep, "now", json_integer(ctx->now));
