@@ -76,13 +76,14 @@ function drawCurve(c) {
   document.getElementById('curve-info').textContent =
     c.asset + ' · ' + c.points + ' snapshots' + (c.t.length < c.points ? ', ' + c.t.length + ' shown' : '');
   document.getElementById('curve').setAttribute('data-points', String(c.t.length));
+  var dots = c.t.length < 60 ? 3 : 0; /* a short history shows its points */
   chart('curve', {
     type: 'line',
     data: {
       labels: c.t.map(when),
       datasets: [
-        { label: 'balance', data: c.balance.map(Number), borderColor: '#3b82f6', pointRadius: 0 },
-        { label: 'equity', data: c.equity.map(Number), borderColor: '#f59e0b', pointRadius: 0 }
+        { label: 'balance', data: c.balance.map(Number), borderColor: '#3b82f6', pointRadius: dots },
+        { label: 'equity', data: c.equity.map(Number), borderColor: '#f59e0b', pointRadius: dots }
       ]
     },
     options: { scales: { x: { ticks: { maxTicksLimit: 8 } } } }

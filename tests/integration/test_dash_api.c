@@ -10,60 +10,12 @@
  * answers. MariaDB stopped: the history routes answer 503 with {"error","part":"mysql"}, the
  * Redis routes still answer, the process lives, and after MariaDB is back the history
  * answers again; Redis stopped: 503 with part "redis". */
-#include <curl/curl.h>
 #include <sys/wait.h>
 
 #include "tests/integration/test_recorder_util.h"
-
-#define TOKEN "tok-0123456789abcdef"
+#include "tests/integration/test_dash_util.h"
 
 static struct rt t;
-static char dash_url[128];
-
-struct body {
-    char *buf;
-    size_t len;
-};
-
-static size_t on_body(char *p, size_t sz, size_t n, void *arg)
-{
-    struct body *b = arg;
-    char *nb = realloc(b->buf, b->len + sz * n + 1);
-    if (!nb) return 0;
-    memcpy(nb + b->len, p, sz * n);
-    b->buf = nb;
-    b->len += sz * n;
-    b->buf[b->len] = 0;
-    return sz * n;
-}
-
-/* GET path of the dash; auth: 0 none, 1 ?token=, 2 Bearer header, 3 a wrong Bearer. Returns
- * the status; *out (if out) the parsed body. */
-static long get(const char *path, int auth, json_t **out)
-{
-    char url[512], hdr[128];
-    struct body b = {NULL, 0};
-    long code = 0;
-    struct curl_slist *h = NULL;
-    snprintf(url, sizeof url, "%s%s%s%s", dash_url, path, auth == 1 ? (strchr(path, '?') ? "&" : "?") : "",
-             auth == 1 ? "token=" TOKEN : "");
-    CURL *c = curl_easy_init();
-    if (auth >= 2) {
-        snprintf(hdr, sizeof hdr, "Authorization: Bearer %s", auth == 2 ? TOKEN : "tok-wrong");
-        h = curl_slist_append(h, hdr);
-    }
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, 10000L);
-    if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
-    curl_easy_cleanup(c);
-    curl_slist_free_all(h);
-    if (out) *out = b.buf ? json_loads(b.buf, 0, NULL) : NULL;
-    free(b.buf);
-    return code;
-}
 
 /* One SQL answer as tab-separated lines (root), malloc'd. */
 static char *sql(const char *q)
@@ -86,30 +38,6 @@ static void check_dec(const char *api, const char *db, const char *what)
     dec_trim_text(db ? db : "0", d, sizeof d);
     if (strcmp(a, d)) fprintf(stderr, "%s: api %s, rows %s\n", what, a, d);
     CHECK(!strcmp(a, d));
-}
-
-static int dash_answers(void *arg)
-{
-    (void)arg;
-    return get("/api/health", 1, NULL) == 200;
-}
-
-static pid_t start_dash(int port)
-{
-    char conf[512], rurl[256], log[512];
-    snprintf(conf, sizeof conf, "%s/dash.ini", th_tmpdir());
-    th_redis_url_for(&t.redis, "dash", rurl, sizeof rurl);
-    FILE *f = th_fopen_private(conf);
-    if (!f) return -1;
-    fprintf(f, "[redis]\nurl = %s\n[mysql]\nurl = %s\n[dash]\nlisten = 127.0.0.1:%d\n"
-               "token = %s\ntimeout = 1s\n", rurl, t.db.reader_url, port, TOKEN);
-    fclose(f);
-    snprintf(dash_url, sizeof dash_url, "http://127.0.0.1:%d", port);
-    snprintf(log, sizeof log, "%s/dash.log", th_tmpdir());
-    const char *argv[] = {th_bfq_bin(), "dash", "--config", conf, NULL};
-    pid_t pid = th_spawn(argv, log);
-    CHECK(th_wait_until(dash_answers, NULL, 10000));
-    return pid;
 }
 
 static void test_auth(void)
@@ -336,7 +264,7 @@ int main(void)
     rt_check_equal(&t, 30000, "before the dash reads them");
     int st = th_stop(rec, 10000); /* the rows stay as they are from here */
     CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
-    pid_t dash = start_dash(th_free_port());
+    pid_t dash = start_dash(&t, th_free_port());
     test_auth();
     test_symbols();
     test_daily_losers();
