@@ -96,13 +96,14 @@ static void req_set_token(struct dash_req *r, const char *v)
 static void req_read_token(struct dash_req *r, struct lws *wsi)
 {
     char auth[DASH_TOKEN_MAX + 16] = "", tmp[DASH_TOKEN_MAX + 16];
-    const char *v;
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
         lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 0 &&
-        !strncasecmp(auth, "Bearer ", 7))
+        !strncasecmp(auth, "Bearer ", 7)) {
         req_set_token(r, auth + 7);
-    else if ((v = lws_get_urlarg_by_name(wsi, "token=", tmp, (int)sizeof tmp)))
-        req_set_token(r, v);
+        return;
+    }
+    const char *v = lws_get_urlarg_by_name(wsi, "token=", tmp, (int)sizeof tmp);
+    if (v) req_set_token(r, v);
 }
 
 void dash_req_reply(struct dash_req *req, int status, const char *type, const char *body,

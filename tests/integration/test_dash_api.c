@@ -252,7 +252,6 @@ static void test_outages(pid_t dash)
 
 int main(void)
 {
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (rt_start(&t, "24h") < 0) return 1;
     pid_t us = rt_spawn(t.us_conf, "userstream", "us");
     pid_t rec = rt_spawn(t.rec_conf, "recorder", "r1");
@@ -278,6 +277,5 @@ int main(void)
     th_mariadb_stop(&t.db);
     redisFree(t.rc);
     th_sim_stop(&t.sim);
-    curl_global_cleanup();
     return th_done();
 }

@@ -178,7 +178,6 @@ int main(void)
         printf("SKIP: chromium is missing (scripts/bootstrap installs it)\n");
         return 77;
     }
-    curl_global_init(CURL_GLOBAL_DEFAULT);
     if (rt_start(&t, "24h") < 0) return 1;
     rt_spawn(t.us_conf, "userstream", "us");
     rt_spawn(t.rec_conf, "recorder", "r1");
@@ -198,6 +197,5 @@ int main(void)
     redisFree(t.rc);
     th_sim_stop(&t.sim);
     th_redis_stop(&t.redis);
-    curl_global_cleanup();
     return th_done();
 }

@@ -6,7 +6,6 @@
  * while both can read (so no refusal below is a failed login in disguise), and nothing
  * changed afterwards. */
 #include <hiredis/hiredis.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,22 +13,8 @@
 #include "reconciler/recon.h"
 #include "tests/harness/harness.h"
 #include "tests/harness/mariadb.h"
+#include "tests/harness/redis_acl.h"
 
-/* 1 allowed, 0 refused by the ACL, -1 another error (printed). */
-static int try_cmd(redisContext *c, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    redisReply *r = redisvCommand(c, fmt, ap);
-    va_end(ap);
-    int rv = -1;
-    if (r && r->type != REDIS_REPLY_ERROR) rv = 1;
-    else if (r && (strstr(r->str, "NOPERM") || strstr(r->str, "no permissions")))
-        rv = 0;
-    else fprintf(stderr, "unexpected: %s\n", r ? r->str : c->errstr);
-    freeReplyObject(r);
-    return rv;
-}
 
 static void test_redis(const struct th_redis *rs)
 {
@@ -41,26 +26,26 @@ static void test_redis(const struct th_redis *rs)
     redisContext *admin = rblock_connect(rs->url, 2000, err, sizeof err);
     CHECK(admin != NULL);
     if (!admin) return;
-    CHECK(try_cmd(admin, "HSET bfq:acct:main:pos BTCUSDT:BOTH {\"amt\":\"1\"}") == 1);
+    CHECK(th_acl_try(admin, "HSET bfq:acct:main:pos BTCUSDT:BOTH {\"amt\":\"1\"}") == 1);
     /* reads work: logged in as dash */
-    CHECK(try_cmd(c, "HGETALL bfq:acct:main:pos") == 1);
-    CHECK(try_cmd(c, "SCAN 0 MATCH bfq:hb:* COUNT 10") == 1);
-    CHECK(try_cmd(c, "GET bfq:universe:version") == 1);
+    CHECK(th_acl_try(c, "HGETALL bfq:acct:main:pos") == 1);
+    CHECK(th_acl_try(c, "SCAN 0 MATCH bfq:hb:* COUNT 10") == 1);
+    CHECK(th_acl_try(c, "GET bfq:universe:version") == 1);
     /* writes, function calls and library loads are refused */
-    CHECK(try_cmd(c, "SET bfq:x 1") == 0);
-    CHECK(try_cmd(c, "DEL bfq:acct:main:pos") == 0);
-    CHECK(try_cmd(c, "HSET bfq:acct:main:pos BTCUSDT:BOTH {}") == 0);
-    CHECK(try_cmd(c, "HDEL bfq:acct:main:pos BTCUSDT:BOTH") == 0);
-    CHECK(try_cmd(c, "EXPIRE bfq:acct:main:pos 1") == 0);
-    CHECK(try_cmd(c, "XADD bfq:alerts * level error text t") == 0);
-    CHECK(try_cmd(c, "XADD bfq:intents:main * op order sym BTCUSDT") == 0);
-    CHECK(try_cmd(c, "PUBLISH bfq:ch:risk {}") == 0);
-    CHECK(try_cmd(c, "FCALL bfq_put 1 bfq:risk:ban bfq:ch:risk m 9 0 symbols [\"ALL\"]") == 0);
-    CHECK(try_cmd(c, "FCALL_RO bfq_version 0") == 0);
-    CHECK(try_cmd(c, "FUNCTION LOAD REPLACE %s", bfq_lua_library) == 0);
-    CHECK(try_cmd(c, "FUNCTION DELETE bfq") == 0);
-    CHECK(try_cmd(c, "FLUSHALL") == 0);
-    CHECK(try_cmd(c, "CONFIG SET maxmemory 1") == 0);
+    CHECK(th_acl_try(c, "SET bfq:x 1") == 0);
+    CHECK(th_acl_try(c, "DEL bfq:acct:main:pos") == 0);
+    CHECK(th_acl_try(c, "HSET bfq:acct:main:pos BTCUSDT:BOTH {}") == 0);
+    CHECK(th_acl_try(c, "HDEL bfq:acct:main:pos BTCUSDT:BOTH") == 0);
+    CHECK(th_acl_try(c, "EXPIRE bfq:acct:main:pos 1") == 0);
+    CHECK(th_acl_try(c, "XADD bfq:alerts * level error text t") == 0);
+    CHECK(th_acl_try(c, "XADD bfq:intents:main * op order sym BTCUSDT") == 0);
+    CHECK(th_acl_try(c, "PUBLISH bfq:ch:risk {}") == 0);
+    CHECK(th_acl_try(c, "FCALL bfq_put 1 bfq:risk:ban bfq:ch:risk m 9 0 symbols [\"ALL\"]") == 0);
+    CHECK(th_acl_try(c, "FCALL_RO bfq_version 0") == 0);
+    CHECK(th_acl_try(c, "FUNCTION LOAD REPLACE %s", bfq_lua_library) == 0);
+    CHECK(th_acl_try(c, "FUNCTION DELETE bfq") == 0);
+    CHECK(th_acl_try(c, "FLUSHALL") == 0);
+    CHECK(th_acl_try(c, "CONFIG SET maxmemory 1") == 0);
     /* nothing changed */
     redisReply *r = redisCommand(admin, "HGET bfq:acct:main:pos BTCUSDT:BOTH");
     CHECK(r && r->type == REDIS_REPLY_STRING && !strcmp(r->str, "{\"amt\":\"1\"}"));
