@@ -198,7 +198,7 @@ static void dash_thread_end(void *privdata)
 static void dash_discard(void *job)
 {
     struct dash_job *j = job;
-    /* only at exit, after the server is gone: the request went with its connection */
+    /* only at exit, after the server is gone: dash_http_free freed the request */
     free(j->body);
     free(j);
 }
@@ -244,14 +244,18 @@ static int config_sources(struct dash *d, char *err, size_t cap)
 
 static int config_listen(struct dash *d, char *err, size_t cap)
 {
-    const char *listen, *token = config_get(d->cfg, "dash", "token");
+    const char *listen, *token = NULL;
     if (config_str(d->cfg, "dash", "listen", "127.0.0.1:8090", &listen) ||
         dash_parse_listen(listen, d->host, sizeof d->host, &d->port) < 0) {
         snprintf(err, cap, "[dash] listen: expected HOST:PORT");
         return -1;
     }
+    /* a secret like the API's: token_file must be private, the value never logged */
+    if (config_get(d->cfg, "dash", "token") && config_secret(d->cfg, "dash", "token", &token)) {
+        snprintf(err, cap, "%s", config_errstr(d->cfg));
+        return -1;
+    }
     if (token && !token[0]) token = NULL;
-    if (token) log_add_secret(token);
     d->token = token;
     if (!token && !dash_is_loopback(d->host)) {
         snprintf(err, cap, "[dash] token is required to listen on %s, which is not loopback",

@@ -235,8 +235,23 @@ static void fetch_db(struct dash_src *s, struct dash_job *j)
 
 static void fetch_metrics(struct dash_src *s, struct dash_job *j)
 {
-    /* TODO(merge): /metrics is dash/metrics.c's (another helper): call
-     * metrics_render(s->rc, s->prefix, &len) here once it is in bfq_dash. */
+    /* TODO(merge): /metrics is dash/metrics.c's (another helper's, not in this branch). Once
+     * it is in bfq_dash, include "dash/metrics.h" and replace this body with:
+     *     char err[FETCH_ERR_MAX], why[FETCH_ERR_MAX + 8];
+     *     size_t len = 0;
+     *     redisContext *c = redis_get(s, err, sizeof err);
+     *     char *text = c ? metrics_render(c, s->prefix, &len) : NULL;
+     *     if (!text) {
+     *         if (c && redis_check(s, j) < 0) return;
+     *         snprintf(why, sizeof why, "redis: %s", c ? "metrics failed" : err);
+     *         unavailable(j, "redis", why);
+     *         return;
+     *     }
+     *     j->status = 200;
+     *     j->type = "text/plain; version=0.0.4; charset=utf-8";
+     *     j->body = text;
+     *     j->len = len;
+     */
     (void)s;
     j->status = 501;
     j->type = "text/plain; version=0.0.4";

@@ -18,6 +18,8 @@
 #define DASH_TOKEN_MAX 256
 
 struct dash_req {
+    struct dash_http *h;
+    struct dash_req *prev, *next; /* every request not freed yet, for dash_http_free */
     struct lws *wsi;       /* NULL once the client left */
     struct pss *ps;
     char path[DASH_PATH_MAX];
@@ -39,10 +41,14 @@ struct dash_http {
     struct lws_context *lws;
     dash_handler_fn *fn;
     void *privdata;
+    struct dash_req *reqs;
 };
 
 static void req_free(struct dash_req *r)
 {
+    if (r->prev) r->prev->next = r->next;
+    else r->h->reqs = r->next;
+    if (r->next) r->next->prev = r->prev;
     if (r->own) free((void *)r->body);
     free(r);
 }
@@ -179,6 +185,10 @@ static int http_begin(struct lws *wsi, struct pss *ps, const char *uri)
     pss_detach(ps);
     struct dash_req *r = calloc(1, sizeof *r);
     if (!r) return -1;
+    r->h = h;
+    r->next = h->reqs;
+    if (h->reqs) h->reqs->prev = r;
+    h->reqs = r;
     r->wsi = wsi;
     r->ps = ps;
     snprintf(r->path, sizeof r->path, "%s", uri);
@@ -255,5 +265,6 @@ void dash_http_free(struct dash_http *h)
 {
     if (!h) return;
     lws_context_destroy(h->lws);
+    while (h->reqs) req_free(h->reqs); /* answers the worker never gave back */
     free(h);
 }

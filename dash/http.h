@@ -23,8 +23,8 @@ typedef void dash_handler_fn(struct dash_req *req, void *privdata);
 /* Listens on host:port. NULL with a reason in err. */
 struct dash_http *dash_http_new(struct ev_loop *loop, const char *host, int port,
                                 dash_handler_fn *fn, void *privdata, char *err, size_t cap);
-/* Closes every connection and frees (requests still out are freed by their late reply, which
- * must not come after this: stop the worker first). */
+/* Closes every connection and frees, with every request not answered yet: no reply may come
+ * after this (the worker must not hand any back; worker_free discards without done). */
 void dash_http_free(struct dash_http *h);
 
 /* The decoded path ("/api/curve"). */
