@@ -7,9 +7,10 @@
  * row (downsampled to 2000 points, the newest last and exact); positions, their stop coverage
  * and the open orders equal Redis; the trading state and bans with their reasons. Without the
  * token (or with a wrong one) every path is 401, with it as a Bearer header or ?token= it
- * answers. MariaDB stopped: the history routes answer 503 with {"error","part":"mysql"}, the
- * Redis routes still answer, the process lives, and after MariaDB is back the history
- * answers again; Redis stopped: 503 with part "redis". */
+ * answers; listening off loopback without a token is refused at start. MariaDB stopped: the
+ * history routes answer 503 with {"error","part":"mysql"}, the Redis routes still answer, the
+ * process lives, and after MariaDB is back the history answers again; Redis stopped: 503 with
+ * part "redis". */
 #include <sys/wait.h>
 
 #include "tests/integration/test_recorder_util.h"
@@ -38,6 +39,16 @@ static void check_dec(const char *api, const char *db, const char *what)
     dec_trim_text(db ? db : "0", d, sizeof d);
     if (strcmp(a, d)) fprintf(stderr, "%s: api %s, rows %s\n", what, a, d);
     CHECK(!strcmp(a, d));
+}
+
+/* Off loopback without a token: refused at start, before it listens. */
+static void test_open_listen_refused(void)
+{
+    char listen[64];
+    snprintf(listen, sizeof listen, "0.0.0.0:%d", th_free_port());
+    const char *argv[] = {th_bfq_bin(), "dash", "--redis", "redis://127.0.0.1:1", "--listen",
+                          listen, NULL};
+    CHECK(th_run(argv, NULL, 5000) == 1);
 }
 
 static void test_auth(void)
@@ -264,6 +275,7 @@ int main(void)
     int st = th_stop(rec, 10000); /* the rows stay as they are from here */
     CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     pid_t dash = start_dash(&t, th_free_port());
+    test_open_listen_refused();
     test_auth();
     test_symbols();
     test_daily_losers();
