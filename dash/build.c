@@ -255,7 +255,8 @@ static json_t *copy_or_null(const json_t *o, const char *key)
     return v ? json_copy((json_t *)v) : json_null();
 }
 
-static json_t *instance_row(const json_t *hb, const struct dash_stale *lim, int *stale)
+static json_t *instance_row(const json_t *hb, const struct dash_stale *lim, int64_t now,
+                            int *stale)
 {
     static const char *const keep[] = {"role", "instance", "host", "source_ip", "last_success",
                                        "last_success_age_ms", "errors_total", "requests",
@@ -263,10 +264,13 @@ static json_t *instance_row(const json_t *hb, const struct dash_stale *lim, int 
     json_t *o = json_object();
     for (size_t i = 0; i < sizeof keep / sizeof keep[0]; i++)
         json_object_set_new(o, keep[i], copy_or_null(hb, keep[i]));
-    int64_t age = num(hb, "last_success_age_ms");
-    /* a role that never talks to the exchange has no last success: its live heartbeat counts */
-    if (num(hb, "last_success") == 0) age = num(hb, "age_ms");
-    *stale = age < 0 || age > lim->instance;
+    /* Stale: its heartbeat is old, or it has been failing (errors since its last success, or
+     * since it started when it never had one) for longer than the limit. An idle instance
+     * (a gateway with no order to send, a trader) is not stale: no success is due. */
+    int64_t hb_age = num(hb, "age_ms"), ok = num(hb, "last_success"), bad = num(hb, "last_error");
+    int64_t since = ok > 0 ? ok : num(hb, "started");
+    *stale = hb_age < 0 || hb_age > lim->instance ||
+             (bad > 0 && bad > ok && since > 0 && now - since > lim->instance);
     json_object_set_new(o, "stale", json_boolean(*stale));
     return o;
 }
@@ -304,7 +308,7 @@ json_t *dash_health(const json_t *report, const struct dash_stale *lim)
     size_t i;
     int nstale = 0, st;
     json_array_foreach(json_object_get(report, "instances"), i, hb) {
-        json_array_append_new(inst, instance_row(hb, lim, &st));
+        json_array_append_new(inst, instance_row(hb, lim, num(report, "now"), &st));
         nstale += st;
     }
     const json_t *ticks = json_object_get(data, "ticks");

@@ -49,7 +49,7 @@ json_t *dash_orders(const json_t *orders);
 
 /* Ages beyond which a health row is stale, ms. */
 struct dash_stale {
-    int64_t instance; /* a heartbeat's last success */
+    int64_t instance; /* a heartbeat's age, and how long an instance may fail */
     int64_t ticks;    /* the oldest book ticker */
     int64_t klines;   /* the oldest kline record of an interval */
     int64_t source;   /* an account source's last message */
@@ -58,8 +58,10 @@ struct dash_stale {
 /* Health from the report of `bfq status` (collectors/status.h): {"instances":[{role,instance,
  * host,source_ip,last_success,last_success_age_ms,errors,requests,weight,ip_weight_minute,
  * version,stale}],"data":[{kind,count,age_ms,stale}],"stale":n}: data rows are the ticks,
- * each kline interval, and each account source ("account main userstream"). A row without
- * any success or record is stale. */
+ * each kline interval, and each account source ("account main userstream"). An instance is
+ * stale when its heartbeat is older than lim->instance or it has been failing (last error
+ * after its last success) for longer than that; a data row when its age passes its limit or it
+ * was never seen. */
 json_t *dash_health(const json_t *report, const struct dash_stale *lim);
 
 /* {"error":why,"part":part}. */

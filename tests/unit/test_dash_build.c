@@ -123,19 +123,24 @@ static void test_positions(void)
 static void test_health(void)
 {
     json_t *rep = parse(
-        "{\"instances\":[{\"role\":\"kline\",\"instance\":\"a\",\"last_success\":9,"
-        "\"last_success_age_ms\":500,\"age_ms\":100},{\"role\":\"tick\",\"instance\":\"b\","
-        "\"last_success\":9,\"last_success_age_ms\":90000},{\"role\":\"recorder\",\"instance\":"
-        "\"c\",\"last_success\":0,\"age_ms\":1000}],\"data\":{\"ticks\":{\"count\":3,"
+        "{\"now\":1000000,\"instances\":[{\"role\":\"kline\",\"instance\":\"a\","
+        "\"last_success\":999500,\"age_ms\":100,\"last_error\":999000},{\"role\":\"tick\","
+        "\"instance\":\"b\",\"last_success\":910000,\"last_error\":999000,\"age_ms\":100},"
+        "{\"role\":\"gateway\",\"instance\":\"c\",\"last_success\":10,\"age_ms\":1000},"
+        "{\"role\":\"kline\",\"instance\":\"d\",\"last_success\":0,\"last_error\":999999,"
+        "\"started\":990000,\"age_ms\":1000},{\"role\":\"kline\",\"instance\":\"e\","
+        "\"last_success\":999999,\"age_ms\":70000}],\"data\":{\"ticks\":{\"count\":3,"
         "\"oldest_ms\":20000},\"kline\":{\"1m\":{\"count\":4,\"oldest_ms\":1000}}},"
         "\"accounts\":{\"main\":{\"sources\":{\"userstream\":{\"age_ms\":-1},\"account\":"
         "{\"age_ms\":500}}}}}");
     struct dash_stale lim = {60000, 10000, 180000, 120000};
     json_t *h = dash_health(rep, &lim), *inst = json_object_get(h, "instances");
     json_t *data = json_object_get(h, "data");
-    CHECK(json_is_false(json_object_get(json_array_get(inst, 0), "stale")));
-    CHECK(json_is_true(json_object_get(json_array_get(inst, 1), "stale")));
-    CHECK(json_is_false(json_object_get(json_array_get(inst, 2), "stale"))); /* no exchange */
+    CHECK(json_is_false(json_object_get(json_array_get(inst, 0), "stale"))); /* ok since */
+    CHECK(json_is_true(json_object_get(json_array_get(inst, 1), "stale")));  /* failing 90 s */
+    CHECK(json_is_false(json_object_get(json_array_get(inst, 2), "stale"))); /* idle */
+    CHECK(json_is_false(json_object_get(json_array_get(inst, 3), "stale"))); /* failing 10 s */
+    CHECK(json_is_true(json_object_get(json_array_get(inst, 4), "stale")));  /* old heartbeat */
     CHECK(json_array_size(data) == 4);
     CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(data, 0), "kind")), "ticks");
     CHECK(json_is_true(json_object_get(json_array_get(data, 0), "stale")));
@@ -143,7 +148,7 @@ static void test_health(void)
     CHECK_EQ_STR(json_string_value(json_object_get(json_array_get(data, 2), "kind")),
                  "account main userstream");
     CHECK(json_is_true(json_object_get(json_array_get(data, 2), "stale"))); /* never seen */
-    CHECK(json_integer_value(json_object_get(h, "stale")) == 3);
+    CHECK(json_integer_value(json_object_get(h, "stale")) == 4);
     json_decref(h);
     json_decref(rep);
 }
