@@ -12,7 +12,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "core/log.h"
+#include "core/wsclient.h"
 
 #define DASH_CHUNK 32768
 #define DASH_TOKEN_MAX 256
@@ -222,15 +222,6 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-static void lws_emit(int level, const char *line)
-{
-    char buf[512];
-    snprintf(buf, sizeof buf, "%s", line);
-    size_t n = strlen(buf);
-    while (n && (buf[n - 1] == '\n' || buf[n - 1] == '\r')) buf[--n] = '\0';
-    log_write(level == LLL_ERR ? LOG_LEVEL_ERROR : LOG_LEVEL_WARN, "lws", "line=\"%s\"", buf);
-}
-
 struct dash_http *dash_http_new(struct ev_loop *loop, const char *host, int port,
                                 dash_handler_fn *fn, void *privdata, char *err, size_t cap)
 {
@@ -240,7 +231,7 @@ struct dash_http *dash_http_new(struct ev_loop *loop, const char *host, int port
     if (!h) abort();
     h->fn = fn;
     h->privdata = privdata;
-    lws_set_log_level(LLL_ERR | LLL_WARN, lws_emit);
+    lws_set_log_level(LLL_ERR | LLL_WARN, wsc_log_emit);
     memset(&info, 0, sizeof info);
     info.port = port;
     info.iface = host;
