@@ -63,6 +63,11 @@ static void test_auth(void)
     CHECK(get("/chart.js/chart.min.js", 1, NULL) == 200);
     CHECK(get("/api/health", 2, NULL) == 200);
     CHECK(get("/nowhere", 2, NULL) == 404);
+    /* it only reads: any other method is refused before auth or routing */
+    char url[256];
+    snprintf(url, sizeof url, "%s/api/positions?token=" TOKEN, dash_url);
+    CHECK(th_http("POST", url, "sym=BTCUSDT", NULL, NULL) == 405);
+    CHECK(th_http("DELETE", url, NULL, NULL, NULL) == 405);
 }
 
 /* Per symbol: the API's row equals the sums of that symbol's rows. */
