@@ -10,6 +10,7 @@
 
 #include "core/jsonval.h"
 #include "core/log.h"
+#include "core/role.h"
 #include "core/worker.h"
 #include "dash/build.h"
 #include "dash/fetch.h"
@@ -340,6 +341,7 @@ int dash_main(int argc, char **argv)
     if (cr != CLI_RUN) return cr == CLI_EXIT_OK ? 0 : 2;
     if (config_str(d.cfg, "log", "level", "info", &level) == 0) (void)log_level_parse(level, &lv);
     log_init("dash", lv);
+    role_report_unknown_keys(d.cfg, &dash_cli);
     d.loop = ev_default_loop(0);
     int rc = config_listen(&d, err, sizeof err) || config_sources(&d, err, sizeof err) ||
              config_stale(&d, err, sizeof err) || dash_start(&d, err, sizeof err);
