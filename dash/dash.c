@@ -307,6 +307,7 @@ static int dash_start(struct dash *d, char *err, size_t cap)
         return -1;
     }
     load_chart(d);
+    dash_src_init(&d->src);
     d->w = worker_new(d->loop, &wo, err, cap);
     if (!d->w) return -1;
     d->http = dash_http_new(d->loop, d->host, d->port, dash_handle, d, err, cap);

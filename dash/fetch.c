@@ -42,6 +42,38 @@ static void unavailable(struct dash_job *j, const char *part, const char *why)
     answer(j, 503, dash_error(part, why));
 }
 
+/* ---- connect gates ------------------------------------------------------------------------ */
+
+void dash_src_init(struct dash_src *s)
+{
+    backoff_init(&s->redis_gate.bo, 500, 5000);
+    backoff_init(&s->db_gate.bo, 500, 5000);
+}
+
+/* Nonzero (with the last error in err) while g says not to try yet. */
+static int gate_closed(const struct dash_gate *g, char *err, size_t cap)
+{
+    if (!g->retry_at || timebase_mono_ms() >= g->retry_at) return 0;
+    snprintf(err, cap, "%s (next try in %lld ms)", g->err,
+             (long long)(g->retry_at - timebase_mono_ms()));
+    return 1;
+}
+
+static void gate_failed(struct dash_gate *g, const char *what, const char *err)
+{
+    int64_t wait = backoff_next(&g->bo);
+    g->retry_at = timebase_mono_ms() + wait;
+    snprintf(g->err, sizeof g->err, "%.199s", err);
+    log_warn("connect failed, backing off", "source=%s retry_ms=%lld err=\"%s\"", what,
+             (long long)wait, g->err);
+}
+
+static void gate_ok(struct dash_gate *g)
+{
+    if (g->retry_at) backoff_reset(&g->bo);
+    g->retry_at = 0;
+}
+
 /* ---- Redis -------------------------------------------------------------------------------- */
 
 static void redis_drop(struct dash_src *s)
@@ -50,11 +82,14 @@ static void redis_drop(struct dash_src *s)
     s->rc = NULL;
 }
 
-/* The connection, (re)opened when needed; NULL with err. */
+/* The connection, (re)opened when needed and the gate allows; NULL with err. */
 static redisContext *redis_get(struct dash_src *s, char *err, size_t cap)
 {
     if (s->rc && s->rc->err) redis_drop(s);
-    if (!s->rc) s->rc = rblock_connect(s->redis_url, s->timeout_ms, err, cap);
+    if (s->rc || gate_closed(&s->redis_gate, err, cap)) return s->rc;
+    s->rc = rblock_connect(s->redis_url, s->timeout_ms, err, cap);
+    if (s->rc) gate_ok(&s->redis_gate);
+    else gate_failed(&s->redis_gate, "redis", err);
     return s->rc;
 }
 
@@ -152,11 +187,12 @@ static void db_drop(struct dash_src *s)
     s->m = NULL;
 }
 
+/* Answers 503 for the part; a failed query (connection up) also drops the connection. */
 static void db_failed(struct dash_src *s, struct dash_job *j, const char *err)
 {
     char why[FETCH_ERR_MAX + 8];
     snprintf(why, sizeof why, "mysql: %s", err);
-    log_warn("mysql read failed, will reconnect", "err=\"%s\"", err);
+    if (s->m) log_warn("mysql read failed, will reconnect", "err=\"%s\"", err);
     db_drop(s);
     unavailable(j, "mysql", why);
 }
@@ -213,7 +249,11 @@ static void fetch_db(struct dash_src *s, struct dash_job *j)
         return;
     }
     from = len ? now - len : 0;
-    if (!s->m) s->m = db_connect(&s->db, (s->timeout_ms + 999) / 1000, err, sizeof err);
+    if (!s->m && !gate_closed(&s->db_gate, err, sizeof err)) {
+        s->m = db_connect(&s->db, (s->timeout_ms + 999) / 1000, err, sizeof err);
+        if (s->m) gate_ok(&s->db_gate);
+        else gate_failed(&s->db_gate, "mysql", err);
+    }
     if (!s->m) {
         db_failed(s, j, err);
         return;

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/backoff.h"
 #include "dash/build.h"
 #include "recorder/db.h"
 
@@ -32,6 +33,15 @@ enum dash_route {
     DASH_METRICS,
 };
 
+/* After a failed connect, a source is not tried again before retry_at (core/backoff, 0.5 s
+ * growing to 5 s): meanwhile its routes answer 503 at once with the last error, so a source
+ * that hangs costs the worker one timeout per back-off, not one per request. */
+struct dash_gate {
+    struct backoff bo;
+    int64_t retry_at;           /* monotonic ms; 0: try */
+    char err[200];
+};
+
 /* The sources; the configuration part is set by the loop thread before the worker starts,
  * the connections belong to the worker thread. */
 struct dash_src {
@@ -46,6 +56,7 @@ struct dash_src {
     /* worker thread only */
     struct redisContext *rc;
     struct st_mysql *m;
+    struct dash_gate redis_gate, db_gate;
 };
 
 /* One request as a worker job: filled by the loop thread, answered by dash_fetch. */
@@ -60,6 +71,9 @@ struct dash_job {
     char *body;                 /* malloc'd */
     size_t len;
 };
+
+/* Sets up the worker-thread state of s (before the worker starts). */
+void dash_src_init(struct dash_src *s);
 
 /* Runs job on the worker thread (see the top). */
 void dash_fetch(struct dash_src *s, struct dash_job *job);

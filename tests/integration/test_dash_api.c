@@ -257,7 +257,7 @@ static void test_outages(pid_t dash)
     CHECK(get("/api/positions", 1, NULL) == 200); /* Redis is still there */
     CHECK(th_alive(dash));
     CHECK(th_mariadb_restart(&t.db) == 0);
-    CHECK(th_wait_until(history_back, NULL, 10000));
+    CHECK(th_wait_until(history_back, NULL, 15000)); /* back-off at most 5 s */
     th_redis_stop(&t.redis);
     CHECK(get("/api/health", 1, &v) == 503);
     CHECK_EQ_STR(jstr(v, "part"), "redis");
