@@ -6,6 +6,7 @@
  * can write neither bfq:risk:ban (directly or through a function) nor the universe; other
  * roles are spot-checked the same way. Function writes survive a restart from the AOF. */
 #include <hiredis/hiredis.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -31,6 +32,9 @@ static redisContext *as(const char *user)
     return c;
 }
 
+/* The harness's ACL probe (tests/harness/redis_acl.h): 1 allowed, 0 refused, -1 otherwise. */
+#define try_cmd th_acl_try
+
 static void test_default_off(void)
 {
     redisContext *c = as(NULL);
@@ -49,27 +53,27 @@ static void test_default_off(void)
 static void test_kline(redisContext *admin)
 {
     redisContext *k = as("kline");
-    CHECK(th_acl_try(admin, "RPUSH bfq:universe BTCUSDT ETHUSDT") == 1);
+    CHECK(try_cmd(admin, "RPUSH bfq:universe BTCUSDT ETHUSDT") == 1);
     /* its own work */
-    CHECK(th_acl_try(k, "FCALL_RO bfq_version 0") == 1);
-    CHECK(th_acl_try(k, "FCALL bfq_put 1 bfq:kline:1m:BTCUSDT bfq:ch:kline:1m msg 5 0 bars []") == 1);
-    CHECK(th_acl_try(k, "FCALL bfq_next 2 bfq:cursor:kline bfq:universe") == 1);
-    CHECK(th_acl_try(k, "FCALL bfq_weight_take 2 bfq:weight:127.0.0.2:1 bfq:weight:127.0.0.2:stop "
+    CHECK(try_cmd(k, "FCALL_RO bfq_version 0") == 1);
+    CHECK(try_cmd(k, "FCALL bfq_put 1 bfq:kline:1m:BTCUSDT bfq:ch:kline:1m msg 5 0 bars []") == 1);
+    CHECK(try_cmd(k, "FCALL bfq_next 2 bfq:cursor:kline bfq:universe") == 1);
+    CHECK(try_cmd(k, "FCALL bfq_weight_take 2 bfq:weight:127.0.0.2:1 bfq:weight:127.0.0.2:stop "
                      "5 100 1000") == 1);
-    CHECK(th_acl_try(k, "FCALL bfq_weight_stop 1 bfq:weight:127.0.0.2:stop 10") == 1);
-    CHECK(th_acl_try(k, "SET bfq:hb:kline:h-1 {} PX 5000") == 1);
-    CHECK(th_acl_try(k, "HGETALL bfq:kline:1m:BTCUSDT") == 1);
+    CHECK(try_cmd(k, "FCALL bfq_weight_stop 1 bfq:weight:127.0.0.2:stop 10") == 1);
+    CHECK(try_cmd(k, "SET bfq:hb:kline:h-1 {} PX 5000") == 1);
+    CHECK(try_cmd(k, "HGETALL bfq:kline:1m:BTCUSDT") == 1);
     /* not its business */
-    CHECK(th_acl_try(k, "HSET bfq:risk:ban symbols [\"ALL\"]") == 0);
-    CHECK(th_acl_try(k, "FCALL bfq_put 1 bfq:risk:ban bfq:ch:risk m 9 0 symbols [\"ALL\"]") == 0);
-    CHECK(th_acl_try(k, "DEL bfq:universe") == 0);
-    CHECK(th_acl_try(k, "RPUSH bfq:universe EVIL") == 0);
-    CHECK(th_acl_try(k, "FCALL bfq_universe 2 bfq:universe bfq:cursor:klinex %s EVIL", "") == 0);
-    CHECK(th_acl_try(k, "FCALL bfq_put 1 bfq:kline:1m:X bfq:ch:tick msg 5 0 bars []") == 0);
-    CHECK(th_acl_try(k, "SET bfq:hb:tick:h-1 {} PX 5000") == 0);
-    CHECK(th_acl_try(k, "HGETALL bfq:acct:main:pos") == 0);
-    CHECK(th_acl_try(k, "FLUSHALL") == 0);
-    CHECK(th_acl_try(k, "CONFIG SET appendonly no") == 0);
+    CHECK(try_cmd(k, "HSET bfq:risk:ban symbols [\"ALL\"]") == 0);
+    CHECK(try_cmd(k, "FCALL bfq_put 1 bfq:risk:ban bfq:ch:risk m 9 0 symbols [\"ALL\"]") == 0);
+    CHECK(try_cmd(k, "DEL bfq:universe") == 0);
+    CHECK(try_cmd(k, "RPUSH bfq:universe EVIL") == 0);
+    CHECK(try_cmd(k, "FCALL bfq_universe 2 bfq:universe bfq:cursor:klinex %s EVIL", "") == 0);
+    CHECK(try_cmd(k, "FCALL bfq_put 1 bfq:kline:1m:X bfq:ch:tick msg 5 0 bars []") == 0);
+    CHECK(try_cmd(k, "SET bfq:hb:tick:h-1 {} PX 5000") == 0);
+    CHECK(try_cmd(k, "HGETALL bfq:acct:main:pos") == 0);
+    CHECK(try_cmd(k, "FLUSHALL") == 0);
+    CHECK(try_cmd(k, "CONFIG SET appendonly no") == 0);
     redisReply *r = redisCommand(admin, "HEXISTS bfq:risk:ban symbols");
     CHECK(r && r->type == REDIS_REPLY_INTEGER && r->integer == 0);
     freeReplyObject(r);
@@ -82,30 +86,30 @@ static void test_kline(redisContext *admin)
 static void test_other_roles(void)
 {
     redisContext *t = as("tick");
-    CHECK(th_acl_try(t, "FCALL bfq_merge 2 bfq:ticks bfq:ticks:ts bfq:ch:tick ticks replace "
+    CHECK(try_cmd(t, "FCALL bfq_merge 2 bfq:ticks bfq:ticks:ts bfq:ch:tick ticks replace "
                      "BTCUSDT {} 1 0 %s", "") == 1);
-    CHECK(th_acl_try(t, "FCALL bfq_tick_lease 1 bfq:tick:members 1|ip|a 2000 renew") == 1);
-    CHECK(th_acl_try(t, "FCALL bfq_merge 2 bfq:acct:main:pos bfq:acct:main:pos:ts bfq:ch:acct:main "
+    CHECK(try_cmd(t, "FCALL bfq_tick_lease 1 bfq:tick:members 1|ip|a 2000 renew") == 1);
+    CHECK(try_cmd(t, "FCALL bfq_merge 2 bfq:acct:main:pos bfq:acct:main:pos:ts bfq:ch:acct:main "
                      "pos replace BTCUSDT:BOTH {} 1 0 %s", "") == 0);
     redisFree(t);
 
     redisContext *a = as("account");
-    CHECK(th_acl_try(a, "FCALL bfq_merge 2 bfq:acct:main:bal bfq:acct:main:bal:ts bfq:ch:acct:main "
+    CHECK(try_cmd(a, "FCALL bfq_merge 2 bfq:acct:main:bal bfq:acct:main:bal:ts bfq:ch:acct:main "
                      "bal merge USDT {} 1 0 %s", "") == 1);
-    CHECK(th_acl_try(a, "HSET bfq:acct:main:src:account t 1 seen 2") == 1);
-    CHECK(th_acl_try(a, "HSET bfq:ticks BTCUSDT {}") == 0);
+    CHECK(try_cmd(a, "HSET bfq:acct:main:src:account t 1 seen 2") == 1);
+    CHECK(try_cmd(a, "HSET bfq:ticks BTCUSDT {}") == 0);
     redisFree(a);
 
     redisContext *s = as("status");
-    CHECK(th_acl_try(s, "HGETALL bfq:ticks") == 1);
-    CHECK(th_acl_try(s, "SCAN 0 MATCH bfq:hb:* COUNT 100") == 1);
-    CHECK(th_acl_try(s, "HSET bfq:ticks X {}") == 0);
-    CHECK(th_acl_try(s, "FCALL bfq_weight_stop 1 bfq:weight:x:stop 10") == 0);
+    CHECK(try_cmd(s, "HGETALL bfq:ticks") == 1);
+    CHECK(try_cmd(s, "SCAN 0 MATCH bfq:hb:* COUNT 100") == 1);
+    CHECK(try_cmd(s, "HSET bfq:ticks X {}") == 0);
+    CHECK(try_cmd(s, "FCALL bfq_weight_stop 1 bfq:weight:x:stop 10") == 0);
     redisFree(s);
 
     redisContext *k = as("risk");
-    CHECK(th_acl_try(k, "FCALL bfq_put 1 bfq:risk:ban bfq:ch:risk m 9 0 symbols [\"ALL\"]") == 1);
-    CHECK(th_acl_try(k, "HSET bfq:ticks X {}") == 0);
+    CHECK(try_cmd(k, "FCALL bfq_put 1 bfq:risk:ban bfq:ch:risk m 9 0 symbols [\"ALL\"]") == 1);
+    CHECK(try_cmd(k, "HSET bfq:ticks X {}") == 0);
     redisFree(k);
 }
 
@@ -152,22 +156,22 @@ static void test_library_admin_only(redisContext *admin)
         if (!mine) fprintf(stderr, "not logged in as %s\n", roles[i]);
         CHECK(mine || (me && me->type == REDIS_REPLY_ERROR && strstr(me->str, "NOPERM")));
         freeReplyObject(me);
-        CHECK(th_acl_try(c, "FUNCTION LOAD REPLACE %s", evil) == 0);
-        CHECK(th_acl_try(c, "FUNCTION LOAD %s", evil) == 0);
-        CHECK(th_acl_try(c, "FUNCTION DELETE bfq") == 0);
-        CHECK(th_acl_try(c, "FUNCTION FLUSH") == 0);
-        CHECK(th_acl_try(c, "FUNCTION FLUSH SYNC") == 0);
-        CHECK(th_acl_try(c, "FUNCTION RESTORE %b REPLACE", dump->str, dump->len) == 0);
-        CHECK(th_acl_try(c, "FUNCTION RESTORE %b FLUSH", dump->str, dump->len) == 0);
-        CHECK(th_acl_try(c, "EVAL %s 0", "return 1") == 0);
-        CHECK(th_acl_try(c, "DEL bfq:alerts") == 0);
-        CHECK(th_acl_try(c, "XTRIM bfq:alerts MAXLEN 0") == 0);
+        CHECK(try_cmd(c, "FUNCTION LOAD REPLACE %s", evil) == 0);
+        CHECK(try_cmd(c, "FUNCTION LOAD %s", evil) == 0);
+        CHECK(try_cmd(c, "FUNCTION DELETE bfq") == 0);
+        CHECK(try_cmd(c, "FUNCTION FLUSH") == 0);
+        CHECK(try_cmd(c, "FUNCTION FLUSH SYNC") == 0);
+        CHECK(try_cmd(c, "FUNCTION RESTORE %b REPLACE", dump->str, dump->len) == 0);
+        CHECK(try_cmd(c, "FUNCTION RESTORE %b FLUSH", dump->str, dump->len) == 0);
+        CHECK(try_cmd(c, "EVAL %s 0", "return 1") == 0);
+        CHECK(try_cmd(c, "DEL bfq:alerts") == 0);
+        CHECK(try_cmd(c, "XTRIM bfq:alerts MAXLEN 0") == 0);
         if (strcmp(roles[i], "replica") == 0 || strcmp(roles[i], "sentinel") == 0) {
-            CHECK(th_acl_try(c, "GET bfq:universe") == 0); /* no key, read or write */
-            CHECK(th_acl_try(c, "SET bfq:x 1") == 0);
+            CHECK(try_cmd(c, "GET bfq:universe") == 0); /* no key, read or write */
+            CHECK(try_cmd(c, "SET bfq:x 1") == 0);
         } else if (strcmp(roles[i], "status") != 0 && strcmp(roles[i], "dash") != 0) {
-            CHECK(th_acl_try(c, "FUNCTION LIST LIBRARYNAME bfq WITHCODE") == 1);
-            CHECK(th_acl_try(c, "XADD bfq:alerts MAXLEN ~ 10000 * level error key k text t "
+            CHECK(try_cmd(c, "FUNCTION LIST LIBRARYNAME bfq WITHCODE") == 1);
+            CHECK(try_cmd(c, "XADD bfq:alerts MAXLEN ~ 10000 * level error key k text t "
                              "src %s t 1", roles[i]) == 1);
         }
         redisFree(c);
@@ -179,7 +183,7 @@ static void test_library_admin_only(redisContext *admin)
     libcheck_sha256_hex(bfq_lua_library, strlen(bfq_lua_library), want);
     CHECK(libcheck_reply(r, "bfq", want, why, sizeof why) == LIBCHECK_OK);
     freeReplyObject(r);
-    CHECK(th_acl_try(admin, "FUNCTION LOAD REPLACE %s", bfq_lua_library) == 1);
+    CHECK(try_cmd(admin, "FUNCTION LOAD REPLACE %s", bfq_lua_library) == 1);
 }
 
 static int answers_ping(void *arg)
@@ -211,12 +215,12 @@ static int aof_rewritten(void *arg)
 static void test_aof_restart(struct th_redis *r)
 {
     redisContext *admin = as("admin");
-    CHECK(th_acl_try(admin, "CONFIG SET appendonly yes") == 1);
+    CHECK(try_cmd(admin, "CONFIG SET appendonly yes") == 1);
     CHECK(th_wait_until(aof_rewritten, admin, 10000));
     redisFree(admin);
     redisContext *k = as("kline");
     /* bfq_merge writes two hashes: Redis wraps the effects in MULTI/EXEC in the AOF */
-    CHECK(th_acl_try(k, "FCALL bfq_merge 2 bfq:kline:aof bfq:kline:aof:ts %s k replace F [] 5 0 %s",
+    CHECK(try_cmd(k, "FCALL bfq_merge 2 bfq:kline:aof bfq:kline:aof:ts %s k replace F [] 5 0 %s",
                   "", "") == 1);
     redisFree(k);
     th_redis_stop(r);
