@@ -171,8 +171,12 @@ var parts = [
 
 function refresh() {
   return Promise.all(parts.map(function (p) {
-    return api(p[1]()).then(function (body) { showErr(p[0]); p[2](body); })
-      .catch(function (e) { showErr(p[0], e); });
+    /* a source that failed shows its error in its part; a bug in drawing is the page's own
+       error: rethrown outside the promise, so window.onerror and the console see it */
+    return api(p[1]()).then(function (body) { showErr(p[0]); return body; },
+                            function (e) { showErr(p[0], e); return null; })
+      .then(function (body) { if (body) p[2](body); })
+      .catch(function (e) { setTimeout(function () { throw e; }, 0); });
   })).then(function () {
     document.getElementById('updated').textContent = 'updated ' + new Date().toISOString().slice(11, 19);
     document.body.setAttribute('data-loaded', '1');
