@@ -6,8 +6,8 @@
  * points, the positions, per-symbol, instances and freshness tables filled with the real
  * symbols, amounts and roles, no part showing an error, and no JavaScript error (the page's
  * window.onerror writes into the DOM, and Chromium's console log on stderr has no line).
- * A second run saves a screenshot: under the test's directory, or at $BFQ_DASH_PNG (how
- * docs/dash.png is made). Skipped (77) with a clear message only when chromium is missing. */
+ * A second run saves a screenshot: under the test's directory, or at $BFQ_DASH_PNG. With
+ * MariaDB stopped, a third shows the history parts' 503 errors while the live parts fill. Skipped (77) with a clear message only when chromium is missing. */
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -171,6 +171,24 @@ static void screenshot(void)
     fprintf(stderr, "screenshot: %s\n", png);
 }
 
+/* MariaDB stopped: the history parts show the API's error, the live parts still fill, and
+ * the page has no error of its own (the console then logs the 503s, so it is not checked). */
+static void check_outage(void)
+{
+    char errfile[512], *dom = NULL;
+    th_mariadb_stop(&t.db);
+    snprintf(errfile, sizeof errfile, "%s/chromium-outage.err", th_tmpdir());
+    CHECK(chromium("--dump-dom", errfile, &dom) == 0);
+    if (!dom) return;
+    CHECK(strstr(dom, "id=\"curve-err\">unavailable: mysql: ") != NULL);
+    CHECK(strstr(dom, "id=\"symbols-err\">unavailable: mysql: ") != NULL);
+    CHECK(strstr(dom, "id=\"positions-err\"></div>") != NULL);
+    CHECK(strstr(dom, "<td>BTCUSDT</td>") != NULL);
+    CHECK(strstr(dom, "data-js-error=\"1\"") == NULL);
+    if (th_failures) fprintf(stderr, "DOM:\n%s\n", dom);
+    free(dom);
+}
+
 int main(void)
 {
     const char *which[] = {"sh", "-c", "command -v chromium", NULL};
@@ -193,7 +211,7 @@ int main(void)
     CHECK(th_wait_until(all_fresh, NULL, 20000));
     check_page();
     screenshot();
-    th_mariadb_stop(&t.db);
+    check_outage();
     redisFree(t.rc);
     th_sim_stop(&t.sim);
     th_redis_stop(&t.redis);
