@@ -30,6 +30,12 @@ size_t dash_downsample(size_t n, size_t max, size_t *idx)
     return max;
 }
 
+int64_t dash_bucket_ms(int64_t lo, int64_t hi, size_t max)
+{
+    if (hi <= lo || max == 0) return 1;
+    return (hi - lo) / (int64_t)max + 1; /* (hi - lo) / width < max: buckets 0 .. max - 1 */
+}
+
 /* A trimmed copy of a decimal column ("12.340000" -> "12.34"); null for SQL NULL. */
 static json_t *trimmed(const json_t *v)
 {

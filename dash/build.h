@@ -23,6 +23,9 @@ int dash_range_ms(const char *range, int64_t *ms);
  * idx (room for max) and returns how many (n when n <= max). */
 size_t dash_downsample(size_t n, size_t max, size_t *idx);
 
+/* The width of a time bucket that cuts [lo, hi] into at most max buckets (at least 1 ms). */
+int64_t dash_bucket_ms(int64_t lo, int64_t hi, size_t max);
+
 /* The curve body from snapshot rows [minute_ms, wallet, margin_balance, upnl] (oldest first),
  * downsampled to max points: {"range","from","points":n_rows,"t":[..],"balance":[..],
  * "equity":[..],"upnl":[..]} (balance = wallet, equity = margin balance, trimmed decimals). */

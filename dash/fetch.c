@@ -16,9 +16,19 @@
 
 #define FETCH_ERR_MAX 256
 
+static const char *sql_curve_span =
+    "SELECT COUNT(*), COALESCE(MIN(minute_ms), 0), COALESCE(MAX(minute_ms), 0)"
+    " FROM account_snapshots WHERE account = ? AND asset = ? AND minute_ms >= ?";
 static const char *sql_curve =
     "SELECT minute_ms, wallet, margin_balance, upnl FROM account_snapshots WHERE account = ?"
     " AND asset = ? AND minute_ms >= ? ORDER BY minute_ms";
+/* the newest snapshot of each time bucket: parameters account, asset, from, lo, bucket,
+ * account, asset */
+static const char *sql_curve_buckets =
+    "SELECT s.minute_ms, s.wallet, s.margin_balance, s.upnl FROM account_snapshots s JOIN"
+    " (SELECT MAX(minute_ms) AS m FROM account_snapshots WHERE account = ? AND asset = ? AND"
+    " minute_ms >= ? GROUP BY (minute_ms - ?) DIV ?) b ON s.minute_ms = b.m"
+    " WHERE s.account = ? AND s.asset = ? ORDER BY s.minute_ms";
 static const char *sql_losers =
     "SELECT symbol, trade_id, side, price, qty, realized_pnl, time_ms FROM trades"
     " WHERE account = ? AND time_ms >= ? AND realized_pnl < 0"
@@ -197,15 +207,52 @@ static void db_failed(struct dash_src *s, struct dash_job *j, const char *err)
     unavailable(j, "mysql", why);
 }
 
+/* Column i of a result row as an integer; -1 when NULL or absent. */
+static int64_t col_int(const json_t *row, size_t i)
+{
+    const char *v = json_string_value(json_array_get(row, i));
+    return v ? strtoll(v, NULL, 10) : -1;
+}
+
+/* The number of snapshots in the range and its first and last minute; -1 with err. */
+static int64_t curve_span(struct dash_src *s, const char *from, int64_t *lo, int64_t *hi,
+                          char *err, size_t cap)
+{
+    const char *v[] = {s->account, s->asset, from};
+    json_t *rows = db_query_once(s->m, sql_curve_span, 3, v, err, cap);
+    const json_t *row = json_array_get(rows, 0);
+    int64_t count = col_int(row, 0);
+    *lo = col_int(row, 1);
+    *hi = col_int(row, 2);
+    if (rows && count < 0) snprintf(err, cap, "snapshot count unreadable");
+    json_decref(rows);
+    return count;
+}
+
+/* A long range is bucketed by MariaDB first (the newest snapshot of each of at most
+ * DASH_CURVE_MAX time buckets), so a year of minutes never travels; a short one comes whole
+ * and is downsampled exactly by index (build.h). */
 static json_t *read_curve(struct dash_src *s, int64_t from, const struct dash_job *j, char *err,
                           size_t cap)
 {
-    char f[24];
+    char f[24], l[24], b[24];
+    int64_t lo = 0, hi = 0;
+    json_t *rows, *out;
     snprintf(f, sizeof f, "%lld", (long long)from);
-    const char *v[] = {s->account, s->asset, f};
-    json_t *rows = db_query_once(s->m, sql_curve, 3, v, err, cap), *out;
+    int64_t n = curve_span(s, f, &lo, &hi, err, cap);
+    if (n < 0) return NULL;
+    if (n <= 2 * DASH_CURVE_MAX) {
+        const char *v[] = {s->account, s->asset, f};
+        rows = db_query_once(s->m, sql_curve, 3, v, err, cap);
+    } else {
+        snprintf(l, sizeof l, "%lld", (long long)lo);
+        snprintf(b, sizeof b, "%lld", (long long)dash_bucket_ms(lo, hi, DASH_CURVE_MAX));
+        const char *v[] = {s->account, s->asset, f, l, b, s->account, s->asset};
+        rows = db_query_once(s->m, sql_curve_buckets, 7, v, err, cap);
+    }
     if (!rows) return NULL;
     out = dash_curve(rows, j->range, from, DASH_CURVE_MAX);
+    json_object_set_new(out, "points", json_integer(n));
     json_object_set_new(out, "asset", json_string(s->asset));
     json_decref(rows);
     return out;

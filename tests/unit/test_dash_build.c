@@ -27,6 +27,17 @@ static void test_downsample(void)
     CHECK(idx[1999] == 2000 && idx[0] == 0);
 }
 
+static void test_bucket(void)
+{
+    /* 5000 minutes into at most 2000 buckets: every index (t - lo) / width below 2000 */
+    int64_t lo = 1000000, hi = lo + 4999LL * 60000, w = dash_bucket_ms(lo, hi, 2000);
+    CHECK((hi - lo) / w == 1999);
+    CHECK(dash_bucket_ms(lo, lo + 1999, 2000) == 1);
+    CHECK((1999 / dash_bucket_ms(0, 1999, 2000)) == 1999);
+    CHECK(dash_bucket_ms(5, 5, 2000) == 1);
+    CHECK(dash_bucket_ms(0, 4000, 2000) == 3); /* 4000 / 3 = 1333: never bucket 2000 */
+}
+
 static void test_range(void)
 {
     int64_t ms = -1;
@@ -175,6 +186,7 @@ static void test_token_listen(void)
 int main(void)
 {
     test_downsample();
+    test_bucket();
     test_range();
     test_curve();
     test_losers();
