@@ -5,6 +5,7 @@
 #include "collectors/accounts.h"
 #include "collectors/collectors.h"
 #include "collectors/tick.h"
+#include "dash/dash.h"
 #include "reconciler/setup.h"
 #include "reconciler/watchdog.h"
 #include "recorder/recorder.h"
@@ -36,6 +37,7 @@ const struct bfq_command bfq_commands[] = {
     {&watchdog_cli, watchdog_main},
     {&recorder_cli, recorder_main},
     {&report_cli, report_main},
+    {&dash_cli, dash_main},
     {&status_cli, status_main},
     {&redis_setup_cli, redis_setup_main},
 };

@@ -388,7 +388,7 @@ static const struct status_section status_sections[] = {
     {"trading", status_trading_collect, status_trading_print},
 };
 
-static json_t *status_report(const struct status_ctx *ctx)
+json_t *status_report(const struct status_ctx *ctx)
 {
     json_t *rep = json_object();
     json_object_set_new(rep, "now", json_integer(ctx->now));

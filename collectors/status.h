@@ -34,6 +34,14 @@ struct status_section {
 int64_t status_reply_int(const void *reply);
 void status_format_age(int64_t ms, char *buf, size_t cap);
 
+/* The whole report (every section, as `bfq status --json` prints it): a new object, with
+ * {"error": reason} in place of a section that failed. The dashboard's health reads it too. */
+json_t *status_report(const struct status_ctx *ctx);
+
+/* HGETALL key as a new object field -> parsed JSON (or the raw string when not JSON); empty
+ * when the key is absent or the command failed (ctx->c->err tells). */
+json_t *status_hash(const struct status_ctx *ctx, const char *key);
+
 /* Scans keys matching pattern (e.g. "bfq:hb:*"), calling fn for each key. Returns 0 or -1. */
 int status_scan(const struct status_ctx *ctx, const char *pattern,
                 void (*fn)(const char *key, void *privdata), void *privdata);

@@ -24,8 +24,7 @@ static void sa_collect_name(const char *key, void *privdata)
     json_object_set_new(names, name, json_true());
 }
 
-/* HGETALL key as an object field -> parsed JSON (or the raw string when not JSON). */
-static json_t *sa_hash(const struct status_ctx *ctx, const char *key)
+json_t *status_hash(const struct status_ctx *ctx, const char *key)
 {
     json_t *o = json_object();
     redisReply *r = redisCommand(ctx->c, "HGETALL %s", key);
@@ -50,7 +49,7 @@ static json_t *sa_positions(const struct status_ctx *ctx, const char *acct)
 {
     char key[SA_KEY_MAX];
     snprintf(key, sizeof key, "%sacct:%s:pos", ctx->prefix, acct);
-    json_t *all = sa_hash(ctx, key), *open = json_object(), *rec;
+    json_t *all = status_hash(ctx, key), *open = json_object(), *rec;
     const char *field;
     json_object_foreach(all, field, rec) {
         const char *amt = json_string_value(json_object_get(rec, "amt"));
@@ -67,7 +66,7 @@ static json_t *sa_sources(const struct status_ctx *ctx, const char *acct)
     for (size_t i = 0; i < 3; i++) {
         char key[SA_KEY_MAX];
         snprintf(key, sizeof key, "%sacct:%s:src:%s", ctx->prefix, acct, names[i]);
-        json_t *h = sa_hash(ctx, key);
+        json_t *h = status_hash(ctx, key);
         int64_t seen = sa_int(json_object_get(h, "seen"));
         json_object_set_new(h, "age_ms", json_integer(seen ? ctx->now - seen : -1));
         json_object_set_new(o, names[i], h);
@@ -81,7 +80,7 @@ static json_t *sa_account(const struct status_ctx *ctx, const char *acct)
     json_t *a = json_object();
     json_object_set_new(a, "positions", sa_positions(ctx, acct));
     snprintf(key, sizeof key, "%sacct:%s:bal", ctx->prefix, acct);
-    json_object_set_new(a, "balances", sa_hash(ctx, key));
+    json_object_set_new(a, "balances", status_hash(ctx, key));
     json_object_set_new(a, "sources", sa_sources(ctx, acct));
     snprintf(key, sizeof key, "%sacct:%s:orders", ctx->prefix, acct);
     redisReply *r = redisCommand(ctx->c, "HLEN %s", key);
@@ -89,7 +88,7 @@ static json_t *sa_account(const struct status_ctx *ctx, const char *acct)
                         json_integer(r && r->type == REDIS_REPLY_INTEGER ? r->integer : 0));
     if (r) freeReplyObject(r);
     snprintf(key, sizeof key, "%sacct:%s:flags", ctx->prefix, acct);
-    json_object_set_new(a, "flags", sa_hash(ctx, key));
+    json_object_set_new(a, "flags", status_hash(ctx, key));
     return a;
 }
 

@@ -53,7 +53,6 @@ static int role_copy(char *dst, size_t cap, const char *src)
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
-static void role_report_unknown_keys(struct role *r);
 
 static int role_read_log(struct role *r)
 {
@@ -64,7 +63,7 @@ static int role_read_log(struct role *r)
     if (log_level_parse(level, &lv) < 0)
         return role_fail(r, "[log] level: '%s' is not debug, info, warn or error", level);
     log_init(r->name, lv);
-    role_report_unknown_keys(r);
+    role_report_unknown_keys(r->cfg, r->opts.cmd);
     return 0;
 }
 
@@ -82,19 +81,19 @@ static const char *const role_known_keys[] = {
 
 static int role_key_known(const char *section, const char *key, void *privdata)
 {
-    const struct role *r = privdata;
+    const struct cli_command *cmd = privdata;
     if (config_key_matches(role_known_keys, section, key)) return 1;
-    const struct cli_command *owner = cli_section_owner(r->opts.cmd, section);
+    const struct cli_command *owner = cli_section_owner(cmd, section);
     if (owner) return cli_declares(owner, section, key);
     /* without the command table (a test building a role by hand) another section is not ours
      * to judge */
     return !cli_registered();
 }
 
-static void role_report_unknown_keys(struct role *r)
+void role_report_unknown_keys(struct config *cfg, const struct cli_command *cmd)
 {
     char keys[512];
-    int n = config_unknown_keys_by(r->cfg, role_key_known, r, keys, sizeof keys);
+    int n = config_unknown_keys_by(cfg, role_key_known, (void *)cmd, keys, sizeof keys);
     if (n > 0) log_warn("unknown config keys, ignored", "count=%d keys=\"%s\"", n, keys);
 }
 

@@ -168,6 +168,11 @@ int role_main(const struct role_entry *e, struct role *r, void *state, int argc,
 int role_init(struct role *r, const char *name, struct config *cfg, const struct role_options *o)
     __attribute__((warn_unused_result));
 
+/* Logs once the keys of cfg that neither core nor the command owning their section declares
+ * (see the top): role_init does it for every role; a server that is no role (bfq dash) calls
+ * it itself. */
+void role_report_unknown_keys(struct config *cfg, const struct cli_command *cmd);
+
 /* Runs the loop until SIGINT, SIGTERM or role_stop. */
 void role_run(struct role *r);
 

@@ -43,7 +43,7 @@ struct wsc_ctx {
     struct wsc_conn *conns;
 };
 
-static void wsc_log_emit(int level, const char *line)
+void wsc_log_emit(int level, const char *line)
 {
     char buf[512];
     size_t n = strlen(line);

@@ -28,6 +28,11 @@ struct wsc_conn;
 #define WSC_ERR_MAX 160
 #define WSC_MSG_MAX_DEFAULT (1u << 20)
 
+/* libwebsockets' log lines into the process's log (errors as warn, the rest as debug,
+ * trailing newlines cut): what every lws user of the process installs with
+ * lws_set_log_level(LLL_ERR | LLL_WARN, wsc_log_emit). */
+void wsc_log_emit(int level, const char *line);
+
 struct wsc_callbacks {
     void (*open)(struct wsc_conn *c, void *privdata);                         /* may be NULL */
     void (*message)(struct wsc_conn *c, const char *data, size_t len, void *privdata);

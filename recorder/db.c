@@ -1,38 +1,29 @@
 /* db: the MariaDB worker thread (see db.h). */
 #include "recorder/db.h"
 
-#include <ev.h>
 #include <mysql.h>
+<<<<<<< HEAD
 #include <mysqld_error.h>
 #include <pthread.h>
+=======
+>>>>>>> dash
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/log.h"
+#include "core/worker.h"
 #include "recorder/schema.h"
 
 #define DB_VALUE_MAX 1024 /* a result column longer than this is cut (none of ours is) */
 
-struct db_fifo {
-    struct db_batch **v;
-    size_t head, n, cap;
-};
-
 struct db {
-    struct ev_loop *loop;
-    ev_async wake;
+    struct worker *w;
     db_done_fn *done;
     void *privdata;
     struct db_url url;
     const struct db_stmt_spec *specs;
     int nspecs, timeout_s, schema_version;
-    pthread_t thread;
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    struct db_fifo todo, finished; /* under mu */
-    int stop;                      /* under mu */
-    int pending;                   /* loop thread only */
     /* worker thread only */
     MYSQL *m;
     MYSQL_STMT **stmts;
@@ -163,31 +154,6 @@ void db_batch_free(struct db_batch *b)
     free(b->rows);
     json_decref(b->result);
     free(b);
-}
-
-static void fifo_push(struct db_fifo *f, struct db_batch *b)
-{
-    if (f->n == f->cap) {
-        size_t cap = f->cap ? f->cap * 2 : 16;
-        struct db_batch **v = malloc(cap * sizeof *v);
-        if (!v) abort();
-        for (size_t i = 0; i < f->n; i++) v[i] = f->v[(f->head + i) % f->cap];
-        free(f->v);
-        f->v = v;
-        f->head = 0;
-        f->cap = cap;
-    }
-    f->v[(f->head + f->n) % f->cap] = b;
-    f->n++;
-}
-
-static struct db_batch *fifo_pop(struct db_fifo *f)
-{
-    if (!f->n) return NULL;
-    struct db_batch *b = f->v[f->head];
-    f->head = (f->head + 1) % f->cap;
-    f->n--;
-    return b;
 }
 
 /* ---- the worker -------------------------------------------------------------------------- */
@@ -436,42 +402,34 @@ static void worker_run(struct db *d, struct db_batch *b)
     worker_disconnect(d);
 }
 
-static void *worker_main(void *arg)
+static void db_run_cb(void *job, void *privdata)
 {
-    struct db *d = arg;
+    worker_run(privdata, job);
+}
+
+static void db_thread_start(void *privdata)
+{
+    (void)privdata;
     mysql_thread_init();
-    pthread_mutex_lock(&d->mu);
-    for (;;) {
-        while (!d->stop && !d->todo.n) pthread_cond_wait(&d->cv, &d->mu);
-        if (d->stop) break;
-        struct db_batch *b = fifo_pop(&d->todo);
-        pthread_mutex_unlock(&d->mu);
-        worker_run(d, b);
-        pthread_mutex_lock(&d->mu);
-        fifo_push(&d->finished, b);
-        ev_async_send(d->loop, &d->wake);
-    }
-    pthread_mutex_unlock(&d->mu);
-    worker_disconnect(d);
+}
+
+static void db_thread_end(void *privdata)
+{
+    worker_disconnect(privdata);
     mysql_thread_end();
-    return NULL;
 }
 
 /* ---- the loop side ----------------------------------------------------------------------- */
 
-static void db_wake_cb(struct ev_loop *loop, ev_async *w, int revents)
+static void db_done_cb(void *job, void *privdata)
 {
-    (void)loop;
-    (void)revents;
-    struct db *d = w->data;
-    for (;;) {
-        pthread_mutex_lock(&d->mu);
-        struct db_batch *b = fifo_pop(&d->finished);
-        pthread_mutex_unlock(&d->mu);
-        if (!b) break;
-        d->pending--;
-        d->done(b, d->privdata);
-    }
+    struct db *d = privdata;
+    d->done(job, d->privdata);
+}
+
+static void db_discard(void *job)
+{
+    db_batch_free(job);
 }
 
 struct db *db_new(struct ev_loop *loop, const struct db_options *o, db_done_fn *done,
@@ -485,7 +443,6 @@ struct db *db_new(struct ev_loop *loop, const struct db_options *o, db_done_fn *
     lib_ready = 1;
     struct db *d = calloc(1, sizeof *d);
     if (!d) abort();
-    d->loop = loop;
     d->done = done;
     d->privdata = privdata;
     d->url = *o->url;
@@ -493,14 +450,12 @@ struct db *db_new(struct ev_loop *loop, const struct db_options *o, db_done_fn *
     d->nspecs = o->nstmts;
     d->timeout_s = o->timeout_s > 0 ? o->timeout_s : 5;
     d->schema_version = o->schema_version;
-    pthread_mutex_init(&d->mu, NULL);
-    pthread_cond_init(&d->cv, NULL);
-    ev_async_init(&d->wake, db_wake_cb);
-    d->wake.data = d;
-    ev_async_start(loop, &d->wake);
-    if (pthread_create(&d->thread, NULL, worker_main, d)) {
+    struct worker_options wo = {.run = db_run_cb, .done = db_done_cb,
+                                .thread_start = db_thread_start, .thread_end = db_thread_end,
+                                .discard = db_discard, .privdata = d};
+    d->w = worker_new(loop, &wo, err, cap);
+    if (!d->w) {
         snprintf(err, cap, "cannot start the database thread");
-        ev_async_stop(loop, &d->wake);
         free(d);
         return NULL;
     }
@@ -509,34 +464,18 @@ struct db *db_new(struct ev_loop *loop, const struct db_options *o, db_done_fn *
 
 void db_submit(struct db *d, struct db_batch *b)
 {
-    pthread_mutex_lock(&d->mu);
-    fifo_push(&d->todo, b);
-    pthread_cond_signal(&d->cv);
-    pthread_mutex_unlock(&d->mu);
-    d->pending++;
+    worker_submit(d->w, b);
 }
 
 int db_pending(const struct db *d)
 {
-    return d->pending;
+    return worker_pending(d->w);
 }
 
 void db_free(struct db *d)
 {
-    struct db_batch *b;
     if (!d) return;
-    pthread_mutex_lock(&d->mu);
-    d->stop = 1;
-    pthread_cond_signal(&d->cv);
-    pthread_mutex_unlock(&d->mu);
-    pthread_join(d->thread, NULL);
-    ev_async_stop(d->loop, &d->wake);
-    while ((b = fifo_pop(&d->todo))) db_batch_free(b);
-    while ((b = fifo_pop(&d->finished))) db_batch_free(b);
-    free(d->todo.v);
-    free(d->finished.v);
-    pthread_mutex_destroy(&d->mu);
-    pthread_cond_destroy(&d->cv);
+    worker_free(d->w);
     free(d);
 }
 

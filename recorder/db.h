@@ -1,10 +1,10 @@
 /* db: the recorder's MariaDB connection, on a worker thread, so the loop never blocks.
  *
- * STYLE.md's documented choice (Redis bio.c): one worker thread owns the MYSQL handle and its
- * prepared statements; the loop hands it batches through a mutex-protected FIFO and gets each
- * one back, done or failed, through an ev_async on the loop thread. A batch is either a write
- * (rows, each executed with the prepared statement of its kind, all in one transaction,
- * committed or rolled back as a whole) or one read query whose result rows come back as a
+ * STYLE.md's documented choice (Redis bio.c): one worker thread (core/worker) owns the MYSQL
+ * handle and its prepared statements; the loop hands it batches through a mutex-protected FIFO
+ * and gets each one back, done or failed, through an ev_async on the loop thread. A batch is
+ * either a write (rows, each executed with the prepared statement of its kind, all in one
+ * transaction, committed or rolled back as a whole) or one read query whose result rows come back as a
  * jansson array of arrays of strings (NULL as JSON null). Every value travels as a string:
  * decimals stay exact (MariaDB converts a string into DECIMAL digit by digit), ids are BIGINT.
  * Prepared statements only; nothing is ever formatted into SQL text.

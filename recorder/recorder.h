@@ -31,6 +31,16 @@ int recorder_main(int argc, char **argv);
 extern const struct cli_command report_cli;
 int report_main(int argc, char **argv);
 
+/* The rows of `bfq report` over [from, to) of account, one per UTC day (by "day", member
+ * "day" YYYY-MM-DD) or per symbol (by "symbol", member "symbol"), ordered by that key: trades,
+ * wins, losses (integers), volume, realized_pnl, commission, commission_net (commission *
+ * (1 - rebate), rebate a decimal string), funding, net, largest_loss (trimmed decimal strings).
+ * A new array, or NULL with the reason in err. Blocking: a one-shot command or a worker thread
+ * (the dashboard's) calls it, never a loop. */
+struct st_mysql;
+json_t *report_group(struct st_mysql *m, const char *account, const char *by,
+                     const char *rebate, int64_t from, int64_t to, char *err, size_t cap);
+
 /* db batch tags: who gets the batch back */
 enum rec_tag { REC_TAG_STREAM = 1, REC_TAG_BACKFILL, REC_TAG_SNAPSHOT };
 

@@ -205,16 +205,37 @@ done:
     return out;
 }
 
+json_t *report_group(struct st_mysql *m, const char *account, const char *by,
+                     const char *rebate, int64_t from, int64_t to, char *err, size_t cap)
+{
+    struct rep p = {.m = m, .account = account, .rebate = rebate, .by = by};
+    int sym = !strcmp(by, "symbol");
+    json_t *rows = rep_rows(&p, sym ? REP_SQL("symbol") : REP_SQL(REP_DAY), from, to), *row;
+    json_t *list;
+    size_t i;
+    if (!rows) {
+        snprintf(err, cap, "%s", p.err);
+        return NULL;
+    }
+    list = json_array();
+    json_array_foreach(rows, i, row) {
+        json_t *o = rep_obj(row);
+        json_object_set_new(o, sym ? "symbol" : "day", json_copy(json_array_get(row, 0)));
+        json_array_append_new(list, o);
+    }
+    json_decref(rows);
+    return list;
+}
+
 static json_t *rep_build(struct rep *p)
 {
     static const struct { const char *name; int64_t days; } periods[] = {
         {"1d", 1}, {"7d", 7}, {"30d", 30}, {"all", 0}};
-    json_t *rows = rep_rows(p, strcmp(p->by, "symbol") ? REP_SQL(REP_DAY) : REP_SQL("symbol"),
-                            p->from, p->to);
-    json_t *total = rows ? rep_total(p, p->from, p->to) : NULL;
+    json_t *list = report_group(p->m, p->account, p->by, p->rebate, p->from, p->to, p->err,
+                                sizeof p->err);
+    json_t *total = list ? rep_total(p, p->from, p->to) : NULL;
     json_t *income = total ? rep_income(p) : NULL;
-    json_t *per = json_object(), *out = NULL, *list = json_array(), *row;
-    size_t i;
+    json_t *per = json_object(), *out = NULL;
     if (!income) goto done;
     for (size_t k = 0; k < 4; k++) {
         int64_t from = periods[k].days ? p->now - periods[k].days * DAY_MS : 0;
@@ -222,17 +243,10 @@ static json_t *rep_build(struct rep *p)
         if (!t) goto done;
         json_object_set_new(per, periods[k].name, t);
     }
-    json_array_foreach(rows, i, row) {
-        json_t *o = rep_obj(row);
-        json_object_set_new(o, strcmp(p->by, "symbol") ? "day" : "symbol",
-                            json_copy(json_array_get(row, 0)));
-        json_array_append_new(list, o);
-    }
     out = json_pack("{s:s,s:I,s:I,s:s,s:s,s:O,s:O,s:O,s:O}", "account", p->account, "from",
                     (json_int_t)p->from, "to", (json_int_t)p->to, "by", p->by, "rebate",
                     p->rebate, "rows", list, "total", total, "periods", per, "income", income);
 done:
-    json_decref(rows);
     json_decref(total);
     json_decref(income);
     json_decref(per);

@@ -508,7 +508,14 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userp)
 long th_http(const char *method, const char *url, const char *form_body, const char *source_ip,
              char **body)
 {
+    return th_http_header(method, url, form_body, source_ip, NULL, body);
+}
+
+long th_http_header(const char *method, const char *url, const char *form_body,
+                    const char *source_ip, const char *header, char **body)
+{
     static int inited;
+    struct curl_slist *h = header ? curl_slist_append(NULL, header) : NULL;
     if (!inited) {
         curl_global_init(CURL_GLOBAL_DEFAULT);
         inited = 1;
@@ -526,6 +533,7 @@ long th_http(const char *method, const char *url, const char *form_body, const c
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYPEER, 0L);
     curl_easy_setopt(c, CURLOPT_SSL_VERIFYHOST, 0L);
     if (form_body) curl_easy_setopt(c, CURLOPT_POSTFIELDS, form_body);
+    if (h) curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
     char iface[96];
     if (source_ip) {
         snprintf(iface, sizeof iface, "host!%s", source_ip);
@@ -533,6 +541,7 @@ long th_http(const char *method, const char *url, const char *form_body, const c
     }
     if (curl_easy_perform(c) == CURLE_OK) curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
     curl_easy_cleanup(c);
+    curl_slist_free_all(h);
     if (body) *body = b.p ? b.p : strdup("");
     else free(b.p);
     return code;

@@ -91,6 +91,9 @@ void th_sim_stop(struct th_sim *s);
  * *body (if body != NULL) is malloc'd and NUL-terminated. source_ip may be NULL. */
 long th_http(const char *method, const char *url, const char *form_body, const char *source_ip,
              char **body);
+/* The same with one extra request header ("Authorization: Bearer X"; NULL: none). */
+long th_http_header(const char *method, const char *url, const char *form_body,
+                    const char *source_ip, const char *header, char **body);
 
 /* Waits until fn(arg) returns nonzero, polling every 20 ms, at most timeout_ms. Returns the
  * last value of fn. */
