@@ -2,11 +2,7 @@
 #include "recorder/db.h"
 
 #include <mysql.h>
-<<<<<<< HEAD
 #include <mysqld_error.h>
-#include <pthread.h>
-=======
->>>>>>> dash
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
