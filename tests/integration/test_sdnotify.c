@@ -6,7 +6,9 @@
  * With Redis and the simulator, READY=1 must come once exchangeInfo was accepted, WATCHDOG=1
  * keep coming after it, and SIGTERM bring STOPPING=1 and a clean exit. Without the module,
  * nothing ever arrives. The second role reads its Redis URL from a systemd credential, as the
- * units pass it. */
+ * units pass it. The gateway and the sweeper, idle (no intent, no open order), send no
+ * exchange request at all: they must still send READY=1 once Redis is up, or systemd would
+ * kill them at TimeoutStartSec= and, after StartLimitBurst=, leave them failed. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,9 @@
 #include <unistd.h>
 
 #include "tests/harness/harness.h"
+
+#define SD_KEY "sdnotifykey0123456789"
+#define SD_SECRET "sdnotifysecret0123456789abcdef"
 
 static int sock = -1;
 static char sockpath[256];
@@ -96,13 +101,44 @@ static const char *write_creds(const char *url)
     return dir;
 }
 
+/* An idle role of the trading half (name), as its unit runs it, must send READY=1. */
+static void check_idle_ready(const char *name, const char *user, const struct th_redis *red,
+                             const char *exchange)
+{
+    char url[256], log[512];
+    th_redis_url_for(red, user, url, sizeof url);
+    snprintf(log, sizeof log, "%s/%s.log", th_tmpdir(), name);
+    const char *argv[] = {th_bfq_bin(), name, "--exchange", exchange, "--redis", url,
+                          "--instance", "sd", NULL};
+    setenv("NOTIFY_SOCKET", sockpath, 1);
+    setenv("WATCHDOG_USEC", "400000", 1);
+    setenv("BFQ_ACCOUNT_MAIN_API_KEY", SD_KEY, 1);
+    setenv("BFQ_ACCOUNT_MAIN_API_SECRET", SD_SECRET, 1);
+    pid_t pid = th_spawn(argv, log);
+    unsetenv("NOTIFY_SOCKET");
+    unsetenv("WATCHDOG_USEC");
+    unsetenv("BFQ_ACCOUNT_MAIN_API_KEY");
+    unsetenv("BFQ_ACCOUNT_MAIN_API_SECRET");
+    struct seen s = {0};
+    for (int i = 0; i < 50 && !s.ready; i++) read_notify(&s, 200);
+    read_notify(&s, 600);
+    fprintf(stderr, "# %s idle: ready=%d watchdog after ready=%d\n", name, s.ready,
+            s.watchdog_after_ready);
+    CHECK(s.ready == 1);
+    CHECK(s.watchdog_after_ready >= 1);
+    int st = th_stop(pid, 5000);
+    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    read_notify(&s, 300);
+}
+
 int main(void)
 {
     struct th_redis red;
     struct th_sim sim;
     char log[512], url[256];
     CHECK(listen_notify() == 0);
-    if (sock < 0 || th_sim_start(&sim, NULL) < 0) return th_done();
+    const char *simargs[] = {"--account", "main:" SD_KEY ":" SD_SECRET ":10000", NULL};
+    if (sock < 0 || th_sim_start(&sim, simargs) < 0) return th_done();
 
     /* no Redis: the loop turns (watchdog) but the role is not up (no READY) */
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", th_free_port());
@@ -133,6 +169,8 @@ int main(void)
     CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     read_notify(&b, 300);
     CHECK(b.stopping == 1);
+    check_idle_ready("gateway", "gateway", &red, sim.url);
+    check_idle_ready("sweeper", "risk", &red, sim.url);
     th_redis_stop(&red);
     th_sim_stop(&sim);
     close(sock);
