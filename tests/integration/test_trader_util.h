@@ -175,6 +175,28 @@ static __attribute__((unused)) int tt_flat(void *sym)
     return tb_dec_eq(tt_amt(sym), "0");
 }
 
+/* th_wait_until predicate: trader instance arg has its book loaded and no stale symbol. */
+static __attribute__((unused)) int tt_trader_ready(void *arg)
+{
+    char *s = cu_str("GET bfq:hb:trader:%s", (const char *)arg);
+    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+    free(s);
+    int ok = json_is_true(json_object_get(o, "ready")) &&
+             json_integer_value(json_object_get(o, "stale")) == 0;
+    json_decref(o);
+    return ok;
+}
+
+/* Waits until the wall clock's second within the minute is in [lo, hi]. */
+static __attribute__((unused)) void tt_wait_second(int lo, int hi)
+{
+    for (int i = 0; i < 1300; i++) {
+        int s = (int)((th_now_ms() / 1000) % 60);
+        if (s >= lo && s <= hi) return;
+        th_sleep_ms(100);
+    }
+}
+
 enum { TT_KLINE = 1, TT_USERSTREAM = 2 };
 
 /* The stack every trading test stands on: redis-server with the ACL users, `bfq sim` with 10
