@@ -77,8 +77,11 @@ static void test_files(void)
         snprintf(rel, sizeof rel, "/etc/bfq/credentials/%s/redis_url", users[i][0]);
         snprintf(want, sizeof want, "redis+sentinel://%s:", users[i][1]);
         char *u = slurp(rel);
-        if (!u || strncmp(u, want, strlen(want))) fprintf(stderr, "# %s: %s\n", rel, u ? u : "");
-        CHECK(u && !strncmp(u, want, strlen(want)) && mode_of(rel) == 0600);
+        /* the dash logs in as its own read-only user where users.acl.in has one */
+        int ok = u && (!strncmp(u, want, strlen(want)) ||
+                       (!strcmp(users[i][0], "dash") && !strncmp(u, "redis+sentinel://dash:", 22)));
+        if (!ok) fprintf(stderr, "# %s: %s\n", rel, u ? u : "");
+        CHECK(ok && mode_of(rel) == 0600);
         free(u);
         snprintf(rel, sizeof rel, "/etc/systemd/system/bfq-%s@.service", users[i][0]);
         u = slurp(rel);
