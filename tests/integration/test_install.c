@@ -165,44 +165,41 @@ static void test_verify(void)
     free(out);
 }
 
-static void test_scale(void)
+/* scripts/scale with args (--dry-run): its exit status must be rc and, unless want is NULL,
+ * what it prints on stdout want; with stderr, its messages are read too. Returns what it
+ * printed (malloc'd). */
+static char *scale_is(const char *args, int rc, const char *want, int stderr_too)
 {
     char cmd[1024], *out = NULL;
-    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' kline 3 --addresses '127.0.0.2 127.0.0.3 "
-             "127.0.0.4 127.0.0.5' --running '127.0.0.3' --dry-run", th_source_dir());
-    CHECK(sh(cmd, &out) == 0);
-    CHECK_EQ_STR(out, "systemctl enable --now bfq-kline@127.0.0.2.service\n"
-                      "systemctl enable --now bfq-kline@127.0.0.4.service\n");
-    free(out);
-    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' tick 1 --addresses '127.0.0.2 127.0.0.3 "
-             "127.0.0.4' --running '127.0.0.2 127.0.0.4 127.0.0.3' --dry-run", th_source_dir());
-    CHECK(sh(cmd, &out) == 0);
-    CHECK_EQ_STR(out, "systemctl disable --now bfq-tick@127.0.0.4.service\n"
-                      "systemctl disable --now bfq-tick@127.0.0.3.service\n");
-    free(out);
-    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' kline 3 --addresses '127.0.0.2' --running '' "
-             "--dry-run 2>/dev/null", th_source_dir());
-    CHECK(sh(cmd, NULL) == 1); /* not enough addresses */
-    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' account 3 2>/dev/null", th_source_dir());
-    CHECK(sh(cmd, NULL) == 2);
+    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' %s --dry-run %s", th_source_dir(), args,
+             stderr_too ? "2>&1" : "2>/dev/null");
+    CHECK(sh(cmd, &out) == rc);
+    if (want) CHECK_EQ_STR(out, want);
+    return out;
+}
+
+static void test_scale(void)
+{
+    free(scale_is("kline 3 --addresses '127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5' --running "
+                  "'127.0.0.3'", 0, "systemctl enable --now bfq-kline@127.0.0.2.service\n"
+                  "systemctl enable --now bfq-kline@127.0.0.4.service\n", 0));
+    free(scale_is("tick 1 --addresses '127.0.0.2 127.0.0.3 127.0.0.4' --running '127.0.0.2 "
+                  "127.0.0.4 127.0.0.3'", 0, "systemctl disable --now bfq-tick@127.0.0.4.service\n"
+                  "systemctl disable --now bfq-tick@127.0.0.3.service\n", 0));
+    free(scale_is("kline 3 --addresses '127.0.0.2' --running ''", 1, NULL, 0)); /* too few */
+    free(scale_is("account 3", 2, NULL, 0));
     /* the trading half: traders and gateways scale by address, the per-account roles refuse */
-    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' gateway 2 --addresses '127.0.0.2 127.0.0.3' "
-             "--running '' --dry-run", th_source_dir());
-    CHECK(sh(cmd, &out) == 0);
-    CHECK_EQ_STR(out, "systemctl enable --now bfq-gateway@127.0.0.2.service\n"
-                      "systemctl enable --now bfq-gateway@127.0.0.3.service\n");
-    free(out);
-    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' trader 1 --addresses '127.0.0.2 127.0.0.3' "
-             "--running '127.0.0.2 127.0.0.3' --dry-run", th_source_dir());
-    CHECK(sh(cmd, &out) == 0);
-    CHECK_EQ_STR(out, "systemctl disable --now bfq-trader@127.0.0.3.service\n");
-    free(out);
+    free(scale_is("gateway 2 --addresses '127.0.0.2 127.0.0.3' --running ''", 0,
+                  "systemctl enable --now bfq-gateway@127.0.0.2.service\n"
+                  "systemctl enable --now bfq-gateway@127.0.0.3.service\n", 0));
+    free(scale_is("trader 1 --addresses '127.0.0.2 127.0.0.3' --running '127.0.0.2 127.0.0.3'",
+                  0, "systemctl disable --now bfq-trader@127.0.0.3.service\n", 0));
     static const char *const single[] = {"stoploss", "sweeper", "lossguard", "recorder", "dash",
                                          "notify"};
     for (size_t i = 0; i < sizeof single / sizeof single[0]; i++) {
-        snprintf(cmd, sizeof cmd, "'%s/scripts/scale' %s 2 --running '' --dry-run 2>&1",
-                 th_source_dir(), single[i]);
-        CHECK(sh(cmd, &out) == 2);
+        char args[64];
+        snprintf(args, sizeof args, "%s 2 --running ''", single[i]);
+        char *out = scale_is(args, 2, NULL, 1);
         CHECK(out && strstr(out, "one instance per account"));
         free(out);
     }

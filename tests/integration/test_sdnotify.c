@@ -62,17 +62,19 @@ static void read_notify(struct seen *s, int ms)
     }
 }
 
-/* Runs `bfq symbols` as the unit would: NOTIFY_SOCKET and WATCHDOG_USEC set; with
- * redis_url NULL, the URL comes from the credential "redis_url" in creds
- * (BFQ_REDIS_URL_FILE=redis_url, $CREDENTIALS_DIRECTORY), as systemd/bfq-symbols@.service
- * passes it. */
-static pid_t spawn_symbols(const char *redis_url, const char *creds, const char *exchange,
-                           const char *log)
+/* Runs `bfq <name>` as the unit would: NOTIFY_SOCKET and WATCHDOG_USEC set (and the account's
+ * key, which symbols does not read); with redis_url NULL, the URL comes from the credential
+ * "redis_url" in creds (BFQ_REDIS_URL_FILE=redis_url, $CREDENTIALS_DIRECTORY), as
+ * systemd/bfq-symbols@.service passes it. */
+static pid_t spawn_role(const char *name, const char *redis_url, const char *creds,
+                        const char *exchange, const char *log)
 {
-    const char *argv[] = {th_bfq_bin(), "symbols", "--exchange", exchange, "--instance", "sd",
+    const char *argv[] = {th_bfq_bin(), name, "--exchange", exchange, "--instance", "sd",
                           redis_url ? "--redis" : NULL, redis_url, NULL};
     setenv("NOTIFY_SOCKET", sockpath, 1);
     setenv("WATCHDOG_USEC", "400000", 1);
+    setenv("BFQ_ACCOUNT_MAIN_API_KEY", SD_KEY, 1);
+    setenv("BFQ_ACCOUNT_MAIN_API_SECRET", SD_SECRET, 1);
     if (creds) {
         setenv("CREDENTIALS_DIRECTORY", creds, 1);
         setenv("BFQ_REDIS_URL_FILE", "redis_url", 1);
@@ -80,6 +82,8 @@ static pid_t spawn_symbols(const char *redis_url, const char *creds, const char 
     pid_t pid = th_spawn(argv, log);
     unsetenv("NOTIFY_SOCKET");
     unsetenv("WATCHDOG_USEC");
+    unsetenv("BFQ_ACCOUNT_MAIN_API_KEY");
+    unsetenv("BFQ_ACCOUNT_MAIN_API_SECRET");
     unsetenv("CREDENTIALS_DIRECTORY");
     unsetenv("BFQ_REDIS_URL_FILE");
     return pid;
@@ -108,17 +112,7 @@ static void check_idle_ready(const char *name, const char *user, const struct th
     char url[256], log[512];
     th_redis_url_for(red, user, url, sizeof url);
     snprintf(log, sizeof log, "%s/%s.log", th_tmpdir(), name);
-    const char *argv[] = {th_bfq_bin(), name, "--exchange", exchange, "--redis", url,
-                          "--instance", "sd", NULL};
-    setenv("NOTIFY_SOCKET", sockpath, 1);
-    setenv("WATCHDOG_USEC", "400000", 1);
-    setenv("BFQ_ACCOUNT_MAIN_API_KEY", SD_KEY, 1);
-    setenv("BFQ_ACCOUNT_MAIN_API_SECRET", SD_SECRET, 1);
-    pid_t pid = th_spawn(argv, log);
-    unsetenv("NOTIFY_SOCKET");
-    unsetenv("WATCHDOG_USEC");
-    unsetenv("BFQ_ACCOUNT_MAIN_API_KEY");
-    unsetenv("BFQ_ACCOUNT_MAIN_API_SECRET");
+    pid_t pid = spawn_role(name, url, NULL, exchange, log);
     struct seen s = {0};
     for (int i = 0; i < 50 && !s.ready; i++) read_notify(&s, 200);
     read_notify(&s, 600);
@@ -143,7 +137,7 @@ int main(void)
     /* no Redis: the loop turns (watchdog) but the role is not up (no READY) */
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", th_free_port());
     snprintf(log, sizeof log, "%s/symbols-noredis.log", th_tmpdir());
-    pid_t pid = spawn_symbols(url, NULL, sim.url, log);
+    pid_t pid = spawn_role("symbols", url, NULL, sim.url, log);
     struct seen a = {0};
     read_notify(&a, 2500);
     fprintf(stderr, "# no redis: ready=%d watchdog=%d\n", a.ready, a.watchdog);
@@ -157,7 +151,7 @@ int main(void)
     snprintf(log, sizeof log, "%s/symbols.log", th_tmpdir());
     const char *creds = write_creds(url);
     CHECK(creds != NULL);
-    pid = spawn_symbols(NULL, creds, sim.url, log);
+    pid = spawn_role("symbols", NULL, creds, sim.url, log);
     struct seen b = {0};
     for (int i = 0; i < 50 && !b.ready; i++) read_notify(&b, 200);
     read_notify(&b, 1500);

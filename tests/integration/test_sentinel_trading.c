@@ -26,7 +26,7 @@
 #include "tests/harness/mariadb.h"
 #include "tests/harness/sentinel.h"
 #include "tests/harness/testbinance.h"
-#include "tests/integration/test_collect_util.h"
+#include "tests/integration/test_trader_util.h"
 
 #define KEY "sentradekey0123456789"
 #define SECRET "sentradesecret0123456789abcdef"
@@ -112,31 +112,10 @@ static int flag_clear(void *arg)
     return !flag_set(arg);
 }
 
-static json_t *trader_hb(void)
-{
-    char *s = cu_str("GET bfq:hb:trader:trader");
-    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
-    free(s);
-    return o;
-}
-
 static int trader_stale(void *arg)
 {
     (void)arg;
-    json_t *o = trader_hb();
-    int ok = json_is_true(json_object_get(o, "ready")) &&
-             json_is_true(json_object_get(o, "account_stale"));
-    json_decref(o);
-    return ok;
-}
-
-static long long stale_skips(void)
-{
-    json_t *o = trader_hb();
-    json_t *v = json_object_get(json_object_get(o, "skipped"), "account_stale");
-    long long n = json_is_integer(v) ? json_integer_value(v) : 0;
-    json_decref(o);
-    return n;
+    return tt_trader_ready("trader") && tt_account_stale("trader") == 1;
 }
 
 static long long skips_at;
@@ -144,15 +123,7 @@ static long long skips_at;
 static int more_skips(void *arg)
 {
     (void)arg;
-    return stale_skips() > skips_at;
-}
-
-static long long intents(void)
-{
-    redisReply *r = cu_cmd("XLEN bfq:intents:main");
-    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-    if (r) freeReplyObject(r);
-    return n;
+    return tt_skips("trader", "account_stale") > skips_at;
 }
 
 /* Outcomes "sent" by the gateway whose client id has class cls ("to", "sl"). */
@@ -215,9 +186,9 @@ int main(void)
     int n = NFOLLOW;
     CHECK(th_wait_until(all_beat, &n, 20000));
     CHECK(th_wait_until(trader_stale, NULL, 15000));
-    skips_at = stale_skips();
+    skips_at = tt_skips("trader", "account_stale");
     CHECK(th_wait_until(more_skips, NULL, 10000)); /* the strategy does signal */
-    CHECK(intents() == 0);
+    CHECK(tt_intents() == 0);
 
     /* the failover, with every role at work */
     CHECK(th_sentinel_failover(&S) == 0);
@@ -234,11 +205,12 @@ int main(void)
         CHECK(first[i] > 0 && first[i] - switched <= FOLLOW_MS);
     }
     /* still stale there: signals skipped on the new primary, no intent anywhere */
-    skips_at = stale_skips();
+    skips_at = tt_skips("trader", "account_stale");
     CHECK(th_wait_until(more_skips, NULL, 10000));
     CHECK(flag_set(NULL));
-    fprintf(stderr, "# stale: %lld signals skipped, %lld intents\n", stale_skips(), intents());
-    CHECK(intents() == 0);
+    fprintf(stderr, "# stale: %lld signals skipped, %lld intents\n",
+            tt_skips("trader", "account_stale"), tt_intents());
+    CHECK(tt_intents() == 0);
 
     /* the account's sources start: fresh again, the flag clears, the trader opens */
     for (int i = NFOLLOW; i < NROLES; i++) spawn_role(&roles[i]);

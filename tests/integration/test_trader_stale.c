@@ -15,40 +15,16 @@
 
 #include "tests/integration/test_trader_util.h"
 
-/* The trader's heartbeat: its account_stale flag (1, 0, or -1 when absent). */
-static int hb_stale(void)
-{
-    char *s = cu_str("GET bfq:hb:trader:tr1");
-    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
-    json_t *v = json_object_get(o, "account_stale");
-    int r = json_is_boolean(v) ? json_is_true(v) : -1;
-    free(s);
-    json_decref(o);
-    return r;
-}
-
 static int flagged(void *arg)
 {
     (void)arg;
-    return hb_stale() == 1;
+    return tt_account_stale("tr1") == 1;
 }
 
 static int unflagged(void *arg)
 {
     (void)arg;
-    return hb_stale() == 0;
-}
-
-/* Signals skipped because the account was stale, from the heartbeat's "skipped" object. */
-static long long stale_skips(void)
-{
-    char *s = cu_str("GET bfq:hb:trader:tr1");
-    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
-    json_t *v = json_object_get(json_object_get(o, "skipped"), "account_stale");
-    long long n = json_is_integer(v) ? json_integer_value(v) : 0;
-    free(s);
-    json_decref(o);
-    return n;
+    return tt_account_stale("tr1") == 0;
 }
 
 static long long skips_before;
@@ -56,15 +32,7 @@ static long long skips_before;
 static int skipped(void *arg)
 {
     (void)arg;
-    return stale_skips() > skips_before;
-}
-
-static long long intents(void)
-{
-    redisReply *r = cu_cmd("XLEN bfq:intents:main");
-    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
-    if (r) freeReplyObject(r);
-    return n;
+    return tt_skips("tr1", "account_stale") > skips_before;
 }
 
 static int long_open(void *arg)
@@ -100,17 +68,18 @@ int main(void)
 
     tt_wait_second(5, 30); /* the move, the skipped signal and the open in one minute */
     th_sleep_ms(1100);     /* a heartbeat with every skip before the move */
-    skips_before = stale_skips();
+    skips_before = tt_skips("tr1", "account_stale");
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
     CHECK(th_wait_until(skipped, NULL, 10000));
     th_sleep_ms(1500); /* more ticks: the signal stands and is asked again */
-    fprintf(stderr, "# stale: %lld signals skipped, %lld intents\n", stale_skips(), intents());
-    CHECK(intents() == 0);
+    fprintf(stderr, "# stale: %lld signals skipped, %lld intents\n",
+            tt_skips("tr1", "account_stale"), tt_intents());
+    CHECK(tt_intents() == 0);
     CHECK(tt_flat("ETHUSDT"));
 
     set_stale(0);
     CHECK(th_wait_until(long_open, NULL, 15000));
-    CHECK(intents() >= 1);
+    CHECK(tt_intents() >= 1);
     CHECK(th_wait_until(unflagged, NULL, 5000));
 
     /* the channel alone flags it again */
