@@ -109,6 +109,17 @@ void th_sentinel_url(const struct th_sentinel *s, const char *user, char *buf, s
              user, user, s->sent_port[0], s->sent_port[1], s->sent_port[2]);
 }
 
+pid_t th_sentinel_spawn(const struct th_sentinel *s, const char *role, const char *user,
+                        const char *conf)
+{
+    char url[512], log[512];
+    th_sentinel_url(s, user, url, sizeof url);
+    snprintf(log, sizeof log, "%s/%s.log", th_tmpdir(), role);
+    const char *argv[] = {th_bfq_bin(), role, "--config", conf, "--redis", url,
+                          "--instance", role, NULL};
+    return th_spawn(argv, log);
+}
+
 int th_sentinel_master_port(const struct th_sentinel *s, int i)
 {
     redisContext *c = redisConnect("127.0.0.1", s->sent_port[i]);

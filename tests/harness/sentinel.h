@@ -30,6 +30,11 @@ int th_sentinel_start(struct th_sentinel *s);
 /* redis+sentinel://USER:test-USER@<the three sentinels>/bfq */
 void th_sentinel_url(const struct th_sentinel *s, const char *user, char *buf, size_t cap);
 
+/* Spawns `bfq <role> --config conf --redis <the Sentinel URL of user> --instance <role>`, its
+ * log in the test's directory as <role>.log. The pid, or -1. */
+pid_t th_sentinel_spawn(const struct th_sentinel *s, const char *role, const char *user,
+                        const char *conf);
+
 /* The primary's port as Sentinel i names it, -1 when it does not answer. */
 int th_sentinel_master_port(const struct th_sentinel *s, int i);
 

@@ -123,12 +123,7 @@ static void write_config(void)
 
 static void spawn_role(struct role *r)
 {
-    char url[512], log[512];
-    th_sentinel_url(&S, r->user, url, sizeof url);
-    snprintf(log, sizeof log, "%s/%s.log", th_tmpdir(), r->name);
-    const char *argv[] = {th_bfq_bin(), r->name, "--config", conf, "--redis", url,
-                          "--instance", r->name, NULL};
-    r->pid = th_spawn(argv, log);
+    r->pid = th_sentinel_spawn(&S, r->name, r->user, conf);
 }
 
 /* A second kline collector (instance "vg") under valgrind, when it can run. */
