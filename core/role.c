@@ -143,11 +143,12 @@ static void role_read_limit(struct role *r)
 /* Heartbeats between two reads of requestWeight1m: a `bfq symbols` run after the role started
  * (or a changed limit) is seen within that many seconds. */
 #define ROLE_LIMIT_BEATS 5
-/* READY=1 to systemd, once: Redis is up and (for a role that talks to the exchange) an
- * answer was accepted, so the role is doing its job. */
+/* READY=1 to systemd, once: Redis is up and (for a role that talks to the exchange, unless
+ * its requests wait for work) an answer was accepted, so the role is doing its job. */
 static void role_sd_ready(struct role *r)
 {
-    if (r->sd_ready || !role_redis_up(r) || (!r->opts.no_exchange && !r->ctr.last_success))
+    if (r->sd_ready || !role_redis_up(r) ||
+        (!r->opts.no_exchange && !r->opts.ready_on_redis && !r->ctr.last_success))
         return;
     r->sd_ready = 1;
     sdnotify_ready("redis up, first success");

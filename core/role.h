@@ -39,7 +39,8 @@
  * then frees everything.
  *
  * Under systemd (Type=notify units, core/sdnotify.h) the role sends READY=1 once it is up:
- * Redis up and a first accepted exchange answer (Redis up alone for a no_exchange role), and
+ * Redis up and a first accepted exchange answer (Redis up alone for a no_exchange role, and
+ * for a ready_on_redis one, which may go long without a request when idle), and
  * WATCHDOG=1 every half $WATCHDOG_USEC from a loop timer while the loop turns. */
 #ifndef BFQ_ROLE_H
 #define BFQ_ROLE_H
@@ -101,6 +102,8 @@ struct role_options {
     const char *lua_library; /* Redis function library source (bfq_lua_library), or NULL */
     int needs_account;       /* build the binance client with [account.NAME] key and secret */
     int no_exchange;         /* the role never talks to the exchange (no http/binance/weight) */
+    int ready_on_redis;      /* its exchange requests wait for work (an intent, an open order):
+                                READY=1 once Redis is up, not at a first exchange answer */
     role_redis_fn *up;       /* may be NULL */
     role_redis_fn *down;     /* may be NULL */
     role_fill_fn *fill;      /* may be NULL */

@@ -315,7 +315,8 @@ int sweeper_main(int argc, char **argv)
 {
     static const struct role_entry e = {
         .cmd = &sweeper_cli,
-        .opts = {.lua_library = bfq_lua_library, .needs_account = 1, .fill = sw_fill},
+        .opts = {.lua_library = bfq_lua_library, .needs_account = 1, .ready_on_redis = 1,
+                 .fill = sw_fill},
         .config = sw_config,
         .start = sw_start,
         .stop = sw_stop,

@@ -1205,6 +1205,7 @@ int gateway_main(int argc, char **argv)
         .cmd = &gateway_cli,
         .opts = {.lua_library = bfq_lua_library,
                  .needs_account = 1,
+                 .ready_on_redis = 1, /* it sends when an intent comes */
                  .up = gw_redis_up,
                  .fill = gw_fill},
         .config = gw_config,

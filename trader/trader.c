@@ -8,7 +8,11 @@
  * hot-set changes. Book rules are in book.h (pure, unit-tested); this file is the loop glue.
  *
  * After each change of a symbol the strategy (strategy.h, --strategy NAME) is asked about it,
- * unless the symbol is stale; stale symbols are counted and named in the heartbeat. Intents
+ * unless the symbol is stale; stale symbols are counted and named in the heartbeat. While the
+ * watchdog flags the account stale (the field `stale` of <prefix>acct:<acct>:flags, read at
+ * every resync, and {"stale":true|false} on <prefix>ch:acct:<acct>: reconciler/watchdog.h),
+ * no intent that opens or grows a position is emitted (counted as skipped "account_stale");
+ * reduce-only orders, cancels and the rest still go. Intents
  * are appended to <prefix>intents:<acct> for the gateways (send = gateway, the default); an id
  * emitted in the last few minutes is not appended again (the gateway would drop it anyway).
  * Replicas are counted from the live <prefix>hb:trader:* heartbeats (N, and this one's rank
@@ -61,6 +65,7 @@ struct strategy_ctx {
     int direct_mode;       /* [trader] send = direct: this replica sends its share */
     struct direct *dx;     /* direct mode only */
     enum gate_state state; /* <prefix>risk:state:<acct>, for direct mode's decisions */
+    int acct_stale;        /* the watchdog's stale flag on the account: no opens */
 };
 
 /* ---- the strategy API --------------------------------------------------------------------- */
@@ -127,10 +132,20 @@ static int tr_emit_direct(struct strategy_ctx *c, struct intent *in)
     return 0;
 }
 
+/* An order that may open or grow a position (not reduce-only). */
+static int tr_opens(const struct intent *in)
+{
+    return in->op == INTENT_ORDER && !in->reduce;
+}
+
 int strategy_emit(struct strategy_ctx *c, struct intent *in)
 {
     const char *argv[8 + INTENT_FIELDS_MAX];
     char buf[2048];
+    if (c->acct_stale && tr_opens(in)) { /* before tr_recent: asked again once fresh */
+        strategy_skip(c, "account_stale");
+        return 0;
+    }
     c->signals++;
     if (tr_recent(c, in->id)) {
         c->repeats++;
@@ -186,7 +201,8 @@ enum tr_what {
     TR_ORDERS,
     TR_BAN,
     TR_STATE,
-    TR_HOT
+    TR_HOT,
+    TR_FLAGS
 };
 
 struct tr_req {
@@ -263,6 +279,8 @@ static void tr_resync(struct strategy_ctx *c)
     tr_load_account(c);
     tr_load_risk(c);
     tr_load_hot(c);
+    role_key(&c->r, k, sizeof k, "acct:%s:flags", c->r.account);
+    tr_cmd(c, TR_FLAGS, NULL, "HEXISTS %s %s", k, "stale");
 }
 
 static void tr_apply_universe(struct strategy_ctx *c, const redisReply *r)
@@ -384,6 +402,19 @@ static void tr_apply_list(struct strategy_ctx *c, enum tr_what what, const char 
     json_decref(a);
 }
 
+static void tr_set_acct_stale(struct strategy_ctx *c, int stale)
+{
+    if (stale == c->acct_stale) return;
+    c->acct_stale = stale;
+    if (stale) {
+        log_warn("account stale: no opens", "account=%s", c->r.account);
+        return;
+    }
+    log_info("account fresh again", "account=%s", c->r.account);
+    for (int i = 0; i < c->book.n; i++) /* the signals skipped meanwhile are asked again */
+        tr_ask(c, &c->book.syms[i]);
+}
+
 static void tr_on_reply(struct rconn *rc, redisReply *reply, void *privdata)
 {
     struct tr_req *q = privdata;
@@ -424,6 +455,9 @@ static void tr_on_reply(struct rconn *rc, redisReply *reply, void *privdata)
     case TR_HOT:
         tr_apply_list(c, TR_HOT, str);
         break;
+    case TR_FLAGS:
+        if (reply->type == REDIS_REPLY_INTEGER) tr_set_acct_stale(c, reply->integer != 0);
+        break;
     }
     if (c->loading == 0 && !c->ready) {
         c->ready = 1;
@@ -463,7 +497,8 @@ static void tr_on_acct_msg(struct strategy_ctx *c, json_t *m)
 {
     const char *field;
     json_t *v;
-    json_t *pos = json_object_get(m, "pos");
+    json_t *pos = json_object_get(m, "pos"), *stale = json_object_get(m, "stale");
+    if (json_is_boolean(stale)) tr_set_acct_stale(c, json_is_true(stale));
     if (!pos) return;
     json_object_foreach(pos, field, v) tr_apply_pos(c, field, v);
     tr_ask_account(c);
@@ -592,6 +627,7 @@ static void tr_fill(struct role *r, json_t *o, void *privdata)
     json_object_set_new(o, "watched", json_integer(watched));
     json_object_set_new(o, "stale", json_integer(nstale));
     json_object_set_new(o, "stale_symbols", stale);
+    json_object_set_new(o, "account_stale", json_boolean(c->acct_stale));
     json_object_set_new(o, "emitted", json_integer(c->emitted));
     json_object_set_new(o, "emit_errors", json_integer(c->emit_errors));
     json_object_set_new(o, "repeats", json_integer(c->repeats));

@@ -7,7 +7,10 @@
  * pass `systemd-analyze verify --root` with no message at all (a unit with a typo is checked to
  * produce one, so the check can fail). systemd itself cannot run here (no systemd as PID 1 in
  * this container), so scale is checked through --running and --dry-run: the commands it would
- * give systemctl. Skipped (77) when systemd-analyze is not installed. */
+ * give systemctl. Every unit file in systemd/ is verified, so a new unit is checked without an
+ * edit here; the trading half's units are checked for their notify, watchdog, restart-limit
+ * and target settings and their own credentials, and scale for refusing N of a per-account
+ * role. Skipped (77) when systemd-analyze is not installed. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +65,31 @@ static void test_files(void)
     char *unit = slurp("/etc/systemd/system/bfq-kline@.service");
     CHECK(unit && strstr(unit, "ExecStart=/usr/local/bin/bfq kline ") && strstr(unit, "Type=notify") &&
           strstr(unit, "WatchdogSec=") && strstr(unit, "LoadCredential=redis_url:"));
+    /* the trading half: each unit with its own credentials and ACL user */
+    CHECK(mode_of("/etc/bfq/credentials/gateway/redis_url") == 0600);
+    CHECK(mode_of("/etc/bfq/credentials/notify/feishu_secret") == 0600);
+    CHECK(mode_of("/etc/bfq/env/gateway.env") == 0600);
+    static const char *const users[][2] = {
+        {"trader", "trader"}, {"gateway", "gateway"}, {"stoploss", "risk"}, {"sweeper", "risk"},
+        {"lossguard", "risk"}, {"notify", "risk"}, {"recorder", "recorder"}, {"dash", "status"}};
+    for (size_t i = 0; i < sizeof users / sizeof users[0]; i++) {
+        char rel[128], want[64];
+        snprintf(rel, sizeof rel, "/etc/bfq/credentials/%s/redis_url", users[i][0]);
+        snprintf(want, sizeof want, "redis+sentinel://%s:", users[i][1]);
+        char *u = slurp(rel);
+        /* the dash logs in as its own read-only user where users.acl.in has one */
+        int ok = u && (!strncmp(u, want, strlen(want)) ||
+                       (!strcmp(users[i][0], "dash") && !strncmp(u, "redis+sentinel://dash:", 22)));
+        if (!ok) fprintf(stderr, "# %s: %s\n", rel, u ? u : "");
+        CHECK(ok && mode_of(rel) == 0600);
+        free(u);
+        snprintf(rel, sizeof rel, "/etc/systemd/system/bfq-%s@.service", users[i][0]);
+        u = slurp(rel);
+        CHECK(u && strstr(u, "Type=notify") && strstr(u, "WatchdogSec=") &&
+              strstr(u, "StartLimitBurst=") && strstr(u, "WantedBy=bfq.target") &&
+              strstr(u, "PartOf=bfq.target") && strstr(u, "ExecStart=/usr/local/bin/bfq "));
+        free(u);
+    }
     char *ini = slurp("/etc/bfq/bfq.ini");
     CHECK(ini && strstr(ini, "api_secret_file = main.api_secret"));
     free(url);
@@ -93,21 +121,30 @@ static void test_verify(void)
              "mkdir -p '%1$s/usr/lib/systemd' '%1$s/usr/bin' && cp -r /lib/systemd/system '%1$s/usr/lib/systemd/' "
              "&& cp \"$(command -v redis-server)\" '%1$s/usr/bin/redis-server'", root);
     CHECK(sh(cmd, NULL) == 0);
-    static const char *const units[] = {
-        "bfq-symbols@127.0.0.2.service", "bfq-kline@127.0.0.2.service",
-        "bfq-kline-hot@127.0.0.3.service", "bfq-tick@127.0.0.4.service",
-        "bfq-volume@127.0.0.5.service", "bfq-account@main.service",
-        "bfq-positionrisk@main.service", "bfq-userstream@main.service",
-        "bfq-watchdog@main.service", "bfq-redis.service", "bfq-sentinel.service", "bfq.target"};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++) {
-        snprintf(cmd, sizeof cmd, "cd / && systemd-analyze verify --root='%s' %s 2>&1", root,
-                 units[i]);
+    /* every unit file of systemd/, an instance of each template (an address where the
+     * instance is the source address, else an account) */
+    snprintf(cmd, sizeof cmd,
+             "cd '%s/systemd' && for f in *.service *.target; do case $f in *@.service) "
+             "if grep -q -- '--source-ip %%i' \"$f\"; then i=127.0.0.2; else i=main; fi; "
+             "echo \"${f%%@.service}@$i.service\" ;; *) echo \"$f\" ;; esac; done",
+             th_source_dir());
+    char *list = NULL;
+    CHECK(sh(cmd, &list) == 0 && list);
+    int n = 0;
+    for (char *u = list, *nl = list ? strchr(list, '\n') : NULL; nl;
+         u = nl + 1, nl = strchr(u, '\n')) {
+        *nl = '\0';
+        n++;
+        snprintf(cmd, sizeof cmd, "cd / && systemd-analyze verify --root='%s' %s 2>&1", root, u);
         int rc = sh(cmd, &out);
-        if (rc != 0 || (out && out[0])) fprintf(stderr, "# %s: rc %d: %s\n", units[i], rc, out);
+        if (rc != 0 || (out && out[0])) fprintf(stderr, "# %s: rc %d: %s\n", u, rc, out);
         CHECK(rc == 0 && out && !out[0]);
         free(out);
         out = NULL;
     }
+    free(list);
+    fprintf(stderr, "# systemd-analyze verify: %d units\n", n);
+    CHECK(n >= 20); /* the data half, the trading half, redis, sentinel and the target */
     /* the check can fail: a unit with an unknown key is reported */
     snprintf(cmd, sizeof cmd,
              "sed 's/^Type=notify/Typo=notify/' '%1$s/etc/systemd/system/bfq-kline@.service' > "
@@ -116,28 +153,56 @@ static void test_verify(void)
     sh(cmd, &out);
     CHECK(out && strstr(out, "Typo"));
     free(out);
+    out = NULL;
+    /* and so can a unit of the trading half whose binary is not where ExecStart says */
+    snprintf(cmd, sizeof cmd,
+             "sed 's|/usr/local/bin/bfq|/usr/local/bin/nobfq|' "
+             "'%1$s/etc/systemd/system/bfq-gateway@.service' > "
+             "'%1$s/etc/systemd/system/bfq-bad@.service' && cd / && "
+             "systemd-analyze verify --root='%1$s' bfq-bad@127.0.0.2.service 2>&1", root);
+    int rc = sh(cmd, &out);
+    CHECK(rc != 0 && out && strstr(out, "nobfq"));
+    free(out);
+}
+
+/* scripts/scale with args (--dry-run): its exit status must be rc and, unless want is NULL,
+ * what it prints on stdout want; with stderr, its messages are read too. Returns what it
+ * printed (malloc'd). */
+static char *scale_is(const char *args, int rc, const char *want, int stderr_too)
+{
+    char cmd[1024], *out = NULL;
+    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' %s --dry-run %s", th_source_dir(), args,
+             stderr_too ? "2>&1" : "2>/dev/null");
+    CHECK(sh(cmd, &out) == rc);
+    if (want) CHECK_EQ_STR(out, want);
+    return out;
 }
 
 static void test_scale(void)
 {
-    char cmd[1024], *out = NULL;
-    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' kline 3 --addresses '127.0.0.2 127.0.0.3 "
-             "127.0.0.4 127.0.0.5' --running '127.0.0.3' --dry-run", th_source_dir());
-    CHECK(sh(cmd, &out) == 0);
-    CHECK_EQ_STR(out, "systemctl enable --now bfq-kline@127.0.0.2.service\n"
-                      "systemctl enable --now bfq-kline@127.0.0.4.service\n");
-    free(out);
-    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' tick 1 --addresses '127.0.0.2 127.0.0.3 "
-             "127.0.0.4' --running '127.0.0.2 127.0.0.4 127.0.0.3' --dry-run", th_source_dir());
-    CHECK(sh(cmd, &out) == 0);
-    CHECK_EQ_STR(out, "systemctl disable --now bfq-tick@127.0.0.4.service\n"
-                      "systemctl disable --now bfq-tick@127.0.0.3.service\n");
-    free(out);
-    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' kline 3 --addresses '127.0.0.2' --running '' "
-             "--dry-run 2>/dev/null", th_source_dir());
-    CHECK(sh(cmd, NULL) == 1); /* not enough addresses */
-    snprintf(cmd, sizeof cmd, "'%s/scripts/scale' account 3 2>/dev/null", th_source_dir());
-    CHECK(sh(cmd, NULL) == 2);
+    free(scale_is("kline 3 --addresses '127.0.0.2 127.0.0.3 127.0.0.4 127.0.0.5' --running "
+                  "'127.0.0.3'", 0, "systemctl enable --now bfq-kline@127.0.0.2.service\n"
+                  "systemctl enable --now bfq-kline@127.0.0.4.service\n", 0));
+    free(scale_is("tick 1 --addresses '127.0.0.2 127.0.0.3 127.0.0.4' --running '127.0.0.2 "
+                  "127.0.0.4 127.0.0.3'", 0, "systemctl disable --now bfq-tick@127.0.0.4.service\n"
+                  "systemctl disable --now bfq-tick@127.0.0.3.service\n", 0));
+    free(scale_is("kline 3 --addresses '127.0.0.2' --running ''", 1, NULL, 0)); /* too few */
+    free(scale_is("account 3", 2, NULL, 0));
+    /* the trading half: traders and gateways scale by address, the per-account roles refuse */
+    free(scale_is("gateway 2 --addresses '127.0.0.2 127.0.0.3' --running ''", 0,
+                  "systemctl enable --now bfq-gateway@127.0.0.2.service\n"
+                  "systemctl enable --now bfq-gateway@127.0.0.3.service\n", 0));
+    free(scale_is("trader 1 --addresses '127.0.0.2 127.0.0.3' --running '127.0.0.2 127.0.0.3'",
+                  0, "systemctl disable --now bfq-trader@127.0.0.3.service\n", 0));
+    static const char *const single[] = {"stoploss", "sweeper", "lossguard", "recorder", "dash",
+                                         "notify"};
+    for (size_t i = 0; i < sizeof single / sizeof single[0]; i++) {
+        char args[64];
+        snprintf(args, sizeof args, "%s 2 --running ''", single[i]);
+        char *out = scale_is(args, 2, NULL, 1);
+        CHECK(out && strstr(out, "one instance per account"));
+        free(out);
+    }
 }
 
 int main(void)

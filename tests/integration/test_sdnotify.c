@@ -6,7 +6,9 @@
  * With Redis and the simulator, READY=1 must come once exchangeInfo was accepted, WATCHDOG=1
  * keep coming after it, and SIGTERM bring STOPPING=1 and a clean exit. Without the module,
  * nothing ever arrives. The second role reads its Redis URL from a systemd credential, as the
- * units pass it. */
+ * units pass it. The gateway and the sweeper, idle (no intent, no open order), send no
+ * exchange request at all: they must still send READY=1 once Redis is up, or systemd would
+ * kill them at TimeoutStartSec= and, after StartLimitBurst=, leave them failed. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +20,9 @@
 #include <unistd.h>
 
 #include "tests/harness/harness.h"
+
+#define SD_KEY "sdnotifykey0123456789"
+#define SD_SECRET "sdnotifysecret0123456789abcdef"
 
 static int sock = -1;
 static char sockpath[256];
@@ -57,17 +62,19 @@ static void read_notify(struct seen *s, int ms)
     }
 }
 
-/* Runs `bfq symbols` as the unit would: NOTIFY_SOCKET and WATCHDOG_USEC set; with
- * redis_url NULL, the URL comes from the credential "redis_url" in creds
- * (BFQ_REDIS_URL_FILE=redis_url, $CREDENTIALS_DIRECTORY), as systemd/bfq-symbols@.service
- * passes it. */
-static pid_t spawn_symbols(const char *redis_url, const char *creds, const char *exchange,
-                           const char *log)
+/* Runs `bfq <name>` as the unit would: NOTIFY_SOCKET and WATCHDOG_USEC set (and the account's
+ * key, which symbols does not read); with redis_url NULL, the URL comes from the credential
+ * "redis_url" in creds (BFQ_REDIS_URL_FILE=redis_url, $CREDENTIALS_DIRECTORY), as
+ * systemd/bfq-symbols@.service passes it. */
+static pid_t spawn_role(const char *name, const char *redis_url, const char *creds,
+                        const char *exchange, const char *log)
 {
-    const char *argv[] = {th_bfq_bin(), "symbols", "--exchange", exchange, "--instance", "sd",
+    const char *argv[] = {th_bfq_bin(), name, "--exchange", exchange, "--instance", "sd",
                           redis_url ? "--redis" : NULL, redis_url, NULL};
     setenv("NOTIFY_SOCKET", sockpath, 1);
     setenv("WATCHDOG_USEC", "400000", 1);
+    setenv("BFQ_ACCOUNT_MAIN_API_KEY", SD_KEY, 1);
+    setenv("BFQ_ACCOUNT_MAIN_API_SECRET", SD_SECRET, 1);
     if (creds) {
         setenv("CREDENTIALS_DIRECTORY", creds, 1);
         setenv("BFQ_REDIS_URL_FILE", "redis_url", 1);
@@ -75,6 +82,8 @@ static pid_t spawn_symbols(const char *redis_url, const char *creds, const char 
     pid_t pid = th_spawn(argv, log);
     unsetenv("NOTIFY_SOCKET");
     unsetenv("WATCHDOG_USEC");
+    unsetenv("BFQ_ACCOUNT_MAIN_API_KEY");
+    unsetenv("BFQ_ACCOUNT_MAIN_API_SECRET");
     unsetenv("CREDENTIALS_DIRECTORY");
     unsetenv("BFQ_REDIS_URL_FILE");
     return pid;
@@ -96,18 +105,39 @@ static const char *write_creds(const char *url)
     return dir;
 }
 
+/* An idle role of the trading half (name), as its unit runs it, must send READY=1. */
+static void check_idle_ready(const char *name, const char *user, const struct th_redis *red,
+                             const char *exchange)
+{
+    char url[256], log[512];
+    th_redis_url_for(red, user, url, sizeof url);
+    snprintf(log, sizeof log, "%s/%s.log", th_tmpdir(), name);
+    pid_t pid = spawn_role(name, url, NULL, exchange, log);
+    struct seen s = {0};
+    for (int i = 0; i < 50 && !s.ready; i++) read_notify(&s, 200);
+    read_notify(&s, 600);
+    fprintf(stderr, "# %s idle: ready=%d watchdog after ready=%d\n", name, s.ready,
+            s.watchdog_after_ready);
+    CHECK(s.ready == 1);
+    CHECK(s.watchdog_after_ready >= 1);
+    int st = th_stop(pid, 5000);
+    CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    read_notify(&s, 300);
+}
+
 int main(void)
 {
     struct th_redis red;
     struct th_sim sim;
     char log[512], url[256];
     CHECK(listen_notify() == 0);
-    if (sock < 0 || th_sim_start(&sim, NULL) < 0) return th_done();
+    const char *simargs[] = {"--account", "main:" SD_KEY ":" SD_SECRET ":10000", NULL};
+    if (sock < 0 || th_sim_start(&sim, simargs) < 0) return th_done();
 
     /* no Redis: the loop turns (watchdog) but the role is not up (no READY) */
     snprintf(url, sizeof url, "redis://127.0.0.1:%d", th_free_port());
     snprintf(log, sizeof log, "%s/symbols-noredis.log", th_tmpdir());
-    pid_t pid = spawn_symbols(url, NULL, sim.url, log);
+    pid_t pid = spawn_role("symbols", url, NULL, sim.url, log);
     struct seen a = {0};
     read_notify(&a, 2500);
     fprintf(stderr, "# no redis: ready=%d watchdog=%d\n", a.ready, a.watchdog);
@@ -121,7 +151,7 @@ int main(void)
     snprintf(log, sizeof log, "%s/symbols.log", th_tmpdir());
     const char *creds = write_creds(url);
     CHECK(creds != NULL);
-    pid = spawn_symbols(NULL, creds, sim.url, log);
+    pid = spawn_role("symbols", NULL, creds, sim.url, log);
     struct seen b = {0};
     for (int i = 0; i < 50 && !b.ready; i++) read_notify(&b, 200);
     read_notify(&b, 1500);
@@ -133,6 +163,8 @@ int main(void)
     CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
     read_notify(&b, 300);
     CHECK(b.stopping == 1);
+    check_idle_ready("gateway", "gateway", &red, sim.url);
+    check_idle_ready("sweeper", "risk", &red, sim.url);
     th_redis_stop(&red);
     th_sim_stop(&sim);
     close(sock);

@@ -25,6 +25,7 @@
 
 #include "core/rconn.h"
 #include "tests/harness/harness.h"
+#include "tests/harness/sentinel.h"
 #include "tests/harness/testloop.h"
 #include "tests/harness/testbinance.h"
 #include "tests/integration/test_collect_util.h"
@@ -33,7 +34,6 @@
 #define SECRET "sentinelsecret0123456789abcdef"
 #define FOLLOW_MS 5000 /* the bound, from the sentinels' switch to a heartbeat */
 #define FRESH_MS 10000 /* data fresh again: a poll period or two after the heartbeat */
-#define NSENT 3
 
 struct role {
     const char *name, *user;
@@ -47,105 +47,11 @@ static struct role roles[] = {
 };
 #define NROLES ((int)(sizeof roles / sizeof roles[0]))
 
-static struct th_redis prim;
+static struct th_sentinel S;
 static struct th_sim sim;
-static pid_t replica_pid, sent_pid[NSENT];
-static int replica_port, sent_port[NSENT];
 static char conf[512];
 static pid_t vg_pid;
 static char vg_log[600];
-
-/* ---- servers ------------------------------------------------------------------------- */
-
-static pid_t start_server(const char *name, int port, const char *extra, int sentinel)
-{
-    char dir[512], path[640];
-    snprintf(dir, sizeof dir, "%s/%s-%d", th_tmpdir(), name, port);
-    mkdir(dir, 0700);
-    snprintf(path, sizeof path, "%s/%s.conf", dir, name);
-    FILE *f = fopen(path, "w");
-    if (!f) return -1;
-    fprintf(f, "port %d\nbind 127.0.0.1\ndir %s\nlogfile %s/%s.log\ndaemonize no\n%s", port, dir,
-            dir, name, extra);
-    fclose(f);
-    const char *argv[] = {"redis-server", path, sentinel ? "--sentinel" : NULL, NULL};
-    return th_spawn(argv, NULL);
-}
-
-static void start_replica(void)
-{
-    char extra[1024];
-    replica_port = th_free_port();
-    snprintf(extra, sizeof extra,
-             "save \"\"\nappendonly no\naclfile %s/users.acl\nreplicaof 127.0.0.1 %d\n"
-             "masteruser replica\nmasterauth test-replica\n",
-             prim.dir, prim.port);
-    replica_pid = start_server("replica", replica_port, extra, 0);
-}
-
-static void start_sentinels(void)
-{
-    char extra[1024];
-    for (int i = 0; i < NSENT; i++) {
-        sent_port[i] = th_free_port();
-        snprintf(extra, sizeof extra,
-                 "sentinel monitor bfq 127.0.0.1 %d 2\nsentinel auth-user bfq sentinel\n"
-                 "sentinel auth-pass bfq test-sentinel\n"
-                 "sentinel down-after-milliseconds bfq 1000\n"
-                 "sentinel failover-timeout bfq 10000\n",
-                 prim.port);
-        sent_pid[i] = start_server("sentinel", sent_port[i], extra, 1);
-    }
-}
-
-/* The server on port *arg is a replica with its link to the primary up. */
-static int replica_synced(void *arg)
-{
-    redisContext *c = tb_redis(*(int *)arg, 1);
-    redisReply *r = c ? redisCommand(c, "INFO replication") : NULL;
-    int ok = r && r->type == REDIS_REPLY_STRING && strstr(r->str, "master_link_status:up");
-    freeReplyObject(r);
-    if (c) redisFree(c);
-    return ok;
-}
-
-/* The primary's port as sentinel i says it, -1 when it does not answer. */
-static int sentinel_master_port(int i)
-{
-    redisContext *c = redisConnect("127.0.0.1", sent_port[i]);
-    redisReply *r = c && !c->err ? redisCommand(c, "SENTINEL get-master-addr-by-name bfq") : NULL;
-    int port = (r && r->type == REDIS_REPLY_ARRAY && r->elements == 2)
-                   ? (int)strtol(r->element[1]->str, NULL, 10)
-                   : -1;
-    freeReplyObject(r);
-    if (c) redisFree(c);
-    return port;
-}
-
-/* Every sentinel knows the replica and the two other sentinels. */
-static int sentinels_ready(void *arg)
-{
-    (void)arg;
-    for (int i = 0; i < NSENT; i++) {
-        redisContext *c = redisConnect("127.0.0.1", sent_port[i]);
-        redisReply *r = c && !c->err ? redisCommand(c, "INFO sentinel") : NULL;
-        int ok = r && r->type == REDIS_REPLY_STRING && strstr(r->str, ",slaves=1,sentinels=3");
-        freeReplyObject(r);
-        if (c) redisFree(c);
-        if (!ok) return 0;
-    }
-    return 1;
-}
-
-static int want_port;
-/* Every sentinel names want_port as the primary. */
-static int sentinels_switched(void *arg)
-{
-    (void)arg;
-    for (int i = 0; i < NSENT; i++)
-        if (sentinel_master_port(i) != want_port) return 0;
-    return 1;
-}
 
 /* ---- a subscriber in this process ------------------------------------------------------ */
 
@@ -175,8 +81,7 @@ static void start_subscriber(void)
 {
     char url[512], err[RCONN_ERR_MAX];
     loop = ev_default_loop(0);
-    snprintf(url, sizeof url, "redis+sentinel://status:test-status@127.0.0.1:%d,127.0.0.1:%d,"
-             "127.0.0.1:%d/bfq", sent_port[0], sent_port[1], sent_port[2]);
+    th_sentinel_url(&S, "status", url, sizeof url);
     struct rconn_options o = {.url = url, .name = "sentinel-sub"};
     struct rconn_callbacks cb = {.up = on_sub_up};
     sub = rconn_new(loop, &o, &cb, err, sizeof err);
@@ -218,13 +123,7 @@ static void write_config(void)
 
 static void spawn_role(struct role *r)
 {
-    char url[512], log[512];
-    snprintf(url, sizeof url, "redis+sentinel://%s:test-%s@127.0.0.1:%d,127.0.0.1:%d,"
-             "127.0.0.1:%d/bfq", r->user, r->user, sent_port[0], sent_port[1], sent_port[2]);
-    snprintf(log, sizeof log, "%s/%s.log", th_tmpdir(), r->name);
-    const char *argv[] = {th_bfq_bin(), r->name, "--config", conf, "--redis", url,
-                          "--instance", r->name, NULL};
-    r->pid = th_spawn(argv, log);
+    r->pid = th_sentinel_spawn(&S, r->name, r->user, conf);
 }
 
 /* A second kline collector (instance "vg") under valgrind, when it can run. */
@@ -234,8 +133,7 @@ static void spawn_valgrind_kline(void)
     const char *probe[] = {"valgrind", "--version", NULL};
     if (th_run(probe, NULL, 10000) != 0) return;
     char url[512], log[512], logopt[640];
-    snprintf(url, sizeof url, "redis+sentinel://kline:test-kline@127.0.0.1:%d,127.0.0.1:%d,"
-             "127.0.0.1:%d/bfq", sent_port[0], sent_port[1], sent_port[2]);
+    th_sentinel_url(&S, "kline", url, sizeof url);
     snprintf(vg_log, sizeof vg_log, "%s/kline-vg.valgrind", th_tmpdir());
     snprintf(logopt, sizeof logopt, "--log-file=%s", vg_log);
     snprintf(log, sizeof log, "%s/kline-vg.log", th_tmpdir());
@@ -302,8 +200,7 @@ static void use_primary(int port)
  * and the data be fresh within FRESH_MS. */
 static void check_follow(int port, const char *what)
 {
-    want_port = port;
-    CHECK(th_wait_until(sentinels_switched, NULL, 20000));
+    CHECK(th_sentinel_wait_master(&S, port, 20000));
     long long switched = th_now_ms();
     use_primary(port);
     if (!cu_adm) return;
@@ -327,7 +224,7 @@ static void test_oneshot_commands(void)
     const char *cmd[] = {"redis-setup", "status"};
     for (int i = 0; i < 2; i++) {
         snprintf(url, sizeof url, "redis+sentinel://%s:test-%s@127.0.0.1:%d,127.0.0.1:%d/bfq",
-                 who[i], who[i], sent_port[1], sent_port[2]);
+                 who[i], who[i], S.sent_port[1], S.sent_port[2]);
         const char *argv[] = {th_bfq_bin(), cmd[i], "--redis", url, NULL};
         char *out = NULL;
         int rc = th_run(argv, &out, 10000);
@@ -339,16 +236,9 @@ static void test_oneshot_commands(void)
 
 int main(void)
 {
-    if (th_redis_start(&prim, 1) < 0) return 1;
-    use_primary(prim.port);
+    if (th_sentinel_start(&S) < 0) return 1;
+    use_primary(S.prim.port);
     if (!cu_adm) return th_done();
-    /* after the failover the old primary is a replica: it logs in as `replica` too */
-    freeReplyObject(redisCommand(cu_adm, "CONFIG SET masteruser replica"));
-    freeReplyObject(redisCommand(cu_adm, "CONFIG SET masterauth test-replica"));
-    start_replica();
-    CHECK(th_wait_until(replica_synced, &replica_port, 10000));
-    start_sentinels();
-    CHECK(th_wait_until(sentinels_ready, NULL, 20000));
     const char *simargs[] = {"--account", "main:" KEY ":" SECRET ":10000", "--symbols", "20",
                              "--weight-limit", "1000000", NULL};
     if (th_sim_start(&sim, simargs) < 0) return 1;
@@ -359,27 +249,23 @@ int main(void)
     CHECK(th_wait_until(all_fresh, NULL, 20000));
     start_subscriber();
     CHECK(th_loop_until(loop, &sub_msgs, 1, 5000));
-    CHECK(sub_on(prim.port));
+    CHECK(sub_on(S.prim.port));
     int ups = sub_ups;
 
     /* an ordered failover: the replica becomes the primary, the old primary its replica */
-    redisContext *s = redisConnect("127.0.0.1", sent_port[0]);
-    redisReply *r = s ? redisCommand(s, "SENTINEL FAILOVER bfq") : NULL;
-    CHECK(r && r->type == REDIS_REPLY_STATUS);
-    freeReplyObject(r);
-    if (s) redisFree(s);
-    check_follow(replica_port, "SENTINEL FAILOVER");
-    check_subscriber(replica_port, ups);
+    CHECK(th_sentinel_failover(&S) == 0);
+    check_follow(S.replica_port, "SENTINEL FAILOVER");
+    check_subscriber(S.replica_port, ups);
     ups = sub_ups;
     test_oneshot_commands();
 
     /* the new primary dies: once the old one is its replica (Sentinel demotes a former
      * primary that still runs some 10 s after the switch, which is why the roles must not wait
      * for that), it is promoted back */
-    CHECK(th_wait_until(replica_synced, &prim.port, 20000));
-    th_stop(replica_pid, 5000);
-    check_follow(prim.port, "the primary died");
-    check_subscriber(prim.port, ups);
+    CHECK(th_sentinel_wait_synced(S.prim.port, 20000));
+    th_stop(S.replica_pid, 5000);
+    check_follow(S.prim.port, "the primary died");
+    check_subscriber(S.prim.port, ups);
     if (sub) rconn_free(sub);
 
     if (vg_pid > 0) {
@@ -399,9 +285,8 @@ int main(void)
     th_stop_all(pids, NROLES, 10000, st);
     for (int i = 0; i < NROLES; i++)
         CHECK(st[i] >= 0 && WIFEXITED(st[i]) && WEXITSTATUS(st[i]) == 0);
-    for (int i = 0; i < NSENT; i++) th_stop(sent_pid[i], 5000);
     if (cu_adm) redisFree(cu_adm);
     th_sim_stop(&sim);
-    th_redis_stop(&prim);
+    th_sentinel_stop(&S);
     return th_done();
 }

@@ -42,17 +42,6 @@ static int flat(void *arg)
     return tt_flat("ETHUSDT");
 }
 
-static int trader_ready(void *arg)
-{
-    char *s = cu_str("GET bfq:hb:trader:%s", (const char *)arg);
-    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
-    free(s);
-    int ok = json_is_true(json_object_get(o, "ready")) &&
-             json_integer_value(json_object_get(o, "stale")) == 0;
-    json_decref(o);
-    return ok;
-}
-
 struct resync_want {
     const char *inst;
     long long before;
@@ -157,7 +146,8 @@ static void phase_direct(const struct dec_filters *f)
     setenv("BFQ_STRATEGY_DEMO_NOTIONAL", "400", 1);
     sim_next_minute_at(5); /* a bar without a signal yet; before they sync their clocks */
     pid_t p[2] = {cu_spawn("trader", NULL, a1), cu_spawn("trader", NULL, a2)};
-    CHECK(th_wait_until(trader_ready, "dr1", 15000) && th_wait_until(trader_ready, "dr2", 15000));
+    CHECK(th_wait_until(tt_trader_ready, "dr1", 15000) &&
+          th_wait_until(tt_trader_ready, "dr2", 15000));
     CHECK(th_wait_until(two_replicas, NULL, 10000));
     json_t *before = demo_orders("to");
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
@@ -199,15 +189,16 @@ int main(void)
     pids[3] = cu_spawn("gateway", NULL, gargs);
     for (int i = 0; i < 3; i++)
         pids[4 + i] = cu_spawn("trader", NULL, trargs[i]);
-    CHECK(th_wait_until(trader_ready, "tr1", 15000) && th_wait_until(trader_ready, "tr2", 15000) &&
-          th_wait_until(trader_ready, "tr3", 15000));
+    CHECK(th_wait_until(tt_trader_ready, "tr1", 15000) &&
+          th_wait_until(tt_trader_ready, "tr2", 15000) &&
+          th_wait_until(tt_trader_ready, "tr3", 15000));
     CHECK(th_wait_until(flat, NULL, 10000));
     /* pub/sub drops messages while down: a killed subscriber connection resyncs from the keys */
     long long before = tt_hb("trader", "tr1", "resyncs");
     freeReplyObject(cu_cmd("CLIENT KILL TYPE pubsub"));
     struct resync_want rw = {"tr1", before};
     CHECK(th_wait_until(resynced, &rw, 10000));
-    CHECK(th_wait_until(trader_ready, "tr1", 5000));
+    CHECK(th_wait_until(tt_trader_ready, "tr1", 5000));
 
     struct dec_filters f;
     CHECK(filters_of("ETHUSDT", &f) == 0);

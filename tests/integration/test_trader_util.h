@@ -175,6 +175,64 @@ static __attribute__((unused)) int tt_flat(void *sym)
     return tb_dec_eq(tt_amt(sym), "0");
 }
 
+/* The heartbeat of trader instance inst, parsed; NULL when absent. */
+static __attribute__((unused)) json_t *tt_trader_hb(const char *inst)
+{
+    char *s = cu_str("GET bfq:hb:trader:%s", inst);
+    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+    free(s);
+    return o;
+}
+
+/* th_wait_until predicate: trader instance arg has its book loaded and no stale symbol. */
+static __attribute__((unused)) int tt_trader_ready(void *arg)
+{
+    json_t *o = tt_trader_hb(arg);
+    int ok = json_is_true(json_object_get(o, "ready")) &&
+             json_integer_value(json_object_get(o, "stale")) == 0;
+    json_decref(o);
+    return ok;
+}
+
+/* The trader's heartbeat flag account_stale: 1, 0, or -1 when absent. */
+static __attribute__((unused)) int tt_account_stale(const char *inst)
+{
+    json_t *o = tt_trader_hb(inst);
+    json_t *v = json_object_get(o, "account_stale");
+    int r = json_is_boolean(v) ? json_is_true(v) : -1;
+    json_decref(o);
+    return r;
+}
+
+/* Signals the trader skipped for reason (its heartbeat's "skipped"), 0 when none. */
+static __attribute__((unused)) long long tt_skips(const char *inst, const char *reason)
+{
+    json_t *o = tt_trader_hb(inst);
+    json_t *v = json_object_get(json_object_get(o, "skipped"), reason);
+    long long n = json_is_integer(v) ? json_integer_value(v) : 0;
+    json_decref(o);
+    return n;
+}
+
+/* Entries of bfq:intents:main, -1 on error. */
+static __attribute__((unused)) long long tt_intents(void)
+{
+    redisReply *r = cu_cmd("XLEN bfq:intents:main");
+    long long n = r && r->type == REDIS_REPLY_INTEGER ? r->integer : -1;
+    if (r) freeReplyObject(r);
+    return n;
+}
+
+/* Waits until the wall clock's second within the minute is in [lo, hi]. */
+static __attribute__((unused)) void tt_wait_second(int lo, int hi)
+{
+    for (int i = 0; i < 1300; i++) {
+        int s = (int)((th_now_ms() / 1000) % 60);
+        if (s >= lo && s <= hi) return;
+        th_sleep_ms(100);
+    }
+}
+
 enum { TT_KLINE = 1, TT_USERSTREAM = 2 };
 
 /* The stack every trading test stands on: redis-server with the ACL users, `bfq sim` with that
