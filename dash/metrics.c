@@ -38,9 +38,10 @@
 #define MX_POS_MAX 1024 /* positions of one account priced at most (one HMGET) */
 #define MX_TIMEOUT_MS 2000
 
-const char *const metrics_source_names[METRICS_SOURCES] = {"account", "positionrisk",
-                                                           "userstream"};
+const char *const metrics_source_names[METRICS_SOURCES] = {"account", "positionrisk", "userstream"};
 const char *const metrics_state_names[METRICS_STATES] = {"ACTIVE", "REDUCING", "HALTED"};
+_Static_assert(GATE_ACTIVE == 0 && GATE_REDUCING == 1 && GATE_HALTED == 2 && METRICS_STATES == 3,
+               "metrics_state_names is indexed by enum gate_state");
 const char *const metrics_outcome_names[METRICS_OUTCOMES] = {"sent", "denied", "rejected",
                                                              "unknown", "duplicate"};
 /* The gateway heartbeat's counter of each outcome (trader/gateway.c gw_fill). */
@@ -59,7 +60,8 @@ static int mx_reserve(struct mx_out *o, size_t need)
 {
     size_t cap = o->cap ? o->cap : 8192;
     if (o->failed) return -1;
-    while (cap - o->len <= need && cap <= MX_OUT_MAX) cap *= 2;
+    while (cap - o->len <= need && cap <= MX_OUT_MAX)
+        cap *= 2;
     if (cap > MX_OUT_MAX) {
         o->failed = 1;
         return -1;
@@ -93,10 +95,14 @@ static void mx_puts(struct mx_out *o, const char *s)
 static void mx_escaped(struct mx_out *o, const char *s, int quote)
 {
     for (; *s; s++) {
-        if (*s == '\\') mx_put(o, "\\\\", 2);
-        else if (*s == '\n') mx_put(o, "\\n", 2);
-        else if (*s == '"' && quote) mx_put(o, "\\\"", 2);
-        else mx_put(o, s, 1);
+        if (*s == '\\')
+            mx_put(o, "\\\\", 2);
+        else if (*s == '\n')
+            mx_put(o, "\\n", 2);
+        else if (*s == '"' && quote)
+            mx_put(o, "\\\"", 2);
+        else
+            mx_put(o, s, 1);
     }
 }
 
@@ -170,31 +176,204 @@ static void mx_one(struct mx_out *o, struct mx_family *f, const char *label, con
     mx_sample(o, f, &l, 1, value);
 }
 
-/* ---- the families ------------------------------------------------------------------------ */
+/* ---- the families with one label ---------------------------------------------------------- */
 
-static void mx_roles(struct mx_out *o, const struct metrics_snapshot *s)
+/* A getter writes an item's value into buf and returns it, or NULL: no sample for that item. */
+typedef const char *mx_get_fn(const void *item, char *buf);
+
+enum mx_over { MX_ROLES, MX_IPS, MX_AGES, MX_ACCOUNTS };
+
+struct mx_simple {
+    struct mx_family f;
+    enum mx_over over; /* which list of the snapshot, labelled role, ip, kind or account */
+    mx_get_fn *get;
+};
+
+#define MX_ROLE(it) ((const struct metrics_role *)(it))
+#define MX_IP(it) ((const struct metrics_ip *)(it))
+#define MX_AGE(it) ((const struct metrics_age *)(it))
+#define MX_ACCT(it) ((const struct metrics_account *)(it))
+
+static const char *mx_opt_int(char *buf, int64_t v, int show)
 {
-    struct mx_family up = {"bfq_instances", "gauge", "Live instances (heartbeats) per role.", 0};
-    struct mx_family req = {"bfq_requests_total", "counter",
-                            "Exchange answers seen by the live instances of the role.", 0};
-    struct mx_family ls = {"bfq_last_success_age_seconds", "gauge",
-                           "Age of the oldest last accepted exchange answer among the role's "
-                           "instances.", 0};
-    char v[MX_VAL_MAX];
-    for (int i = 0; i < s->nroles; i++) mx_one(o, &up, "role", s->roles[i].name, mx_int(v, s->roles[i].up));
-    for (int i = 0; i < s->nroles; i++)
-        if (s->roles[i].requests > 0)
-            mx_one(o, &req, "role", s->roles[i].name, mx_int(v, s->roles[i].requests));
-    for (int i = 0; i < s->nroles; i++)
-        if (s->roles[i].last_success_age_ms != METRICS_NONE)
-            mx_one(o, &ls, "role", s->roles[i].name, mx_secs(v, s->roles[i].last_success_age_ms));
+    return show ? mx_int(buf, v) : NULL;
 }
+
+static const char *mx_opt_secs(char *buf, int64_t ms)
+{
+    return ms != METRICS_NONE ? mx_secs(buf, ms) : NULL;
+}
+
+static const char *mx_opt_money(char *buf, struct dec d, int show)
+{
+    return show ? mx_money(buf, d) : NULL;
+}
+
+static const char *mx_get_up(const void *it, char *b)
+{
+    return mx_int(b, MX_ROLE(it)->up);
+}
+static const char *mx_get_req(const void *it, char *b)
+{
+    return mx_opt_int(b, MX_ROLE(it)->requests, MX_ROLE(it)->requests > 0);
+}
+static const char *mx_get_ls(const void *it, char *b)
+{
+    return mx_opt_secs(b, MX_ROLE(it)->last_success_age_ms);
+}
+static const char *mx_get_used(const void *it, char *b)
+{
+    return mx_int(b, MX_IP(it)->used);
+}
+static const char *mx_get_budget(const void *it, char *b)
+{
+    return mx_opt_int(b, MX_IP(it)->budget, MX_IP(it)->budget >= 0);
+}
+static const char *mx_get_limit(const void *it, char *b)
+{
+    return mx_opt_int(b, MX_IP(it)->limit, MX_IP(it)->limit >= 0);
+}
+static const char *mx_get_stop(const void *it, char *b)
+{
+    return mx_int(b, MX_IP(it)->stopped);
+}
+static const char *mx_get_rec(const void *it, char *b)
+{
+    return mx_int(b, MX_AGE(it)->records);
+}
+static const char *mx_get_old(const void *it, char *b)
+{
+    return mx_opt_secs(b, MX_AGE(it)->oldest_ms);
+}
+static const char *mx_get_med(const void *it, char *b)
+{
+    return mx_opt_secs(b, MX_AGE(it)->median_ms);
+}
+static const char *mx_get_pos(const void *it, char *b)
+{
+    return mx_int(b, MX_ACCT(it)->positions);
+}
+static const char *mx_get_unpriced(const void *it, char *b)
+{
+    return mx_int(b, MX_ACCT(it)->positions - MX_ACCT(it)->priced);
+}
+static const char *mx_get_orders(const void *it, char *b)
+{
+    return mx_int(b, MX_ACCT(it)->open_orders);
+}
+static const char *mx_get_notional(const void *it, char *b)
+{
+    return mx_opt_money(b, MX_ACCT(it)->notional, MX_ACCT(it)->has_money);
+}
+static const char *mx_get_upnl(const void *it, char *b)
+{
+    return mx_opt_money(b, MX_ACCT(it)->upnl, MX_ACCT(it)->has_money);
+}
+static const char *mx_get_wallet(const void *it, char *b)
+{
+    return mx_opt_money(b, MX_ACCT(it)->wallet, MX_ACCT(it)->has_wallet);
+}
+static const char *mx_get_equity(const void *it, char *b)
+{
+    return mx_opt_money(b, MX_ACCT(it)->equity, MX_ACCT(it)->has_equity);
+}
+
+/* The families of one label, in the order they are written (docs/metrics.md). */
+static const struct mx_simple mx_simple_families[] = {
+    {{"bfq_instances", "gauge", "Live instances (heartbeats) per role.", 0}, MX_ROLES, mx_get_up},
+    {{"bfq_requests_total", "counter", "Exchange answers seen by the role's live instances.", 0},
+     MX_ROLES,
+     mx_get_req},
+    {{"bfq_last_success_age_seconds", "gauge",
+      "Age of the oldest last accepted exchange answer among the role's instances.", 0},
+     MX_ROLES,
+     mx_get_ls},
+    {{"bfq_weight_used", "gauge", "Request weight the source IP spent in this exchange minute.", 0},
+     MX_IPS,
+     mx_get_used},
+    {{"bfq_weight_budget", "gauge", "Request weight a minute the IP's budget allows.", 0},
+     MX_IPS,
+     mx_get_budget},
+    {{"bfq_weight_limit", "gauge", "The exchange's request weight limit a minute per IP.", 0},
+     MX_IPS,
+     mx_get_limit},
+    {{"bfq_weight_stopped", "gauge", "1 while the IP is stopped by a 429 or 418 answer.", 0},
+     MX_IPS,
+     mx_get_stop},
+    {{"bfq_data_records", "gauge", "Records held in Redis by kind.", 0}, MX_AGES, mx_get_rec},
+    {{"bfq_data_age_seconds", "gauge",
+      "Age of the kind's oldest record: local time minus the exchange time of the data.", 0},
+     MX_AGES,
+     mx_get_old},
+    {{"bfq_data_median_age_seconds", "gauge", "Median age of the kind's records.", 0},
+     MX_AGES,
+     mx_get_med},
+    {{"bfq_positions", "gauge", "Open positions of the account.", 0}, MX_ACCOUNTS, mx_get_pos},
+    {{"bfq_positions_unpriced", "gauge",
+      "Open positions without a book ticker: not in notional and uPnL.", 0},
+     MX_ACCOUNTS,
+     mx_get_unpriced},
+    {{"bfq_open_orders", "gauge", "Open orders of the account, regular and algo.", 0},
+     MX_ACCOUNTS,
+     mx_get_orders},
+    {{"bfq_notional_usdt", "gauge", "Sum of |amount| times the book's mid over open positions.", 0},
+     MX_ACCOUNTS,
+     mx_get_notional},
+    {{"bfq_upnl_usdt", "gauge", "Unrealized PnL: sum of amount times (mid - entry).", 0},
+     MX_ACCOUNTS,
+     mx_get_upnl},
+    {{"bfq_wallet_usdt", "gauge", "Wallet balance of USDT.", 0}, MX_ACCOUNTS, mx_get_wallet},
+    {{"bfq_equity_usdt", "gauge", "Equity: USDT wallet plus uPnL.", 0}, MX_ACCOUNTS, mx_get_equity},
+};
+
+static int mx_count(const struct metrics_snapshot *s, enum mx_over over)
+{
+    const int n[] = {s->nroles, s->nips, s->nages, s->naccounts};
+    return n[over];
+}
+
+/* The i-th item of the list (i < mx_count), and its label value in *name. */
+static const void *mx_item(const struct metrics_snapshot *s, enum mx_over over, int i,
+                           const char **name)
+{
+    switch (over) {
+    case MX_ROLES:
+        *name = s->roles[i].name;
+        return &s->roles[i];
+    case MX_IPS:
+        *name = s->ips[i].ip;
+        return &s->ips[i];
+    case MX_AGES:
+        *name = s->ages[i].kind;
+        return &s->ages[i];
+    default:
+        *name = s->accounts[i].name;
+        return &s->accounts[i];
+    }
+}
+
+static const char *const mx_over_labels[] = {"role", "ip", "kind", "account"};
+
+static void mx_simple(struct mx_out *o, const struct metrics_snapshot *s, const struct mx_simple *m)
+{
+    struct mx_family f = m->f;
+    char buf[MX_VAL_MAX];
+    for (int i = 0; i < mx_count(s, m->over); i++) {
+        const char *name = NULL;
+        const void *it = mx_item(s, m->over, i, &name);
+        const char *v = m->get(it, buf);
+        if (v) mx_one(o, &f, mx_over_labels[m->over], name, v);
+    }
+}
+
+/* ---- the families with two labels, and the scalars ------------------------------------------ */
 
 static void mx_errors(struct mx_out *o, const struct metrics_snapshot *s)
 {
     struct mx_family f = {"bfq_errors_total", "counter",
                           "Failed exchange answers by kind, summed over the role's live "
-                          "instances.", 0};
+                          "instances.",
+                          0};
     char v[MX_VAL_MAX];
     for (int i = 0; i < s->nroles; i++) {
         if (s->roles[i].requests <= 0) continue; /* roles that never talk to the exchange */
@@ -203,43 +382,6 @@ static void mx_errors(struct mx_out *o, const struct metrics_snapshot *s)
             mx_sample(o, &f, l, 2, mx_int(v, s->roles[i].errors[k]));
         }
     }
-}
-
-static void mx_weights(struct mx_out *o, const struct metrics_snapshot *s)
-{
-    struct mx_family used = {"bfq_weight_used", "gauge",
-                             "Request weight the source IP spent in this exchange minute.", 0};
-    struct mx_family bud = {"bfq_weight_budget", "gauge",
-                            "Request weight a minute the IP's budget allows.", 0};
-    struct mx_family lim = {"bfq_weight_limit", "gauge",
-                            "The exchange's request weight limit a minute per IP.", 0};
-    struct mx_family stop = {"bfq_weight_stopped", "gauge",
-                             "1 while the IP is stopped by a 429 or 418 answer.", 0};
-    char v[MX_VAL_MAX];
-    for (int i = 0; i < s->nips; i++) mx_one(o, &used, "ip", s->ips[i].ip, mx_int(v, s->ips[i].used));
-    for (int i = 0; i < s->nips; i++)
-        if (s->ips[i].budget >= 0) mx_one(o, &bud, "ip", s->ips[i].ip, mx_int(v, s->ips[i].budget));
-    for (int i = 0; i < s->nips; i++)
-        if (s->ips[i].limit >= 0) mx_one(o, &lim, "ip", s->ips[i].ip, mx_int(v, s->ips[i].limit));
-    for (int i = 0; i < s->nips; i++) mx_one(o, &stop, "ip", s->ips[i].ip, s->ips[i].stopped ? "1" : "0");
-}
-
-static void mx_ages(struct mx_out *o, const struct metrics_snapshot *s)
-{
-    struct mx_family rec = {"bfq_data_records", "gauge", "Records held in Redis by kind.", 0};
-    struct mx_family old = {"bfq_data_age_seconds", "gauge",
-                            "Age of the oldest record of the kind (local time minus the "
-                            "exchange time of the data).", 0};
-    struct mx_family med = {"bfq_data_median_age_seconds", "gauge",
-                            "Median age of the records of the kind.", 0};
-    char v[MX_VAL_MAX];
-    for (int i = 0; i < s->nages; i++) mx_one(o, &rec, "kind", s->ages[i].kind, mx_int(v, s->ages[i].records));
-    for (int i = 0; i < s->nages; i++)
-        if (s->ages[i].oldest_ms != METRICS_NONE)
-            mx_one(o, &old, "kind", s->ages[i].kind, mx_secs(v, s->ages[i].oldest_ms));
-    for (int i = 0; i < s->nages; i++)
-        if (s->ages[i].median_ms != METRICS_NONE)
-            mx_one(o, &med, "kind", s->ages[i].kind, mx_secs(v, s->ages[i].median_ms));
 }
 
 static void mx_sources(struct mx_out *o, const struct metrics_snapshot *s)
@@ -256,49 +398,12 @@ static void mx_sources(struct mx_out *o, const struct metrics_snapshot *s)
         }
 }
 
-static void mx_positions(struct mx_out *o, const struct metrics_snapshot *s)
-{
-    struct mx_family n = {"bfq_positions", "gauge", "Open positions of the account.", 0};
-    struct mx_family nb = {"bfq_positions_unpriced", "gauge",
-                           "Open positions without a book ticker: not in notional and uPnL.", 0};
-    struct mx_family ord = {"bfq_open_orders", "gauge",
-                            "Open orders of the account, regular and algo.", 0};
-    char v[MX_VAL_MAX];
-    for (int i = 0; i < s->naccounts; i++)
-        mx_one(o, &n, "account", s->accounts[i].name, mx_int(v, s->accounts[i].positions));
-    for (int i = 0; i < s->naccounts; i++)
-        mx_one(o, &nb, "account", s->accounts[i].name,
-               mx_int(v, s->accounts[i].positions - s->accounts[i].priced));
-    for (int i = 0; i < s->naccounts; i++)
-        mx_one(o, &ord, "account", s->accounts[i].name, mx_int(v, s->accounts[i].open_orders));
-}
-
-static void mx_money_families(struct mx_out *o, const struct metrics_snapshot *s)
-{
-    struct mx_family nt = {"bfq_notional_usdt", "gauge",
-                           "Sum of |amount| times the book's mid over the open positions.", 0};
-    struct mx_family up = {"bfq_upnl_usdt", "gauge",
-                           "Unrealized PnL: sum of amount times (mid - entry).", 0};
-    struct mx_family wl = {"bfq_wallet_usdt", "gauge", "Wallet balance of USDT.", 0};
-    struct mx_family eq = {"bfq_equity_usdt", "gauge", "Equity: USDT wallet plus uPnL.", 0};
-    char v[MX_VAL_MAX];
-    for (int i = 0; i < s->naccounts; i++)
-        if (s->accounts[i].has_money) mx_one(o, &nt, "account", s->accounts[i].name, mx_money(v, s->accounts[i].notional));
-    for (int i = 0; i < s->naccounts; i++)
-        if (s->accounts[i].has_money) mx_one(o, &up, "account", s->accounts[i].name, mx_money(v, s->accounts[i].upnl));
-    for (int i = 0; i < s->naccounts; i++)
-        if (s->accounts[i].has_wallet) mx_one(o, &wl, "account", s->accounts[i].name, mx_money(v, s->accounts[i].wallet));
-    for (int i = 0; i < s->naccounts; i++)
-        if (s->accounts[i].has_equity) mx_one(o, &eq, "account", s->accounts[i].name, mx_money(v, s->accounts[i].equity));
-}
-
 static void mx_trading(struct mx_out *o, const struct metrics_snapshot *s)
 {
     struct mx_family st = {"bfq_trading_state", "gauge",
                            "1 for the account's current trading state, 0 for the others.", 0};
     struct mx_family in = {"bfq_intents_total", "counter",
-                           "Order intents by outcome, summed over the account's live gateways.",
-                           0};
+                           "Order intents by outcome, summed over the account's live gateways.", 0};
     char v[MX_VAL_MAX];
     for (int i = 0; i < s->naccounts; i++)
         for (int k = 0; k < METRICS_STATES; k++) {
@@ -314,9 +419,10 @@ static void mx_trading(struct mx_out *o, const struct metrics_snapshot *s)
         }
 }
 
-static void mx_risk(struct mx_out *o, const struct metrics_snapshot *s)
+static void mx_scalars(struct mx_out *o, const struct metrics_snapshot *s)
 {
-    struct mx_family bans = {"bfq_bans", "gauge", "Entries of the ban list (ALL counts as one).", 0};
+    struct mx_family bans = {"bfq_bans", "gauge", "Entries of the ban list (ALL counts as one).",
+                             0};
     struct mx_family all = {"bfq_ban_all", "gauge", "1 while every symbol is banned (ALL).", 0};
     struct mx_family al = {"bfq_alerts", "gauge", "Alerts held in the capped alert stream.", 0};
     struct mx_family last = {"bfq_last_alert_timestamp_seconds", "gauge",
@@ -334,17 +440,15 @@ static void mx_risk(struct mx_out *o, const struct metrics_snapshot *s)
 char *metrics_format(const struct metrics_snapshot *snap, size_t *len)
 {
     struct mx_out o = {0};
+    size_t nsimple = sizeof mx_simple_families / sizeof mx_simple_families[0];
     if (mx_reserve(&o, 0) < 0) return NULL;
     o.buf[0] = '\0';
-    mx_roles(&o, snap);
+    for (size_t i = 0; i < nsimple; i++)
+        mx_simple(&o, snap, &mx_simple_families[i]);
     mx_errors(&o, snap);
-    mx_weights(&o, snap);
-    mx_ages(&o, snap);
     mx_sources(&o, snap);
-    mx_positions(&o, snap);
-    mx_money_families(&o, snap);
     mx_trading(&o, snap);
-    mx_risk(&o, snap);
+    mx_scalars(&o, snap);
     if (o.failed) {
         free(o.buf);
         return NULL;
@@ -411,8 +515,7 @@ static struct metrics_role *mg_role(struct metrics_snapshot *s, const char *name
 {
     for (int i = 0; i < s->nroles; i++)
         if (!strcmp(s->roles[i].name, name)) return &s->roles[i];
-    if (s->nroles == METRICS_ROLES_MAX || mg_copy(s->roles[s->nroles].name, name) < 0)
-        return NULL;
+    if (s->nroles == METRICS_ROLES_MAX || mg_copy(s->roles[s->nroles].name, name) < 0) return NULL;
     s->roles[s->nroles].last_success_age_ms = METRICS_NONE;
     return &s->roles[s->nroles++];
 }
@@ -437,7 +540,8 @@ static struct metrics_account *mg_account(struct mg *g, const char *name)
     if (s->naccounts == METRICS_ACCOUNTS_MAX || mg_copy(s->accounts[s->naccounts].name, name) < 0)
         return NULL;
     struct metrics_account *a = &s->accounts[s->naccounts++];
-    for (int k = 0; k < METRICS_SOURCES; k++) a->source_age_ms[k] = METRICS_NONE;
+    for (int k = 0; k < METRICS_SOURCES; k++)
+        a->source_age_ms[k] = METRICS_NONE;
     a->state = GATE_ACTIVE;
     return a;
 }
@@ -487,7 +591,8 @@ static void mg_heartbeat(struct mg *g, const json_t *hb)
     const json_t *errs = json_object_get(hb, "errors");
     r->up++;
     r->requests += mg_max(0, mg_int(hb, "requests"));
-    for (int k = 0; k < ROLE_ERR_COUNT; k++) r->errors[k] += mg_max(0, mg_int(errs, role_err_name(k)));
+    for (int k = 0; k < ROLE_ERR_COUNT; k++)
+        r->errors[k] += mg_max(0, mg_int(errs, role_err_name(k)));
     int64_t ls = mg_age_ms(hb, "last_success_age_ms");
     if (ls != METRICS_NONE) r->last_success_age_ms = mg_max(r->last_success_age_ms, ls);
     mg_hb_ip(g, hb);
@@ -530,7 +635,8 @@ static int mg_data(struct mg *g)
     char kind[METRICS_NAME_MAX];
     if (!d) return -1;
     mg_ages(g->s, "ticks", json_object_get(d, "ticks"));
-    json_object_foreach(json_object_get(d, "kline"), iv, ages) {
+    json_object_foreach(json_object_get(d, "kline"), iv, ages)
+    {
         snprintf(kind, sizeof kind, "kline_%s", iv);
         mg_ages(g->s, kind, ages);
     }
@@ -552,7 +658,8 @@ static int mg_money(struct mg *g, struct metrics_account *a, json_t *pos)
     snprintf(key, sizeof key, "%sticks", g->ctx.prefix);
     argv[0] = "HMGET";
     argv[1] = key;
-    json_object_foreach(pos, field, rec) {
+    json_object_foreach(pos, field, rec)
+    {
         size_t sl = strcspn(field, ":");
         if (n == MX_POS_MAX || sl == 0 || sl >= sizeof syms[0]) continue;
         memcpy(syms[n], field, sl);
@@ -615,7 +722,8 @@ static int mg_accounts(struct mg *g)
     const char *name;
     int rc = 0;
     if (!all) return -1;
-    json_object_foreach(all, name, acct) {
+    json_object_foreach(all, name, acct)
+    {
         rc = mg_one_account(g, name, acct);
         if (rc < 0) break;
     }
@@ -683,8 +791,8 @@ static int mg_alerts(struct mg *g)
 int metrics_gather(struct redisContext *c, const char *prefix, const char *account,
                    struct metrics_snapshot *snap, char *err, size_t cap)
 {
-    struct mg g = {{c, prefix, timebase_wall_ms()}, snap, account && account[0] ? account : NULL,
-                   err, cap};
+    struct mg g = {
+        {c, prefix, timebase_wall_ms()}, snap, account && account[0] ? account : NULL, err, cap};
     mono_ms_t t0 = timebase_mono_ms();
     memset(snap, 0, sizeof *snap);
     err[0] = '\0';
@@ -704,7 +812,8 @@ char *metrics_render(struct redisContext *c, const char *prefix, size_t *len)
     char err[METRICS_ERR_MAX];
     struct metrics_snapshot *s = malloc(sizeof *s);
     char *text = NULL;
-    if (s && metrics_gather(c, prefix, NULL, s, err, sizeof err) == 0) text = metrics_format(s, len);
+    if (s && metrics_gather(c, prefix, NULL, s, err, sizeof err) == 0)
+        text = metrics_format(s, len);
     free(s);
     return text;
 }

@@ -86,7 +86,8 @@ static void check_parser(const char *text)
     int rc = promtool(text, &said);
     CHECK(rc == 0);
     CHECK(said && said[0] == '\0');
-    if (rc != 0 || (said && said[0])) fprintf(stderr, "# promtool (%d): %s\n", rc, said ? said : "");
+    if (rc != 0 || (said && said[0]))
+        fprintf(stderr, "# promtool (%d): %s\n", rc, said ? said : "");
     free(said);
 }
 
@@ -113,8 +114,8 @@ static void check_weight(void)
 
 static void check_roles(const char *t)
 {
-    static const char *const roles[] = {"tick", "kline", "userstream", "account", "positionrisk",
-                                        "gateway"};
+    static const char *const roles[] = {"tick",    "kline",        "userstream",
+                                        "account", "positionrisk", "gateway"};
     char series[96];
     for (size_t i = 0; i < sizeof roles / sizeof roles[0]; i++) {
         snprintf(series, sizeof series, "bfq_instances{role=\"%s\"}", roles[i]);
@@ -149,7 +150,8 @@ static void check_money(void)
 {
     struct dec amt = member_dec("bfq:acct:main:pos", "ETHUSDT:BOTH", "amt");
     struct dec entry = member_dec("bfq:acct:main:pos", "ETHUSDT:BOTH", "entry");
-    struct dec b = member_dec("bfq:ticks", "ETHUSDT", "b"), a = member_dec("bfq:ticks", "ETHUSDT", "a");
+    struct dec b = member_dec("bfq:ticks", "ETHUSDT", "b"),
+               a = member_dec("bfq:ticks", "ETHUSDT", "a");
     struct dec sum, mid, notional, diff, upnl, wallet, equity;
     CHECK(dec_add(b, a, &sum) == DEC_OK);
     CHECK(dec_div(sum, dec_from_int(2), sum.scale + 1, DEC_ROUND_DOWN, &mid) == DEC_OK);

@@ -105,7 +105,8 @@ static void fill_account(struct metrics_snapshot *s)
 {
     struct metrics_account *a = &s->accounts[s->naccounts++];
     snprintf(a->name, sizeof a->name, "we\"ird\\acct\nx");
-    for (int k = 0; k < METRICS_SOURCES; k++) a->source_age_ms[k] = METRICS_NONE;
+    for (int k = 0; k < METRICS_SOURCES; k++)
+        a->source_age_ms[k] = METRICS_NONE;
     a->source_age_ms[2] = 250;
     a->positions = 3;
     a->priced = 2;
@@ -201,7 +202,8 @@ static void test_partial(void)
     struct metrics_snapshot *s = calloc(1, sizeof *s);
     struct metrics_account *a = &s->accounts[s->naccounts++];
     snprintf(a->name, sizeof a->name, "main");
-    for (int k = 0; k < METRICS_SOURCES; k++) a->source_age_ms[k] = METRICS_NONE;
+    for (int k = 0; k < METRICS_SOURCES; k++)
+        a->source_age_ms[k] = METRICS_NONE;
     a->state = -1;
     a->has_wallet = 1;
     a->wallet = th_dec("12.50");
