@@ -4,7 +4,8 @@
  * sample (a family without samples is left out), label values escaped as the text format says
  * (backslash, double quote, newline), counters named *_total, times in seconds, figures exact:
  * integers as integers, ages as milliseconds turned into seconds by digits ("1.234"), money
- * as the trimmed decimal of a struct dec. Nothing passes through a double.
+ * as the trimmed decimal of a struct dec. Nothing passes through a double. The text is built in
+ * a sim/sbuf (the project's growable buffer, capped).
  *
  * The gatherer reuses `bfq status`'s collect functions (collectors/status.h) for the
  * heartbeats, the data's ages and the accounts, the gateway's admission rule for the trading
@@ -30,9 +31,9 @@
 #include "core/rblock.h"
 #include "core/timebase.h"
 #include "risk/breaker.h"
+#include "sim/sbuf.h"
 #include "trader/gate.h"
 
-#define MX_OUT_MAX (16u << 20) /* the exposition never grows past 16 MiB */
 #define MX_KEY_MAX 256
 #define MX_VAL_MAX 48
 #define MX_POS_MAX 1024 /* positions of one account priced at most (one HMGET) */
@@ -48,61 +49,21 @@ const char *const metrics_outcome_names[METRICS_OUTCOMES] = {"sent", "denied", "
 static const char *const mx_outcome_fields[METRICS_OUTCOMES] = {"sent", "denied", "rejected",
                                                                 "unknown", "duplicates"};
 
-/* ---- the output buffer ------------------------------------------------------------------ */
-
-struct mx_out {
-    char *buf;
-    size_t len, cap;
-    int failed; /* out of memory or past MX_OUT_MAX: the result is NULL */
-};
-
-static int mx_reserve(struct mx_out *o, size_t need)
-{
-    size_t cap = o->cap ? o->cap : 8192;
-    if (o->failed) return -1;
-    while (cap - o->len <= need && cap <= MX_OUT_MAX)
-        cap *= 2;
-    if (cap > MX_OUT_MAX) {
-        o->failed = 1;
-        return -1;
-    }
-    if (cap == o->cap) return 0;
-    char *b = realloc(o->buf, cap);
-    if (!b) {
-        o->failed = 1;
-        return -1;
-    }
-    o->buf = b;
-    o->cap = cap;
-    return 0;
-}
-
-static void mx_put(struct mx_out *o, const char *s, size_t n)
-{
-    if (mx_reserve(o, n) < 0) return;
-    memcpy(o->buf + o->len, s, n);
-    o->len += n;
-    o->buf[o->len] = '\0';
-}
-
-static void mx_puts(struct mx_out *o, const char *s)
-{
-    mx_put(o, s, strlen(s));
-}
+/* ---- text --------------------------------------------------------------------------------- */
 
 /* s with backslash and newline escaped, and the double quote too when quote is set: the text
  * format's rules for label values (quote set) and for HELP text. */
-static void mx_escaped(struct mx_out *o, const char *s, int quote)
+static void mx_escaped(struct sbuf *o, const char *s, int quote)
 {
     for (; *s; s++) {
         if (*s == '\\')
-            mx_put(o, "\\\\", 2);
+            sbuf_add(o, "\\\\", 2);
         else if (*s == '\n')
-            mx_put(o, "\\n", 2);
+            sbuf_add(o, "\\n", 2);
         else if (*s == '"' && quote)
-            mx_put(o, "\\\"", 2);
+            sbuf_add(o, "\\\"", 2);
         else
-            mx_put(o, s, 1);
+            sbuf_add(o, s, 1);
     }
 }
 
@@ -140,36 +101,36 @@ struct mx_label {
 };
 
 /* One sample line; the family's header goes first, once. */
-static void mx_sample(struct mx_out *o, struct mx_family *f, const struct mx_label *l, int nl,
+static void mx_sample(struct sbuf *o, struct mx_family *f, const struct mx_label *l, int nl,
                       const char *value)
 {
     if (!f->started) {
         f->started = 1;
-        mx_puts(o, "# HELP ");
-        mx_puts(o, f->name);
-        mx_puts(o, " ");
+        sbuf_adds(o, "# HELP ");
+        sbuf_adds(o, f->name);
+        sbuf_adds(o, " ");
         mx_escaped(o, f->help, 0);
-        mx_puts(o, "\n# TYPE ");
-        mx_puts(o, f->name);
-        mx_puts(o, " ");
-        mx_puts(o, f->type);
-        mx_puts(o, "\n");
+        sbuf_adds(o, "\n# TYPE ");
+        sbuf_adds(o, f->name);
+        sbuf_adds(o, " ");
+        sbuf_adds(o, f->type);
+        sbuf_adds(o, "\n");
     }
-    mx_puts(o, f->name);
+    sbuf_adds(o, f->name);
     for (int i = 0; i < nl; i++) {
-        mx_puts(o, i ? "," : "{");
-        mx_puts(o, l[i].name);
-        mx_puts(o, "=\"");
+        sbuf_adds(o, i ? "," : "{");
+        sbuf_adds(o, l[i].name);
+        sbuf_adds(o, "=\"");
         mx_escaped(o, l[i].value, 1);
-        mx_puts(o, "\"");
+        sbuf_adds(o, "\"");
     }
-    mx_puts(o, nl ? "} " : " ");
-    mx_puts(o, value);
-    mx_puts(o, "\n");
+    sbuf_adds(o, nl ? "} " : " ");
+    sbuf_adds(o, value);
+    sbuf_adds(o, "\n");
 }
 
 /* The same family with one label. */
-static void mx_one(struct mx_out *o, struct mx_family *f, const char *label, const char *lv,
+static void mx_one(struct sbuf *o, struct mx_family *f, const char *label, const char *lv,
                    const char *value)
 {
     struct mx_label l = {label, lv};
@@ -354,7 +315,7 @@ static const void *mx_item(const struct metrics_snapshot *s, enum mx_over over, 
 
 static const char *const mx_over_labels[] = {"role", "ip", "kind", "account"};
 
-static void mx_simple(struct mx_out *o, const struct metrics_snapshot *s, const struct mx_simple *m)
+static void mx_simple(struct sbuf *o, const struct metrics_snapshot *s, const struct mx_simple *m)
 {
     struct mx_family f = m->f;
     char buf[MX_VAL_MAX];
@@ -368,7 +329,7 @@ static void mx_simple(struct mx_out *o, const struct metrics_snapshot *s, const 
 
 /* ---- the families with two labels, and the scalars ------------------------------------------ */
 
-static void mx_errors(struct mx_out *o, const struct metrics_snapshot *s)
+static void mx_errors(struct sbuf *o, const struct metrics_snapshot *s)
 {
     struct mx_family f = {"bfq_errors_total", "counter",
                           "Failed exchange answers by kind, summed over the role's live "
@@ -384,7 +345,7 @@ static void mx_errors(struct mx_out *o, const struct metrics_snapshot *s)
     }
 }
 
-static void mx_sources(struct mx_out *o, const struct metrics_snapshot *s)
+static void mx_sources(struct sbuf *o, const struct metrics_snapshot *s)
 {
     struct mx_family f = {"bfq_account_source_age_seconds", "gauge",
                           "Time since the account source last wrote.", 0};
@@ -398,7 +359,7 @@ static void mx_sources(struct mx_out *o, const struct metrics_snapshot *s)
         }
 }
 
-static void mx_trading(struct mx_out *o, const struct metrics_snapshot *s)
+static void mx_trading(struct sbuf *o, const struct metrics_snapshot *s)
 {
     struct mx_family st = {"bfq_trading_state", "gauge",
                            "1 for the account's current trading state, 0 for the others.", 0};
@@ -419,7 +380,7 @@ static void mx_trading(struct mx_out *o, const struct metrics_snapshot *s)
         }
 }
 
-static void mx_scalars(struct mx_out *o, const struct metrics_snapshot *s)
+static void mx_scalars(struct sbuf *o, const struct metrics_snapshot *s)
 {
     struct mx_family bans = {"bfq_bans", "gauge", "Entries of the ban list (ALL counts as one).",
                              0};
@@ -439,22 +400,20 @@ static void mx_scalars(struct mx_out *o, const struct metrics_snapshot *s)
 
 char *metrics_format(const struct metrics_snapshot *snap, size_t *len)
 {
-    struct mx_out o = {0};
+    struct sbuf o;
     size_t nsimple = sizeof mx_simple_families / sizeof mx_simple_families[0];
-    if (mx_reserve(&o, 0) < 0) return NULL;
-    o.buf[0] = '\0';
+    sbuf_init(&o);
     for (size_t i = 0; i < nsimple; i++)
         mx_simple(&o, snap, &mx_simple_families[i]);
     mx_errors(&o, snap);
     mx_sources(&o, snap);
     mx_trading(&o, snap);
-    mx_scalars(&o, snap);
+    mx_scalars(&o, snap); /* always writes: the text is never empty */
     if (o.failed) {
-        free(o.buf);
+        sbuf_free(&o);
         return NULL;
     }
-    if (len) *len = o.len;
-    return o.buf;
+    return sbuf_take(&o, len);
 }
 
 /* ---- gathering ------------------------------------------------------------------------------ */
