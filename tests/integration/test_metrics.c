@@ -91,12 +91,20 @@ static void check_parser(const char *text)
     free(said);
 }
 
+static int kline_spent(void *arg)
+{
+    (void)arg;
+    return cu_int("GET bfq:weight:127.0.0.3:%lld", th_now_ms() / 60000) > 0;
+}
+
 /* The kline IP's weight of this minute, read just before and just after a run, bounds the run's
- * figure (it only grows within a minute); a run across a minute edge is tried again. */
+ * figure (it only grows within a minute); a run across a minute edge is tried again, and a
+ * run starts only once the collector has spent weight in the minute. */
 static void check_weight(void)
 {
     for (int tries = 0; tries < 3; tries++) {
         if (th_now_ms() % 60000 > 55000) usleep((useconds_t)(61000 - th_now_ms() % 60000) * 1000);
+        CHECK(th_wait_until(kline_spent, NULL, 10000));
         long long m0 = th_now_ms() / 60000;
         long long before = cu_int("GET bfq:weight:127.0.0.3:%lld", m0);
         char *t = metrics_now();
