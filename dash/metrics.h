@@ -1,7 +1,8 @@
 /* metrics: bfq's state in the Prometheus text exposition format (version 0.0.4).
  *
  * Two halves, so the format can be tested without Redis: metrics_gather reads Redis once
- * (synchronous hiredis, read-only commands: SCAN, GET, HGET(ALL), HMGET, XLEN, XREVRANGE) into
+ * (synchronous hiredis, read commands only: SCAN, GET, HGET, HGETALL, HMGET, HVALS, HLEN, LLEN,
+ * XLEN, XREVRANGE; the `status` ACL user may run them all) into
  * a plain struct metrics_snapshot, and metrics_format turns a snapshot into text, with no I/O.
  * metrics_render does both; `bfq dash` serves it at /metrics, `bfq metrics` prints it.
  *
