@@ -6,6 +6,7 @@
 #include "collectors/collectors.h"
 #include "collectors/tick.h"
 #include "dash/dash.h"
+#include "dash/metrics.h"
 #include "reconciler/setup.h"
 #include "reconciler/watchdog.h"
 #include "recorder/recorder.h"
@@ -39,6 +40,7 @@ const struct bfq_command bfq_commands[] = {
     {&report_cli, report_main},
     {&dash_cli, dash_main},
     {&status_cli, status_main},
+    {&metrics_cli, metrics_main},
     {&redis_setup_cli, redis_setup_main},
 };
 const int bfq_commands_count = (int)(sizeof(bfq_commands) / sizeof(bfq_commands[0]));

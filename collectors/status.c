@@ -183,7 +183,7 @@ static void status_enrich_hb(const struct status_ctx *ctx, json_t *hb)
     }
 }
 
-static json_t *status_instances(const struct status_ctx *ctx, char *err, size_t cap)
+json_t *status_instances(const struct status_ctx *ctx, char *err, size_t cap)
 {
     char pattern[128];
     json_t *keys = json_array(), *out = json_array();
@@ -336,7 +336,7 @@ static json_t *status_hot(const struct status_ctx *ctx)
     return o;
 }
 
-static json_t *status_data(const struct status_ctx *ctx, char *err, size_t cap)
+json_t *status_data(const struct status_ctx *ctx, char *err, size_t cap)
 {
     json_t *o = json_object();
     json_object_set_new(o, "universe", status_universe(ctx));

@@ -46,4 +46,12 @@ json_t *status_hash(const struct status_ctx *ctx, const char *key);
 int status_scan(const struct status_ctx *ctx, const char *pattern,
                 void (*fn)(const char *key, void *privdata), void *privdata);
 
+/* Two sections' collect functions, for other readers of the same figures (dash/metrics):
+ * every heartbeat (an array of objects sorted by role and instance, each with age_ms,
+ * last_success_age_ms and, when it names a source_ip, ip_weight_minute), and the data's
+ * freshness ({"universe","ticks","kline":{interval:ages},"hot"}, ages as
+ * {"count","oldest_ms","median_ms"}). */
+json_t *status_instances(const struct status_ctx *ctx, char *err, size_t cap);
+json_t *status_data(const struct status_ctx *ctx, char *err, size_t cap);
+
 #endif

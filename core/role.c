@@ -229,6 +229,8 @@ static void role_fill(json_t *obj, void *privdata)
         json_object_set_new(obj, "weight_waits", json_integer(ws.waits));
         json_object_set_new(obj, "weight_timeouts", json_integer(ws.timeouts));
         json_object_set_new(obj, "stopped_until", json_integer(ws.stopped_until));
+        json_object_set_new(obj, "weight_budget", json_integer(ws.budget));
+        json_object_set_new(obj, "weight_limit", json_integer(r->weight_limit));
     }
     if (r->bc && binance_servertime(r->bc)->synced_at) /* the minute its weight keys use */
         json_object_set_new(obj, "clock_offset_ms",

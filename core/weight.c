@@ -566,5 +566,6 @@ struct weight_stats weight_stats(const struct weight_budget *wb)
 {
     struct weight_stats s = wb->st;
     if (s.stopped_until && s.stopped_until <= timebase_wall_ms()) s.stopped_until = 0;
+    s.budget = wb_budget(wb);
     return s;
 }

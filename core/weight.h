@@ -125,6 +125,7 @@ struct weight_stats {
     int64_t ignored;       /* answer headers ignored: straddling a minute edge */
     int64_t used_minute;   /* last known weight used by this IP in the current minute */
     int64_t stopped_until; /* wall ms until which the IP is stopped, 0 when not */
+    int64_t budget;        /* weight a minute this budget allows (limit * percent / 100) */
 };
 struct weight_stats weight_stats(const struct weight_budget *wb);
 

@@ -90,7 +90,6 @@ static const struct dash_route_def dash_routes[] = {
     {"/api/symbols", DASH_SYMBOLS, "all"}, {"/api/losers", DASH_LOSERS, "all"},
     {"/api/positions", DASH_POSITIONS, NULL}, {"/api/orders", DASH_ORDERS, NULL},
     {"/api/state", DASH_STATE, NULL},    {"/api/health", DASH_HEALTH, NULL},
-    /* TODO(merge): /metrics answers 501 until dash/metrics.c is in bfq_dash (fetch.c) */
     {"/metrics", DASH_METRICS, NULL},
 };
 

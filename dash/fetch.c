@@ -12,6 +12,7 @@
 #include "core/log.h"
 #include "core/rblock.h"
 #include "core/timebase.h"
+#include "dash/metrics.h"
 #include "recorder/recorder.h"
 
 #define FETCH_ERR_MAX 256
@@ -320,30 +321,23 @@ static void fetch_db(struct dash_src *s, struct dash_job *j)
 
 /* ---- the job ------------------------------------------------------------------------------ */
 
+/* /metrics: dash/metrics.c's exposition over this thread's Redis context. */
 static void fetch_metrics(struct dash_src *s, struct dash_job *j)
 {
-    /* TODO(merge): /metrics is dash/metrics.c's (another helper's, not in this branch). Once
-     * it is in bfq_dash, include "dash/metrics.h" and replace this body with:
-     *     char err[FETCH_ERR_MAX], why[FETCH_ERR_MAX + 8];
-     *     size_t len = 0;
-     *     redisContext *c = redis_get(s, err, sizeof err);
-     *     char *text = c ? metrics_render(c, s->prefix, &len) : NULL;
-     *     if (!text) {
-     *         if (c && redis_check(s, j) < 0) return;
-     *         snprintf(why, sizeof why, "redis: %s", c ? "metrics failed" : err);
-     *         unavailable(j, "redis", why);
-     *         return;
-     *     }
-     *     j->status = 200;
-     *     j->type = "text/plain; version=0.0.4; charset=utf-8";
-     *     j->body = text;
-     *     j->len = len;
-     */
-    (void)s;
-    j->status = 501;
-    j->type = "text/plain; version=0.0.4";
-    j->body = strdup("# /metrics is not part of this build yet\n");
-    j->len = j->body ? strlen(j->body) : 0;
+    char err[FETCH_ERR_MAX], why[FETCH_ERR_MAX + 8];
+    size_t len = 0;
+    redisContext *c = redis_get(s, err, sizeof err);
+    char *text = c ? metrics_render(c, s->prefix, &len) : NULL;
+    if (!text) {
+        if (c && redis_check(s, j) < 0) return;
+        snprintf(why, sizeof why, "redis: %s", c ? "metrics failed" : err);
+        unavailable(j, "redis", why);
+        return;
+    }
+    j->status = 200;
+    j->type = "text/plain; version=0.0.4; charset=utf-8";
+    j->body = text;
+    j->len = len;
 }
 
 void dash_fetch(struct dash_src *s, struct dash_job *j)

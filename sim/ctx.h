@@ -13,7 +13,7 @@
 #include "sim/limits.h"
 #include "sim/market.h"
 #include "sim/reqlog.h"
-#include "sim/sbuf.h"
+#include "core/sbuf.h"
 
 struct ustream;
 struct mdata;

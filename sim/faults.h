@@ -19,7 +19,7 @@
 
 #include <stdint.h>
 
-#include "sim/sbuf.h"
+#include "core/sbuf.h"
 
 #define FAULTS_MAX 64
 #define FAULTS_MSG_MAX 200

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "sim/sbuf.h"
+#include "core/sbuf.h"
 
 #define LIMITS_MAX_IPS 1024
 #define LIMITS_MAX_ACCOUNTS 256

@@ -8,7 +8,7 @@
 
 #include <stdint.h>
 
-#include "sim/sbuf.h"
+#include "core/sbuf.h"
 
 #define REQLOG_CAP 200000
 

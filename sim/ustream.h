@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "sim/sbuf.h"
+#include "core/sbuf.h"
 
 #define USTREAM_KEY_LEN 64
 #define USTREAM_MAX_KEYS 1024

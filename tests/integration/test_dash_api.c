@@ -268,6 +268,33 @@ static void test_outages(pid_t dash)
     CHECK(th_alive(dash));
 }
 
+/* /metrics through the dash (as its read-only `dash` user): the exposition, which Prometheus's
+ * own parser accepts with nothing to say (when Debian's promtool is installed). */
+static void test_metrics_route(void)
+{
+    char url[512], *body = NULL, *said = NULL;
+    snprintf(url, sizeof url, "%s/metrics?token=" TOKEN, dash_url);
+    CHECK(th_http_header("GET", url, NULL, NULL, NULL, &body) == 200);
+    CHECK(body && strstr(body, "# TYPE bfq_instances gauge\n"));
+    CHECK(body && strstr(body, "bfq_instances{role=\"userstream\"} 1\n"));
+    if (body && access("/usr/bin/promtool", X_OK) == 0) {
+        char path[512], cmd[1100];
+        snprintf(path, sizeof path, "%s/dash-metrics.prom", th_tmpdir());
+        FILE *f = fopen(path, "w");
+        CHECK(f != NULL);
+        if (f) {
+            fputs(body, f);
+            fclose(f);
+        }
+        snprintf(cmd, sizeof cmd, "/usr/bin/promtool check metrics < '%s' 2>&1", path);
+        const char *argv[] = {"/bin/sh", "-c", cmd, NULL};
+        CHECK(th_run(argv, &said, 20000) == 0);
+        CHECK(said && said[0] == '\0');
+    }
+    free(said);
+    free(body);
+}
+
 int main(void)
 {
     if (rt_start(&t, "24h") < 0) return 1;
@@ -289,6 +316,7 @@ int main(void)
     test_curve();
     test_positions_orders_state();
     test_health();
+    test_metrics_route();
     test_outages(dash);
     st = th_stop(dash, 5000); /* a clean exit (and, under ASan, no leak) */
     CHECK(st >= 0 && WIFEXITED(st) && WEXITSTATUS(st) == 0);

@@ -1,5 +1,5 @@
 /* sbuf: growable buffer for hand-built JSON (see sbuf.h). */
-#include "sim/sbuf.h"
+#include "core/sbuf.h"
 
 #include <stdarg.h>
 #include <stdio.h>

@@ -1,13 +1,13 @@
-/* sbuf: a growable byte buffer for building hot JSON answers without jansson.
+/* sbuf: a growable byte buffer for building hot JSON answers and text without jansson.
  *
- * The simulator answers thousands of market-data requests a second; building those bodies
+ * Written for the simulator, which answers thousands of market-data requests a second; building those bodies
  * through a JSON tree costs more than the rest of the request. sbuf appends text, integers,
  * decimals and JSON-quoted strings to one malloc'd buffer that is reused between requests.
  * Growth stops at SBUF_MAX: past it the buffer is marked failed and every later append is a
  * no-op, so an oversized answer turns into one clean error instead of unbounded memory.
  * The buffer is always NUL-terminated after a successful append. */
-#ifndef BFQ_SIM_SBUF_H
-#define BFQ_SIM_SBUF_H
+#ifndef BFQ_CORE_SBUF_H
+#define BFQ_CORE_SBUF_H
 
 #include <stddef.h>
 #include <stdint.h>
