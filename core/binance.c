@@ -683,6 +683,23 @@ const char *binance_outcome_name(enum binance_outcome o)
     return "?";
 }
 
+int binance_outcome_unknown(const struct binance_result *res)
+{
+    switch (res->outcome) {
+    case BINANCE_ESERVER:
+    case BINANCE_ETIMEOUT:
+    case BINANCE_ETRANSPORT:
+    case BINANCE_EMALFORMED:
+    case BINANCE_EHTTP:
+        return 1;
+    case BINANCE_EAPI:
+        return res->code == -1000 || res->code == -1001 || res->code == -1006 ||
+               res->code == -1007;
+    default:
+        return 0;
+    }
+}
+
 int binance_sign(const char *secret, const char *msg, size_t msg_len, char out[65])
 {
     static const char hex[] = "0123456789abcdef";

@@ -115,4 +115,11 @@ int binance_sign(const char *secret, const char *msg, size_t msg_len, char out[6
 /* Short name of an outcome for logs and heartbeat counters ("ok", "api", "429", ...). */
 const char *binance_outcome_name(enum binance_outcome o);
 
+/* 1 when, after this answer to an order request, the order may or may not have executed: a 5xx
+ * (503 "execution status unknown" included), a timeout, a transport failure, a malformed body,
+ * another non-2xx status without an error body, or one of the exchange codes that say so
+ * (-1000 unknown, -1001 disconnected, -1006 unexpected response, -1007 timeout). The caller
+ * queries the order by its client id; it never sends it again blindly. */
+int binance_outcome_unknown(const struct binance_result *res);
+
 #endif

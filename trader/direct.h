@@ -5,9 +5,13 @@
  * volume, never doubles it. Replica k of N (rank among the live trader heartbeats) sends
  * floor(qty / N) to the step, client order id "<class>_<id>.<k>", after the same decision the
  * gateway makes (gate.h, over the trader's own book: trading state, ban list, filters). A
- * share below the filters is skipped and counted. An unknown outcome (5xx, timeout) is counted
- * and never re-sent (never twice blindly; the share may be lost, not doubled). Only a trader in
- * direct mode holds the secret. */
+ * share below the filters is skipped and counted. An unknown outcome (5xx, timeout, -1001,
+ * -1007: binance_outcome_unknown) is queried by client id until it is found, known not placed,
+ * or left unresolved after a bounded number of queries; it is never re-sent (never twice
+ * blindly; the share may be lost, not doubled). Only a trader in direct mode holds the secret.
+ * Heartbeat counters: direct_sent (found ones included), direct_rejected, direct_unknown (still
+ * being queried), direct_found, direct_not_placed, direct_unresolved, direct_queries,
+ * direct_denied, direct_skipped. */
 #ifndef BFQ_DIRECT_H
 #define BFQ_DIRECT_H
 
@@ -25,7 +29,7 @@ struct direct;
  * Returns NULL with a reason in err. */
 struct direct *direct_new(struct ev_loop *loop, struct config *cfg, const char *account, char *err,
                           size_t cap);
-/* Cancels what is in flight (counted as unknown) and frees. */
+/* Cancels what is in flight and what is being queried (counted unresolved) and frees. */
 void direct_free(struct direct *d);
 
 /* Sends replica rank's share (0 <= rank < n) of intent in, decided over view v.

@@ -205,33 +205,11 @@ static void gw_deny(struct gw_job *j, const char *reason)
 
 /* ---- exchange answers ------------------------------------------------------------------- */
 
-/* Codes after which the order may or may not have executed. */
-static int gw_unknown_code(int code)
-{
-    return code == -1000 || code == -1001 || code == -1006 || code == -1007;
-}
-
 /* -1008: the node is overloaded and refused the request (failed, not counted; reduce-only
  * orders and cancels are exempt): it is sent again after a backoff. */
 static int gw_throttled(const struct binance_result *res)
 {
     return (res->outcome == BINANCE_ESERVER || res->outcome == BINANCE_EAPI) && res->code == -1008;
-}
-
-static int gw_outcome_unknown(const struct binance_result *res)
-{
-    switch (res->outcome) {
-    case BINANCE_ESERVER:
-    case BINANCE_ETIMEOUT:
-    case BINANCE_ETRANSPORT:
-    case BINANCE_EMALFORMED:
-    case BINANCE_EHTTP:
-        return 1;
-    case BINANCE_EAPI:
-        return gw_unknown_code(res->code);
-    default:
-        return 0;
-    }
 }
 
 /* Corrects the order-rate windows upward from the answer's headers. */
@@ -377,7 +355,7 @@ static void gw_on_sent(const struct binance_result *res, void *privdata)
     } else if (gw_throttled(res)) {
         g->throttled++;
         gw_resend(j, 250LL << (j->sends < 4 ? j->sends : 4), "rejected", res);
-    } else if (gw_outcome_unknown(res)) {
+    } else if (binance_outcome_unknown(res)) {
         gw_unknown_answer(j, res);
     } else if (res->outcome == BINANCE_EAPI && res->code == -5022 && gw_maker_retry(j)) {
         /* re-priced or converted: a new request is on its way */

@@ -139,6 +139,13 @@ static int two_replicas(void *arg)
            tt_hb("trader", "dr1", "rank") != tt_hb("trader", "dr2", "rank");
 }
 
+/* One direct share's unknown outcome resolved by a query: found once, across both replicas. */
+static int one_share_found(void *arg)
+{
+    (void)arg;
+    return tt_hb("trader", "dr1", "direct_found") + tt_hb("trader", "dr2", "direct_found") == 1;
+}
+
 static void phase_direct(const struct dec_filters *f)
 {
     const char *a1[] = {"--strategy", "demo", "--send", "direct", "--instance", "dr1", NULL};
@@ -150,9 +157,16 @@ static void phase_direct(const struct dec_filters *f)
           th_wait_until(tt_trader_ready, "dr2", 15000));
     CHECK(th_wait_until(two_replicas, NULL, 10000));
     json_t *before = demo_orders("to");
+    /* one of the two shares executes but is answered 503: queried by its client id, found,
+     * never sent again */
+    CHECK(cu_sim_admin("POST", "/_sim/fault?path=/fapi/v1/order&kind=executed503&count=1") ==
+          200);
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
     CHECK(th_wait_until(long_open, NULL, 15000));
-    th_sleep_ms(1500); /* both halves */
+    CHECK(th_wait_until(one_share_found, NULL, 15000));
+    CHECK(cu_sim_admin("DELETE", "/_sim/fault") == 200);
+    CHECK(tt_hb("trader", "dr1", "direct_unknown") == 0 &&
+          tt_hb("trader", "dr2", "direct_unknown") == 0);
     json_t *after = demo_orders("to");
     CHECK(json_array_size(after) == json_array_size(before) + 2);
     struct dec sum = {0, 0}, q0 = {0, 0}, q;
