@@ -185,6 +185,7 @@ const struct cli_command ban_cli = {
     .summary = "ban a symbol (or ALL) by hand: kept until bfq unban, whatever lossguard finds",
     .usage = "Writes bfq:risk:ban:manual and bfq:risk:ban (through bfq_put); user risk.\n",
     .options = ban_options,
+    .keys = NULL, /* every [ban] key is an option */
     .role_options = 1,
 };
 
@@ -193,6 +194,7 @@ const struct cli_command unban_cli = {
     .summary = "lift a ban set by hand with bfq ban",
     .usage = NULL,
     .options = ban_options,
+    .keys = NULL, /* every [unban] key is an option */
     .role_options = 1,
 };
 

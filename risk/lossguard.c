@@ -570,11 +570,18 @@ static const struct cli_option lossguard_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* [lossguard] keys no option sets (core/role reports any other key of the section). */
+static const char *const lossguard_keys[] = {
+    "types",         "short_window", "long_window",     "symbol_short",     "symbol_long",
+    "account_long",  "page",         "upnl_limit",      "upnl_confirm",     "upnl_action",
+    "drawdown_pct",  "drawdown_confirm", "drawdown_action", NULL};
+
 const struct cli_command lossguard_cli = {
     .name = "lossguard",
     .summary = "loss bans per symbol and for the account from the income history",
     .usage = "Writes bfq:risk:ban (through bfq_put) and publishes on bfq:ch:risk.\n",
     .options = lossguard_options,
+    .keys = lossguard_keys,
     .role_options = 1,
 };
 

@@ -416,12 +416,17 @@ static const struct cli_option notify_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* [notify] keys no option sets (core/role reports any other key of the section). */
+static const char *const notify_keys[] = {"feishu_secret", "feishu_secret_file", "per_second",
+                                          "per_minute", "poll", NULL};
+
 const struct cli_command notify_cli = {
     .name = "notify",
     .summary = "alerts from bfq:alerts to Feishu/Lark bots and webhooks, rate-limited without loss",
     .usage = "The bot's secret: [notify] feishu_secret or feishu_secret_file "
              "(BFQ_NOTIFY_FEISHU_SECRET).\n",
     .options = notify_options,
+    .keys = notify_keys,
     .role_options = 1,
 };
 
