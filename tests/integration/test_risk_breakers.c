@@ -15,11 +15,8 @@ static struct dec entry;
 
 static const char *state_now(void)
 {
-    static char st[32];
-    char *s = tb_hget(cu_adm, "bfq:risk:state:main", "state");
-    snprintf(st, sizeof st, "%s", s ? s : "ACTIVE");
-    free(s);
-    return st;
+    const char *s = tt_state();
+    return strcmp(s, "(none)") ? s : "ACTIVE";
 }
 
 static int state_is(void *want)
@@ -73,6 +70,30 @@ static int peak_above(void *v)
     return ok;
 }
 
+static void stays(const char *want, int ms);
+
+static void price_and_wait(const char *pct)
+{
+    price_at(pct);
+    CHECK(th_wait_until(book_past, (void *)pct, 10000));
+}
+
+/* A dip to `low` for 1.5 s and back to `back` changes nothing for `quiet` ms; the same dip
+ * held sets `want` after about confirm_ms (returns when, from the book's move). */
+static void dip_then_hold(const char *low, const char *back, int quiet, const char *want,
+                          int64_t confirm_ms)
+{
+    price_and_wait(low);
+    th_sleep_ms(1500);
+    price_and_wait(back);
+    stays("ACTIVE", quiet);
+    price_and_wait(low);
+    int64_t t1 = th_now_ms();
+    CHECK(th_wait_until(state_is, (void *)want, 20000));
+    fprintf(stderr, "# %s after %lld ms\n", want, (long long)(th_now_ms() - t1));
+    CHECK(th_now_ms() - t1 >= confirm_ms - 1000); /* less the book's and the poll's lag */
+}
+
 static pid_t spawn_lg(const char *inst)
 {
     const char *args[] = {"--instance", inst, "--poll", "1s", "--source-ip", "127.0.0.5", NULL};
@@ -122,28 +143,14 @@ int main(void)
     pid_t lg = spawn_lg("lg");
 
     /* the peak: the price up 4 % */
-    price_at("4");
-    CHECK(th_wait_until(book_past, "4", 10000));
+    price_and_wait("4");
     CHECK(th_wait_until(peak_above, "101500", 10000));
     char *pk = tb_hget(cu_adm, "bfq:risk:peak:main", "equity");
     fprintf(stderr, "# peak %s\n", pk ? pk : "?");
     free(pk);
 
-    /* one bad tick, shorter than the confirmation: nothing */
-    price_at("-0.8");
-    CHECK(th_wait_until(book_past, "-0.8", 10000));
-    th_sleep_ms(1500);
-    price_at("4");
-    CHECK(th_wait_until(book_past, "4", 10000));
-    stays("ACTIVE", 7000);
-
-    /* held: HALTED after the confirmation */
-    price_at("-0.8");
-    CHECK(th_wait_until(book_past, "-0.8", 10000));
-    int64_t t1 = th_now_ms();
-    CHECK(th_wait_until(state_is, "HALTED", 20000));
-    fprintf(stderr, "# HALTED after %lld ms\n", (long long)(th_now_ms() - t1));
-    CHECK(th_now_ms() - t1 >= 4000); /* 5 s, less the book's and the poll's lag */
+    /* one bad tick, shorter than the confirmation: nothing; held: HALTED after it */
+    dip_then_hold("-0.8", "4", 7000, "HALTED", 5000);
     char *why = tb_hget(cu_adm, "bfq:risk:state:main", "reason");
     fprintf(stderr, "# reason %s\n", why ? why : "?");
     CHECK(why && strstr(why, "drawdown guard"));
@@ -151,7 +158,6 @@ int main(void)
     /* the loss from the start is under the limit: the guard is the peak's */
     char *wal = tb_hget_member(cu_adm, "bfq:acct:main:bal", "USDT", "wallet");
     struct dec w, eq, up;
-    long long upnl_hb = 0;
     char *hb = cu_str("GET bfq:hb:lossguard:lg");
     json_t *hj = hb ? json_loads(hb, 0, NULL) : NULL;
     const char *us = json_string_value(json_object_get(hj, "upnl"));
@@ -159,7 +165,6 @@ int main(void)
           dec_parse(us, (size_t)-1, &up) == DEC_OK && dec_add(w, up, &eq) == DEC_OK);
     fprintf(stderr, "# equity %s + %s\n", wal ? wal : "?", us ? us : "?");
     CHECK(dec_cmp(eq, dec_from_int(99000)) > 0 && dec_cmp(eq, dec_from_int(100000)) < 0);
-    (void)upnl_hb;
     json_decref(hj);
     free(hb);
     free(wal);
@@ -169,26 +174,14 @@ int main(void)
     const char *rargs[] = {"--reason", "test: breakers", NULL};
     CHECK(cu_run("resume", "risk", NULL, rargs, NULL, 10000) == 0);
     CHECK(state_is("ACTIVE"));
-    price_at("1");
-    CHECK(th_wait_until(book_past, "1", 10000));
+    price_and_wait("1");
     setenv("BFQ_LOSSGUARD_DRAWDOWN_PCT", "50", 1);
     setenv("BFQ_LOSSGUARD_UPNL_LIMIT", "-100", 1);
     setenv("BFQ_LOSSGUARD_UPNL_CONFIRM", "4s", 1);
     setenv("BFQ_LOSSGUARD_UPNL_ACTION", "REDUCING", 1);
     lg = spawn_lg("lg2");
     th_sleep_ms(2000);
-    price_at("-2"); /* about -1000 of uPnL */
-    CHECK(th_wait_until(book_past, "-2", 10000));
-    th_sleep_ms(1500);
-    price_at("1");
-    CHECK(th_wait_until(book_past, "1", 10000));
-    stays("ACTIVE", 6000);
-    price_at("-2");
-    CHECK(th_wait_until(book_past, "-2", 10000));
-    int64_t t2 = th_now_ms();
-    CHECK(th_wait_until(state_is, "REDUCING", 20000));
-    fprintf(stderr, "# REDUCING after %lld ms\n", (long long)(th_now_ms() - t2));
-    CHECK(th_now_ms() - t2 >= 3000);
+    dip_then_hold("-2", "1", 6000, "REDUCING", 4000); /* about -1000 of uPnL */
     why = tb_hget(cu_adm, "bfq:risk:state:main", "reason");
     CHECK(why && strstr(why, "uPnL circuit breaker"));
     free(why);

@@ -112,15 +112,6 @@ static int trading_orders_since(long long since)
     return n;
 }
 
-static const char *state_now(void)
-{
-    static char st[32];
-    char *s = tb_hget(cu_adm, "bfq:risk:state:main", "state");
-    snprintf(st, sizeof st, "%s", s ? s : "(none)");
-    free(s);
-    return st;
-}
-
 /* Intent outcomes denied TRADING_HALTED (the trader's asks after the kill). */
 static int halted_denials(void)
 {
@@ -217,7 +208,7 @@ int main(void)
 
     /* 1. flatten with the traders running */
     CHECK(kill_switch(1, "test: flatten") == 0);
-    CHECK(!strcmp(state_now(), "HALTED"));
+    CHECK(!strcmp(tt_state(), "HALTED"));
     CHECK(th_wait_until(all_clear, NULL, 30000));
     long long t_kill = th_now_ms();
     fprintf(stderr, "# flat, no open or algo order\n");
@@ -231,11 +222,11 @@ int main(void)
     cu_adm = tb_redis(cu_red.port, 1);
     CHECK(cu_adm != NULL);
     if (!cu_adm) return th_done();
-    CHECK(!strcmp(state_now(), "HALTED"));
+    CHECK(!strcmp(tt_state(), "HALTED"));
     spawn_all();
     CHECK(tt_wait_tick("ETHUSDT", 15000));
     th_sleep_ms(5000);
-    CHECK(!strcmp(state_now(), "HALTED"));
+    CHECK(!strcmp(tt_state(), "HALTED"));
 
     /* 3. the trader asks again in a new bar; nothing of it reaches the exchange */
     long long before = denied_total();
@@ -249,22 +240,7 @@ int main(void)
 
     /* 4. still HALTED: cancels and the risk closes pass */
     CHECK(tb_market(&tt_acct, "ETHUSDT", "BUY", "0.100", NULL, NULL) == 200);
-    char *bid = tb_hget_member(cu_adm, "bfq:ticks", "ETHUSDT", "b");
-    char *tick = tb_hget(cu_adm, "bfq:symbol:ETHUSDT", "tickSize");
-    struct dec b, t, p;
-    char low[64], params[256];
-    CHECK(bid && tick && dec_parse(bid, (size_t)-1, &b) == DEC_OK &&
-          dec_parse(tick, (size_t)-1, &t) == DEC_OK &&
-          dec_mul(b, (struct dec){8, 1}, &p) == DEC_OK &&
-          dec_snap_to_tick(p, t, (struct dec){0, 0}, DEC_ROUND_DOWN, &p) == DEC_OK &&
-          dec_format_trim(p, low, sizeof low) > 0);
-    free(bid);
-    free(tick);
-    snprintf(params, sizeof params,
-             "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.100&price=%s"
-             "&newClientOrderId=zz_outside",
-             low);
-    CHECK(tb_signed(&tt_acct, "POST", "/fapi/v1/order", params, NULL) == 200);
+    CHECK(tt_rest("ETHUSDT", "zz_outside", "0.100") == 0);
     CHECK(th_wait_until(tt_long, "ETHUSDT", 10000));
     char *o = cu_str("HGET bfq:acct:main:orders ETHUSDT:zz_outside");
     for (int i = 0; !o && i < 50; i++) {
@@ -275,12 +251,12 @@ int main(void)
     free(o);
     CHECK(kill_switch(1, "test: flatten again") == 0);
     CHECK(th_wait_until(all_clear, NULL, 30000));
-    CHECK(!strcmp(state_now(), "HALTED"));
+    CHECK(!strcmp(tt_state(), "HALTED"));
 
     /* 5. resume */
     const char *rargs[] = {"--reason", "test: done", NULL};
     CHECK(cu_run("resume", "risk", NULL, rargs, NULL, 10000) == 0);
-    CHECK(!strcmp(state_now(), "ACTIVE"));
+    CHECK(!strcmp(tt_state(), "ACTIVE"));
 
     th_stop_all(pids, npids, 10000, st);
     return th_done();

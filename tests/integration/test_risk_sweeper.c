@@ -19,12 +19,7 @@ static char low[64];
 
 static int place_qty(const char *cid, const char *qty)
 {
-    char params[256];
-    snprintf(params, sizeof params,
-             "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=%s&price=%s"
-             "&newClientOrderId=%s",
-             qty, low, cid);
-    return tb_signed(&tt_acct, "POST", "/fapi/v1/order", params, NULL) == 200 ? 0 : -1;
+    return tt_rest("ETHUSDT", cid, qty);
 }
 
 static int place(const char *cid)
@@ -138,15 +133,10 @@ int main(void)
     pid_t us = pids[1];
     const char *gargs[] = {"--instance", "g1", NULL};
     pids[n++] = cu_spawn("gateway", NULL, gargs);
-    char *bid = tb_hget_member(cu_adm, "bfq:ticks", "ETHUSDT", "b");
+    CHECK(tt_low_price("ETHUSDT", low, sizeof low) == 0);
     char *tick = tb_hget(cu_adm, "bfq:symbol:ETHUSDT", "tickSize");
-    struct dec b, t, p;
-    CHECK(bid && tick && dec_parse(bid, (size_t)-1, &b) == DEC_OK &&
-          dec_parse(tick, (size_t)-1, &t) == DEC_OK &&
-          dec_mul(b, (struct dec){8, 1}, &p) == DEC_OK &&
-          dec_snap_to_tick(p, t, (struct dec){0, 0}, DEC_ROUND_DOWN, &p) == DEC_OK &&
-          dec_format_trim(p, low, sizeof low) > 0);
-    free(bid);
+    struct dec t;
+    CHECK(tick && dec_parse(tick, (size_t)-1, &t) == DEC_OK);
     free(tick);
 
     /* a maker open too small to convert: 30 % of it is below the minimum notional */

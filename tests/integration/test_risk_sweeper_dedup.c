@@ -85,22 +85,7 @@ int main(void)
     int n = tt_stack(TT_USERSTREAM, pids);
     if (n != 2) return 1;
     t_start = th_now_ms();
-    char *bid = tb_hget_member(cu_adm, "bfq:ticks", "ETHUSDT", "b");
-    char *tick = tb_hget(cu_adm, "bfq:symbol:ETHUSDT", "tickSize");
-    struct dec b, t, p;
-    char low[64], params[256];
-    CHECK(bid && tick && dec_parse(bid, (size_t)-1, &b) == DEC_OK &&
-          dec_parse(tick, (size_t)-1, &t) == DEC_OK &&
-          dec_mul(b, (struct dec){8, 1}, &p) == DEC_OK &&
-          dec_snap_to_tick(p, t, (struct dec){0, 0}, DEC_ROUND_DOWN, &p) == DEC_OK &&
-          dec_format_trim(p, low, sizeof low) > 0);
-    free(bid);
-    free(tick);
-    snprintf(params, sizeof params,
-             "symbol=ETHUSDT&side=BUY&type=LIMIT&timeInForce=GTC&quantity=0.100&price=%s"
-             "&newClientOrderId=to_d1",
-             low);
-    CHECK(tb_signed(&tt_acct, "POST", "/fapi/v1/order", params, NULL) == 200);
+    CHECK(tt_rest("ETHUSDT", "to_d1", "0.100") == 0);
 
     setenv("BFQ_SWEEPER_RETRY", "1s", 1);
     const char *sargs[] = {"--instance", "sw1", "--to-age", "1s", "--source-ip", "127.0.0.6", NULL};
