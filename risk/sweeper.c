@@ -23,8 +23,9 @@
  * client's synced time).
  * Redis can lag or miss an order, so one symbol per reconcile period (round robin over the
  * symbols with orders or positions) is also read over REST, GET /fapi/v1/openOrders?symbol=
- * (weight 1, within the IP's weight budget like every request): orders only the exchange
- * lists are swept by the same rules.
+ * and, the next period, GET /fapi/v1/openAlgoOrders?symbol= (weight 1 each, within the IP's
+ * weight budget like every request): orders only the exchange lists are swept by the same
+ * rules.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,7 +67,7 @@ struct sweeper {
     char held[SW_SYMS_MAX][INTENT_SYM_MAX]; /* symbols with a nonzero position */
     int nopen;
     char syms[SW_SYMS_MAX][INTENT_SYM_MAX]; /* symbols to reconcile over REST */
-    int nsyms, next_sym, busy, rest_busy;
+    int nsyms, next_sym, busy, rest_busy, rest_algo;
     int64_t rest_at;
     ev_timer timer;
     char src[ROLE_ID_MAX + 16];
@@ -414,16 +415,17 @@ static void sw_on_pos(struct rconn *rc, redisReply *reply, void *privdata)
 
 /* ---- reconciling over REST ------------------------------------------------------------------- */
 
-static void sw_on_rest(const struct binance_result *res, void *privdata)
+/* One REST answer: the symbol's open orders (algo: its open algo orders), by the same rules. */
+static void sw_on_rest_list(struct sweeper *w, const struct binance_result *res, int algo)
 {
-    struct sweeper *w = privdata;
+    const char *what = algo ? "openAlgoOrders" : "openOrders";
     int64_t now = sw_now(w);
     size_t i;
     json_t *o;
     w->rest_busy = 0;
-    if (role_stopping(&w->r) || role_count_result(&w->r, res, "openOrders") < 0) return;
+    if (role_stopping(&w->r) || role_count_result(&w->r, res, what) < 0) return;
     if (!json_is_array(res->json)) {
-        role_count_invalid(&w->r, "openOrders", "not an array");
+        role_count_invalid(&w->r, what, "not an array");
         return;
     }
     w->rest_reads++;
@@ -432,22 +434,37 @@ static void sw_on_rest(const struct binance_result *res, void *privdata)
         const char *sym = NULL, *cid = NULL;
         int64_t t = 0;
         (void)jv_opt_str(o, "symbol", &sym, NULL, 0);
-        (void)jv_opt_str(o, "clientOrderId", &cid, NULL, 0);
-        (void)jv_opt_int64(o, "time", &t, NULL, 0);
-        if (sym && cid) sw_order(w, sym, cid, t, 0, o, now);
+        (void)jv_opt_str(o, algo ? "clientAlgoId" : "clientOrderId", &cid, NULL, 0);
+        (void)jv_opt_int64(o, algo ? "createTime" : "time", &t, NULL, 0);
+        if (sym && cid) sw_order(w, sym, cid, t, algo, o, now);
     }
 }
 
+static void sw_on_rest(const struct binance_result *res, void *privdata)
+{
+    sw_on_rest_list(privdata, res, 0);
+}
+
+static void sw_on_rest_algo(const struct binance_result *res, void *privdata)
+{
+    sw_on_rest_list(privdata, res, 1);
+}
+
+/* Every reconcile period one read of one symbol: its open orders, then (next period) its open
+ * algo orders, then the next symbol. */
 static void sw_reconcile(struct sweeper *w)
 {
     char q[64];
     int64_t now = timebase_mono_ms();
     if (w->rest_busy || !w->nsyms || now < w->rest_at) return;
     w->rest_at = now + w->reconcile_ms;
-    snprintf(q, sizeof q, "symbol=%s", w->syms[w->next_sym++ % w->nsyms]);
+    int algo = w->rest_algo;
+    snprintf(q, sizeof q, "symbol=%s", w->syms[w->next_sym % w->nsyms]);
+    if (algo) w->next_sym++;
+    w->rest_algo = !algo;
     w->rest_busy = 1;
-    if (binance_request(w->r.bc, "GET", "/fapi/v1/openOrders", q, NULL, BINANCE_SIGNED, 1,
-                        sw_on_rest, w) < 0)
+    if (binance_request(w->r.bc, "GET", algo ? "/fapi/v1/openAlgoOrders" : "/fapi/v1/openOrders",
+                        q, NULL, BINANCE_SIGNED, 1, algo ? sw_on_rest_algo : sw_on_rest, w) < 0)
         w->rest_busy = 0;
 }
 

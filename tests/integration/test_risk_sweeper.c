@@ -5,7 +5,8 @@
  * class, and a `sl_` algo order on a flat symbol: the `to` order is cancelled after 2 s, the
  * `mc` one after 5 s (and not before), the stop of the flat symbol is cancelled, the unknown
  * one is left open and alerted; an order placed while the user stream is down (so Redis never
- * hears of it) is found over REST and swept by the same rule.
+ * hears of it) is found over REST and swept by the same rule, and so is a stop of the flat
+ * symbol placed then (GET openAlgoOrders?symbol=).
  *
  * The maker->taker conversion (mo_age 2.5 s, convert_pct 30, convert_slip_pct 1, IOC LIMIT):
  * a `mo` BUY of 0.100 gets exactly one `cv` order at the exchange, 0.030, IOC LIMIT at the best
@@ -107,6 +108,22 @@ static int in_redis(void *cid)
     return cu_int("HEXISTS bfq:acct:main:orders ETHUSDT:%s", (const char *)cid) == 1;
 }
 
+static int algo_in_redis(void *cid)
+{
+    return cu_int("HEXISTS bfq:acct:main:orders BTCUSDT:algo:%s", (const char *)cid) == 1;
+}
+
+static int stream_connected(void *arg)
+{
+    (void)arg;
+    char *s = cu_str("GET bfq:hb:userstream:us");
+    json_t *o = s ? json_loads(s, 0, NULL) : NULL;
+    int ok = json_is_true(json_object_get(o, "connected"));
+    json_decref(o);
+    free(s);
+    return ok;
+}
+
 static int unknown_alerted(void *arg)
 {
     (void)arg;
@@ -154,6 +171,7 @@ int main(void)
     free(mn);
     free(step);
 
+    CHECK(th_wait_until(stream_connected, NULL, 15000)); /* Redis hears of what follows */
     CHECK(place("to_s1") == 0 && place("mc_s2") == 0 && place("zz_other1") == 0);
     CHECK(place("mo_s6") == 0 && place_qty("mo_s7", smallq) == 0);
     char params[256];
@@ -162,6 +180,7 @@ int main(void)
              "&triggerPrice=1000&clientAlgoId=sl_s4");
     CHECK(tb_signed(&tt_acct, "POST", "/fapi/v1/algoOrder", params, NULL) == 200);
     CHECK(th_wait_until(in_redis, "zz_other1", 10000) && th_wait_until(in_redis, "mc_s2", 1000));
+    CHECK(th_wait_until(algo_in_redis, "sl_s4", 5000));
     int64_t t0 = th_now_ms();
     const char *sargs[] = {"--instance", "sw1",         "--to-age",  "2s", "--mc-age",
                            "5s",         "--source-ip", "127.0.0.6", NULL};
@@ -210,8 +229,13 @@ int main(void)
     CHECK(th_stop(us, 5000) == 0);
     pids[1] = 0;
     CHECK(place("to_s5") == 0);
+    snprintf(params, sizeof params,
+             "algoType=CONDITIONAL&symbol=BTCUSDT&side=SELL&type=STOP_MARKET&quantity=0.200"
+             "&triggerPrice=1000&clientAlgoId=sl_s8");
+    CHECK(tb_signed(&tt_acct, "POST", "/fapi/v1/algoOrder", params, NULL) == 200);
     CHECK(th_wait_until(canceled, "to_s5", 20000));
-    CHECK(!in_redis("to_s5"));
+    CHECK(th_wait_until(algo_canceled, "sl_s8", 20000)); /* openAlgoOrders?symbol= */
+    CHECK(!in_redis("to_s5") && !algo_in_redis("sl_s8"));
     CHECK(tt_hb("sweeper", "sw1", "rest_reads") > 0);
 
     /* a restart does not convert again: the claim is in Redis */
