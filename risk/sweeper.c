@@ -71,6 +71,8 @@ struct sweeper {
     int64_t rest_at;
     ev_timer timer;
     char src[ROLE_ID_MAX + 16];
+    int active;     /* the trading state is ACTIVE (read every `every`) */
+    char *bans;     /* the ban list's symbols JSON (NULL: none) */
     int64_t cancels, algo_cancels, unknown, rest_reads;
     int64_t conversions, cv_orders, cv_skipped, cv_claimed_before, in_flight;
 };
@@ -133,7 +135,7 @@ static void sw_note_sym(struct sweeper *w, const char *sym)
 
 struct sw_ask {
     struct sweeper *w;
-    struct sw_seen *e;
+    char key[SW_CID_MAX]; /* the entry is found again by key: the ring may have moved on */
     char sym[INTENT_SYM_MAX], cid[INTENT_CID_MAX], cls[4];
     int algo;
     char why[64];
@@ -164,17 +166,19 @@ static void sw_on_cancel_outcome(struct rconn *rc, redisReply *reply, void *priv
 {
     struct sw_ask *a = privdata;
     struct sweeper *w = a->w;
+    int fresh;
+    struct sw_seen *e = sw_entry(w, a->key, &fresh);
     (void)rc;
-    a->e->asking = 0;
+    e->asking = 0;
     if (reply && !role_stopping(&w->r)) {
         json_t *o = reply->type == REDIS_REPLY_STRING ? json_loads(reply->str, 0, NULL) : NULL;
         const char *st = json_string_value(json_object_get(o, "status"));
         if (!st || !strcmp(st, "claimed") || !strcmp(st, "canceled") || !strcmp(st, "ok")) {
             w->in_flight++;
             log_debug("cancel still in flight or done, not asked again", "cid=%s intent=%s",
-                      a->cid, a->e->id);
+                      a->cid, e->id);
         } else {
-            sw_send_cancel(w, a->e, a->sym, a->cid, a->cls, a->algo, a->why);
+            sw_send_cancel(w, e, a->sym, a->cid, a->cls, a->algo, a->why);
         }
         json_decref(o);
     }
@@ -196,7 +200,8 @@ static void sw_cancel(struct sweeper *w, const char *sym, const char *cid, const
     }
     struct sw_ask *a = calloc(1, sizeof *a);
     if (!a) return;
-    *a = (struct sw_ask){.w = w, .e = e, .algo = algo};
+    *a = (struct sw_ask){.w = w, .algo = algo};
+    snprintf(a->key, sizeof a->key, "%s", key);
     snprintf(a->sym, sizeof a->sym, "%s", sym);
     snprintf(a->cid, sizeof a->cid, "%s", cid);
     snprintf(a->cls, sizeof a->cls, "%s", cls);
@@ -311,11 +316,23 @@ out:
     free(c);
 }
 
-/* A maker open past mo_age: its conversion, once (memory here, the Redis claim across runs). */
+/* Nonzero when sym (or ALL) is on the ban list last read. */
+static int sw_banned(const struct sweeper *w, const char *sym)
+{
+    char q[INTENT_SYM_MAX + 2];
+    if (!w->bans) return 0;
+    snprintf(q, sizeof q, "\"%s\"", sym);
+    return strstr(w->bans, q) || strstr(w->bans, "\"ALL\"");
+}
+
+/* A maker open past mo_age: its conversion, once (memory here, the Redis claim across runs).
+ * Not while the state is not ACTIVE or the symbol is banned (the gateway would deny the
+ * opening order): it is tried again when that has passed. */
 static void sw_convert(struct sweeper *w, const char *sym, const char *cid, json_t *o)
 {
     char key[SW_CID_MAX], ks[256], kt[256];
     const char *side = NULL;
+    if (!w->active || sw_banned(w, sym)) return;
     snprintf(key, sizeof key, "v:%s:%s", sym, cid);
     if (sw_recent(w, key, 7 * 86400000LL)) return;
     struct sw_conv *c = calloc(1, sizeof *c);
@@ -468,17 +485,40 @@ static void sw_reconcile(struct sweeper *w)
         w->rest_busy = 0;
 }
 
+static void sw_on_state(struct rconn *rc, redisReply *reply, void *privdata)
+{
+    struct sweeper *w = privdata;
+    (void)rc;
+    /* no key is ACTIVE (gate.h); anything unreadable is not */
+    w->active = reply && (reply->type == REDIS_REPLY_NIL ||
+                          (reply->type == REDIS_REPLY_STRING && !strcmp(reply->str, "ACTIVE")));
+}
+
+static void sw_on_bans(struct rconn *rc, redisReply *reply, void *privdata)
+{
+    struct sweeper *w = privdata;
+    (void)rc;
+    free(w->bans);
+    w->bans = reply && reply->type == REDIS_REPLY_STRING ? strdup(reply->str) : NULL;
+}
+
 static void sw_on_timer(struct ev_loop *loop, ev_timer *t, int revents)
 {
     struct sweeper *w = t->data;
-    char kp[256], ko[256];
+    char kp[256], ko[256], ks[256], kb[256];
     (void)loop;
     (void)revents;
     if (w->busy || !role_redis_up(&w->r) || role_stopping(&w->r)) return;
     role_key(&w->r, kp, sizeof kp, "acct:%s:pos", w->r.account);
     role_key(&w->r, ko, sizeof ko, "acct:%s:orders", w->r.account);
-    /* the positions first: the replies come in order, so the orders see fresh ones */
-    if (rconn_command(w->r.rc, sw_on_pos, w, "HGETALL %s", kp) < 0) return;
+    role_key(&w->r, ks, sizeof ks, "risk:state:%s", w->r.account);
+    role_key(&w->r, kb, sizeof kb, "risk:ban");
+    /* the state, the bans and the positions first: the replies come in order, so the orders
+     * see fresh ones */
+    if (rconn_command(w->r.rc, sw_on_state, w, "HGET %s state", ks) < 0 ||
+        rconn_command(w->r.rc, sw_on_bans, w, "HGET %s symbols", kb) < 0 ||
+        rconn_command(w->r.rc, sw_on_pos, w, "HGETALL %s", kp) < 0)
+        return;
     w->busy = 1;
     if (rconn_command(w->r.rc, sw_on_orders, w, "HGETALL %s", ko) < 0) w->busy = 0;
     sw_reconcile(w);
@@ -601,6 +641,7 @@ int sweeper_main(int argc, char **argv)
     struct sweeper *w = calloc(1, sizeof(*w));
     if (!w) return 1;
     int rc = role_main(&e, &w->r, w, argc, argv);
+    free(w->bans);
     free(w);
     return rc;
 }

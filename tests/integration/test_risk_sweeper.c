@@ -10,7 +10,8 @@
  *
  * The maker->taker conversion (mo_age 2.5 s, convert_pct 30, convert_slip_pct 1, IOC LIMIT):
  * a `mo` BUY of 0.100 gets exactly one `cv` order at the exchange, 0.030, IOC LIMIT at the best
- * ask * 1.01 snapped down to the tick; a `mo` order whose 30 % is below the minimum notional is
+ * ask * 1.01 snapped down to the tick, and only once the state is ACTIVE (while HALTED it asks
+ * for none); a `mo` order whose 30 % is below the minimum notional is
  * skipped (counted) and gets none; a restarted sweeper does not convert again (the claim in
  * Redis). At the end the exchange's own order lists hold exactly the orders placed here plus
  * that one conversion, each in the state the rules say: nothing else was touched. */
@@ -181,6 +182,8 @@ int main(void)
     CHECK(tb_signed(&tt_acct, "POST", "/fapi/v1/algoOrder", params, NULL) == 200);
     CHECK(th_wait_until(in_redis, "zz_other1", 10000) && th_wait_until(in_redis, "mc_s2", 1000));
     CHECK(th_wait_until(algo_in_redis, "sl_s4", 5000));
+    /* HALTED first: cancels pass, but no conversion (an opening order) is even asked for */
+    freeReplyObject(cu_cmd("HSET bfq:risk:state:main state HALTED reason test t 1 src test"));
     int64_t t0 = th_now_ms();
     const char *sargs[] = {"--instance", "sw1",         "--to-age",  "2s", "--mc-age",
                            "5s",         "--source-ip", "127.0.0.6", NULL};
@@ -195,7 +198,10 @@ int main(void)
     th_sleep_ms(1000);
     CHECK(!strcmp(status_of("zz_other1"), "NEW"));
 
-    /* the conversion: one cv order, 30 % of 0.100, IOC LIMIT at ask * 1.01 snapped down */
+    /* the conversion: none while HALTED (mo_s6 is 5 s old), then one cv order once ACTIVE,
+     * 30 % of 0.100, IOC LIMIT at ask * 1.01 snapped down */
+    CHECK(cv_orders(NULL) == 0 && tt_hb("sweeper", "sw1", "conversions") == 0);
+    freeReplyObject(cu_cmd("HSET bfq:risk:state:main state ACTIVE"));
     CHECK(th_wait_until(converted, NULL, 10000));
     char *ask = tb_hget_member(cu_adm, "bfq:ticks", "ETHUSDT", "a");
     json_t *cv = NULL;
