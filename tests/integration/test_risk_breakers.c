@@ -2,12 +2,12 @@
  * (user `risk`) end to end, against `bfq sim` (a calm book moved by its admin API), the user
  * stream and redis-server.
  *
- * Drawdown from the PEAK (drawdown_pct 1, confirm 5 s, action HALTED): a long of about 50000
+ * Drawdown from the PEAK (drawdown_pct 1, confirm 8 s, action HALTED): a long of about 50000
  * USDT, the price up 4 % raises the equity peak to about 102000; a drop to 0.8 % under the
  * entry for about 1.5 s (a bad tick, shorter than the confirmation) changes nothing; the same
- * drop held sets HALTED, no sooner than 5 s, with its reason, while the equity is still within
+ * drop held sets HALTED, no sooner than 8 s (less a second of lag), with its reason, while the equity is still within
  * 1 % of the start (a guard measured from the start would not trip: the loss from the start is
- * about 0.4 %). Then, after `bfq resume`, the uPnL breaker (limit -100, confirm 4 s, action
+ * about 0.4 %). Then, after `bfq resume`, the uPnL breaker (limit -100, confirm 6 s, action
  * REDUCING): a short bad tick to about -1000 of uPnL changes nothing; held, REDUCING. */
 #include "tests/integration/test_trader_util.h"
 
@@ -137,7 +137,7 @@ int main(void)
     free(en);
 
     setenv("BFQ_LOSSGUARD_DRAWDOWN_PCT", "1", 1);
-    setenv("BFQ_LOSSGUARD_DRAWDOWN_CONFIRM", "5s", 1);
+    setenv("BFQ_LOSSGUARD_DRAWDOWN_CONFIRM", "8s", 1);
     setenv("BFQ_LOSSGUARD_DRAWDOWN_ACTION", "HALTED", 1);
     setenv("BFQ_LOSSGUARD_UPNL_LIMIT", "-1000000", 1); /* out of the way for now */
     pid_t lg = spawn_lg("lg");
@@ -150,7 +150,7 @@ int main(void)
     free(pk);
 
     /* one bad tick, shorter than the confirmation: nothing; held: HALTED after it */
-    dip_then_hold("-0.8", "4", 7000, "HALTED", 5000);
+    dip_then_hold("-0.8", "4", 10000, "HALTED", 8000);
     char *why = tb_hget(cu_adm, "bfq:risk:state:main", "reason");
     fprintf(stderr, "# reason %s\n", why ? why : "?");
     CHECK(why && strstr(why, "drawdown guard"));
@@ -177,11 +177,11 @@ int main(void)
     price_and_wait("1");
     setenv("BFQ_LOSSGUARD_DRAWDOWN_PCT", "50", 1);
     setenv("BFQ_LOSSGUARD_UPNL_LIMIT", "-100", 1);
-    setenv("BFQ_LOSSGUARD_UPNL_CONFIRM", "4s", 1);
+    setenv("BFQ_LOSSGUARD_UPNL_CONFIRM", "6s", 1);
     setenv("BFQ_LOSSGUARD_UPNL_ACTION", "REDUCING", 1);
     lg = spawn_lg("lg2");
     th_sleep_ms(2000);
-    dip_then_hold("-2", "1", 6000, "REDUCING", 4000); /* about -1000 of uPnL */
+    dip_then_hold("-2", "1", 8000, "REDUCING", 6000); /* about -1000 of uPnL */
     why = tb_hget(cu_adm, "bfq:risk:state:main", "reason");
     CHECK(why && strstr(why, "uPnL circuit breaker"));
     free(why);
