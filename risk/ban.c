@@ -120,8 +120,8 @@ static void ban_alert(struct ban_run *b)
     snprintf(text, sizeof text, "%s %s by hand: %s", b->sym, b->lift ? "unbanned" : "banned",
              b->reason);
     snprintf(t, sizeof t, "%lld", (long long)timebase_wall_ms());
-    const char *argv[] = {"XADD", stream, "MAXLEN", "~",    "100000", "*",     "level", "warn",
-                          "key",  "ban:manual", "text", text, "src",  b->src, "t",     t};
+    const char *argv[] = {"XADD", stream,       "MAXLEN", "~",  "100000", "*",    "level", "warn",
+                          "key",  "ban:manual", "text",   text, "src",    b->src, "t",     t};
     (void)ban_cmd(b, NULL, 16, argv);
 }
 
@@ -159,8 +159,9 @@ static int ban_run(const struct cli_command *cmd, int lift, int argc, char **arg
     snprintf(mkey, sizeof mkey, "%srisk:ban:manual", b.prefix);
     int rec = ban_record(&b, mkey);
     if (rec == 1)
-        fprintf(stderr, "bfq %s: %s has no ban set by hand (a loss rule's ban lifts as its window "
-                        "rolls)\n",
+        fprintf(stderr,
+                "bfq %s: %s has no ban set by hand (a loss rule's ban lifts as its window "
+                "rolls)\n",
                 cmd->name, b.sym);
     if (rec == 0 && ban_write(&b, mkey) == 0) {
         ban_alert(&b);

@@ -51,11 +51,16 @@ enum convert_result convert_plan(const struct dec_filters *f, enum intent_side s
 const char *convert_result_name(enum convert_result r)
 {
     switch (r) {
-    case CONVERT_OK: return "ok";
-    case CONVERT_NOTHING_LEFT: return "nothing_left";
-    case CONVERT_NO_BOOK: return "no_book";
-    case CONVERT_TOO_SMALL: return "too_small";
-    case CONVERT_BAD: break;
+    case CONVERT_OK:
+        return "ok";
+    case CONVERT_NOTHING_LEFT:
+        return "nothing_left";
+    case CONVERT_NO_BOOK:
+        return "no_book";
+    case CONVERT_TOO_SMALL:
+        return "too_small";
+    case CONVERT_BAD:
+        break;
     }
     return "bad";
 }

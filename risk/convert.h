@@ -28,9 +28,9 @@ enum convert_result {
 };
 
 struct convert_out {
-    struct dec price;       /* the IOC LIMIT price bound (the reference price for MARKET) */
-    struct size_plan plan;  /* the quantities, one order each */
-    enum size_result size;  /* sizing's answer, for the skip reason */
+    struct dec price;      /* the IOC LIMIT price bound (the reference price for MARKET) */
+    struct size_plan plan; /* the quantities, one order each */
+    enum size_result size; /* sizing's answer, for the skip reason */
 };
 
 /* Plans the conversion of an order of side with origQty orig and executedQty executed, at the

@@ -571,10 +571,20 @@ static const struct cli_option lossguard_options[] = {
 };
 
 /* [lossguard] keys no option sets (core/role reports any other key of the section). */
-static const char *const lossguard_keys[] = {
-    "types",         "short_window", "long_window",     "symbol_short",     "symbol_long",
-    "account_long",  "page",         "upnl_limit",      "upnl_confirm",     "upnl_action",
-    "drawdown_pct",  "drawdown_confirm", "drawdown_action", NULL};
+static const char *const lossguard_keys[] = {"types",
+                                             "short_window",
+                                             "long_window",
+                                             "symbol_short",
+                                             "symbol_long",
+                                             "account_long",
+                                             "page",
+                                             "upnl_limit",
+                                             "upnl_confirm",
+                                             "upnl_action",
+                                             "drawdown_pct",
+                                             "drawdown_confirm",
+                                             "drawdown_action",
+                                             NULL};
 
 const struct cli_command lossguard_cli = {
     .name = "lossguard",

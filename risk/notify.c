@@ -59,8 +59,8 @@ struct nt_sink {
     int nkeys;
     int busy;
     struct backoff retry; /* core/backoff: the one retry policy */
-    int cur;         /* key index in flight */
-    int64_t sending; /* the count of the message in flight */
+    int cur;              /* key index in flight */
+    int64_t sending;      /* the count of the message in flight */
     mono_ms_t retry_at;
     mono_ms_t ring[NT_RING]; /* send times, newest at head-1: the bot's sliding windows */
     int head;
@@ -417,8 +417,8 @@ static const struct cli_option notify_options[] = {
 };
 
 /* [notify] keys no option sets (core/role reports any other key of the section). */
-static const char *const notify_keys[] = {"feishu_secret", "feishu_secret_file", "per_second",
-                                          "per_minute", "poll", NULL};
+static const char *const notify_keys[] = {
+    "feishu_secret", "feishu_secret_file", "per_second", "per_minute", "poll", NULL};
 
 const struct cli_command notify_cli = {
     .name = "notify",

@@ -51,10 +51,10 @@
 #define SW_CV_TTL_MS (7 * 86400000LL) /* the conversion claim outlives any maker order */
 
 struct sw_seen {
-    char cid[SW_CID_MAX];     /* "<what>:<SYM>:<client id>" */
-    int64_t until;            /* mono ms: not again before */
-    char id[INTENT_ID_MAX];   /* the last cancel intent asked for it, "" when none */
-    int asking;               /* its outcome is being read */
+    char cid[SW_CID_MAX];   /* "<what>:<SYM>:<client id>" */
+    int64_t until;          /* mono ms: not again before */
+    char id[INTENT_ID_MAX]; /* the last cancel intent asked for it, "" when none */
+    int asking;             /* its outcome is being read */
 };
 
 struct sweeper {
@@ -71,8 +71,8 @@ struct sweeper {
     int64_t rest_at;
     ev_timer timer;
     char src[ROLE_ID_MAX + 16];
-    int active;     /* the trading state is ACTIVE (read every `every`) */
-    char *bans;     /* the ban list's symbols JSON (NULL: none) */
+    int active; /* the trading state is ACTIVE (read every `every`) */
+    char *bans; /* the ban list's symbols JSON (NULL: none) */
     int64_t cancels, algo_cancels, unknown, rest_reads;
     int64_t conversions, cv_orders, cv_skipped, cv_claimed_before, in_flight;
 };
@@ -175,8 +175,8 @@ static void sw_on_cancel_outcome(struct rconn *rc, redisReply *reply, void *priv
         const char *st = json_string_value(json_object_get(o, "status"));
         if (!st || !strcmp(st, "claimed") || !strcmp(st, "canceled") || !strcmp(st, "ok")) {
             w->in_flight++;
-            log_debug("cancel still in flight or done, not asked again", "cid=%s intent=%s",
-                      a->cid, e->id);
+            log_debug("cancel still in flight or done, not asked again", "cid=%s intent=%s", a->cid,
+                      e->id);
         } else {
             sw_send_cancel(w, e, a->sym, a->cid, a->cls, a->algo, a->why);
         }
@@ -214,7 +214,8 @@ static void sw_cancel(struct sweeper *w, const char *sym, const char *cid, const
     }
 }
 
-/* ---- maker->taker conversion ------------------------------------------------------------------ */
+/* ---- maker->taker conversion ------------------------------------------------------------------
+ */
 
 struct sw_conv {
     struct sweeper *w;
@@ -262,8 +263,8 @@ static void sw_on_conv_claim(struct rconn *rc, redisReply *reply, void *privdata
         w->conversions++;
         if (dec_format_trim(in.qty, q, sizeof q) < 0) q[0] = '\0';
         if (dec_format_trim(in.price, px, sizeof px) < 0) px[0] = '\0';
-        log_info("maker order converted", "sym=%s cid=%s qty=%s bound=%s type=%s intent=%s",
-                 c->sym, c->cid, q, px, w->cv.market ? "MARKET" : "LIMIT_IOC", in.id);
+        log_info("maker order converted", "sym=%s cid=%s qty=%s bound=%s type=%s intent=%s", c->sym,
+                 c->cid, q, px, w->cv.market ? "MARKET" : "LIMIT_IOC", in.id);
     }
     w->cv_orders++;
 out:
@@ -302,13 +303,13 @@ static void sw_on_conv_data(struct rconn *rc, redisReply *reply, void *privdata)
     enum convert_result cr =
         convert_plan(&c->f, c->side, c->orig, c->executed, bid, ask, &w->cv, &c->plan);
     if (cr != CONVERT_OK) {
-        sw_conv_skip(w, c, cr == CONVERT_TOO_SMALL ? size_result_name(c->plan.size)
-                                                   : convert_result_name(cr));
+        sw_conv_skip(w, c,
+                     cr == CONVERT_TOO_SMALL ? size_result_name(c->plan.size)
+                                             : convert_result_name(cr));
         goto out;
     }
     role_key(&w->r, key, sizeof key, "sweeper:%s:cv:%s:%s", w->r.account, c->sym, c->cid);
-    snprintf(v, sizeof v, "{\"t\":%lld,\"src\":\"%.100s\"}", (long long)timebase_wall_ms(),
-             w->src);
+    snprintf(v, sizeof v, "{\"t\":%lld,\"src\":\"%.100s\"}", (long long)timebase_wall_ms(), w->src);
     if (rconn_command(w->r.rc, sw_on_conv_claim, c, "SET %s %s NX PX %lld", key, v,
                       (long long)SW_CV_TTL_MS) == 0)
         return;
@@ -480,8 +481,8 @@ static void sw_reconcile(struct sweeper *w)
     if (algo) w->next_sym++;
     w->rest_algo = !algo;
     w->rest_busy = 1;
-    if (binance_request(w->r.bc, "GET", algo ? "/fapi/v1/openAlgoOrders" : "/fapi/v1/openOrders",
-                        q, NULL, BINANCE_SIGNED, 1, algo ? sw_on_rest_algo : sw_on_rest, w) < 0)
+    if (binance_request(w->r.bc, "GET", algo ? "/fapi/v1/openAlgoOrders" : "/fapi/v1/openOrders", q,
+                        NULL, BINANCE_SIGNED, 1, algo ? sw_on_rest_algo : sw_on_rest, w) < 0)
         w->rest_busy = 0;
 }
 
@@ -540,8 +541,8 @@ static void sw_fill(struct role *r, json_t *o, void *privdata)
 }
 
 /* A decimal of [sweeper] within [lo, hi]. */
-static int sw_dec(struct config *cfg, const char *key, const char *def, struct dec lo, struct dec hi,
-                  struct dec *out, char *err, size_t cap)
+static int sw_dec(struct config *cfg, const char *key, const char *def, struct dec lo,
+                  struct dec hi, struct dec *out, char *err, size_t cap)
 {
     const char *v = NULL;
     if (config_str(cfg, "sweeper", key, def, &v) < 0) return -1;

@@ -5,10 +5,10 @@
  * Drawdown from the PEAK (drawdown_pct 1, confirm 8 s, action HALTED): a long of about 50000
  * USDT, the price up 4 % raises the equity peak to about 102000; a drop to 0.8 % under the
  * entry for about 1.5 s (a bad tick, shorter than the confirmation) changes nothing; the same
- * drop held sets HALTED, no sooner than 8 s (less a second of lag), with its reason, while the equity is still within
- * 1 % of the start (a guard measured from the start would not trip: the loss from the start is
- * about 0.4 %). Then, after `bfq resume`, the uPnL breaker (limit -100, confirm 6 s, action
- * REDUCING): a short bad tick to about -1000 of uPnL changes nothing; held, REDUCING. */
+ * drop held sets HALTED, no sooner than 8 s (less a second of lag), with its reason, while the
+ * equity is still within 1 % of the start (a guard measured from the start would not trip: the loss
+ * from the start is about 0.4 %). Then, after `bfq resume`, the uPnL breaker (limit -100, confirm 6
+ * s, action REDUCING): a short bad tick to about -1000 of uPnL changes nothing; held, REDUCING. */
 #include "tests/integration/test_trader_util.h"
 
 static struct dec entry;
@@ -53,7 +53,8 @@ static int book_past(void *pct)
              dec_add(f, dec_from_int(100), &f) == DEC_OK && dec_mul(entry, f, &lim) == DEC_OK &&
              dec_add(b, a, &mid2) == DEC_OK &&
              dec_mul(mid2, dec_from_int(50), &mid2) == DEC_OK && /* mid * 100 */
-             dec_sub(mid2, lim, &diff) == DEC_OK && dec_mul(lim, (struct dec){3, 3}, &tol) == DEC_OK;
+             dec_sub(mid2, lim, &diff) == DEC_OK &&
+             dec_mul(lim, (struct dec){3, 3}, &tol) == DEC_OK;
     free(bs);
     free(as);
     th_sleep_ms(50);

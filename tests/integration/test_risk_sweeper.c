@@ -33,7 +33,8 @@ static int place(const char *cid)
 static json_t *eth_orders(void)
 {
     char *body = NULL;
-    long code = tb_signed(&tt_acct, "GET", "/fapi/v1/allOrders", "symbol=ETHUSDT&limit=1000", &body);
+    long code =
+        tb_signed(&tt_acct, "GET", "/fapi/v1/allOrders", "symbol=ETHUSDT&limit=1000", &body);
     json_t *a = code == 200 && body ? json_loads(body, 0, NULL) : NULL;
     free(body);
     return a;
@@ -103,7 +104,8 @@ static int algo_canceled(void *cid)
     return ok;
 }
 
-/* The open orders hash is keyed SYM:clientOrderId (docs/redis.md); every order here is ETHUSDT's. */
+/* The open orders hash is keyed SYM:clientOrderId (docs/redis.md); every order here is ETHUSDT's.
+ */
 static int in_redis(void *cid)
 {
     return cu_int("HEXISTS bfq:acct:main:orders ETHUSDT:%s", (const char *)cid) == 1;
@@ -163,7 +165,8 @@ int main(void)
     struct dec mnd, sd, small, lowd;
     char smallq[64];
     CHECK(mn && step && dec_parse(mn, (size_t)-1, &mnd) == DEC_OK &&
-          dec_parse(step, (size_t)-1, &sd) == DEC_OK && dec_parse(low, (size_t)-1, &lowd) == DEC_OK &&
+          dec_parse(step, (size_t)-1, &sd) == DEC_OK &&
+          dec_parse(low, (size_t)-1, &lowd) == DEC_OK &&
           dec_div(mnd, lowd, 8, DEC_ROUND_UP, &small) == DEC_OK &&
           dec_floor_to_step(small, sd, &small) == DEC_OK && dec_add(small, sd, &small) == DEC_OK &&
           dec_format_trim(small, smallq, sizeof smallq) > 0);
@@ -246,8 +249,8 @@ int main(void)
 
     /* a restart does not convert again: the claim is in Redis */
     CHECK(th_stop(pids[n - 1], 5000) == 0);
-    const char *sargs2[] = {"--instance", "sw2", "--to-age", "2s", "--mc-age",
-                            "5s", "--source-ip", "127.0.0.6", NULL};
+    const char *sargs2[] = {"--instance", "sw2",         "--to-age",  "2s", "--mc-age",
+                            "5s",         "--source-ip", "127.0.0.6", NULL};
     pids[n - 1] = cu_spawn("sweeper", "risk", sargs2);
     const char *before[] = {"sw2", "convert_claimed_before"};
     CHECK(th_wait_until(hb_at_least, (void *)before, 10000));
@@ -257,9 +260,9 @@ int main(void)
 
     /* nothing else touched: the exchange's lists hold what was placed here, in the states the
      * rules say, and the one conversion */
-    static const char *const want_st[][2] = {
-        {"to_s1", "CANCELED"}, {"mc_s2", "CANCELED"}, {"zz_other1", "NEW"}, {"mo_s6", "NEW"},
-        {"mo_s7", "NEW"},      {"to_s5", "CANCELED"}};
+    static const char *const want_st[][2] = {{"to_s1", "CANCELED"}, {"mc_s2", "CANCELED"},
+                                             {"zz_other1", "NEW"},  {"mo_s6", "NEW"},
+                                             {"mo_s7", "NEW"},      {"to_s5", "CANCELED"}};
     json_t *all = eth_orders(), *e;
     size_t i;
     int seen = 0;

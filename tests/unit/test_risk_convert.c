@@ -38,8 +38,8 @@ static void test_plan(void)
     CHECK(convert_plan(&f, INTENT_BUY, th_dec("0.1"), th_dec("0"), th_dec("60000"), th_dec("0"), &p,
                        &o) == CONVERT_NO_BOOK);
     p.market = 1;
-    CHECK(convert_plan(&f, INTENT_BUY, th_dec("0.1"), th_dec("0"), th_dec("60000"),
-                       th_dec("60001"), &p, &o) == CONVERT_OK);
+    CHECK(convert_plan(&f, INTENT_BUY, th_dec("0.1"), th_dec("0"), th_dec("60000"), th_dec("60001"),
+                       &p, &o) == CONVERT_OK);
     CHECK(th_dec_eq(o.plan.qty[0], "0.03"));
     CHECK(!strcmp(convert_result_name(CONVERT_TOO_SMALL), "too_small"));
 }
@@ -105,7 +105,8 @@ static void test_documented_keys(void)
         snprintf(key, sizeof key, "%.*s", (int)n, line);
         const struct cli_command *c = owner(section);
         if (!c) continue;
-        if (!cli_declares(c, section, key)) fprintf(stderr, "# [%s] %s is not declared\n", section, key);
+        if (!cli_declares(c, section, key))
+            fprintf(stderr, "# [%s] %s is not declared\n", section, key);
         CHECK(cli_declares(c, section, key));
         checked++;
     }
