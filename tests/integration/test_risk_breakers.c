@@ -142,6 +142,9 @@ int main(void)
     setenv("BFQ_LOSSGUARD_DRAWDOWN_ACTION", "HALTED", 1);
     setenv("BFQ_LOSSGUARD_UPNL_LIMIT", "-1000000", 1); /* out of the way for now */
     pid_t lg = spawn_lg("lg");
+    /* its first equity is the start's: the peak must then rise with the equity */
+    CHECK(th_wait_until(peak_above, "99000", 15000));
+    CHECK(!peak_above("100500"));
 
     /* the peak: the price up 4 % */
     price_and_wait("4");
