@@ -32,6 +32,8 @@ const struct bfq_command bfq_commands[] = {
     {&stoploss_cli, stoploss_main},
     {&sweeper_cli, sweeper_main},
     {&lossguard_cli, lossguard_main},
+    {&ban_cli, ban_main},
+    {&unban_cli, unban_main},
     {&kill_cli, kill_main},
     {&resume_cli, resume_main},
     {&notify_cli, notify_main},

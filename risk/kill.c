@@ -395,6 +395,7 @@ const struct cli_command kill_cli = {
              "open and algo order and closes every position reduce-only (class kl, via the "
              "gateway).\n",
     .options = kill_options,
+    .keys = NULL, /* every [kill] key is an option */
     .role_options = 1,
 };
 
@@ -403,6 +404,7 @@ const struct cli_command resume_cli = {
     .summary = "trading state ACTIVE again after bfq kill",
     .usage = NULL,
     .options = resume_options,
+    .keys = NULL, /* every [resume] key is an option */
     .role_options = 1,
 };
 

@@ -11,9 +11,11 @@
  * On the exchange's clock (the signed client's synced time), per symbol over the short (4 h)
  * and long (24 h) windows: a symbol at or below symbol_short (-150 USDT) or symbol_long
  * (-1800) is banned; the account at or below account_long (-3000) over the long window bans
- * ALL. Each ban carries its reason and the time it lifts as the window rolls on (if no new
- * loss comes); it lifts by itself when the sum rises above the limit. The list is written when
- * it changes (and once at start) through the function library: FCALL bfq_put on
+ * ALL. Each ban carries its reason, its source ("lossguard") and the time it lifts as the
+ * window rolls on (if no new loss comes); it lifts by itself when the sum rises above the
+ * limit. Bans set by hand (`bfq ban`, <prefix>risk:ban:manual) are never lifted here: the list
+ * is composed of both (risk/banlist) and written when it changes (and once at start) through
+ * the function library: FCALL bfq_put on
  * <prefix>risk:ban (fields symbols, reasons, src, t), which publishes {"t","ban":[...],
  * "reasons":{...}} on <prefix>ch:risk; each change is alerted.
  *
@@ -35,6 +37,7 @@
 #include "core/rconn.h"
 #include "core/role.h"
 #include "reconciler/recon.h"
+#include "risk/banlist.h"
 #include "risk/breaker.h"
 #include "risk/risk.h"
 #include "risk/riskio.h"
@@ -62,7 +65,8 @@ struct lossguard {
     size_t n, cap;
     int64_t cursor;
     int busy, evaluated;
-    char *last_list; /* the symbols JSON last written */
+    char *last_list; /* the symbols JSON last written, "|", the manual bans then */
+    json_t *rule;    /* the loss rules' bans of the last evaluation (SYM -> reason) */
     ev_timer timer, live_timer;
     /* the circuit breakers (every second, from Redis: positions, book, balance, state) */
     struct dec upnl_limit, dd_pct;
@@ -148,7 +152,8 @@ static void lg_reason(json_t *reasons, const char *sym, const char *what, struct
     if (dec_format_trim(sum, s, sizeof s) < 0 || dec_format_trim(limit, l, sizeof l) < 0) return;
     snprintf(why, sizeof why, "%s income %s USDT at or below %s", what, s, l);
     json_object_set_new(reasons, sym,
-                        json_pack("{s:s,s:I}", "why", why, "until", (json_int_t)until));
+                        json_pack("{s:s,s:I,s:s}", "why", why, "until", (json_int_t)until, "src",
+                                  BANLIST_RULE_SRC));
 }
 
 /* The ban list now: symbols (JSON array, new reference) and reasons (object). */
@@ -174,22 +179,26 @@ static json_t *lg_bans(struct lossguard *g, int64_t now, json_t *reasons)
     return list;
 }
 
-static void lg_evaluate(struct lossguard *g)
+/* Writes the list composed of the loss rules' bans (g->rule) and the manual ones (the reply of
+ * HGETALL risk:ban:manual) when it changed since the last write. */
+static void lg_on_manual(struct rconn *rc, redisReply *reply, void *privdata)
 {
-    int64_t now = servertime_now(binance_servertime(g->r.bc));
-    char key[256], ch[256], t[24];
-    lg_prune(g, now);
-    json_t *reasons = json_object();
-    json_t *list = lg_bans(g, now, reasons);
-    char *ls = jv_dump(list), *rs = jv_dump(reasons);
+    struct lossguard *g = privdata;
+    char key[256], ch[256], t[24], src[ROLE_ID_MAX + 16];
+    (void)rc;
+    g->busy = 0;
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || role_stopping(&g->r)) return;
+    json_t *manual = banlist_from_hash(reply), *list = NULL;
+    json_t *reasons = banlist_compose(g->rule, manual, &list);
+    char *ls = jv_dump(list), *rs = jv_dump(reasons), *mans = jv_dump(manual);
     json_t *msg = json_pack("{s:I,s:O,s:O}", "t", (json_int_t)timebase_wall_ms(), "ban", list,
                             "reasons", reasons);
-    char *ms = msg ? jv_dump(msg) : NULL;
-    if (ls && rs && ms && (!g->last_list || strcmp(g->last_list, ls))) {
+    char *ms = msg ? jv_dump(msg) : NULL, seen[8192];
+    snprintf(seen, sizeof seen, "%s|%s", ls ? ls : "", mans ? mans : "");
+    if (ls && rs && ms && mans && (!g->last_list || strcmp(g->last_list, seen))) {
         role_key(&g->r, key, sizeof key, "risk:ban");
         role_key(&g->r, ch, sizeof ch, "ch:risk");
         snprintf(t, sizeof t, "%lld", (long long)timebase_wall_ms());
-        char src[ROLE_ID_MAX + 16];
         snprintf(src, sizeof src, "lossguard:%s", g->r.instance);
         const char *argv[] = {"FCALL", "bfq_put", "1", key,       ch, ms,    t,
                               "0",     "symbols", ls,  "reasons", rs, "src", src};
@@ -200,16 +209,30 @@ static void lg_evaluate(struct lossguard *g)
                 (void)risk_alert(g->r.rc, g->r.prefix, "warn", "lossguard:ban", src,
                                  "ban list now %s: %s", ls, rs);
             free(g->last_list);
-            g->last_list = ls;
-            ls = NULL;
+            g->last_list = strdup(seen);
         }
     }
     free(ls);
     free(rs);
     free(ms);
+    free(mans);
     json_decref(msg);
     json_decref(list);
     json_decref(reasons);
+    json_decref(manual);
+}
+
+/* The loss rules' bans now, then the manual ones are read and the list written (above). */
+static void lg_evaluate(struct lossguard *g)
+{
+    int64_t now = servertime_now(binance_servertime(g->r.bc));
+    char key[256];
+    lg_prune(g, now);
+    json_decref(g->rule);
+    g->rule = json_object();
+    json_decref(lg_bans(g, now, g->rule));
+    role_key(&g->r, key, sizeof key, "risk:ban:manual");
+    if (rconn_command(g->r.rc, lg_on_manual, g, "HGETALL %s", key) == 0) g->busy = 1;
 }
 
 static void lg_fetch(struct lossguard *g);
@@ -547,11 +570,28 @@ static const struct cli_option lossguard_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* [lossguard] keys no option sets (core/role reports any other key of the section). */
+static const char *const lossguard_keys[] = {"types",
+                                             "short_window",
+                                             "long_window",
+                                             "symbol_short",
+                                             "symbol_long",
+                                             "account_long",
+                                             "page",
+                                             "upnl_limit",
+                                             "upnl_confirm",
+                                             "upnl_action",
+                                             "drawdown_pct",
+                                             "drawdown_confirm",
+                                             "drawdown_action",
+                                             NULL};
+
 const struct cli_command lossguard_cli = {
     .name = "lossguard",
     .summary = "loss bans per symbol and for the account from the income history",
     .usage = "Writes bfq:risk:ban (through bfq_put) and publishes on bfq:ch:risk.\n",
     .options = lossguard_options,
+    .keys = lossguard_keys,
     .role_options = 1,
 };
 
@@ -574,6 +614,7 @@ int lossguard_main(int argc, char **argv)
     int rc = role_main(&e, &g->r, g, argc, argv);
     free(g->rows);
     free(g->last_list);
+    json_decref(g->rule);
     free(g->pos);
     free(g);
     return rc;

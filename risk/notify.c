@@ -10,7 +10,7 @@
  * The bot's own limits (5 a second, 100 a minute, per bot) are kept as sliding windows; one
  * request per sink is in flight at a time; bodies stay under 20 KB (the text is cut on a UTF-8
  * boundary). A failed delivery (transport, non-2xx, or a Feishu body whose `code` is not 0)
- * keeps the message waiting and retries after a capped exponential back-off (0.5 s .. 30 s).
+ * keeps the message waiting and retries after the back-off of core/backoff (0.5 s .. 30 s).
  *
  * Feishu signing (custom bot "signature verification"): sign = base64(HMAC-SHA256(key =
  * timestamp + "\n" + secret, message = "")), timestamp in seconds, both in the JSON body. The
@@ -25,6 +25,7 @@
 #include <openssl/hmac.h>
 
 #include "cli/commands.h"
+#include "core/backoff.h"
 #include "core/http.h"
 #include "core/jsonval.h"
 #include "core/log.h"
@@ -56,9 +57,10 @@ struct nt_sink {
     int feishu;
     struct nt_key *keys; /* NT_KEYS_MAX */
     int nkeys;
-    int busy, failures;
-    int cur;         /* key index in flight */
-    int64_t sending; /* the count of the message in flight */
+    int busy;
+    struct backoff retry; /* core/backoff: the one retry policy */
+    int cur;              /* key index in flight */
+    int64_t sending;      /* the count of the message in flight */
     mono_ms_t retry_at;
     mono_ms_t ring[NT_RING]; /* send times, newest at head-1: the bot's sliding windows */
     int head;
@@ -183,15 +185,13 @@ static void nt_on_sent(const struct http_response *res, void *privdata)
         e->waiting -= k->sending; /* alerts folded in meanwhile stay waiting */
         k->sent++;
         k->folded += k->sending - 1;
-        k->failures = 0;
+        backoff_reset(&k->retry);
         if (res->status != HTTP_ECANCELED && !role_stopping(&n->r))
             nt_drain(n, k, timebase_mono_ms()); /* the next one now, if the budget allows */
         return;
     }
     k->errors++;
-    int64_t wait = NT_BACKOFF_MIN_MS << (k->failures < 6 ? k->failures : 6);
-    if (wait > NT_BACKOFF_MAX_MS) wait = NT_BACKOFF_MAX_MS;
-    k->failures++;
+    int64_t wait = backoff_next(&k->retry);
     k->retry_at = timebase_mono_ms() + wait;
     e->next_at = 0; /* the retry is not held back by the key's own interval */
     log_warn("alert delivery failed, will retry", "sink=%s http=%ld status=%d wait_ms=%lld",
@@ -353,6 +353,7 @@ static int nt_add_sink(struct notify *n, const char *name, const char *url, int 
     k->name = name;
     k->url = url;
     k->feishu = feishu;
+    backoff_init(&k->retry, NT_BACKOFF_MIN_MS, NT_BACKOFF_MAX_MS);
     n->nsinks++;
     return 0;
 }
@@ -415,12 +416,17 @@ static const struct cli_option notify_options[] = {
     {NULL, NULL, NULL, NULL, NULL, 0},
 };
 
+/* [notify] keys no option sets (core/role reports any other key of the section). */
+static const char *const notify_keys[] = {
+    "feishu_secret", "feishu_secret_file", "per_second", "per_minute", "poll", NULL};
+
 const struct cli_command notify_cli = {
     .name = "notify",
     .summary = "alerts from bfq:alerts to Feishu/Lark bots and webhooks, rate-limited without loss",
     .usage = "The bot's secret: [notify] feishu_secret or feishu_secret_file "
              "(BFQ_NOTIFY_FEISHU_SECRET).\n",
     .options = notify_options,
+    .keys = notify_keys,
     .role_options = 1,
 };
 

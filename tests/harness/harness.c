@@ -442,6 +442,18 @@ void th_redis_stop(struct th_redis *r)
     r->pid = 0;
 }
 
+int th_redis_restart(struct th_redis *r, int crash)
+{
+    char conf[640];
+    if (r->pid > 0 && crash) kill(r->pid, SIGKILL);
+    if (r->pid > 0) th_stop(r->pid, 5000);
+    snprintf(conf, sizeof conf, "%s/redis.conf", r->dir);
+    const char *argv[] = {"redis-server", conf, NULL};
+    r->pid = th_spawn(argv, NULL);
+    if (r->pid < 0) return -1;
+    return th_wait_until(redis_answers, r, 10000) ? 0 : -1;
+}
+
 void th_redis_url_for(const struct th_redis *r, const char *user, char *buf, size_t cap)
 {
     snprintf(buf, cap, "redis://%s:test-%s@127.0.0.1:%d", user, user, r->port);

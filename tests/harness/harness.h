@@ -56,6 +56,10 @@ int th_redis_start(struct th_redis *r, int acl);
  * build's function library. Returns 0 or -1. */
 int th_redis_setup(const struct th_redis *r);
 void th_redis_stop(struct th_redis *r);
+/* Restarts redis-server on the same port, directory and configuration (SIGKILL first when
+ * crash is nonzero, so only what it had persisted comes back), and waits until it answers.
+ * The function library is not loaded again: Redis brings back what it persisted. 0 or -1. */
+int th_redis_restart(struct th_redis *r, int crash);
 /* The URL for an ACL user of that file, e.g. th_redis_url_for(r, "kline", buf, cap). */
 void th_redis_url_for(const struct th_redis *r, const char *user, char *buf, size_t cap);
 

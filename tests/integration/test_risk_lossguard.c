@@ -6,6 +6,9 @@
  * equal the simulator's, read in pages of 2 that overlap in the same millisecond); the simulator's
  * clock moved 4 h on lifts the ban as the window rolls; a lossguard whose account limit is -100
  * bans ALL; a uPnL of about -150 USDT held for the confirmation time sets REDUCING with its reason.
+ * A ban set by hand (`bfq ban --sym MANUSDT`) survives every lossguard pass: it stays in the
+ * list when lossguard bans BTCUSDT and when lossguard lifts it; `bfq unban` refuses to lift
+ * lossguard's ban, and lifts the manual one.
  */
 #include "tests/integration/test_trader_util.h"
 
@@ -64,6 +67,17 @@ static int is_reducing(void *arg)
     return ok;
 }
 
+static int not_banned(void *sym)
+{
+    return !ban_has(sym);
+}
+
+static int run_ban(const char *cmd, const char *sym, const char *reason)
+{
+    const char *args[] = {"--sym", sym, "--reason", reason, "--instance", "op", NULL};
+    return cu_run(cmd, "risk", NULL, args, NULL, 10000);
+}
+
 static pid_t spawn_lg(const char *inst)
 {
     setenv("BFQ_LOSSGUARD_PAGE", "2", 1);
@@ -80,6 +94,8 @@ int main(void)
     setenv("BFQ_LOSSGUARD_UPNL_CONFIRM", "2s", 1);
     pid_t lg = spawn_lg("lg");
     CHECK(th_wait_until(ban_empty, NULL, 10000));
+    CHECK(run_ban("ban", "MANUSDT", "operator: news pending") == 0);
+    CHECK(ban_has("MANUSDT"));
 
     CHECK(tb_market(&tt_acct, "ETHUSDT", "BUY", "0.100", NULL, NULL) == 200);
     CHECK(tb_market(&tt_acct, "ETHUSDT", "SELL", "0.100", NULL, NULL) == 200);
@@ -91,6 +107,9 @@ int main(void)
     fprintf(stderr, "# banned after %lld ms\n", (long long)(th_now_ms() - t0));
     CHECK(th_now_ms() - t0 < 3000); /* within a poll (1 s) and the answer */
     CHECK(!ban_has("ETHUSDT"));
+    CHECK(ban_has("MANUSDT")); /* lossguard's write kept the manual ban */
+    CHECK(run_ban("unban", "BTCUSDT", "not mine to lift") == 1);
+    CHECK(ban_has("BTCUSDT"));
     char *reasons = tb_hget(cu_adm, "bfq:risk:ban", "reasons");
     fprintf(stderr, "# reasons %s\n", reasons ? reasons : "(none)");
     CHECK(reasons && strstr(reasons, "\"BTCUSDT\"") && strstr(reasons, "4h income -") &&
@@ -118,7 +137,15 @@ int main(void)
 
     /* the window rolls on: 4 h and a minute later on the exchange's clock */
     CHECK(cu_sim_admin("POST", "/_sim/clock?offset_ms=14460000") == 200);
-    CHECK(th_wait_until(ban_empty, NULL, 20000));
+    CHECK(th_wait_until(not_banned, "BTCUSDT", 20000));
+    th_sleep_ms(2500); /* two more passes */
+    CHECK(ban_has("MANUSDT"));
+    char *mr = tb_hget(cu_adm, "bfq:risk:ban", "reasons");
+    fprintf(stderr, "# reasons after the roll %s\n", mr ? mr : "(none)");
+    CHECK(mr && strstr(mr, "\"src\":\"manual:op\"") && strstr(mr, "news pending"));
+    free(mr);
+    CHECK(run_ban("unban", "MANUSDT", "news out") == 0);
+    CHECK(th_wait_until(ban_empty, NULL, 5000));
 
     /* the account's limit: ALL */
     CHECK(th_stop(lg, 5000) == 0);

@@ -233,6 +233,47 @@ static __attribute__((unused)) void tt_wait_second(int lo, int hi)
     }
 }
 
+/* A price 20 % under sym's best bid, on its tick, into buf: a BUY LIMIT there rests. */
+static __attribute__((unused)) int tt_low_price(const char *sym, char *buf, size_t cap)
+{
+    char field[64];
+    snprintf(field, sizeof field, "bfq:symbol:%s", sym);
+    char *bid = tb_hget_member(cu_adm, "bfq:ticks", sym, "b");
+    char *tick = tb_hget(cu_adm, field, "tickSize");
+    struct dec b, t, p;
+    int ok = bid && tick && dec_parse(bid, (size_t)-1, &b) == DEC_OK &&
+             dec_parse(tick, (size_t)-1, &t) == DEC_OK &&
+             dec_mul(b, (struct dec){8, 1}, &p) == DEC_OK &&
+             dec_snap_to_tick(p, t, (struct dec){0, 0}, DEC_ROUND_DOWN, &p) == DEC_OK &&
+             dec_format_trim(p, buf, cap) > 0;
+    free(bid);
+    free(tick);
+    return ok ? 0 : -1;
+}
+
+/* Places a resting BUY LIMIT of qty on sym at the exchange, 20 % under the bid, with client
+ * id cid (directly, as an outside client would). Returns 0, or -1. */
+static __attribute__((unused)) int tt_rest(const char *sym, const char *cid, const char *qty)
+{
+    char low[64], params[256];
+    if (tt_low_price(sym, low, sizeof low) < 0) return -1;
+    snprintf(params, sizeof params,
+             "symbol=%s&side=BUY&type=LIMIT&timeInForce=GTC&quantity=%s&price=%s"
+             "&newClientOrderId=%s",
+             sym, qty, low, cid);
+    return tb_signed(&tt_acct, "POST", "/fapi/v1/order", params, NULL) == 200 ? 0 : -1;
+}
+
+/* The trading state of account main ("(none)" without the key), in a static buffer. */
+static __attribute__((unused)) const char *tt_state(void)
+{
+    static char st[32];
+    char *s = tb_hget(cu_adm, "bfq:risk:state:main", "state");
+    snprintf(st, sizeof st, "%s", s ? s : "(none)");
+    free(s);
+    return st;
+}
+
 enum { TT_KLINE = 1, TT_USERSTREAM = 2 };
 
 /* The stack every trading test stands on: redis-server with the ACL users, `bfq sim` with that
