@@ -144,6 +144,17 @@ static int rp_direct_sent(void *arg)
     return sent >= 3 * RP_N;
 }
 
+struct rp_pos {
+    const char *sym;
+    char amt[DEC_STR_MAX];
+};
+
+static int rp_pos_is(void *arg)
+{
+    const struct rp_pos *w = arg;
+    return tb_dec_eq(tt_amt(w->sym), w->amt);
+}
+
 static int rp_gw_sent(void *arg)
 {
     return tt_hb("gateway", "g1", "sent") >= *(const long long *)arg;
@@ -259,6 +270,7 @@ static void phase_direct(const struct dec notional)
     int64_t bar = rp_moves(RP_N, 2 * RP_N);
     struct rp_range g = {RP_N, 2 * RP_N};
     CHECK(th_wait_until(rp_all_long, &g, 20000));
+    CHECK(th_wait_until(rp_direct_sent, inst, 10000)); /* every share answered */
     for (int i = RP_N; i < 2 * RP_N; i++) {
         char id[INTENT_ID_MAX], cid[INTENT_CID_MAX];
         rp_ids(rp_sym[i], bar, id, cid);
@@ -279,15 +291,15 @@ static void phase_direct(const struct dec notional)
             CHECK(tt_order_obeys(e, &rp_f[i], 0));
             if (j == 0) CHECK(rp_dec(json_string_value(json_object_get(e, "avgPrice")), &px) == 0);
         }
-        char s[DEC_STR_MAX];
-        CHECK(dec_format_trim(sum, s, sizeof s) > 0 && tb_dec_eq(s, tt_amt(rp_sym[i])));
+        struct rp_pos want = {rp_sym[i], ""};
+        CHECK(dec_format_trim(sum, want.amt, sizeof want.amt) > 0);
+        CHECK(th_wait_until(rp_pos_is, &want, 5000)); /* the three fills in the position */
         /* each a third of the full size floored to the step: together at most the full size,
          * less than 4 steps under it (full floored once, each third once more) */
         CHECK(rp_full(sum, px, rp_f[i].market_step, 4, notional));
         json_decref(o);
     }
     CHECK(tt_intents() == intents); /* nothing went through the stream */
-    th_wait_until(rp_direct_sent, inst, 3000); /* heartbeats are rewritten every second */
     long long sent = 0;
     for (int i = 0; i < 3; i++)
         sent += tt_hb("trader", inst[i], "direct_sent");
