@@ -4,7 +4,7 @@
  * Gateway mode: the three traders and one `bfq gateway`; a +2 % move of 20 symbols in one
  * minute (POST /_sim/price) gives 20 open signals, each emitted by all three replicas with the
  * same derived intent id (intent_derive_id of the symbol and the bar's open time) and the same
- * quantity. The exchange holds exactly 20 demo orders, one per symbol, client id "to_<id>", each
+ * quantity (the gateway starts once all 60 are in the stream). The exchange holds exactly 20 demo orders, one per symbol, client id "to_<id>", each
  * of the quantity the strategy sized (the replicas' intents), which is the full notional at the
  * fill price (less than one step under it); the gateway dropped the 40 other copies.
  *
@@ -155,6 +155,11 @@ static int rp_pos_is(void *arg)
     return tb_dec_eq(tt_amt(w->sym), w->amt);
 }
 
+static int rp_stream_has(void *arg)
+{
+    return tt_intents() >= *(const long long *)arg;
+}
+
 static int rp_gw_sent(void *arg)
 {
     return tt_hb("gateway", "g1", "sent") >= *(const long long *)arg;
@@ -205,8 +210,7 @@ static void phase_gateway(const struct dec notional)
     const char *gargs[] = {"--instance", "g1", NULL};
     const char *inst[] = {"tr1", "tr2", "tr3", NULL};
     pid_t p[4];
-    tt_sim_next_minute_at(3); /* a bar edge; the gateway syncs its clock after it */
-    p[0] = cu_spawn("gateway", NULL, gargs);
+    tt_sim_next_minute_at(3); /* a bar edge */
     for (int i = 0; i < 3; i++) {
         const char *a[] = {"--strategy", "demo", "--instance", inst[i], NULL};
         p[1 + i] = cu_spawn("trader", NULL, a);
@@ -214,6 +218,12 @@ static void phase_gateway(const struct dec notional)
     for (int i = 0; i < 3; i++)
         CHECK(th_wait_until(tt_trader_ready, (void *)inst[i], 15000));
     int64_t bar = rp_moves(0, RP_N);
+    /* the gateway starts (and syncs its clock) once every replica has emitted every signal: a
+     * replica that heard of another's fill before the move itself would see a long position and
+     * emit nothing (a copy fewer, the same order) */
+    long long all = 3 * RP_N;
+    CHECK(th_wait_until(rp_stream_has, &all, 15000));
+    p[0] = cu_spawn("gateway", NULL, gargs);
     struct rp_range g = {0, RP_N};
     CHECK(th_wait_until(rp_all_long, &g, 20000));
     long long want = RP_N;
