@@ -281,6 +281,16 @@ static void phase_direct(const struct dec notional)
     struct rp_range g = {RP_N, 2 * RP_N};
     CHECK(th_wait_until(rp_all_long, &g, 20000));
     CHECK(th_wait_until(rp_direct_sent, inst, 10000)); /* every share answered */
+    for (int i = 0; i < 3; i++) {
+        json_t *hb = tt_trader_hb(inst[i]);
+        char *sk = json_dumps(json_object_get(hb, "skipped"), JSON_COMPACT);
+        fprintf(stderr, "# %s: direct sent %lld denied %lld skipped %lld; strategy skipped %s\n",
+                inst[i], json_integer_value(json_object_get(hb, "direct_sent")),
+                json_integer_value(json_object_get(hb, "direct_denied")),
+                json_integer_value(json_object_get(hb, "direct_skipped")), sk ? sk : "{}");
+        free(sk);
+        json_decref(hb);
+    }
     for (int i = RP_N; i < 2 * RP_N; i++) {
         char id[INTENT_ID_MAX], cid[INTENT_CID_MAX];
         rp_ids(rp_sym[i], bar, id, cid);
