@@ -76,6 +76,7 @@ struct gw_job {
     int timer_on;
     void (*later)(struct gw_job *j); /* what the timer runs */
     int outcome_nx; /* never overwrite an existing claim (refused intents) */
+    int reread;     /* our own claim, with no job on it, was read again once */
 };
 
 struct gateway {
@@ -804,6 +805,15 @@ static void gw_on_existing(struct rconn *rc, redisReply *reply, void *privdata)
     } else if (!strcmp(by, g->r.instance) && gw_has_intent(g, j)) {
         g->duplicates++; /* a copy of what a job of ours is doing */
         gw_finish(j, !j->reclaimed);
+    } else if (!strcmp(by, g->r.instance) && !j->reread) {
+        /* ours with no job on it: a job of ours may have just ended it, its outcome written on
+         * this connection after our GET; read it once more before taking it over */
+        j->reread = 1;
+        j->refs++;
+        if (rconn_command(g->r.rc, gw_on_existing, j, "GET %s", j->key) < 0) {
+            j->refs--;
+            gw_finish(j, 0);
+        }
     } else if (!strcmp(by, g->r.instance)) {
         gw_take_over(j); /* ours, but its job was given up (Redis trouble): resolve it */
     } else if (role_key(&g->r, hb, sizeof hb, "hb:gateway:%s", by) > 0) {

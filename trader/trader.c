@@ -146,6 +146,10 @@ int strategy_emit(struct strategy_ctx *c, struct intent *in)
         strategy_skip(c, "account_stale");
         return 0;
     }
+    if (c->direct_mode && c->replicas < 1) { /* N not counted yet: 1/1 could double it */
+        strategy_skip(c, "replicas_unknown");
+        return 0;
+    }
     c->signals++;
     if (tr_recent(c, in->id)) {
         c->repeats++;

@@ -21,9 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 
-#include "tests/harness/weightlog.h"
 #include "tests/integration/test_trader_util.h"
-#include "trader/book.h"
 
 static const char *pos_amt(void)
 {
@@ -59,77 +57,12 @@ static int emitted_two(void *arg)
     return tt_hb("trader", "tr1", "emitted") >= 2;
 }
 
-/* The filters of sym as `bfq symbols` stored them. */
-static int filters_of(const char *sym, struct dec_filters *f)
-{
-    redisReply *r = cu_cmd("HGETALL bfq:symbol:%s", sym);
-    const char *kv[64];
-    size_t n = 0;
-    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && n < 64; i++)
-        kv[n++] = r->element[i]->str;
-    int rc = book_parse_filters(kv, n, f, NULL, 0);
-    if (r) freeReplyObject(r);
-    return rc;
-}
-
 /* Every ETHUSDT order of the demo (client id "<class>_d..."), as a JSON array. */
 static json_t *demo_orders(const char *cls)
 {
-    char *body = NULL, prefix[8];
+    char prefix[8];
     snprintf(prefix, sizeof prefix, "%s_d", cls);
-    tb_signed(&tt_acct, "GET", "/fapi/v1/allOrders", "symbol=ETHUSDT&limit=1000", &body);
-    json_t *a = body ? json_loads(body, 0, NULL) : NULL, *out = json_array();
-    free(body);
-    size_t i;
-    json_t *e;
-    json_array_foreach(a, i, e)
-    {
-        const char *c = json_string_value(json_object_get(e, "clientOrderId"));
-        if (c && !strncmp(c, prefix, strlen(prefix))) json_array_append(out, e);
-    }
-    json_decref(a);
-    return out;
-}
-
-static int order_obeys(const json_t *o, const struct dec_filters *f, int reduce)
-{
-    struct dec qty, px;
-    const char *q = json_string_value(json_object_get(o, "origQty"));
-    const char *p = json_string_value(json_object_get(o, "avgPrice"));
-    const char *st = json_string_value(json_object_get(o, "status"));
-    if (!q || !p || dec_parse(q, (size_t)-1, &qty) != DEC_OK ||
-        dec_parse(p, (size_t)-1, &px) != DEC_OK)
-        return 0;
-    fprintf(stderr, "# order %s qty %s at %s: %s\n",
-            json_string_value(json_object_get(o, "clientOrderId")), q, p, st ? st : "?");
-    return st && !strcmp(st, "FILLED") && dec_check_order(f, px, qty, 1, reduce) == DEC_CHECK_OK &&
-           json_is_true(json_object_get(o, "reduceOnly")) == reduce;
-}
-
-static int64_t sim_offset_ms; /* the simulator's clock minus the wall clock, as set here */
-
-/* Moves the simulator's clock forward to second `second` of its next minute: a bar edge now
- * instead of up to a minute from now. */
-static void sim_next_minute_at(int second)
-{
-    int64_t now = th_sim_time(cu_sim.url);
-    CHECK(now > 0);
-    int64_t target = (now / 60000 + 1) * 60000 + second * 1000;
-    char q[96];
-    sim_offset_ms += target - now;
-    tb_clock_offset_ms = sim_offset_ms; /* the test's own signed requests */
-    snprintf(q, sizeof q, "/_sim/clock?offset_ms=%lld", (long long)sim_offset_ms);
-    CHECK(cu_sim_admin("POST", q) == 200);
-}
-
-/* Waits until the simulator's second within the minute is in [lo, hi]. */
-static void wait_second(int lo, int hi)
-{
-    for (int i = 0; i < 1300; i++) {
-        int s = (int)((th_sim_time(cu_sim.url) / 1000) % 60);
-        if (s >= lo && s <= hi) return;
-        th_sleep_ms(100);
-    }
+    return tt_orders_like("ETHUSDT", prefix);
 }
 
 static int two_replicas(void *arg)
@@ -151,7 +84,7 @@ static void phase_direct(const struct dec_filters *f)
     const char *a1[] = {"--strategy", "demo", "--send", "direct", "--instance", "dr1", NULL};
     const char *a2[] = {"--strategy", "demo", "--send", "direct", "--instance", "dr2", NULL};
     setenv("BFQ_STRATEGY_DEMO_NOTIONAL", "400", 1);
-    sim_next_minute_at(5); /* a bar without a signal yet; before they sync their clocks */
+    tt_sim_next_minute_at(5); /* a bar without a signal yet; before they sync their clocks */
     pid_t p[2] = {cu_spawn("trader", NULL, a1), cu_spawn("trader", NULL, a2)};
     CHECK(th_wait_until(tt_trader_ready, "dr1", 15000) &&
           th_wait_until(tt_trader_ready, "dr2", 15000));
@@ -173,7 +106,7 @@ static void phase_direct(const struct dec_filters *f)
     for (size_t i = json_array_size(before); i < json_array_size(after); i++) {
         const json_t *o = json_array_get(after, i);
         const char *qs = json_string_value(json_object_get(o, "origQty"));
-        CHECK(order_obeys(o, f, 0));
+        CHECK(tt_order_obeys(o, f, 0));
         CHECK(qs && dec_parse(qs, (size_t)-1, &q) == DEC_OK && dec_add(sum, q, &sum) == DEC_OK);
         if (i == json_array_size(before))
             q0 = q;
@@ -195,7 +128,7 @@ int main(void)
     pid_t pids[7];
     setenv("BFQ_STRATEGY_DEMO_NOTIONAL", "150", 1);
     if (tt_stack(TT_KLINE | TT_USERSTREAM, pids) != 3) return 1;
-    sim_next_minute_at(5); /* the first bar edge; the gateway syncs its clock after it */
+    tt_sim_next_minute_at(5); /* the first bar edge; the gateway syncs its clock after it */
     const char *gargs[] = {"--instance", "g1", NULL};
     const char *trargs[3][5] = {{"--strategy", "demo", "--instance", "tr1", NULL},
                                 {"--strategy", "demo", "--instance", "tr2", NULL},
@@ -215,25 +148,25 @@ int main(void)
     CHECK(th_wait_until(tt_trader_ready, "tr1", 5000));
 
     struct dec_filters f;
-    CHECK(filters_of("ETHUSDT", &f) == 0);
-    wait_second(5, 40); /* the move and the open in one minute, with time to spare */
+    CHECK(tt_filters("ETHUSDT", &f) == 0);
+    tt_sim_wait_second(5, 40); /* the move and the open in one minute, with time to spare */
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);
     CHECK(th_wait_until(long_open, NULL, 15000));
     json_t *opens = demo_orders("to");
     CHECK(json_array_size(opens) == 1);
-    CHECK(order_obeys(json_array_get(opens, 0), &f, 0));
+    CHECK(tt_order_obeys(json_array_get(opens, 0), &f, 0));
     const char *q = json_string_value(json_object_get(json_array_get(opens, 0), "origQty"));
     CHECK(q && tb_dec_eq(q, pos_amt()));
     json_decref(opens);
 
     /* next minute: the previous bar closed at the moved price; -1 % is below -0.5 % */
-    sim_next_minute_at(0);
+    tt_sim_next_minute_at(0);
     th_sleep_ms(3000); /* the collectors see the new bar, as 3 s into a minute before */
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=-1") == 200);
     CHECK(th_wait_until(flat, NULL, 15000));
     json_t *closes = demo_orders("tc");
     CHECK(json_array_size(closes) == 1);
-    CHECK(order_obeys(json_array_get(closes, 0), &f, 1));
+    CHECK(tt_order_obeys(json_array_get(closes, 0), &f, 1));
     json_decref(closes);
     json_t *again = demo_orders("to");
     CHECK(json_array_size(again) == 1); /* no second open meanwhile */

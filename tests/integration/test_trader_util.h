@@ -1,6 +1,7 @@
 /* test_trader_util: helpers shared by the test_trader_* integration tests: intents appended as
  * any strategy would (XADD), outcomes read back from bfq:intent:main:<id>, and orders counted
- * at the exchange (the simulator's allOrders) by client order id. Header-only (static). */
+ * at the exchange (the simulator's allOrders) by client order id, checked against the symbol's
+ * filters, and the simulator's clock moved to a bar edge. Header-only (static). */
 #ifndef BFQ_TEST_TRADER_UTIL_H
 #define BFQ_TEST_TRADER_UTIL_H
 
@@ -11,7 +12,9 @@
 #include <string.h>
 
 #include "tests/harness/testbinance.h"
+#include "tests/harness/weightlog.h"
 #include "tests/integration/test_collect_util.h"
+#include "trader/book.h"
 
 #define TT_KEY "h8traderkey0123456789"
 #define TT_SECRET "h8tradersecret0123456789abcdef"
@@ -272,6 +275,83 @@ static __attribute__((unused)) const char *tt_state(void)
     snprintf(st, sizeof st, "%s", s ? s : "(none)");
     free(s);
     return st;
+}
+
+/* The filters of sym as `bfq symbols` stored them. */
+static __attribute__((unused)) int tt_filters(const char *sym, struct dec_filters *f)
+{
+    redisReply *r = cu_cmd("HGETALL bfq:symbol:%s", sym);
+    const char *kv[64];
+    size_t n = 0;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements && n < 64; i++)
+        kv[n++] = r->element[i]->str;
+    int rc = book_parse_filters(kv, n, f, NULL, 0);
+    if (r) freeReplyObject(r);
+    return rc;
+}
+
+/* Every order of sym at the exchange whose client id begins with prefix, as a JSON array
+ * (new reference; empty on error). */
+static __attribute__((unused)) json_t *tt_orders_like(const char *sym, const char *prefix)
+{
+    char params[128], *body = NULL;
+    snprintf(params, sizeof params, "symbol=%s&limit=1000", sym);
+    tb_signed(&tt_acct, "GET", "/fapi/v1/allOrders", params, &body);
+    json_t *a = body ? json_loads(body, 0, NULL) : NULL, *out = json_array();
+    free(body);
+    size_t i;
+    json_t *e;
+    json_array_foreach(a, i, e)
+    {
+        const char *c = json_string_value(json_object_get(e, "clientOrderId"));
+        if (c && !strncmp(c, prefix, strlen(prefix))) json_array_append(out, e);
+    }
+    json_decref(a);
+    return out;
+}
+
+/* Nonzero when order o (an allOrders entry) is FILLED, obeys every filter in f at its fill
+ * price as a MARKET order, and is reduce-only exactly when reduce is set. */
+static __attribute__((unused)) int tt_order_obeys(const json_t *o, const struct dec_filters *f,
+                                                  int reduce)
+{
+    struct dec qty, px;
+    const char *q = json_string_value(json_object_get(o, "origQty"));
+    const char *p = json_string_value(json_object_get(o, "avgPrice"));
+    const char *st = json_string_value(json_object_get(o, "status"));
+    if (!q || !p || dec_parse(q, (size_t)-1, &qty) != DEC_OK ||
+        dec_parse(p, (size_t)-1, &px) != DEC_OK)
+        return 0;
+    fprintf(stderr, "# order %s qty %s at %s: %s\n",
+            json_string_value(json_object_get(o, "clientOrderId")), q, p, st ? st : "?");
+    return st && !strcmp(st, "FILLED") && dec_check_order(f, px, qty, 1, reduce) == DEC_CHECK_OK &&
+           json_is_true(json_object_get(o, "reduceOnly")) == reduce;
+}
+
+static int64_t tt_sim_offset_ms; /* the simulator's clock minus the wall clock, as set here */
+
+/* Moves the simulator's clock forward to second `second` of its next minute: a bar edge now
+ * instead of up to a minute from now. The test's own signed requests follow it. */
+static __attribute__((unused)) void tt_sim_next_minute_at(int second)
+{
+    int64_t now = th_sim_time(cu_sim.url);
+    CHECK(now > 0);
+    int64_t target = (now / 60000 + 1) * 60000 + second * 1000;
+    char q[96];
+    tt_sim_offset_ms += target - now;
+    tb_clock_offset_ms = tt_sim_offset_ms;
+    snprintf(q, sizeof q, "/_sim/clock?offset_ms=%lld", (long long)tt_sim_offset_ms);
+    CHECK(cu_sim_admin("POST", q) == 200);
+}
+
+/* Waits until the simulator's second within the minute is in [lo, hi]. */
+static __attribute__((unused)) void tt_sim_wait_second(int lo, int hi)
+{
+    for (int i = 0; i < 1300; i++) {
+        int s = (int)((th_sim_time(cu_sim.url) / 1000) % 60);
+        if (s >= lo && s <= hi) return;
+        th_sleep_ms(100);
+    }
 }
 
 enum { TT_KLINE = 1, TT_USERSTREAM = 2 };
