@@ -58,6 +58,7 @@ int main(void)
     pid_t pids[5];
     if (tt_stack(TT_KLINE | TT_USERSTREAM, pids) != 3) return 1;
     set_stale(1); /* before the trader starts: it must read the key */
+    tt_sim_next_minute_at(5); /* a bar edge now, before the gateway syncs its clock */
     const char *gargs[] = {"--instance", "g1", NULL};
     const char *targs[] = {"--strategy", "demo", "--instance", "tr1", NULL};
     pids[3] = cu_spawn("gateway", NULL, gargs);
@@ -66,7 +67,7 @@ int main(void)
     CHECK(th_wait_until(flagged, NULL, 5000));
     CHECK(tt_flat("ETHUSDT"));
 
-    tt_wait_second(5, 30); /* the move, the skipped signal and the open in one minute */
+    tt_sim_wait_second(5, 30); /* the move, the skipped signal and the open in one minute */
     th_sleep_ms(1100);     /* a heartbeat with every skip before the move */
     skips_before = tt_skips("tr1", "account_stale");
     CHECK(cu_sim_admin("POST", "/_sim/price?symbol=ETHUSDT&pct=2") == 200);

@@ -226,16 +226,6 @@ static __attribute__((unused)) long long tt_intents(void)
     return n;
 }
 
-/* Waits until the wall clock's second within the minute is in [lo, hi]. */
-static __attribute__((unused)) void tt_wait_second(int lo, int hi)
-{
-    for (int i = 0; i < 1300; i++) {
-        int s = (int)((th_now_ms() / 1000) % 60);
-        if (s >= lo && s <= hi) return;
-        th_sleep_ms(100);
-    }
-}
-
 /* A price 20 % under sym's best bid, on its tick, into buf: a BUY LIMIT there rests. */
 static __attribute__((unused)) int tt_low_price(const char *sym, char *buf, size_t cap)
 {
