@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <sys/stat.h>
 
+#include "tests/harness/weightlog.h"
 #include "tests/integration/test_collect_util.h"
 
 static json_t *hot_symbols(void)
@@ -199,6 +200,15 @@ int main(void)
     }
     json_decref(h);
     CHECK(moved_sym != NULL);
+    /* the move well inside a minute of the simulator's clock: a move in a bar's first seconds
+     * (CI saw one at :00-:02) does not make the symbol hot, and one late in the minute is no
+     * longer the last bar's change once the next bar opens; seconds 5 to 35 leave room for
+     * steps 2 and 3 */
+    for (int i = 0; i < 700; i++) {
+        int sec = (int)((th_sim_time(cu_sim.url) / 1000) % 60);
+        if (sec >= 5 && sec <= 35) break;
+        th_sleep_ms(100);
+    }
     char path[256];
     snprintf(path, sizeof(path), "/_sim/price?symbol=%s&pct=5", moved_sym);
     CHECK(cu_sim_admin("POST", path) == 200);
