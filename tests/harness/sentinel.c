@@ -89,8 +89,8 @@ int th_sentinel_start(struct th_sentinel *s)
     for (int i = 0; i < TH_NSENT; i++) {
         s->sent_port[i] = th_free_port();
         snprintf(extra, sizeof extra,
-                 "sentinel monitor bfq 127.0.0.1 %d 2\nsentinel auth-user bfq sentinel\n"
-                 "sentinel auth-pass bfq test-sentinel\n"
+                 "sentinel monitor bfq 127.0.0.1 %d 2\nsentinel auth-user bfq admin\n"
+                 "sentinel auth-pass bfq test-admin\n"
                  "sentinel down-after-milliseconds bfq 1000\n"
                  "sentinel failover-timeout bfq 10000\n",
                  s->prim.port);

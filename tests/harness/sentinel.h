@@ -4,7 +4,7 @@
  * The primary is the harness's redis-server with the project's ACL users
  * (redis/users.acl.in, passwords "test-<user>"); the replica logs in to it as `replica`, and
  * the primary is told to do the same (masteruser), since after a failover it is the replica.
- * The three Sentinels (redis-server --sentinel) watch master "bfq" as user `sentinel`, with
+ * The three Sentinels (redis-server --sentinel) watch master "bfq" as user `admin` (REPLICAOF is admin's only), with
  * down-after 1 s and quorum 2. th_sentinel_start returns once the replica is synced and every
  * Sentinel knows the replica and the two others. Every process is registered with th_spawn,
  * so it is stopped at the end of the test whatever happens. */

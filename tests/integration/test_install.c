@@ -57,11 +57,13 @@ static void test_files(void)
     CHECK(url && strncmp(url, "redis+sentinel://kline:", 23) == 0 &&
           strstr(url, "@127.0.0.1:26379,127.0.0.1:26380,127.0.0.1:26381/bfq"));
     char *acl = slurp("/etc/bfq/redis/users.acl");
-    CHECK(acl && strstr(acl, "user sentinel on >") && strstr(acl, "user replica on >") &&
+    /* no user but admin can REPLICAOF (which replaces a server's data and library): the
+     * Sentinels log in as admin */
+    CHECK(acl && !strstr(acl, "user sentinel ") && strstr(acl, "user replica on >") &&
           !strstr(acl, "@PASS_"));
     char *sent = slurp("/etc/bfq/redis/sentinel.conf");
     CHECK(sent && strstr(sent, "sentinel monitor bfq 127.0.0.1 6390 2") &&
-          !strstr(sent, "@PASS_"));
+          strstr(sent, "sentinel auth-user bfq admin\n") && !strstr(sent, "@PASS_"));
     char *unit = slurp("/etc/systemd/system/bfq-kline@.service");
     CHECK(unit && strstr(unit, "ExecStart=/usr/local/bin/bfq kline ") && strstr(unit, "Type=notify") &&
           strstr(unit, "WatchdogSec=") && strstr(unit, "LoadCredential=redis_url:"));
